@@ -1,0 +1,17 @@
+# Every dependency comes from a Debian package (scripts/setup.sh installs them).
+find_package(hwy 1.0 REQUIRED)           # libhwy-dev: hwy::hwy, hwy::hwy_contrib
+find_package(TBB REQUIRED)               # libtbb-dev: TBB::tbb
+find_package(dnnl 2.6 REQUIRED)          # libdnnl-dev (+ ocl-icd-opencl-dev, which its config requires)
+find_package(CLI11 REQUIRED)             # libcli11-dev
+find_package(fmt REQUIRED)               # libfmt-dev
+find_package(Threads REQUIRED)
+if(NOT LANDMARK_SANITIZE)
+  find_package(mimalloc REQUIRED)        # libmimalloc-dev; not under sanitizers
+endif()
+if(LANDMARK_BUILD_TESTS)
+  find_package(doctest REQUIRED)         # doctest-dev
+endif()
+if(LANDMARK_BUILD_PERF)
+  find_package(benchmark REQUIRED)       # libbenchmark-dev
+endif()
+find_package(Python3 COMPONENTS Interpreter)

@@ -1,0 +1,53 @@
+// Dense exact attention: the baseline every sparse method is measured
+// against. Parallel with oneTBB in the caller's task arena.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+
+#include "landmark/dtype.h"
+
+namespace landmark {
+
+// A sequence of `tokens` keys and values for `heads` kv heads of dimension d.
+// Element (t, h, :) of K starts at k + t*token_stride + h*head_stride.
+struct KVSequence {
+  const void* k = nullptr;
+  const void* v = nullptr;
+  DType dtype = DType::kF32;
+  size_t tokens = 0;
+  size_t heads = 0;
+  size_t d = 0;
+  size_t token_stride = 0;
+  size_t head_stride = 0;
+
+  // Token-major [tokens][heads][d] (the layout of .npy inputs and the store).
+  static KVSequence TokenMajor(const void* k, const void* v, DType dtype, size_t tokens,
+                               size_t heads, size_t d) {
+    return {k, v, dtype, tokens, heads, d, heads * d, d};
+  }
+};
+
+// Decode: one position's queries q [q_heads][d] attend all kv.tokens keys.
+// q_heads = G * kv.heads (GQA: query head h reads kv head h / G).
+// out [q_heads][d]; lse [q_heads] (natural log, scaled logits) or nullptr.
+// With 0 tokens: zeros and lse = -inf. Splits long sequences into key ranges
+// (flash-decoding) merged by log-sum-exp.
+void DenseDecode(const float* q, size_t q_heads, const KVSequence& kv, float* out,
+                 float* lse = nullptr);
+
+struct PrefillOptions {
+  size_t block = 64;  // query and key block (tile) size, tokens
+  // Optional block mask [kv.heads][nb][nb] (nb = ceil(L / block)), nonzero =
+  // attend key block j from query block i (j <= i). The diagonal block and
+  // block 0 are always attended. nullptr: every causal block (dense).
+  const uint8_t* block_mask = nullptr;
+};
+
+// Causal prefill: Q [L][q_heads][d] (position t sees keys 0..t), kv of L tokens.
+// out [L][q_heads][d]; lse [L][q_heads] or nullptr. Flash-style tiling: memory
+// stays O(block) per task; exact softmax over the union of attended blocks.
+void CausalPrefill(const float* q, size_t q_heads, const KVSequence& kv, float* out,
+                   float* lse = nullptr, const PrefillOptions& options = {});
+
+}  // namespace landmark

@@ -1,0 +1,143 @@
+// Vectorised building blocks (Highway, dispatched at run time to the best
+// target of this CPU). Shapes are in elements; strides are in elements.
+// Queries and accumulators are f32; stored rows may be f32, f16 or bf16.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+
+#include "landmark/dtype.h"
+
+namespace landmark {
+
+// ---------------------------------------------------------------- dot products
+
+// a·b over `d` elements; a is f32, b is `b_type`. f32 accumulation.
+float Dot(const float* a, const void* b, DType b_type, size_t d);
+
+// out[i] = q·rows[i] for i < n; rows[i] starts at rows + i*row_stride
+// (elements of `rows_type`). Used to score landmarks for one query.
+void BatchedDot(const float* q, const void* rows, DType rows_type, size_t n, size_t d,
+                size_t row_stride, float* out);
+
+// ------------------------------------------------------------------ conversion
+
+void ConvertToF32(const void* src, DType src_type, size_t n, float* dst);
+// Round to nearest even (f16, bf16).
+void ConvertFromF32(const float* src, size_t n, DType dst_type, void* dst);
+
+// ------------------------------------------------------- block attention
+//
+// Online softmax over blocks of keys (FlashAttention-2 style): a set of query
+// rows attends one block of m keys/values at a time, updating a running max,
+// sum and unnormalised output per row; Finish() divides and reports the
+// log-sum-exp. Query rows are `positions × heads`: the heads of one position
+// are contiguous ([.., heads, d], the GQA group that shares one kv head), and
+// positions are `position_stride` apart. Row r = position * heads + head.
+
+// One block of m keys and values, each row d elements of `dtype`.
+struct KVBlock {
+  const void* k = nullptr;
+  const void* v = nullptr;
+  DType dtype = DType::kF32;
+  size_t m = 0;         // keys in the block
+  size_t k_stride = 0;  // elements between consecutive key rows
+  size_t v_stride = 0;  // elements between consecutive value rows
+};
+
+// Queries prepared once for many blocks: scaled by `scale` (usually 1/sqrt(d))
+// and laid out for the kernel (transposed when there are enough rows).
+class QueryBlock {
+ public:
+  QueryBlock();
+  ~QueryBlock();
+  QueryBlock(QueryBlock&&) noexcept;
+  QueryBlock& operator=(QueryBlock&&) noexcept;
+
+  // q: [positions][heads][d] with positions `position_stride` apart.
+  void Prepare(const float* q, size_t positions, size_t heads, size_t position_stride,
+               size_t d, float scale);
+
+  size_t rows() const { return rows_; }
+  size_t positions() const { return positions_; }
+  size_t heads() const { return heads_; }
+  size_t dim() const { return d_; }
+  bool transposed() const { return transposed_; }
+  // Row-major [rows][d], or transposed [d][padded_rows()].
+  const float* data() const { return data_.get(); }
+  size_t padded_rows() const { return padded_rows_; }
+
+ private:
+  struct Free {
+    void operator()(float* p) const;
+  };
+  std::unique_ptr<float, Free> data_;
+  size_t capacity_ = 0;
+  size_t rows_ = 0, positions_ = 0, heads_ = 0, d_ = 0, padded_rows_ = 0;
+  bool transposed_ = false;
+};
+
+// Running state of the online softmax for the rows of one QueryBlock, plus
+// the scratch the kernel needs. Reuse one per task; Reset() keeps capacity.
+class SoftmaxAccumulator {
+ public:
+  SoftmaxAccumulator();
+  ~SoftmaxAccumulator();
+  SoftmaxAccumulator(SoftmaxAccumulator&&) noexcept;
+  SoftmaxAccumulator& operator=(SoftmaxAccumulator&&) noexcept;
+
+  // Empty state (max = -inf, sum = 0, output = 0) for `queries`' rows.
+  void Reset(const QueryBlock& queries);
+
+  // out[position][head][:] = output row, normalised; lse likewise at
+  // lse[position * lse_position_stride + head] (nullptr: not wanted).
+  // Rows that saw no key give zeros and lse = -inf. `zero_logit` adds an
+  // implicit extra logit 0 to the denominator (softmax-off-by-one).
+  void Finish(float* out, size_t out_position_stride, float* lse,
+              size_t lse_position_stride, bool zero_logit = false) const;
+
+  size_t rows() const { return rows_; }
+  size_t dim() const { return d_; }
+  const float* max() const { return max_; }  // [rows], scaled logits
+  const float* sum() const { return sum_; }  // [rows], Σ exp(logit - max)
+  const float* acc() const { return acc_; }  // [rows][d], unnormalised
+
+  // Internal, for the kernel.
+  float* mutable_max() { return max_; }
+  float* mutable_sum() { return sum_; }
+  float* mutable_acc() { return acc_; }
+  float* scratch(size_t floats);  // grows as needed, 64-byte aligned
+
+ private:
+  struct Free {
+    void operator()(float* p) const;
+  };
+  std::unique_ptr<float, Free> state_, scratch_;
+  size_t state_capacity_ = 0, scratch_capacity_ = 0;
+  float *max_ = nullptr, *sum_ = nullptr, *acc_ = nullptr;
+  size_t rows_ = 0, heads_ = 0, d_ = 0;
+};
+
+// Every row attends the block's keys [0, visible[position]) (all m when
+// `visible` is nullptr; 0 means the row sees nothing of this block).
+void AttendBlock(const QueryBlock& queries, const KVBlock& kv, const uint32_t* visible,
+                 SoftmaxAccumulator& state);
+
+// -------------------------------------------------------------- combiners
+
+// Joint softmax of partial results (InfLLM/Quest/MoBA LSE merge):
+// out[r] = Σ_i exp(lse[i][r] − LSE[r]) · outs[i][r],  LSE[r] = logsumexp_i lse[i][r].
+// outs: [parts][rows][d], lses: [parts][rows]; lse_out may be nullptr.
+// Parts with lse = -inf contribute nothing; all -inf gives zeros and -inf.
+void MergeByLse(const float* outs, const float* lses, size_t parts, size_t rows, size_t d,
+                float* out, float* lse_out);
+
+// HSA fusion: out[r] = Σ_i weights[i][r] · outs[i][r]; weights: [parts][rows].
+void WeightedSum(const float* outs, const float* weights, size_t parts, size_t rows,
+                 size_t d, float* out);
+
+// Name of the Highway target the kernels dispatch to on this CPU (e.g. "AVX3").
+const char* KernelTarget();
+
+}  // namespace landmark

@@ -1,0 +1,402 @@
+// Block attention with online softmax (FlashAttention-2 update rule): the
+// rows of a QueryBlock attend one block of keys/values, updating each row's
+// running max, sum and unnormalised output.
+//
+// Two shapes of the same computation:
+//  - many rows (prefill tiles, large GQA groups): scores S^T[j][r] = K[j]·Q[r]
+//    by a register-blocked micro-kernel over the transposed queries, so the
+//    softmax statistics are vectorised across query rows and no horizontal
+//    reductions are needed; K/V of f16/bf16 are widened to f32 once per block.
+//  - few rows (decode): one dot product per (row, key), K/V widened on the fly.
+// Both share the output update acc[r] += Σ_j p[r][j]·V[j].
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <type_traits>
+
+#undef HWY_TARGET_INCLUDE
+#define HWY_TARGET_INCLUDE "src/kernels/block_attention.cc"
+#include "hwy/foreach_target.h"  // IWYU pragma: keep
+
+#include "hwy/contrib/math/math-inl.h"
+#include "hwy/highway.h"
+#include "landmark/kernels.h"
+#include "src/kernels/block_layout.h"
+#include "src/kernels/load-inl.h"
+
+HWY_BEFORE_NAMESPACE();
+namespace landmark {
+namespace HWY_NAMESPACE {
+namespace {
+
+using block_layout::kMaxKeysPerPass;
+using block_layout::kRowPad;
+using block_layout::RoundUp;
+using DF = hn::ScalableTag<float>;
+using VF = hn::Vec<DF>;
+
+// Register blocking: kMR rows × kNR vectors of accumulators (24 of 32
+// registers with AVX-512, 12 of 16 elsewhere).
+#if HWY_ARCH_X86 && HWY_TARGET <= HWY_AVX3
+constexpr size_t kNR = 4;
+#else
+constexpr size_t kNR = 2;
+#endif
+constexpr size_t kMR = 6;
+constexpr float kNegInf = -std::numeric_limits<float>::infinity();
+
+// exp(x) that is 0 for x = -inf and NaN (the -inf - -inf of rows that have
+// seen nothing yet) without feeding them to the polynomial's integer part.
+HWY_INLINE VF SafeExp(DF df, VF x) {
+  const VF floor = hn::Set(df, -200.0f);  // Exp() returns 0 below -104
+  return hn::Exp(df, hn::IfThenElse(hn::Ge(x, floor), x, floor));
+}
+
+size_t VisibleKeys(const uint32_t* visible, size_t position, size_t key_offset, size_t m) {
+  if (!visible) return m;
+  const size_t v = visible[position];
+  return v <= key_offset ? 0 : std::min(v - key_offset, m);
+}
+
+// ------------------------------------------------------------- scores
+
+// S[i][c..] = Σ_k K[i][k] · QT[k][c..] for MR keys × NR vectors of rows.
+template <size_t MR, size_t NR>
+HWY_INLINE void ScoreTile(const float* HWY_RESTRICT K, size_t k_stride, size_t d,
+                          const float* HWY_RESTRICT QT, size_t Rp, float* HWY_RESTRICT S) {
+  const DF df;
+  const size_t N = hn::Lanes(df);
+  VF acc[MR][NR];
+  HWY_UNROLL(8) for (size_t i = 0; i < MR; ++i) {
+    HWY_UNROLL(8) for (size_t c = 0; c < NR; ++c) acc[i][c] = hn::Zero(df);
+  }
+  for (size_t k = 0; k < d; ++k) {
+    VF q[NR];
+    HWY_UNROLL(8) for (size_t c = 0; c < NR; ++c) q[c] = hn::LoadU(df, QT + k * Rp + c * N);
+    HWY_UNROLL(8) for (size_t i = 0; i < MR; ++i) {
+      const VF key = hn::Set(df, K[i * k_stride + k]);
+      HWY_UNROLL(8) for (size_t c = 0; c < NR; ++c) acc[i][c] = hn::MulAdd(key, q[c], acc[i][c]);
+    }
+  }
+  HWY_UNROLL(8) for (size_t i = 0; i < MR; ++i) {
+    HWY_UNROLL(8) for (size_t c = 0; c < NR; ++c) hn::StoreU(acc[i][c], df, S + i * Rp + c * N);
+  }
+}
+
+template <size_t MR>
+void ScoreKeysTransposed(const float* K, size_t k_stride, size_t d, const float* QT, size_t Rp,
+                         float* S) {
+  const size_t N = hn::Lanes(DF());
+  size_t c = 0;
+  for (; c + kNR * N <= Rp; c += kNR * N) ScoreTile<MR, kNR>(K, k_stride, d, QT + c, Rp, S + c);
+  for (; c < Rp; c += N) ScoreTile<MR, 1>(K, k_stride, d, QT + c, Rp, S + c);
+}
+
+// S [m][Rp] = K [m][d] · QT [d][Rp].
+void ScoresTransposed(const float* K, size_t k_stride, size_t m, size_t d, const float* QT,
+                      size_t Rp, float* S) {
+  size_t j = 0;
+  for (; j + kMR <= m; j += kMR) ScoreKeysTransposed<kMR>(K + j * k_stride, k_stride, d, QT, Rp, S + j * Rp);
+  const float* K_tail = K + j * k_stride;
+  float* S_tail = S + j * Rp;
+  switch (m - j) {
+    case 5: return ScoreKeysTransposed<5>(K_tail, k_stride, d, QT, Rp, S_tail);
+    case 4: return ScoreKeysTransposed<4>(K_tail, k_stride, d, QT, Rp, S_tail);
+    case 3: return ScoreKeysTransposed<3>(K_tail, k_stride, d, QT, Rp, S_tail);
+    case 2: return ScoreKeysTransposed<2>(K_tail, k_stride, d, QT, Rp, S_tail);
+    case 1: return ScoreKeysTransposed<1>(K_tail, k_stride, d, QT, Rp, S_tail);
+    default: return;
+  }
+}
+
+// S[r][j] = Q[r]·K[j] for R rows (R < kTransposeMinRows), two keys per pass
+// so that the FMA chains are independent.
+template <size_t R, typename T>
+void ScoresByRow(const float* HWY_RESTRICT Q, size_t d, const T* HWY_RESTRICT K, size_t k_stride,
+                 size_t m, float* HWY_RESTRICT S, size_t s_stride) {
+  const DF df;
+  const size_t N = hn::Lanes(df);
+  const size_t d_vec = d - d % N;
+  size_t j = 0;
+  for (; j + 2 <= m; j += 2) {
+    const T* k0 = K + j * k_stride;
+    const T* k1 = k0 + k_stride;
+    VF acc0[R], acc1[R];
+    HWY_UNROLL(8) for (size_t r = 0; r < R; ++r) acc0[r] = acc1[r] = hn::Zero(df);
+    for (size_t c = 0; c < d_vec; c += N) {
+      const VF key0 = LoadF32(df, k0 + c), key1 = LoadF32(df, k1 + c);
+      HWY_UNROLL(8) for (size_t r = 0; r < R; ++r) {
+        const VF q = hn::LoadU(df, Q + r * d + c);
+        acc0[r] = hn::MulAdd(q, key0, acc0[r]);
+        acc1[r] = hn::MulAdd(q, key1, acc1[r]);
+      }
+    }
+    HWY_UNROLL(8) for (size_t r = 0; r < R; ++r) {
+      float s0 = hn::GetLane(hn::SumOfLanes(df, acc0[r]));
+      float s1 = hn::GetLane(hn::SumOfLanes(df, acc1[r]));
+      for (size_t c = d_vec; c < d; ++c) {
+        s0 += Q[r * d + c] * ScalarF32(k0 + c);
+        s1 += Q[r * d + c] * ScalarF32(k1 + c);
+      }
+      S[r * s_stride + j] = s0;
+      S[r * s_stride + j + 1] = s1;
+    }
+  }
+  for (; j < m; ++j) {
+    const T* k0 = K + j * k_stride;
+    for (size_t r = 0; r < R; ++r) {
+      VF acc = hn::Zero(df);
+      for (size_t c = 0; c < d_vec; c += N) acc = hn::MulAdd(hn::LoadU(df, Q + r * d + c), LoadF32(df, k0 + c), acc);
+      float s = hn::GetLane(hn::SumOfLanes(df, acc));
+      for (size_t c = d_vec; c < d; ++c) s += Q[r * d + c] * ScalarF32(k0 + c);
+      S[r * s_stride + j] = s;
+    }
+  }
+}
+
+template <typename T>
+void ScoresRows(const float* Q, size_t R, size_t d, const T* K, size_t k_stride, size_t m,
+                float* S, size_t s_stride) {
+  static_assert(block_layout::kTransposeMinRows == 7, "update the cases below");
+  switch (R) {
+    case 1: return ScoresByRow<1>(Q, d, K, k_stride, m, S, s_stride);
+    case 2: return ScoresByRow<2>(Q, d, K, k_stride, m, S, s_stride);
+    case 3: return ScoresByRow<3>(Q, d, K, k_stride, m, S, s_stride);
+    case 4: return ScoresByRow<4>(Q, d, K, k_stride, m, S, s_stride);
+    case 5: return ScoresByRow<5>(Q, d, K, k_stride, m, S, s_stride);
+    case 6: return ScoresByRow<6>(Q, d, K, k_stride, m, S, s_stride);
+    default: LANDMARK_ASSERT(false);
+  }
+}
+
+// ------------------------------------------------------------- softmax
+
+// Online-softmax update with scores in columns: S [m][Rp], one query row per
+// lane. Replaces S by p = exp(s - new_max), masked keys (j >= visible) by 0.
+void SoftmaxColumns(float* HWY_RESTRICT S, size_t m, size_t Rp, const int32_t* visible,
+                    bool masked, float* row_max, float* row_sum, float* alpha) {
+  const DF df;
+  const hn::RebindToSigned<DF> di;
+  const size_t N = hn::Lanes(df);
+  const VF neg_inf = hn::Set(df, kNegInf);
+  for (size_t c = 0; c < Rp; c += N) {
+    const auto vis = hn::LoadU(di, visible + c);
+    const VF old_max = hn::LoadU(df, row_max + c);
+    VF new_max = old_max;
+    for (size_t j = 0; j < m; ++j) {
+      VF s = hn::LoadU(df, S + j * Rp + c);
+      if (masked) s = hn::IfThenElse(hn::RebindMask(df, hn::Lt(hn::Set(di, int32_t(j)), vis)), s, neg_inf);
+      new_max = hn::Max(new_max, s);
+    }
+    VF sum = hn::Zero(df);
+    for (size_t j = 0; j < m; ++j) {
+      VF s = hn::LoadU(df, S + j * Rp + c);
+      if (masked) s = hn::IfThenElse(hn::RebindMask(df, hn::Lt(hn::Set(di, int32_t(j)), vis)), s, neg_inf);
+      const VF p = SafeExp(df, hn::Sub(s, new_max));
+      hn::StoreU(p, df, S + j * Rp + c);
+      sum = hn::Add(sum, p);
+    }
+    const VF a = SafeExp(df, hn::Sub(old_max, new_max));
+    hn::StoreU(a, df, alpha + c);
+    hn::StoreU(new_max, df, row_max + c);
+    hn::StoreU(hn::MulAdd(hn::LoadU(df, row_sum + c), a, sum), df, row_sum + c);
+  }
+}
+
+// Online-softmax update with scores in rows: S [R][s_stride], keys along
+// lanes. Writes p for keys [0, m) (0 for masked keys).
+void SoftmaxRows(float* HWY_RESTRICT S, size_t s_stride, size_t R, size_t m,
+                 const int32_t* visible, float* row_max, float* row_sum, float* alpha) {
+  const DF df;
+  const size_t N = hn::Lanes(df);
+  for (size_t r = 0; r < R; ++r) {
+    float* row = S + r * s_stride;
+    const size_t n = size_t(visible[r]);
+    VF vmax = hn::Set(df, kNegInf);
+    size_t j = 0;
+    for (; j + N <= n; j += N) vmax = hn::Max(vmax, hn::LoadU(df, row + j));
+    float new_max = std::max(row_max[r], hn::GetLane(hn::MaxOfLanes(df, vmax)));
+    for (; j < n; ++j) new_max = std::max(new_max, row[j]);
+    const float a = new_max == kNegInf ? 1.0f : std::exp(row_max[r] - new_max);
+    VF sum = hn::Zero(df);
+    const VF max_v = hn::Set(df, new_max);
+    for (j = 0; j + N <= n; j += N) {
+      const VF p = SafeExp(df, hn::Sub(hn::LoadU(df, row + j), max_v));
+      hn::StoreU(p, df, row + j);
+      sum = hn::Add(sum, p);
+    }
+    float total = hn::GetLane(hn::SumOfLanes(df, sum));
+    for (; j < n; ++j) {
+      row[j] = std::exp(row[j] - new_max);
+      total += row[j];
+    }
+    std::fill(row + n, row + m, 0.0f);
+    alpha[r] = a;
+    row_max[r] = new_max;
+    row_sum[r] = row_sum[r] * a + total;
+  }
+}
+
+// acc[r] *= alpha[r] for rows whose max moved.
+void RescaleRows(float* HWY_RESTRICT acc, size_t R, size_t d, const float* alpha) {
+  const DF df;
+  const size_t N = hn::Lanes(df);
+  for (size_t r = 0; r < R; ++r) {
+    if (alpha[r] == 1.0f) continue;
+    float* row = acc + r * d;
+    const VF a = hn::Set(df, alpha[r]);
+    size_t c = 0;
+    for (; c + N <= d; c += N) hn::StoreU(hn::Mul(hn::LoadU(df, row + c), a), df, row + c);
+    for (; c < d; ++c) row[c] *= alpha[r];
+  }
+}
+
+// ------------------------------------------------------------- output
+
+// acc[i][c..] += Σ_j P(i, j) · V[j][c..] for MR rows × NR vectors of columns;
+// P(i, j) = P[i * p_row_stride + j * p_key_stride].
+template <size_t MR, size_t NR, typename T>
+HWY_INLINE void OutputTile(const float* HWY_RESTRICT P, size_t p_row_stride, size_t p_key_stride,
+                           size_t m, const T* HWY_RESTRICT V, size_t v_stride,
+                           float* HWY_RESTRICT acc, size_t d) {
+  const DF df;
+  const size_t N = hn::Lanes(df);
+  VF o[MR][NR];
+  HWY_UNROLL(8) for (size_t i = 0; i < MR; ++i) {
+    HWY_UNROLL(8) for (size_t c = 0; c < NR; ++c) o[i][c] = hn::LoadU(df, acc + i * d + c * N);
+  }
+  for (size_t j = 0; j < m; ++j) {
+    VF v[NR];
+    HWY_UNROLL(8) for (size_t c = 0; c < NR; ++c) v[c] = LoadF32(df, V + j * v_stride + c * N);
+    HWY_UNROLL(8) for (size_t i = 0; i < MR; ++i) {
+      const VF p = hn::Set(df, P[i * p_row_stride + j * p_key_stride]);
+      HWY_UNROLL(8) for (size_t c = 0; c < NR; ++c) o[i][c] = hn::MulAdd(p, v[c], o[i][c]);
+    }
+  }
+  HWY_UNROLL(8) for (size_t i = 0; i < MR; ++i) {
+    HWY_UNROLL(8) for (size_t c = 0; c < NR; ++c) hn::StoreU(o[i][c], df, acc + i * d + c * N);
+  }
+}
+
+template <size_t MR, typename T>
+void OutputRows(const float* P, size_t p_row_stride, size_t p_key_stride, size_t m, const T* V,
+                size_t v_stride, float* acc, size_t d) {
+  const size_t N = hn::Lanes(DF());
+  size_t c = 0;
+  for (; c + kNR * N <= d; c += kNR * N) {
+    OutputTile<MR, kNR>(P, p_row_stride, p_key_stride, m, V + c, v_stride, acc + c, d);
+  }
+  for (; c + N <= d; c += N) OutputTile<MR, 1>(P, p_row_stride, p_key_stride, m, V + c, v_stride, acc + c, d);
+  for (; c < d; ++c) {  // columns past the last full vector
+    for (size_t i = 0; i < MR; ++i) {
+      float sum = 0.0f;
+      for (size_t j = 0; j < m; ++j) sum += P[i * p_row_stride + j * p_key_stride] * ScalarF32(V + j * v_stride + c);
+      acc[i * d + c] += sum;
+    }
+  }
+}
+
+// acc [R][d] += P · V [m][d].
+template <typename T>
+void AccumulateOutput(const float* P, size_t p_row_stride, size_t p_key_stride, size_t R,
+                      size_t m, const T* V, size_t v_stride, float* acc, size_t d) {
+  size_t i = 0;
+  for (; i + kMR <= R; i += kMR) {
+    OutputRows<kMR>(P + i * p_row_stride, p_row_stride, p_key_stride, m, V, v_stride, acc + i * d, d);
+  }
+  const float* P_tail = P + i * p_row_stride;
+  float* acc_tail = acc + i * d;
+  switch (R - i) {
+    case 5: return OutputRows<5>(P_tail, p_row_stride, p_key_stride, m, V, v_stride, acc_tail, d);
+    case 4: return OutputRows<4>(P_tail, p_row_stride, p_key_stride, m, V, v_stride, acc_tail, d);
+    case 3: return OutputRows<3>(P_tail, p_row_stride, p_key_stride, m, V, v_stride, acc_tail, d);
+    case 2: return OutputRows<2>(P_tail, p_row_stride, p_key_stride, m, V, v_stride, acc_tail, d);
+    case 1: return OutputRows<1>(P_tail, p_row_stride, p_key_stride, m, V, v_stride, acc_tail, d);
+    default: return;
+  }
+}
+
+// ------------------------------------------------------------- one pass
+
+// At most kMaxKeysPerPass keys; `key_offset` = index of K[0] in the caller's block.
+template <typename T>
+void AttendPass(const QueryBlock& queries, const T* K, size_t k_stride, const T* V,
+                size_t v_stride, size_t m, const uint32_t* visible, size_t key_offset,
+                SoftmaxAccumulator& state) {
+  const size_t R = queries.rows(), d = queries.dim(), heads = queries.heads();
+  const size_t Rp = RoundUp(R, kRowPad);
+  constexpr bool kWiden = !std::is_same_v<T, float>;
+  const bool transposed = queries.transposed();
+  const size_t s_stride = transposed ? Rp : RoundUp(m, kRowPad);
+  const size_t s_floats = transposed ? m * Rp : R * s_stride;
+  const size_t widened = (transposed && kWiden) ? 2 * m * d : 0;
+  float* scratch = state.scratch(s_floats + 2 * Rp + widened);
+  float* S = scratch;
+  float* alpha = S + s_floats;
+  int32_t* visible_rows = reinterpret_cast<int32_t*>(alpha + Rp);
+  for (size_t r = 0; r < Rp; ++r) {
+    visible_rows[r] = r < R ? int32_t(VisibleKeys(visible, r / heads, key_offset, m)) : 0;
+  }
+
+  if (transposed) {
+    const float* Kf = reinterpret_cast<const float*>(K);
+    const float* Vf = reinterpret_cast<const float*>(V);
+    size_t kf_stride = k_stride, vf_stride = v_stride;
+    if constexpr (kWiden) {  // widen once; the micro-kernels read each element R/MR times
+      float* k_wide = alpha + 2 * Rp;
+      float* v_wide = k_wide + m * d;
+      for (size_t j = 0; j < m; ++j) {
+        ConvertRowToF32(K + j * k_stride, d, k_wide + j * d);
+        ConvertRowToF32(V + j * v_stride, d, v_wide + j * d);
+      }
+      Kf = k_wide, Vf = v_wide, kf_stride = vf_stride = d;
+    }
+    ScoresTransposed(Kf, kf_stride, m, d, queries.data(), Rp, S);
+    SoftmaxColumns(S, m, Rp, visible_rows, visible != nullptr, state.mutable_max(),
+                   state.mutable_sum(), alpha);
+    RescaleRows(state.mutable_acc(), R, d, alpha);
+    AccumulateOutput(S, 1, Rp, R, m, Vf, vf_stride, state.mutable_acc(), d);
+  } else {
+    ScoresRows(queries.data(), R, d, K, k_stride, m, S, s_stride);
+    SoftmaxRows(S, s_stride, R, m, visible_rows, state.mutable_max(), state.mutable_sum(), alpha);
+    RescaleRows(state.mutable_acc(), R, d, alpha);
+    AccumulateOutput(S, s_stride, 1, R, m, V, v_stride, state.mutable_acc(), d);
+  }
+}
+
+}  // namespace
+
+void AttendBlock(const QueryBlock& queries, const KVBlock& kv, const uint32_t* visible,
+                 SoftmaxAccumulator& state) {
+  if (queries.rows() == 0 || kv.m == 0) return;
+  VisitStorage(kv.dtype, [&](auto* type) {
+    using T = std::remove_const_t<std::remove_pointer_t<decltype(type)>>;
+    const T* K = static_cast<const T*>(kv.k);
+    const T* V = static_cast<const T*>(kv.v);
+    for (size_t j0 = 0; j0 < kv.m; j0 += kMaxKeysPerPass) {
+      const size_t m = std::min(kMaxKeysPerPass, kv.m - j0);
+      AttendPass(queries, K + j0 * kv.k_stride, kv.k_stride, V + j0 * kv.v_stride, kv.v_stride, m,
+                 visible, j0, state);
+    }
+  });
+}
+
+}  // namespace HWY_NAMESPACE
+}  // namespace landmark
+HWY_AFTER_NAMESPACE();
+
+#if HWY_ONCE
+namespace landmark {
+
+HWY_EXPORT(AttendBlock);
+
+void AttendBlock(const QueryBlock& queries, const KVBlock& kv, const uint32_t* visible,
+                 SoftmaxAccumulator& state) {
+  LANDMARK_CHECK_ARG(state.rows() == queries.rows() && state.dim() == queries.dim(),
+                     "AttendBlock: the accumulator was not Reset() for these queries");
+  HWY_DYNAMIC_DISPATCH(AttendBlock)(queries, kv, visible, state);
+}
+
+}  // namespace landmark
+#endif  // HWY_ONCE

@@ -1,0 +1,105 @@
+// Dot products of an f32 query with f32/f16/bf16 rows (landmark scoring).
+
+#undef HWY_TARGET_INCLUDE
+#define HWY_TARGET_INCLUDE "src/kernels/dot.cc"
+#include "hwy/foreach_target.h"  // IWYU pragma: keep
+#include "hwy/highway.h"
+#include "src/kernels/load-inl.h"
+
+HWY_BEFORE_NAMESPACE();
+namespace landmark {
+namespace HWY_NAMESPACE {
+
+template <typename T>
+float DotT(const float* HWY_RESTRICT a, const T* HWY_RESTRICT b, size_t d) {
+  const hn::ScalableTag<float> df;
+  const size_t N = hn::Lanes(df);
+  // Four independent chains hide the FMA latency.
+  auto sum0 = hn::Zero(df), sum1 = hn::Zero(df), sum2 = hn::Zero(df), sum3 = hn::Zero(df);
+  size_t i = 0;
+  for (; i + 4 * N <= d; i += 4 * N) {
+    sum0 = hn::MulAdd(hn::LoadU(df, a + i), LoadF32(df, b + i), sum0);
+    sum1 = hn::MulAdd(hn::LoadU(df, a + i + N), LoadF32(df, b + i + N), sum1);
+    sum2 = hn::MulAdd(hn::LoadU(df, a + i + 2 * N), LoadF32(df, b + i + 2 * N), sum2);
+    sum3 = hn::MulAdd(hn::LoadU(df, a + i + 3 * N), LoadF32(df, b + i + 3 * N), sum3);
+  }
+  for (; i + N <= d; i += N) sum0 = hn::MulAdd(hn::LoadU(df, a + i), LoadF32(df, b + i), sum0);
+  sum0 = hn::Add(hn::Add(sum0, sum1), hn::Add(sum2, sum3));
+  float sum = hn::GetLane(hn::SumOfLanes(df, sum0));
+  for (; i < d; ++i) sum += a[i] * ScalarF32(b + i);
+  return sum;
+}
+
+// Four rows per pass share each load of q.
+template <typename T>
+void BatchedDotT(const float* HWY_RESTRICT q, const T* HWY_RESTRICT rows, size_t n, size_t d,
+                 size_t row_stride, float* HWY_RESTRICT out) {
+  const hn::ScalableTag<float> df;
+  const size_t N = hn::Lanes(df);
+  const size_t d_vec = d - d % N;
+  size_t r = 0;
+  for (; r + 4 <= n; r += 4) {
+    const T* row0 = rows + r * row_stride;
+    const T* row1 = row0 + row_stride;
+    const T* row2 = row1 + row_stride;
+    const T* row3 = row2 + row_stride;
+    auto sum0 = hn::Zero(df), sum1 = hn::Zero(df), sum2 = hn::Zero(df), sum3 = hn::Zero(df);
+    for (size_t i = 0; i < d_vec; i += N) {
+      const auto qv = hn::LoadU(df, q + i);
+      sum0 = hn::MulAdd(qv, LoadF32(df, row0 + i), sum0);
+      sum1 = hn::MulAdd(qv, LoadF32(df, row1 + i), sum1);
+      sum2 = hn::MulAdd(qv, LoadF32(df, row2 + i), sum2);
+      sum3 = hn::MulAdd(qv, LoadF32(df, row3 + i), sum3);
+    }
+    float s[4] = {hn::GetLane(hn::SumOfLanes(df, sum0)), hn::GetLane(hn::SumOfLanes(df, sum1)),
+                  hn::GetLane(hn::SumOfLanes(df, sum2)), hn::GetLane(hn::SumOfLanes(df, sum3))};
+    for (size_t i = d_vec; i < d; ++i) {
+      s[0] += q[i] * ScalarF32(row0 + i);
+      s[1] += q[i] * ScalarF32(row1 + i);
+      s[2] += q[i] * ScalarF32(row2 + i);
+      s[3] += q[i] * ScalarF32(row3 + i);
+    }
+    for (size_t k = 0; k < 4; ++k) out[r + k] = s[k];
+  }
+  for (; r < n; ++r) out[r] = DotT(q, rows + r * row_stride, d);
+}
+
+float Dot(const float* a, const void* b, DType b_type, size_t d) {
+  return VisitStorage(b_type, [&](auto* type) {
+    return DotT(a, static_cast<decltype(type)>(b), d);
+  });
+}
+
+void BatchedDot(const float* q, const void* rows, DType rows_type, size_t n, size_t d,
+                size_t row_stride, float* out) {
+  VisitStorage(rows_type, [&](auto* type) {
+    BatchedDotT(q, static_cast<decltype(type)>(rows), n, d, row_stride, out);
+  });
+}
+
+const char* TargetName() { return hwy::TargetName(HWY_TARGET); }
+
+}  // namespace HWY_NAMESPACE
+}  // namespace landmark
+HWY_AFTER_NAMESPACE();
+
+#if HWY_ONCE
+namespace landmark {
+
+HWY_EXPORT(Dot);
+HWY_EXPORT(BatchedDot);
+HWY_EXPORT(TargetName);
+
+float Dot(const float* a, const void* b, DType b_type, size_t d) {
+  return HWY_DYNAMIC_DISPATCH(Dot)(a, b, b_type, d);
+}
+
+void BatchedDot(const float* q, const void* rows, DType rows_type, size_t n, size_t d,
+                size_t row_stride, float* out) {
+  HWY_DYNAMIC_DISPATCH(BatchedDot)(q, rows, rows_type, n, d, row_stride, out);
+}
+
+const char* KernelTarget() { return HWY_DYNAMIC_DISPATCH(TargetName)(); }
+
+}  // namespace landmark
+#endif  // HWY_ONCE

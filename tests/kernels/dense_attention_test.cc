@@ -1,0 +1,228 @@
+// Dense decode and causal prefill against the exact reference: lengths,
+// GQA groups, dtypes, head dims, layouts, block masks and bad arguments.
+#include <doctest/doctest.h>
+
+#include <cmath>
+#include <limits>
+#include <random>
+#include <vector>
+
+#include "landmark/dense_attention.h"
+#include "landmark/error.h"
+#include "tests/reference/attention_reference.h"
+#include "tests/test_util.h"
+
+namespace landmark {
+namespace {
+
+const size_t kLengths[] = {0, 1, 3, 7, 16, 63, 64, 65, 1000, 4099};
+
+struct DecodeCase {
+  size_t n = 64, kv_heads = 2, group = 4, d = 64;
+  DType dtype = DType::kF32;
+  bool head_major = false;  // [heads][n][d] instead of [n][heads][d]
+};
+
+void CheckDecode(const DecodeCase& c, bool all_targets = true) {
+  CAPTURE(c.n);
+  CAPTURE(c.group);
+  CAPTURE(c.d);
+  const std::string dtype_name = Name(c.dtype);
+  CAPTURE(dtype_name);
+  CAPTURE(c.head_major);
+  const size_t q_heads = c.kv_heads * c.group;
+  const auto q = test::RandomNormal(q_heads * c.d, c.n + 1);
+  const auto k = test::Store(test::RandomNormal(c.n * c.kv_heads * c.d, c.n + 2), c.dtype, 1);
+  const auto v = test::Store(test::RandomNormal(c.n * c.kv_heads * c.d, c.n + 3), c.dtype, 2);
+  KVSequence kv = KVSequence::TokenMajor(k.data(), v.data(), c.dtype, c.n, c.kv_heads, c.d);
+  if (c.head_major) {
+    kv.token_stride = c.d;
+    kv.head_stride = c.n * c.d;
+  }
+  std::vector<double> expected(q_heads * c.d), expected_lse(q_heads);
+  std::vector<double> K(c.n * c.d), V(c.n * c.d);
+  for (size_t h = 0; h < q_heads; ++h) {
+    const size_t kv_head = h / c.group;
+    for (size_t t = 0; t < c.n; ++t) {
+      for (size_t i = 0; i < c.d; ++i) {
+        K[t * c.d + i] = k.values[t * kv.token_stride + kv_head * kv.head_stride + i];
+        V[t * c.d + i] = v.values[t * kv.token_stride + kv_head * kv.head_stride + i];
+      }
+    }
+    reference::Attention(test::ToDouble(q).data() + h * c.d, K.data(), V.data(), c.n, c.d,
+                         1.0 / std::sqrt(double(c.d)), false, &expected[h * c.d], &expected_lse[h]);
+  }
+  auto run = [&] {
+    std::vector<float> out(q_heads * c.d, -1.0f), lse(q_heads, -1.0f);
+    DenseDecode(q.data(), q_heads, kv, out.data(), lse.data());
+    test::ErrorStats error;
+    error.AddAll(out, expected);
+    error.AddAll(lse, expected_lse);
+    test::CheckKernelError(error);
+  };
+  if (all_targets) {
+    test::ForEachTarget(run);
+  } else {
+    run();
+  }
+}
+
+TEST_CASE("DenseDecode: lengths × GQA groups (split into parallel key ranges when long)") {
+  for (size_t n : kLengths) {
+    for (size_t group : {1, 4, 8}) {
+      DecodeCase c;
+      c.n = n;
+      c.group = group;
+      CheckDecode(c);
+    }
+  }
+  DecodeCase long_case;  // 5 splits of >= 4096 keys, merged by LSE
+  long_case.n = 20000;
+  long_case.kv_heads = 1;
+  CheckDecode(long_case, false);
+}
+
+TEST_CASE("DenseDecode: dtypes × head dims × layouts") {
+  for (DType dtype : test::kAllDTypes) {
+    for (size_t d : {64, 80, 96, 128, 256}) {
+      for (bool head_major : {false, true}) {
+        DecodeCase c;
+        c.n = 300;
+        c.dtype = dtype;
+        c.d = d;
+        c.head_major = head_major;
+        CheckDecode(c, d == 64 || d == 80);
+      }
+    }
+  }
+}
+
+struct PrefillCase {
+  size_t L = 100, kv_heads = 2, group = 2, d = 64, block = 64;
+  DType dtype = DType::kF32;
+  bool mask = false;  // random block mask (diagonal and block 0 forced on)
+  uint64_t seed = 1;
+};
+
+struct MaskContext {
+  const std::vector<uint8_t>* mask;
+  size_t blocks, block;
+};
+
+bool MaskFilter(const void* context, size_t kv_head, size_t query, size_t key) {
+  const auto& m = *static_cast<const MaskContext*>(context);
+  const size_t i = query / m.block, j = key / m.block;
+  return j == 0 || j == i || (*m.mask)[(kv_head * m.blocks + i) * m.blocks + j] != 0;
+}
+
+void CheckPrefill(const PrefillCase& c, bool all_targets = true) {
+  CAPTURE(c.L);
+  CAPTURE(c.group);
+  CAPTURE(c.d);
+  CAPTURE(c.block);
+  const std::string dtype_name = Name(c.dtype);
+  CAPTURE(dtype_name);
+  CAPTURE(c.mask);
+  const size_t q_heads = c.kv_heads * c.group;
+  const auto q = test::RandomNormal(c.L * q_heads * c.d, c.seed);
+  const auto k = test::Store(test::RandomNormal(c.L * c.kv_heads * c.d, c.seed + 1), c.dtype, 3);
+  const auto v = test::Store(test::RandomNormal(c.L * c.kv_heads * c.d, c.seed + 2), c.dtype);
+  const size_t blocks = (c.L + c.block - 1) / c.block;
+  std::vector<uint8_t> mask(c.kv_heads * blocks * blocks, 1);
+  if (c.mask) {
+    std::mt19937 rng(uint32_t(c.seed));
+    for (auto& bit : mask) bit = uint8_t(rng() % 3 == 0);
+  }
+  const MaskContext context{&mask, blocks, c.block};
+  std::vector<double> expected, expected_lse;
+  reference::CausalPrefill(test::ToDouble(q).data(), k.values.data(), v.values.data(), c.L,
+                           q_heads, c.kv_heads, c.d, expected, expected_lse,
+                           c.mask ? MaskFilter : nullptr, &context);
+  const KVSequence kv = KVSequence::TokenMajor(k.data(), v.data(), c.dtype, c.L, c.kv_heads, c.d);
+  auto run = [&] {
+    PrefillOptions options;
+    options.block = c.block;
+    options.block_mask = c.mask ? mask.data() : nullptr;
+    std::vector<float> out(c.L * q_heads * c.d, -1.0f), lse(c.L * q_heads, -1.0f);
+    CausalPrefill(q.data(), q_heads, kv, out.data(), lse.data(), options);
+    test::ErrorStats error;
+    error.AddAll(out, expected);
+    error.AddAll(lse, expected_lse);
+    test::CheckKernelError(error);
+  };
+  if (all_targets) {
+    test::ForEachTarget(run);
+  } else {
+    run();
+  }
+}
+
+TEST_CASE("CausalPrefill: lengths × GQA groups") {
+  for (size_t L : {0, 1, 3, 7, 16, 63, 64, 65, 200, 1000}) {
+    for (size_t group : {1, 4, 8}) {
+      PrefillCase c;
+      c.L = L;
+      c.group = group;
+      c.kv_heads = group == 8 ? 1 : 2;
+      c.seed = L * 10 + group;
+      CheckPrefill(c, L <= 200);
+    }
+  }
+  PrefillCase longest;
+  longest.L = 4099;
+  longest.kv_heads = 1;
+  longest.group = 1;
+  CheckPrefill(longest, false);
+}
+
+TEST_CASE("CausalPrefill: dtypes × head dims × block sizes") {
+  for (DType dtype : test::kAllDTypes) {
+    for (size_t d : {64, 80, 96, 128, 256}) {
+      PrefillCase c;
+      c.dtype = dtype;
+      c.d = d;
+      c.L = 150;
+      c.seed = d;
+      CheckPrefill(c, d == 64);
+    }
+    for (size_t block : {1, 16, 33, 128}) {
+      PrefillCase c;
+      c.dtype = dtype;
+      c.block = block;
+      c.L = 130;
+      c.seed = block;
+      CheckPrefill(c, false);
+    }
+  }
+}
+
+TEST_CASE("CausalPrefill: a block mask attends exactly the selected blocks") {
+  for (size_t group : {1, 4}) {
+    for (size_t block : {16, 64}) {
+      PrefillCase c;
+      c.L = 333;
+      c.group = group;
+      c.block = block;
+      c.mask = true;
+      c.seed = group * 100 + block;
+      CheckPrefill(c);
+    }
+  }
+}
+
+TEST_CASE("Dense attention rejects bad shapes with a message") {
+  std::vector<float> data(64 * 8, 0.0f), out(64 * 8);
+  const KVSequence kv = KVSequence::TokenMajor(data.data(), data.data(), DType::kF32, 4, 3, 16);
+  CHECK_THROWS_WITH_AS(DenseDecode(data.data(), 4, kv, out.data()),
+                       doctest::Contains("multiple of kv heads"), Error);
+  CHECK_THROWS_AS(CausalPrefill(data.data(), 4, kv, out.data()), Error);
+  KVSequence null_kv = kv;
+  null_kv.k = nullptr;
+  CHECK_THROWS_AS(DenseDecode(data.data(), 3, null_kv, out.data()), Error);
+  PrefillOptions zero_block;
+  zero_block.block = 0;
+  CHECK_THROWS_AS(CausalPrefill(data.data(), 3, kv, out.data(), nullptr, zero_block), Error);
+}
+
+}  // namespace
+}  // namespace landmark

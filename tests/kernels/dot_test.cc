@@ -1,0 +1,70 @@
+// Dot and BatchedDot against a double-precision sum, every target, dtype,
+// length and misalignment (Highway's dot_test sweep).
+#include <doctest/doctest.h>
+
+#include <cmath>
+#include <vector>
+
+#include "landmark/kernels.h"
+#include "tests/test_util.h"
+
+namespace landmark {
+namespace {
+
+using test::ForEachTarget;
+
+const size_t kLengths[] = {0, 1, 3, 7, 15, 16, 17, 31, 33, 64, 80, 100, 128, 256, 257, 1000};
+const size_t kMisalign[] = {0, 1, 3};
+
+// |got − exact| ≤ c · eps_f32 · Σ|a_i b_i|: the bound for f32 accumulation.
+void CheckDot(float got, const double* a, const double* b, size_t n) {
+  double exact = 0, magnitude = 0;
+  for (size_t i = 0; i < n; ++i) {
+    exact += a[i] * b[i];
+    magnitude += std::fabs(a[i] * b[i]);
+  }
+  CAPTURE(n);
+  CHECK(std::fabs(double(got) - exact) <= 4.0 * 1.2e-7 * (magnitude + 1e-30) * std::sqrt(double(n) + 1));
+}
+
+TEST_CASE("Dot matches the exact sum") {
+  ForEachTarget([] {
+    for (DType dtype : test::kAllDTypes) {
+      for (size_t n : kLengths) {
+        for (size_t misalign : kMisalign) {
+          const std::string dtype_name = Name(dtype);
+          CAPTURE(dtype_name);
+          CAPTURE(misalign);
+          const auto a = test::Store(test::RandomNormal(n, 1 + n), DType::kF32, misalign);
+          const auto b = test::Store(test::RandomNormal(n, 1000 + n), dtype, misalign * 2 + 1);
+          const float got = Dot(static_cast<const float*>(a.data()), b.data(), dtype, n);
+          CheckDot(got, a.values.data(), b.values.data(), n);
+        }
+      }
+    }
+  });
+}
+
+TEST_CASE("BatchedDot scores every row, with strides and row counts off the unroll") {
+  ForEachTarget([] {
+    for (DType dtype : test::kAllDTypes) {
+      for (size_t d : {1, 7, 64, 80, 128, 130}) {
+        for (size_t rows : {0, 1, 3, 4, 5, 9, 64}) {
+          const size_t stride = d + (d % 3);  // padded rows too
+          const auto q = test::Store(test::RandomNormal(d, d), DType::kF32, 1);
+          const auto table = test::Store(test::RandomNormal(rows * stride, rows + 7 * d), dtype, 3);
+          std::vector<float> out(rows + 1, -123.0f);
+          BatchedDot(static_cast<const float*>(q.data()), table.data(), dtype, rows, d, stride, out.data());
+          const std::string dtype_name = Name(dtype);
+          CAPTURE(dtype_name);
+          CAPTURE(rows);
+          for (size_t r = 0; r < rows; ++r) CheckDot(out[r], q.values.data(), table.values.data() + r * stride, d);
+          CHECK(out[rows] == -123.0f);  // nothing written past the end
+        }
+      }
+    }
+  });
+}
+
+}  // namespace
+}  // namespace landmark
