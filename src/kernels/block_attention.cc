@@ -37,13 +37,18 @@ using DF = hn::ScalableTag<float>;
 using VF = hn::Vec<DF>;
 
 // Register blocking: kMR rows × kNR vectors of accumulators (24 of 32
-// registers with AVX-512, 12 of 16 elsewhere).
+// registers with AVX-512, 12 of 16 elsewhere); the row-dot path keeps
+// kMR × 4 keys of accumulators with AVX-512, fewer rows elsewhere.
 #if HWY_ARCH_X86 && HWY_TARGET <= HWY_AVX3
 constexpr size_t kNR = 4;
+constexpr size_t kRowGroup = 6;
 #else
 constexpr size_t kNR = 2;
+constexpr size_t kRowGroup = 2;
 #endif
 constexpr size_t kMR = 6;
+// How far ahead (keys) the decode path prefetches K.
+constexpr size_t kPrefetchKeys = 64;
 constexpr float kNegInf = -std::numeric_limits<float>::infinity();
 
 // exp(x) that is 0 for x = -inf and NaN (the -inf - -inf of rows that have
@@ -110,64 +115,128 @@ void ScoresTransposed(const float* K, size_t k_stride, size_t m, size_t d, const
   }
 }
 
-// S[r][j] = Q[r]·K[j] for R rows (R < kTransposeMinRows), two keys per pass
-// so that the FMA chains are independent.
+#if HWY_TARGET != HWY_SCALAR
+// Adds the 128-bit blocks of v: the 4-lane sum of an interleaved reduction.
+template <class D>
+HWY_INLINE hn::Vec<hn::FixedTag<float, 4>> SumOfBlocks(D d, hn::Vec<D> v) {
+  if constexpr (hn::MaxLanes(D()) <= 4) {
+    (void)d;
+    return v;
+  } else {
+    const hn::Half<D> dh;
+    return SumOfBlocks(dh, hn::Add(hn::LowerHalf(dh, v), hn::UpperHalf(dh, v)));
+  }
+}
+#endif
+
+// out[0..3] = the lane sums of a, b, c, e: one reduction for four vectors
+// (interleave-add within 128-bit blocks, then add the blocks) instead of four.
+HWY_INLINE void SumOfLanes4(DF df, VF a, VF b, VF c, VF e, float* HWY_RESTRICT out) {
+#if HWY_TARGET == HWY_SCALAR
+  (void)df;
+  out[0] = hn::GetLane(a), out[1] = hn::GetLane(b), out[2] = hn::GetLane(c), out[3] = hn::GetLane(e);
+#else
+  // [a0+a2, b0+b2, a1+a3, b1+b3] per block, likewise for c, e.
+  const VF ab = hn::Add(hn::InterleaveLower(df, a, b), hn::InterleaveUpper(df, a, b));
+  const VF ce = hn::Add(hn::InterleaveLower(df, c, e), hn::InterleaveUpper(df, c, e));
+  const hn::Repartition<uint64_t, DF> du64;
+  const auto ab64 = hn::BitCast(du64, ab), ce64 = hn::BitCast(du64, ce);
+  // [a, b, c, e] partial sums per 128-bit block.
+  const VF abce = hn::Add(hn::BitCast(df, hn::InterleaveLower(du64, ab64, ce64)),
+                          hn::BitCast(df, hn::InterleaveUpper(du64, ab64, ce64)));
+  hn::StoreU(SumOfBlocks(df, abce), hn::FixedTag<float, 4>(), out);
+#endif
+}
+
+// S[r][j..j+3] = Q[r]·K[j..j+3] for a group of R <= kRowGroup rows and m
+// keys. Four keys per pass: each query load feeds four independent FMA
+// chains, and the four dot products of a row reduce together. With
+// `prefetch_v` (the first row group of a pass), K is fetched ahead and the
+// pass's V rows into L2: decode streams K and V from memory exactly once.
 template <size_t R, typename T>
-void ScoresByRow(const float* HWY_RESTRICT Q, size_t d, const T* HWY_RESTRICT K, size_t k_stride,
-                 size_t m, float* HWY_RESTRICT S, size_t s_stride) {
+void ScoreRowGroup(const float* HWY_RESTRICT Q, size_t d, const T* HWY_RESTRICT K,
+                   size_t k_stride, const T* prefetch_v, size_t v_stride, size_t m,
+                   float* HWY_RESTRICT S, size_t s_stride) {
   const DF df;
   const size_t N = hn::Lanes(df);
   const size_t d_vec = d - d % N;
-  size_t j = 0;
-  for (; j + 2 <= m; j += 2) {
+  const VF zero = hn::Zero(df);
+  for (size_t j = 0; j < m; j += 4) {
+    const size_t keys = std::min<size_t>(4, m - j);
+    if (prefetch_v) {
+      for (size_t i = 0; i < 4; ++i) {
+        PrefetchRow(K + (j + i + kPrefetchKeys) * k_stride, d);
+        PrefetchRow<2>(prefetch_v + (j + i) * v_stride, d);
+      }
+    }
+    // A short last pass repeats its last key (whose scores are not stored).
     const T* k0 = K + j * k_stride;
-    const T* k1 = k0 + k_stride;
-    VF acc0[R], acc1[R];
-    HWY_UNROLL(8) for (size_t r = 0; r < R; ++r) acc0[r] = acc1[r] = hn::Zero(df);
+    const T* k1 = K + (j + std::min<size_t>(1, keys - 1)) * k_stride;
+    const T* k2 = K + (j + std::min<size_t>(2, keys - 1)) * k_stride;
+    const T* k3 = K + (j + std::min<size_t>(3, keys - 1)) * k_stride;
+    VF acc[R][4];
+    HWY_UNROLL(8) for (size_t r = 0; r < R; ++r) acc[r][0] = acc[r][1] = acc[r][2] = acc[r][3] = zero;
     for (size_t c = 0; c < d_vec; c += N) {
       const VF key0 = LoadF32(df, k0 + c), key1 = LoadF32(df, k1 + c);
+      const VF key2 = LoadF32(df, k2 + c), key3 = LoadF32(df, k3 + c);
       HWY_UNROLL(8) for (size_t r = 0; r < R; ++r) {
         const VF q = hn::LoadU(df, Q + r * d + c);
-        acc0[r] = hn::MulAdd(q, key0, acc0[r]);
-        acc1[r] = hn::MulAdd(q, key1, acc1[r]);
+        acc[r][0] = hn::MulAdd(q, key0, acc[r][0]);
+        acc[r][1] = hn::MulAdd(q, key1, acc[r][1]);
+        acc[r][2] = hn::MulAdd(q, key2, acc[r][2]);
+        acc[r][3] = hn::MulAdd(q, key3, acc[r][3]);
       }
     }
+    if (keys == 4 && d_vec == d) {  // the common case: four sums straight to S
+      HWY_UNROLL(8) for (size_t r = 0; r < R; ++r) {
+        SumOfLanes4(df, acc[r][0], acc[r][1], acc[r][2], acc[r][3], S + r * s_stride + j);
+      }
+      continue;
+    }
+    const T* k[4] = {k0, k1, k2, k3};
     HWY_UNROLL(8) for (size_t r = 0; r < R; ++r) {
-      float s0 = hn::GetLane(hn::SumOfLanes(df, acc0[r]));
-      float s1 = hn::GetLane(hn::SumOfLanes(df, acc1[r]));
-      for (size_t c = d_vec; c < d; ++c) {
-        s0 += Q[r * d + c] * ScalarF32(k0 + c);
-        s1 += Q[r * d + c] * ScalarF32(k1 + c);
+      float sums[4];
+      SumOfLanes4(df, acc[r][0], acc[r][1], acc[r][2], acc[r][3], sums);
+      const float* q = Q + r * d;
+      for (size_t i = 0; i < keys; ++i) {
+        for (size_t c = d_vec; c < d; ++c) sums[i] += q[c] * ScalarF32(k[i] + c);
+        S[r * s_stride + j + i] = sums[i];
       }
-      S[r * s_stride + j] = s0;
-      S[r * s_stride + j + 1] = s1;
-    }
-  }
-  for (; j < m; ++j) {
-    const T* k0 = K + j * k_stride;
-    for (size_t r = 0; r < R; ++r) {
-      VF acc = hn::Zero(df);
-      for (size_t c = 0; c < d_vec; c += N) acc = hn::MulAdd(hn::LoadU(df, Q + r * d + c), LoadF32(df, k0 + c), acc);
-      float s = hn::GetLane(hn::SumOfLanes(df, acc));
-      for (size_t c = d_vec; c < d; ++c) s += Q[r * d + c] * ScalarF32(k0 + c);
-      S[r * s_stride + j] = s;
     }
   }
 }
 
-template <typename T>
-void ScoresRows(const float* Q, size_t R, size_t d, const T* K, size_t k_stride, size_t m,
-                float* S, size_t s_stride) {
-  static_assert(block_layout::kTransposeMinRows == 7, "update the cases below");
-  switch (R) {
-    case 1: return ScoresByRow<1>(Q, d, K, k_stride, m, S, s_stride);
-    case 2: return ScoresByRow<2>(Q, d, K, k_stride, m, S, s_stride);
-    case 3: return ScoresByRow<3>(Q, d, K, k_stride, m, S, s_stride);
-    case 4: return ScoresByRow<4>(Q, d, K, k_stride, m, S, s_stride);
-    case 5: return ScoresByRow<5>(Q, d, K, k_stride, m, S, s_stride);
-    case 6: return ScoresByRow<6>(Q, d, K, k_stride, m, S, s_stride);
-    default: LANDMARK_ASSERT(false);
+// Splits R rows into ceil(R / max_rows) groups of near-equal size (8 -> 4 + 4,
+// not 6 + 2), so that every group keeps enough FMA chains busy.
+template <class Fn>
+HWY_INLINE void ForEachRowGroup(size_t R, size_t max_rows, const Fn& fn) {
+  const size_t groups = (R + max_rows - 1) / max_rows;
+  for (size_t g = 0, first = 0; g < groups; ++g) {
+    const size_t rows = (R - first) / (groups - g);
+    fn(first, rows);
+    first += rows;
   }
+}
+
+// S[r][j] = Q[r]·K[j] for R < kTransposeMinRows rows (decode).
+template <typename T>
+void ScoresRows(const float* Q, size_t R, size_t d, const T* K, size_t k_stride, const T* V,
+                size_t v_stride, size_t m, float* S, size_t s_stride) {
+  static_assert(kRowGroup <= 6, "update the cases below");
+  ForEachRowGroup(R, kRowGroup, [&](size_t first, size_t rows) {
+    const float* Q_group = Q + first * d;
+    float* S_group = S + first * s_stride;
+    const T* prefetch_v = first == 0 ? V : nullptr;
+    switch (rows) {
+      case 1: return ScoreRowGroup<1>(Q_group, d, K, k_stride, prefetch_v, v_stride, m, S_group, s_stride);
+      case 2: return ScoreRowGroup<2>(Q_group, d, K, k_stride, prefetch_v, v_stride, m, S_group, s_stride);
+      case 3: return ScoreRowGroup<3>(Q_group, d, K, k_stride, prefetch_v, v_stride, m, S_group, s_stride);
+      case 4: return ScoreRowGroup<4>(Q_group, d, K, k_stride, prefetch_v, v_stride, m, S_group, s_stride);
+      case 5: return ScoreRowGroup<5>(Q_group, d, K, k_stride, prefetch_v, v_stride, m, S_group, s_stride);
+      case 6: return ScoreRowGroup<6>(Q_group, d, K, k_stride, prefetch_v, v_stride, m, S_group, s_stride);
+      default: LANDMARK_ASSERT(false);
+    }
+  });
 }
 
 // ------------------------------------------------------------- softmax
@@ -301,20 +370,19 @@ void OutputRows(const float* P, size_t p_row_stride, size_t p_key_stride, size_t
 template <typename T>
 void AccumulateOutput(const float* P, size_t p_row_stride, size_t p_key_stride, size_t R,
                       size_t m, const T* V, size_t v_stride, float* acc, size_t d) {
-  size_t i = 0;
-  for (; i + kMR <= R; i += kMR) {
-    OutputRows<kMR>(P + i * p_row_stride, p_row_stride, p_key_stride, m, V, v_stride, acc + i * d, d);
-  }
-  const float* P_tail = P + i * p_row_stride;
-  float* acc_tail = acc + i * d;
-  switch (R - i) {
-    case 5: return OutputRows<5>(P_tail, p_row_stride, p_key_stride, m, V, v_stride, acc_tail, d);
-    case 4: return OutputRows<4>(P_tail, p_row_stride, p_key_stride, m, V, v_stride, acc_tail, d);
-    case 3: return OutputRows<3>(P_tail, p_row_stride, p_key_stride, m, V, v_stride, acc_tail, d);
-    case 2: return OutputRows<2>(P_tail, p_row_stride, p_key_stride, m, V, v_stride, acc_tail, d);
-    case 1: return OutputRows<1>(P_tail, p_row_stride, p_key_stride, m, V, v_stride, acc_tail, d);
-    default: return;
-  }
+  ForEachRowGroup(R, kMR, [&](size_t first, size_t rows) {
+    const float* P_group = P + first * p_row_stride;
+    float* acc_group = acc + first * d;
+    switch (rows) {
+      case 6: return OutputRows<6>(P_group, p_row_stride, p_key_stride, m, V, v_stride, acc_group, d);
+      case 5: return OutputRows<5>(P_group, p_row_stride, p_key_stride, m, V, v_stride, acc_group, d);
+      case 4: return OutputRows<4>(P_group, p_row_stride, p_key_stride, m, V, v_stride, acc_group, d);
+      case 3: return OutputRows<3>(P_group, p_row_stride, p_key_stride, m, V, v_stride, acc_group, d);
+      case 2: return OutputRows<2>(P_group, p_row_stride, p_key_stride, m, V, v_stride, acc_group, d);
+      case 1: return OutputRows<1>(P_group, p_row_stride, p_key_stride, m, V, v_stride, acc_group, d);
+      default: LANDMARK_ASSERT(false);
+    }
+  });
 }
 
 // ------------------------------------------------------------- one pass
@@ -358,7 +426,7 @@ void AttendPass(const QueryBlock& queries, const T* K, size_t k_stride, const T*
     RescaleRows(state.mutable_acc(), R, d, alpha);
     AccumulateOutput(S, 1, Rp, R, m, Vf, vf_stride, state.mutable_acc(), d);
   } else {
-    ScoresRows(queries.data(), R, d, K, k_stride, m, S, s_stride);
+    ScoresRows(queries.data(), R, d, K, k_stride, V, v_stride, m, S, s_stride);
     SoftmaxRows(S, s_stride, R, m, visible_rows, state.mutable_max(), state.mutable_sum(), alpha);
     RescaleRows(state.mutable_acc(), R, d, alpha);
     AccumulateOutput(S, s_stride, 1, R, m, V, v_stride, state.mutable_acc(), d);

@@ -12,7 +12,7 @@ inline constexpr size_t kRowPad = 16;
 // With fewer query rows than this, the kernel scores each key with row dot
 // products; with more, it multiplies K by the transposed queries (a GEMM
 // micro-kernel whose lanes run over query rows).
-inline constexpr size_t kTransposeMinRows = 7;
+inline constexpr size_t kTransposeMinRows = 16;
 // Longest key run processed at once: bounds the kernel's scratch.
 inline constexpr size_t kMaxKeysPerPass = 256;
 

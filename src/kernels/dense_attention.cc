@@ -24,8 +24,10 @@ namespace {
 // Each decode task streams at least this many keys, so that splitting for
 // parallelism never costs more in merging than it gains.
 constexpr size_t kMinKeysPerSplit = 4096;
+// Keys per kernel call in decode (one pass of the block kernel).
+constexpr size_t kDecodeBlock = 256;
 
-struct Workspace {
+struct PrefillWorkspace {
   QueryBlock queries;
   SoftmaxAccumulator state;
   std::vector<uint32_t> visible;
@@ -50,35 +52,46 @@ const void* At(const void* base, DType dtype, size_t element) {
 
 void DenseDecode(const float* q, size_t q_heads, const KVSequence& kv, float* out, float* lse) {
   CheckSequence(kv, q_heads, "DenseDecode");
-  const size_t group = q_heads / kv.heads, d = kv.d, n = kv.tokens;
+  const size_t group = q_heads / kv.heads, d = kv.d, n = kv.tokens, heads = kv.heads;
   const float scale = 1.0f / std::sqrt(float(d));
-  // Enough tasks to keep every thread streaming, none shorter than kMinKeysPerSplit.
+  // Enough key ranges to keep every thread streaming, none shorter than
+  // kMinKeysPerSplit. A task covers every kv head of its range, block by
+  // block, so token-major memory is read front to back (reading one head of
+  // [tokens][heads][d] alone would skip lines the prefetchers fetch anyway).
   const size_t threads = size_t(tbb::this_task_arena::max_concurrency());
-  const size_t max_splits = std::max<size_t>(1, n / kMinKeysPerSplit);
-  const size_t splits = std::clamp<size_t>((4 * threads + kv.heads - 1) / kv.heads, 1, max_splits);
+  const size_t splits = std::clamp<size_t>(4 * threads, 1, std::max<size_t>(1, n / kMinKeysPerSplit));
   const size_t keys_per_split = (n + splits - 1) / splits;
 
-  std::vector<float> partial_out(kv.heads * splits * group * d);
-  std::vector<float> partial_lse(kv.heads * splits * group);
-  tbb::enumerable_thread_specific<Workspace> workspaces;
-  tbb::parallel_for(tbb::blocked_range<size_t>(0, kv.heads * splits, 1),
-                    [&](const tbb::blocked_range<size_t>& tasks) {
-    Workspace& ws = workspaces.local();
-    for (size_t task = tasks.begin(); task != tasks.end(); ++task) {
-      const size_t head = task / splits, split = task % splits;
+  std::vector<QueryBlock> queries(heads);
+  for (size_t head = 0; head < heads; ++head) {
+    queries[head].Prepare(q + head * group * d, 1, group, 0, d, scale);
+  }
+  // Partial results [heads][splits][group][d], merged per head below.
+  std::vector<float> partial_out(heads * splits * group * d);
+  std::vector<float> partial_lse(heads * splits * group);
+  tbb::enumerable_thread_specific<std::vector<SoftmaxAccumulator>> workspaces(heads);
+  tbb::parallel_for(tbb::blocked_range<size_t>(0, splits, 1), [&](const tbb::blocked_range<size_t>& range) {
+    std::vector<SoftmaxAccumulator>& states = workspaces.local();
+    for (size_t split = range.begin(); split != range.end(); ++split) {
       const size_t begin = std::min(n, split * keys_per_split);
       const size_t end = std::min(n, begin + keys_per_split);
-      ws.queries.Prepare(q + head * group * d, 1, group, 0, d, scale);
-      ws.state.Reset(ws.queries);
-      const size_t offset = begin * kv.token_stride + head * kv.head_stride;
-      const KVBlock block{At(kv.k, kv.dtype, offset), At(kv.v, kv.dtype, offset), kv.dtype,
-                          end - begin, kv.token_stride, kv.token_stride};
-      AttendBlock(ws.queries, block, nullptr, ws.state);
-      ws.state.Finish(partial_out.data() + task * group * d, 0, partial_lse.data() + task * group, 0);
+      for (size_t head = 0; head < heads; ++head) states[head].Reset(queries[head]);
+      for (size_t first = begin; first < end; first += kDecodeBlock) {
+        for (size_t head = 0; head < heads; ++head) {
+          const size_t offset = first * kv.token_stride + head * kv.head_stride;
+          const KVBlock block{At(kv.k, kv.dtype, offset), At(kv.v, kv.dtype, offset), kv.dtype,
+                              std::min(kDecodeBlock, end - first), kv.token_stride, kv.token_stride};
+          AttendBlock(queries[head], block, nullptr, states[head]);
+        }
+      }
+      for (size_t head = 0; head < heads; ++head) {
+        const size_t part = head * splits + split;
+        states[head].Finish(partial_out.data() + part * group * d, 0,
+                            partial_lse.data() + part * group, 0);
+      }
     }
   });
-  // Per kv head: [splits][group][d] partials -> [group][d].
-  for (size_t head = 0; head < kv.heads; ++head) {
+  for (size_t head = 0; head < heads; ++head) {
     MergeByLse(partial_out.data() + head * splits * group * d,
                partial_lse.data() + head * splits * group, splits, group, d,
                out + head * group * d, lse ? lse + head * group : nullptr);
@@ -100,10 +113,10 @@ void CausalPrefill(const float* q, size_t q_heads, const KVSequence& kv, float* 
   };
 
   // Tasks in decreasing cost (late query blocks attend more keys), one tile each.
-  tbb::enumerable_thread_specific<Workspace> workspaces;
+  tbb::enumerable_thread_specific<PrefillWorkspace> workspaces;
   tbb::parallel_for(tbb::blocked_range<size_t>(0, blocks * kv.heads, 1),
                     [&](const tbb::blocked_range<size_t>& tasks) {
-    Workspace& ws = workspaces.local();
+    PrefillWorkspace& ws = workspaces.local();
     for (size_t task = tasks.begin(); task != tasks.end(); ++task) {
       const size_t i = blocks - 1 - task / kv.heads, head = task % kv.heads;
       const size_t first = i * B, positions = std::min(B, L - first);

@@ -116,9 +116,10 @@ void Check(const Case& c) {
 }
 
 TEST_CASE("AttendBlock: rows × key counts on both kernel shapes") {
-  // (positions, heads): 1-6 rows take the row-dot path, 7+ the transposed one.
-  const std::pair<size_t, size_t> shapes[] = {{1, 1}, {1, 4}, {1, 6}, {1, 7}, {1, 8},
-                                              {16, 1}, {65, 1}, {4, 8}};
+  // (positions, heads): up to 15 rows take the row-dot path (in groups of
+  // at most 6), 16+ the transposed micro-kernel.
+  const std::pair<size_t, size_t> shapes[] = {{1, 1}, {1, 4}, {1, 6}, {1, 7}, {1, 8}, {5, 3},
+                                              {1, 16}, {16, 1}, {65, 1}, {4, 8}};
   for (auto [positions, heads] : shapes) {
     for (size_t m : {0, 1, 3, 7, 16, 63, 64, 65, 1000, 4099}) {
       Case c;

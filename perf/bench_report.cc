@@ -1,0 +1,79 @@
+#include "perf/bench_report.h"
+
+#include <fmt/core.h>
+#include <fmt/os.h>
+
+#include <algorithm>
+#include <filesystem>
+#include <fstream>
+
+#include "landmark/error.h"
+
+namespace landmark::perf {
+
+double BestSeconds(const std::function<void()>& run, int min_repeats, double min_seconds) {
+  using Clock = std::chrono::steady_clock;
+  run();  // warm-up: page faults, caches, thread pool start
+  double best = 1e30, total = 0;
+  for (int i = 0; i < min_repeats || total < min_seconds; ++i) {
+    const auto start = Clock::now();
+    run();
+    const double elapsed = std::chrono::duration<double>(Clock::now() - start).count();
+    best = std::min(best, elapsed);
+    total += elapsed;
+    if (i > 1000) break;
+  }
+  return best;
+}
+
+void PrintMachine(std::FILE* out, const MachineLimits& m) {
+  fmt::print(out, "machine: {} | kernels: {} | {} threads\n", m.cpu, m.target, m.threads);
+  fmt::print(out, "limits:  read {:.1f} GB/s (1 thread), {:.1f} GB/s ({} threads); "
+                  "f32 FMA {:.0f} GFLOP/s (1 thread), {:.0f} GFLOP/s ({} threads)\n",
+             m.read_gbps_one, m.read_gbps_all, m.threads, m.fma_gflops_one, m.fma_gflops_all,
+             m.threads);
+}
+
+namespace {
+
+std::string FormatTime(double seconds) {
+  if (seconds < 1e-3) return fmt::format("{:.1f} us", seconds * 1e6);
+  if (seconds < 1.0) return fmt::format("{:.2f} ms", seconds * 1e3);
+  return fmt::format("{:.2f} s", seconds);
+}
+
+}  // namespace
+
+void PrintTable(std::FILE* out, const std::vector<BenchResult>& results) {
+  fmt::print(out, "{:<16} {:<5} {:<34} {:>10} {:>17} {:>27} {:>6}  {}\n", "kernel", "dtype",
+             "shape", "time", "measured", "limit", "ratio", "target");
+  for (const BenchResult& r : results) {
+    const std::string measured = fmt::format("{:.1f} {}", r.measured(), r.unit);
+    const std::string limit = fmt::format("{:.1f} ({})", r.limit, r.limit_name);
+    std::string verdict = r.target;
+    if (!r.target.empty()) {
+      const double wanted = std::stod(r.target.substr(r.target.find_first_of("0123456789")));
+      verdict += r.ratio() >= wanted ? "  met" : "  MISSED";
+    }
+    fmt::print(out, "{:<16} {:<5} {:<34} {:>10} {:>17} {:>27} {:>6.2f}  {}\n", r.kernel, r.dtype,
+               r.shape, FormatTime(r.seconds), measured, limit, r.ratio(), verdict);
+  }
+}
+
+void WriteCsv(const std::string& path, const MachineLimits& m,
+              const std::vector<BenchResult>& results) {
+  const std::filesystem::path p(path);
+  std::error_code error;
+  if (p.has_parent_path()) std::filesystem::create_directories(p.parent_path(), error);
+  std::ofstream csv(p);
+  LANDMARK_CHECK_ARG(csv.good(), path + ": cannot open for writing");
+  csv << "kernel,dtype,shape,seconds,measured,unit,limit,limit_name,ratio,target,cpu,isa,threads\n";
+  for (const BenchResult& r : results) {
+    csv << fmt::format("{},{},{},{:.6g},{:.6g},{},{:.6g},{},{:.4f},{},\"{}\",{},{}\n", r.kernel,
+                       r.dtype, r.shape, r.seconds, r.measured(), r.unit, r.limit, r.limit_name,
+                       r.ratio(), r.target, m.cpu, m.target, m.threads);
+  }
+  LANDMARK_CHECK_ARG(csv.good(), path + ": write failed");
+}
+
+}  // namespace landmark::perf

@@ -1,0 +1,101 @@
+// `landmark bench probe` and `landmark bench kernels`.
+#include <fmt/core.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <string>
+
+#include "landmark/probe.h"
+#include "perf/bench_kernels.h"
+#include "src/cli/commands.h"
+
+namespace landmark::cli {
+namespace {
+
+struct BenchArgs {
+  size_t threads = 0;
+  bool quick = false;
+  std::string filter;
+  std::string csv = "perf/results/kernels.csv";
+  bool plot = true;
+  size_t decode_tokens = 0, prefill_tokens = 0;
+};
+
+MachineLimits Probe(bool quick) {
+  std::fprintf(stderr, "probing memory bandwidth and FMA peak...\n");
+  ProbeOptions options;
+  if (quick) {
+    options.buffer_bytes = size_t(64) << 20;
+    options.repeats = 2;
+    options.fma_seconds = 0.03;
+  }
+  return ProbeMachine(options);
+}
+
+// Draws the CSV with perf/plot.py when this build's source tree and
+// /usr/bin/python3 (with matplotlib) are at hand.
+void Plot(const std::string& csv) {
+  const std::string script = std::string(LANDMARK_SOURCE_DIR) + "/perf/plot.py";
+  if (!std::filesystem::exists(script) || !std::filesystem::exists("/usr/bin/python3")) {
+    std::fprintf(stderr, "(plot skipped: %s or /usr/bin/python3 not found)\n", script.c_str());
+    return;
+  }
+  const std::string command = "/usr/bin/python3 '" + script + "' '" + csv + "'";
+  if (std::system(command.c_str()) != 0) std::fprintf(stderr, "(plot failed: %s)\n", command.c_str());
+}
+
+void RunKernels(const BenchArgs& args) {
+  const MachineLimits limits = Probe(args.quick);
+  perf::PrintMachine(stdout, limits);
+  perf::KernelBenchOptions options;
+  options.quick = args.quick;
+  options.filter = args.filter;
+  options.decode_tokens = args.decode_tokens;
+  options.prefill_tokens = args.prefill_tokens;
+  const auto results = perf::BenchKernels(limits, options, [](const std::string& line) {
+    std::fprintf(stderr, "  measuring %s\n", line.c_str());
+  });
+  std::printf("\n");
+  perf::PrintTable(stdout, results);
+  std::printf("\nratio = measured / limit; limits probed in this run (see `landmark bench probe`).\n");
+  if (!args.csv.empty()) {
+    perf::WriteCsv(args.csv, limits, results);
+    std::printf("wrote %s\n", args.csv.c_str());
+    if (args.plot) Plot(args.csv);
+  }
+}
+
+}  // namespace
+
+void AddBenchCommands(CLI::App& app) {
+  CLI::App* bench = app.add_subcommand("bench", "Measure kernels against this machine's limits");
+  bench->require_subcommand(1);
+  auto args = std::make_shared<BenchArgs>();
+
+  CLI::App* probe = bench->add_subcommand("probe", "Measure memory bandwidth and f32 FMA peak");
+  probe->add_option("--threads", args->threads, "Threads for the all-thread figures (0: all CPUs)");
+  probe->add_flag("--quick", args->quick, "Smaller buffer, shorter runs");
+  probe->callback([args] {
+    ProbeOptions options;
+    options.threads = args->threads;
+    if (args->quick) {
+      options.buffer_bytes = size_t(64) << 20;
+      options.fma_seconds = 0.03;
+    }
+    perf::PrintMachine(stdout, ProbeMachine(options));
+  });
+
+  CLI::App* kernels = bench->add_subcommand(
+      "kernels", "Benchmark the kernels on a built-in workload: time, GB/s or GFLOP/s, ratio to the limit");
+  kernels->add_option("--threads", args->threads, "Worker threads (0: all CPUs)");
+  kernels->add_flag("--quick", args->quick, "Small shapes (seconds)");
+  kernels->add_option("--filter", args->filter, "Only kernels whose name contains this");
+  kernels->add_option("--csv", args->csv, "CSV output path (empty to skip)")->capture_default_str();
+  kernels->add_flag("!--no-plot", args->plot, "Do not draw the PNG plot");
+  kernels->add_option("--decode-tokens", args->decode_tokens, "n for dense-decode (default 1M)");
+  kernels->add_option("--prefill-tokens", args->prefill_tokens, "L for causal-prefill (default 4096)");
+  kernels->callback([args] { RunWithThreads(args->threads, [&] { RunKernels(*args); }); });
+}
+
+}  // namespace landmark::cli

@@ -1,0 +1,16 @@
+// CLI subcommands register themselves on the app; main() runs the chosen one.
+#pragma once
+
+#include <CLI/CLI.hpp>
+
+#include <functional>
+
+namespace landmark::cli {
+
+// Each Add* registers a subcommand whose callback does the work.
+void AddBenchCommands(CLI::App& app);
+
+// Runs `command` in a TBB arena of `threads` (0: all CPUs).
+void RunWithThreads(size_t threads, const std::function<void()>& command);
+
+}  // namespace landmark::cli

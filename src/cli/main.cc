@@ -1,0 +1,50 @@
+// landmark: command-line entry point.
+#include <tbb/global_control.h>
+#if LANDMARK_WITH_MIMALLOC
+#include <mimalloc.h>
+#endif
+
+#include <cstdio>
+#include <exception>
+
+#include "landmark/error.h"
+#include "landmark/kernels.h"
+#include "landmark/version.h"
+#include "src/cli/commands.h"
+
+namespace landmark::cli {
+
+void RunWithThreads(size_t threads, const std::function<void()>& command) {
+  if (threads == 0) return command();
+  tbb::global_control limit(tbb::global_control::max_allowed_parallelism, threads);
+  command();
+}
+
+}  // namespace landmark::cli
+
+int main(int argc, char** argv) {
+  CLI::App app{"landmark: ultra-long-context sparse attention on CPUs"};
+  app.require_subcommand(1);
+  app.set_version_flag("--version", [] {
+#if LANDMARK_WITH_MIMALLOC
+    const std::string allocator = "mimalloc " + std::to_string(mi_version());
+#else
+    const std::string allocator = "system malloc";
+#endif
+    return std::string("landmark ") + LANDMARK_VERSION_STRING + " (kernels: " +
+           landmark::KernelTarget() + ", allocator: " + allocator + ")";
+  });
+  landmark::cli::AddBenchCommands(app);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e);
+  } catch (const landmark::Error& e) {
+    std::fprintf(stderr, "landmark: error: %s\n", e.what());
+    return 1;
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "landmark: error: %s\n", e.what());
+    return 1;
+  }
+  return 0;
+}
