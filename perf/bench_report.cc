@@ -36,6 +36,13 @@ void PrintMachine(std::FILE* out, const MachineLimits& m) {
 
 namespace {
 
+// RFC 4180 field: quoted, inner quotes doubled.
+std::string Quoted(const std::string& field) {
+  std::string out = "\"";
+  for (char c : field) out += c == '"' ? std::string("\"\"") : std::string(1, c);
+  return out + "\"";
+}
+
 std::string FormatTime(double seconds) {
   if (seconds < 1e-3) return fmt::format("{:.1f} us", seconds * 1e6);
   if (seconds < 1.0) return fmt::format("{:.2f} ms", seconds * 1e3);
@@ -69,9 +76,10 @@ void WriteCsv(const std::string& path, const MachineLimits& m,
   LANDMARK_CHECK_ARG(csv.good(), path + ": cannot open for writing");
   csv << "kernel,dtype,shape,seconds,measured,unit,limit,limit_name,ratio,target,cpu,isa,threads\n";
   for (const BenchResult& r : results) {
-    csv << fmt::format("{},{},{},{:.6g},{:.6g},{},{:.6g},{},{:.4f},{},\"{}\",{},{}\n", r.kernel,
-                       r.dtype, r.shape, r.seconds, r.measured(), r.unit, r.limit, r.limit_name,
-                       r.ratio(), r.target, m.cpu, m.target, m.threads);
+    csv << fmt::format("{},{},{},{:.6g},{:.6g},{},{:.6g},{},{:.4f},{},{},{},{}\n", Quoted(r.kernel),
+                       Quoted(r.dtype), Quoted(r.shape), r.seconds, r.measured(), Quoted(r.unit),
+                       r.limit, Quoted(r.limit_name), r.ratio(), Quoted(r.target), Quoted(m.cpu),
+                       Quoted(m.target), m.threads);
   }
   LANDMARK_CHECK_ARG(csv.good(), path + ": write failed");
 }

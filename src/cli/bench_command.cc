@@ -42,6 +42,7 @@ void Plot(const std::string& csv) {
     return;
   }
   const std::string command = "/usr/bin/python3 '" + script + "' '" + csv + "'";
+  std::fflush(stdout);
   if (std::system(command.c_str()) != 0) std::fprintf(stderr, "(plot failed: %s)\n", command.c_str());
 }
 
@@ -59,6 +60,7 @@ void RunKernels(const BenchArgs& args) {
   std::printf("\n");
   perf::PrintTable(stdout, results);
   std::printf("\nratio = measured / limit; limits probed in this run (see `landmark bench probe`).\n");
+  if (args.quick) std::printf("--quick: small shapes that may sit in cache; the ratios are not meaningful.\n");
   if (!args.csv.empty()) {
     perf::WriteCsv(args.csv, limits, results);
     std::printf("wrote %s\n", args.csv.c_str());

@@ -47,7 +47,9 @@ constexpr size_t kNR = 2;
 constexpr size_t kRowGroup = 2;
 #endif
 constexpr size_t kMR = 6;
-// How far ahead (keys) the decode path prefetches K.
+// Row-dot (decode) path: keys per chunk of the online softmax, and how far
+// ahead it prefetches K and V.
+constexpr size_t kRowChunk = 32;
 constexpr size_t kPrefetchKeys = 64;
 constexpr float kNegInf = -std::numeric_limits<float>::infinity();
 
@@ -151,8 +153,8 @@ HWY_INLINE void SumOfLanes4(DF df, VF a, VF b, VF c, VF e, float* HWY_RESTRICT o
 // S[r][j..j+3] = Q[r]·K[j..j+3] for a group of R <= kRowGroup rows and m
 // keys. Four keys per pass: each query load feeds four independent FMA
 // chains, and the four dot products of a row reduce together. With
-// `prefetch_v` (the first row group of a pass), K is fetched ahead and the
-// pass's V rows into L2: decode streams K and V from memory exactly once.
+// `prefetch_v` (the first row group), K and V rows kPrefetchKeys ahead are
+// fetched: decode streams them from memory exactly once.
 template <size_t R, typename T>
 void ScoreRowGroup(const float* HWY_RESTRICT Q, size_t d, const T* HWY_RESTRICT K,
                    size_t k_stride, const T* prefetch_v, size_t v_stride, size_t m,
@@ -165,8 +167,8 @@ void ScoreRowGroup(const float* HWY_RESTRICT Q, size_t d, const T* HWY_RESTRICT 
     const size_t keys = std::min<size_t>(4, m - j);
     if (prefetch_v) {
       for (size_t i = 0; i < 4; ++i) {
-        PrefetchRow(K + (j + i + kPrefetchKeys) * k_stride, d);
-        PrefetchRow<2>(prefetch_v + (j + i) * v_stride, d);
+        PrefetchRow<0>(K + (j + i + kPrefetchKeys) * k_stride, d);
+        PrefetchRow<0>(prefetch_v + (j + i + kPrefetchKeys) * v_stride, d);
       }
     }
     // A short last pass repeats its last key (whose scores are not stored).
@@ -396,10 +398,10 @@ void AttendPass(const QueryBlock& queries, const T* K, size_t k_stride, const T*
   const size_t Rp = RoundUp(R, kRowPad);
   constexpr bool kWiden = !std::is_same_v<T, float>;
   const bool transposed = queries.transposed();
-  const size_t s_stride = transposed ? Rp : RoundUp(m, kRowPad);
+  const size_t s_stride = transposed ? Rp : kRowChunk;
   const size_t s_floats = transposed ? m * Rp : R * s_stride;
   const size_t widened = (transposed && kWiden) ? 2 * m * d : 0;
-  float* scratch = state.scratch(s_floats + 2 * Rp + widened);
+  float* scratch = state.scratch(s_floats + 3 * Rp + widened);
   float* S = scratch;
   float* alpha = S + s_floats;
   int32_t* visible_rows = reinterpret_cast<int32_t*>(alpha + Rp);
@@ -412,7 +414,7 @@ void AttendPass(const QueryBlock& queries, const T* K, size_t k_stride, const T*
     const float* Vf = reinterpret_cast<const float*>(V);
     size_t kf_stride = k_stride, vf_stride = v_stride;
     if constexpr (kWiden) {  // widen once; the micro-kernels read each element R/MR times
-      float* k_wide = alpha + 2 * Rp;
+      float* k_wide = alpha + 3 * Rp;
       float* v_wide = k_wide + m * d;
       for (size_t j = 0; j < m; ++j) {
         ConvertRowToF32(K + j * k_stride, d, k_wide + j * d);
@@ -426,10 +428,21 @@ void AttendPass(const QueryBlock& queries, const T* K, size_t k_stride, const T*
     RescaleRows(state.mutable_acc(), R, d, alpha);
     AccumulateOutput(S, 1, Rp, R, m, Vf, vf_stride, state.mutable_acc(), d);
   } else {
-    ScoresRows(queries.data(), R, d, K, k_stride, V, v_stride, m, S, s_stride);
-    SoftmaxRows(S, s_stride, R, m, visible_rows, state.mutable_max(), state.mutable_sum(), alpha);
-    RescaleRows(state.mutable_acc(), R, d, alpha);
-    AccumulateOutput(S, s_stride, 1, R, m, V, v_stride, state.mutable_acc(), d);
+    // Short chunks: each key's K and V rows are used soon after they arrive
+    // (decode streams them from memory once); rescaling the few output rows
+    // per chunk is cheap and skipped once the running max settles.
+    int32_t* chunk_visible = visible_rows + Rp;
+    for (size_t first = 0; first < m; first += kRowChunk) {
+      const size_t keys = std::min(kRowChunk, m - first);
+      for (size_t r = 0; r < R; ++r) {
+        chunk_visible[r] = int32_t(std::clamp<size_t>(size_t(visible_rows[r]), first, first + keys) - first);
+      }
+      ScoresRows(queries.data(), R, d, K + first * k_stride, k_stride, V + first * v_stride, v_stride,
+                 keys, S, s_stride);
+      SoftmaxRows(S, s_stride, R, keys, chunk_visible, state.mutable_max(), state.mutable_sum(), alpha);
+      RescaleRows(state.mutable_acc(), R, d, alpha);
+      AccumulateOutput(S, s_stride, 1, R, keys, V + first * v_stride, v_stride, state.mutable_acc(), d);
+    }
   }
 }
 

@@ -18,25 +18,25 @@ namespace landmark {
 namespace HWY_NAMESPACE {
 namespace hn = hwy::HWY_NAMESPACE;
 
+// Streams `outs` in memory order (part by part) and accumulates into `out`,
+// which stays in L1: reading one row across all parts would jump a page per
+// part and defeat the prefetchers.
 void WeightedSum(const float* HWY_RESTRICT outs, const float* HWY_RESTRICT weights, size_t parts,
                  size_t rows, size_t d, float* HWY_RESTRICT out) {
   const hn::ScalableTag<float> df;
   const size_t N = hn::Lanes(df);
-  for (size_t r = 0; r < rows; ++r) {
-    float* out_row = out + r * d;
-    size_t c = 0;
-    for (; c + N <= d; c += N) {
-      auto sum = hn::Zero(df);
-      for (size_t i = 0; i < parts; ++i) {
-        sum = hn::MulAdd(hn::Set(df, weights[i * rows + r]),
-                         hn::LoadU(df, outs + (i * rows + r) * d + c), sum);
+  std::fill(out, out + rows * d, 0.0f);
+  for (size_t i = 0; i < parts; ++i) {
+    for (size_t r = 0; r < rows; ++r) {
+      const float w = weights[i * rows + r];
+      const float* part_row = outs + (i * rows + r) * d;
+      float* out_row = out + r * d;
+      const auto wv = hn::Set(df, w);
+      size_t c = 0;
+      for (; c + N <= d; c += N) {
+        hn::StoreU(hn::MulAdd(wv, hn::LoadU(df, part_row + c), hn::LoadU(df, out_row + c)), df, out_row + c);
       }
-      hn::StoreU(sum, df, out_row + c);
-    }
-    for (; c < d; ++c) {
-      float sum = 0.0f;
-      for (size_t i = 0; i < parts; ++i) sum += weights[i * rows + r] * outs[(i * rows + r) * d + c];
-      out_row[c] = sum;
+      for (; c < d; ++c) out_row[c] += w * part_row[c];
     }
   }
 }

@@ -9,6 +9,8 @@
 #define LANDMARK_KERNELS_LOAD_INL_H_
 #endif
 
+#include <type_traits>
+
 #include "hwy/highway.h"
 #include "landmark/dtype.h"
 #include "landmark/error.h"
@@ -66,6 +68,18 @@ HWY_INLINE void ConvertRowToF32(const T* HWY_RESTRICT src, size_t n, float* HWY_
   const hn::ScalableTag<float> df;
   const size_t N = hn::Lanes(df);
   size_t i = 0;
+#if HWY_TARGET != HWY_SCALAR
+  if constexpr (!std::is_same_v<T, float>) {  // full-width loads: one per 2 output vectors
+    const hn::Repartition<uint16_t, decltype(df)> du16;
+    const hn::Half<decltype(du16)> dh16;
+    const hn::Rebind<T, decltype(df)> dt;
+    for (; i + 2 * N <= n; i += 2 * N) {
+      const auto bits = hn::LoadU(du16, reinterpret_cast<const uint16_t*>(src + i));
+      hn::StoreU(hn::PromoteTo(df, hn::BitCast(dt, hn::LowerHalf(dh16, bits))), df, dst + i);
+      hn::StoreU(hn::PromoteTo(df, hn::BitCast(dt, hn::UpperHalf(dh16, bits))), df, dst + i + N);
+    }
+  }
+#endif
   for (; i + N <= n; i += N) hn::StoreU(LoadF32(df, src + i), df, dst + i);
   for (; i < n; ++i) dst[i] = ScalarF32(src + i);
 }
