@@ -18,7 +18,7 @@ namespace {
 class Buffer {
  public:
   Buffer(size_t elements, DType dtype, uint64_t seed)
-      : dtype_(dtype), bytes_(hwy::AllocateAligned<uint8_t>(elements * SizeOf(dtype))) {
+      : bytes_(hwy::AllocateAligned<uint8_t>(elements * SizeOf(dtype))) {
     std::vector<float> chunk(1 << 16);
     uint64_t state = seed * 0x9e3779b97f4a7c15ull + 1;
     for (size_t begin = 0; begin < elements; begin += chunk.size()) {
@@ -36,12 +36,10 @@ class Buffer {
   const float* f32() const { return reinterpret_cast<const float*>(bytes_.get()); }
 
  private:
-  DType dtype_;
   hwy::AlignedFreeUniquePtr<uint8_t[]> bytes_;
 };
 
 struct Suite {
-  const MachineLimits& limits;
   const KernelBenchOptions& options;
   const std::function<void(const std::string&)>& progress;
   std::vector<BenchResult> results;
@@ -50,8 +48,11 @@ struct Suite {
     return options.filter.empty() || kernel.find(options.filter) != std::string::npos;
   }
 
-  void Measure(BenchResult r, const std::function<void()>& run) {
-    progress(fmt::format("{} {} {}", r.kernel, r.dtype, r.shape));
+  void Measure(const std::string& kernel, DType dtype, const std::string& shape, double work,
+               Limit limit, const std::string& target, const std::function<void()>& run) {
+    progress(fmt::format("{} {} {}", kernel, Name(dtype), shape));
+    // Targets apply to the full-size workload only.
+    BenchResult r{kernel, Name(dtype), shape, work, limit, options.quick ? "" : target, 0.0};
     r.seconds = BestSeconds(run, 3, options.quick ? 0.05 : 0.3);
     results.push_back(std::move(r));
   }
@@ -64,8 +65,8 @@ struct Suite {
     std::vector<float> scores(n);
     for (DType dtype : {DType::kF32, DType::kF16, DType::kBF16}) {
       Buffer rows(n * d, dtype, 2);
-      Measure({"batched-dot", Name(dtype), fmt::format("rows={} d={}", n, d), 0,
-               double(n * d * SizeOf(dtype)), "GB/s", "read, 1 thread", limits.read_gbps_one, ""},
+      Measure("batched-dot", dtype, fmt::format("rows={} d={}", n, d),
+              double(n * d * SizeOf(dtype)), Limit::kReadOneThread, "",
               [&] { landmark::BatchedDot(q.f32(), rows.data(), dtype, n, d, d, scores.data()); });
     }
   }
@@ -81,8 +82,8 @@ struct Suite {
     for (DType dtype : {DType::kF32, DType::kF16, DType::kBF16}) {
       Buffer k(m * d, dtype, 4), v(m * d, dtype, 5);
       const KVBlock block{k.data(), v.data(), dtype, m, d, d};
-      Measure({"attend-block", Name(dtype), fmt::format("rows={} keys={} d={}", rows, m, d), 0,
-               4.0 * double(d * rows * m), "GFLOP/s", "FMA, 1 thread", limits.fma_gflops_one, ""},
+      Measure("attend-block", dtype, fmt::format("rows={} keys={} d={}", rows, m, d),
+              4.0 * double(d * rows * m), Limit::kFmaOneThread, "",
               [&] {
                 state.Reset(queries);
                 AttendBlock(queries, block, nullptr, state);
@@ -96,8 +97,8 @@ struct Suite {
     const size_t parts = options.quick ? 512 : 16384, rows = 8, d = 128;
     Buffer outs(parts * rows * d, DType::kF32, 6), lses(parts * rows, DType::kF32, 7);
     std::vector<float> out(rows * d), lse(rows);
-    Measure({"merge-lse", "f32", fmt::format("parts={} rows={} d={}", parts, rows, d), 0,
-             double(parts * rows * (d + 1) * 4), "GB/s", "read, 1 thread", limits.read_gbps_one, ""},
+    Measure("merge-lse", DType::kF32, fmt::format("parts={} rows={} d={}", parts, rows, d),
+            double(parts * rows * (d + 1) * 4), Limit::kReadOneThread, "",
             [&] { MergeByLse(outs.f32(), lses.f32(), parts, rows, d, out.data(), lse.data()); });
   }
 
@@ -111,11 +112,9 @@ struct Suite {
     for (DType dtype : {DType::kF16, DType::kBF16, DType::kF32}) {
       Buffer k(n * kv_heads * d, dtype, 9), v(n * kv_heads * d, dtype, 10);
       const KVSequence kv = KVSequence::TokenMajor(k.data(), v.data(), dtype, n, kv_heads, d);
-      Measure({"dense-decode", Name(dtype),
-               fmt::format("n={} Hq={} Hkv={} d={}", n, q_heads, kv_heads, d), 0,
-               double(2 * n * kv_heads * d * SizeOf(dtype)), "GB/s",
-               fmt::format("read, {} threads", limits.threads), limits.read_gbps_all,
-               dtype == DType::kF16 ? ">= 0.70" : ""},
+      Measure("dense-decode", dtype, fmt::format("n={} Hq={} Hkv={} d={}", n, q_heads, kv_heads, d),
+              double(2 * n * kv_heads * d * SizeOf(dtype)), Limit::kReadAllThreads,
+              dtype == DType::kF16 ? ">= 0.70" : "",
               [&] { landmark::DenseDecode(q.f32(), q_heads, kv, out.data()); });
     }
   }
@@ -131,10 +130,8 @@ struct Suite {
     for (DType dtype : {DType::kF32, DType::kF16, DType::kBF16}) {
       Buffer k(L * kv_heads * d, dtype, 12), v(L * kv_heads * d, dtype, 13);
       const KVSequence kv = KVSequence::TokenMajor(k.data(), v.data(), dtype, L, kv_heads, d);
-      Measure({"causal-prefill", Name(dtype),
-               fmt::format("L={} Hq={} Hkv={} d={}", L, q_heads, kv_heads, d), 0, flops,
-               "GFLOP/s", fmt::format("FMA, {} threads", limits.threads), limits.fma_gflops_all,
-               dtype == DType::kF32 ? ">= 0.50" : ""},
+      Measure("causal-prefill", dtype, fmt::format("L={} Hq={} Hkv={} d={}", L, q_heads, kv_heads, d),
+              flops, Limit::kFmaAllThreads, dtype == DType::kF32 ? ">= 0.50" : "",
               [&] { landmark::CausalPrefill(q.f32(), q_heads, kv, out.data()); });
     }
   }
@@ -142,9 +139,9 @@ struct Suite {
 
 }  // namespace
 
-std::vector<BenchResult> BenchKernels(const MachineLimits& limits, const KernelBenchOptions& options,
+std::vector<BenchResult> BenchKernels(const KernelBenchOptions& options,
                                       const std::function<void(const std::string&)>& progress) {
-  Suite suite{limits, options, progress, {}};
+  Suite suite{options, progress, {}};
   suite.BatchedDot();
   suite.AttendBlockTile();
   suite.MergeLse();

@@ -6,7 +6,6 @@
 #include <string>
 #include <vector>
 
-#include "landmark/probe.h"
 #include "perf/bench_report.h"
 
 namespace landmark::perf {
@@ -19,7 +18,7 @@ struct KernelBenchOptions {
 };
 
 // Runs the suite; `progress` receives a line before each measurement.
-std::vector<BenchResult> BenchKernels(const MachineLimits& limits, const KernelBenchOptions& options,
+std::vector<BenchResult> BenchKernels(const KernelBenchOptions& options,
                                       const std::function<void(const std::string&)>& progress);
 
 }  // namespace landmark::perf

@@ -12,18 +12,26 @@
 
 namespace landmark::perf {
 
+// The probed machine limit that bounds a kernel.
+enum class Limit { kReadOneThread, kReadAllThreads, kFmaOneThread, kFmaAllThreads };
+
+double LimitValue(const MachineLimits& limits, Limit limit);  // GB/s or GFLOP/s
+std::string LimitName(const MachineLimits& limits, Limit limit);  // e.g. "read, 2 threads"
+const char* LimitUnit(Limit limit);                               // "GB/s" or "GFLOP/s"
+
+// Element-wise best of two probes: interference only ever lowers a measured
+// rate, so probing before and after a suite and keeping the best is robust.
+MachineLimits BestOf(const MachineLimits& a, const MachineLimits& b);
+
 struct BenchResult {
-  std::string kernel;      // e.g. "dense-decode"
-  std::string dtype;       // storage dtype of K/V or rows
-  std::string shape;       // e.g. "n=1048576 Hq=8 Hkv=2 d=128"
-  double seconds = 0;      // best of the repeats
-  double work = 0;         // bytes or FLOPs per run
-  std::string unit;        // "GB/s" or "GFLOP/s"
-  std::string limit_name;  // which probed limit bounds it, e.g. "read, 2 threads"
-  double limit = 0;        // that limit, in `unit`
-  std::string target;      // acceptance target as a ratio ("" if none), e.g. ">= 0.70"
-  double measured() const { return work / seconds / 1e9; }
-  double ratio() const { return limit > 0 ? measured() / limit : 0; }
+  std::string kernel;  // e.g. "dense-decode"
+  std::string dtype;   // storage dtype of K/V or rows
+  std::string shape;   // e.g. "n=1048576 Hq=8 Hkv=2 d=128"
+  double work = 0;     // bytes (bandwidth-bound) or FLOPs (compute-bound) per run
+  Limit limit = Limit::kReadOneThread;
+  std::string target;  // acceptance target as a ratio ("" if none), e.g. ">= 0.70"
+  double seconds = 0;  // best of the repeats
+  double measured() const { return work / seconds / 1e9; }  // GB/s or GFLOP/s
 };
 
 // Best wall time of `run` over at least `min_repeats` runs and `min_seconds`
@@ -31,7 +39,7 @@ struct BenchResult {
 double BestSeconds(const std::function<void()>& run, int min_repeats = 3, double min_seconds = 0.3);
 
 void PrintMachine(std::FILE* out, const MachineLimits& limits);
-void PrintTable(std::FILE* out, const std::vector<BenchResult>& results);
+void PrintTable(std::FILE* out, const MachineLimits& limits, const std::vector<BenchResult>& results);
 // Writes the CSV (creating parent directories); throws landmark::Error on failure.
 void WriteCsv(const std::string& path, const MachineLimits& limits,
               const std::vector<BenchResult>& results);

@@ -129,4 +129,27 @@ inline void CheckKernelError(const ErrorStats& e, double max_budget = kKernelMax
   CHECK(e.mean() <= mean_budget);
 }
 
+// Attention outputs and log-sum-exps against the reference: the output within
+// (out_max, out_mean), the lse within the kernel budget.
+inline void CheckAttention(const std::vector<float>& out, const std::vector<double>& expected_out,
+                           const std::vector<float>& lse, const std::vector<double>& expected_lse,
+                           double out_max = kKernelMaxError, double out_mean = kKernelMeanError) {
+  ErrorStats out_error, lse_error;
+  out_error.AddAll(out, expected_out);
+  lse_error.AddAll(lse, expected_lse);
+  CheckKernelError(out_error, out_max, out_mean);
+  CheckKernelError(lse_error);
+}
+
+// fn() on every target (ForEachTarget), or once on the best one: the large
+// sweeps keep the suite fast and leave the per-target runs to the base cases.
+template <class Fn>
+void OnTargets(bool every_target, const Fn& fn) {
+  if (every_target) {
+    ForEachTarget(fn);
+  } else {
+    fn();
+  }
+}
+
 }  // namespace landmark::test

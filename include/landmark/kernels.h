@@ -6,6 +6,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <string_view>
 
 #include "landmark/dtype.h"
 
@@ -139,5 +140,11 @@ void WeightedSum(const float* outs, const float* weights, size_t parts, size_t r
 
 // Name of the Highway target the kernels dispatch to on this CPU (e.g. "AVX3").
 const char* KernelTarget();
+
+// Caps dispatch at `name` or below (AVX3, AVX2, SSE4, SSSE3, EMU128, SCALAR;
+// case-insensitive), e.g. to measure the AVX2 path on an AVX-512 machine.
+// Process-wide; throws landmark::Error for an unknown name. Returns the
+// target now in use (lower than asked if the CPU lacks it).
+const char* CapKernelTarget(std::string_view name);
 
 }  // namespace landmark

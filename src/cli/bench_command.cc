@@ -6,6 +6,7 @@
 #include <filesystem>
 #include <string>
 
+#include "landmark/kernels.h"
 #include "landmark/probe.h"
 #include "perf/bench_kernels.h"
 #include "src/cli/commands.h"
@@ -15,6 +16,7 @@ namespace {
 
 struct BenchArgs {
   size_t threads = 0;
+  std::string isa;
   bool quick = false;
   std::string filter;
   std::string csv = "perf/results/kernels.csv";
@@ -47,19 +49,22 @@ void Plot(const std::string& csv) {
 }
 
 void RunKernels(const BenchArgs& args) {
-  const MachineLimits limits = Probe(args.quick);
-  perf::PrintMachine(stdout, limits);
+  if (!args.isa.empty()) CapKernelTarget(args.isa);
+  const MachineLimits before = Probe(args.quick);
   perf::KernelBenchOptions options;
   options.quick = args.quick;
   options.filter = args.filter;
   options.decode_tokens = args.decode_tokens;
   options.prefill_tokens = args.prefill_tokens;
-  const auto results = perf::BenchKernels(limits, options, [](const std::string& line) {
+  const auto results = perf::BenchKernels(options, [](const std::string& line) {
     std::fprintf(stderr, "  measuring %s\n", line.c_str());
   });
+  const MachineLimits limits = perf::BestOf(before, Probe(args.quick));
+  perf::PrintMachine(stdout, limits);
   std::printf("\n");
-  perf::PrintTable(stdout, results);
-  std::printf("\nratio = measured / limit; limits probed in this run (see `landmark bench probe`).\n");
+  perf::PrintTable(stdout, limits, results);
+  std::printf("\nratio = measured / limit; limits: best of two probes in this run, before and after "
+              "the kernels (see `landmark bench probe`).\n");
   if (args.quick) std::printf("--quick: small shapes that may sit in cache; the ratios are not meaningful.\n");
   if (!args.csv.empty()) {
     perf::WriteCsv(args.csv, limits, results);
@@ -77,8 +82,10 @@ void AddBenchCommands(CLI::App& app) {
 
   CLI::App* probe = bench->add_subcommand("probe", "Measure memory bandwidth and f32 FMA peak");
   probe->add_option("--threads", args->threads, "Threads for the all-thread figures (0: all CPUs)");
+  probe->add_option("--isa", args->isa, "Cap the instruction set (as for bench kernels)");
   probe->add_flag("--quick", args->quick, "Smaller buffer, shorter runs");
   probe->callback([args] {
+    if (!args->isa.empty()) CapKernelTarget(args->isa);
     ProbeOptions options;
     options.threads = args->threads;
     if (args->quick) {
@@ -91,6 +98,8 @@ void AddBenchCommands(CLI::App& app) {
   CLI::App* kernels = bench->add_subcommand(
       "kernels", "Benchmark the kernels on a built-in workload: time, GB/s or GFLOP/s, ratio to the limit");
   kernels->add_option("--threads", args->threads, "Worker threads (0: all CPUs)");
+  kernels->add_option("--isa", args->isa,
+                      "Cap the kernels' instruction set: AVX3, AVX2, SSE4, SSSE3, SCALAR");
   kernels->add_flag("--quick", args->quick, "Small shapes (seconds)");
   kernels->add_option("--filter", args->filter, "Only kernels whose name contains this");
   kernels->add_option("--csv", args->csv, "CSV output path (empty to skip)")->capture_default_str();

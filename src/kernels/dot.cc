@@ -1,5 +1,8 @@
 // Dot products of an f32 query with f32/f16/bf16 rows (landmark scoring).
 
+#include <cctype>
+#include <string>
+
 #undef HWY_TARGET_INCLUDE
 #define HWY_TARGET_INCLUDE "src/kernels/dot.cc"
 #include "hwy/foreach_target.h"  // IWYU pragma: keep
@@ -105,6 +108,19 @@ void BatchedDot(const float* q, const void* rows, DType rows_type, size_t n, siz
 }
 
 const char* KernelTarget() { return HWY_DYNAMIC_DISPATCH(TargetName)(); }
+
+const char* CapKernelTarget(std::string_view name) {
+  std::string wanted(name);
+  for (char& c : wanted) c = char(std::toupper(static_cast<unsigned char>(c)));
+  for (int64_t target : {HWY_AVX3_DL, HWY_AVX3, HWY_AVX2, HWY_SSE4, HWY_SSSE3, HWY_EMU128, HWY_SCALAR}) {
+    if (wanted == hwy::TargetName(target)) {
+      hwy::DisableTargets(target - 1);  // every better target (lower bits)
+      return KernelTarget();
+    }
+  }
+  LANDMARK_THROW("unknown kernel target '" + std::string(name) +
+                 "' (expected AVX3, AVX2, SSE4, SSSE3, EMU128 or SCALAR)");
+}
 
 }  // namespace landmark
 #endif  // HWY_ONCE

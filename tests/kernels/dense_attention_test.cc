@@ -52,19 +52,11 @@ void CheckDecode(const DecodeCase& c, bool all_targets = true) {
     reference::Attention(test::ToDouble(q).data() + h * c.d, K.data(), V.data(), c.n, c.d,
                          1.0 / std::sqrt(double(c.d)), false, &expected[h * c.d], &expected_lse[h]);
   }
-  auto run = [&] {
+  test::OnTargets(all_targets, [&] {
     std::vector<float> out(q_heads * c.d, -1.0f), lse(q_heads, -1.0f);
     DenseDecode(q.data(), q_heads, kv, out.data(), lse.data());
-    test::ErrorStats error;
-    error.AddAll(out, expected);
-    error.AddAll(lse, expected_lse);
-    test::CheckKernelError(error);
-  };
-  if (all_targets) {
-    test::ForEachTarget(run);
-  } else {
-    run();
-  }
+    test::CheckAttention(out, expected, lse, expected_lse);
+  });
 }
 
 TEST_CASE("DenseDecode: lengths × GQA groups (split into parallel key ranges when long)") {
@@ -139,22 +131,14 @@ void CheckPrefill(const PrefillCase& c, bool all_targets = true) {
                            q_heads, c.kv_heads, c.d, expected, expected_lse,
                            c.mask ? MaskFilter : nullptr, &context);
   const KVSequence kv = KVSequence::TokenMajor(k.data(), v.data(), c.dtype, c.L, c.kv_heads, c.d);
-  auto run = [&] {
+  test::OnTargets(all_targets, [&] {
     PrefillOptions options;
     options.block = c.block;
     options.block_mask = c.mask ? mask.data() : nullptr;
     std::vector<float> out(c.L * q_heads * c.d, -1.0f), lse(c.L * q_heads, -1.0f);
     CausalPrefill(q.data(), q_heads, kv, out.data(), lse.data(), options);
-    test::ErrorStats error;
-    error.AddAll(out, expected);
-    error.AddAll(lse, expected_lse);
-    test::CheckKernelError(error);
-  };
-  if (all_targets) {
-    test::ForEachTarget(run);
-  } else {
-    run();
-  }
+    test::CheckAttention(out, expected, lse, expected_lse);
+  });
 }
 
 TEST_CASE("CausalPrefill: lengths × GQA groups") {
