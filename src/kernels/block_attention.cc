@@ -6,7 +6,8 @@
 //  - many rows (prefill tiles, large GQA groups): scores S^T[j][r] = K[j]·Q[r]
 //    by a register-blocked micro-kernel over the transposed queries, so the
 //    softmax statistics are vectorised across query rows and no horizontal
-//    reductions are needed; K/V of f16/bf16 are widened to f32 once per block.
+//    reductions are needed; K/V are widened (f16/bf16) or copied (strided
+//    f32) to contiguous f32 once per block.
 //  - few rows (decode): one dot product per (row, key), K/V widened on the fly.
 // Both share the output update acc[r] += Σ_j p[r][j]·V[j].
 
@@ -38,14 +39,15 @@ using VF = hn::Vec<DF>;
 
 // Register blocking: kMR rows × kNR vectors of accumulators (24 of 32
 // registers with AVX-512, 12 of 16 elsewhere); the row-dot path keeps
-// kMR × 4 keys of accumulators with AVX-512, fewer rows elsewhere.
+// kRowGroup × kKeysPerPass accumulators (likewise 24 and 12).
 #if HWY_ARCH_X86 && HWY_TARGET <= HWY_AVX3
 constexpr size_t kNR = 4;
-constexpr size_t kRowGroup = 6;
+constexpr size_t kKeysPerPass = 4;
 #else
 constexpr size_t kNR = 2;
-constexpr size_t kRowGroup = 2;
+constexpr size_t kKeysPerPass = 2;
 #endif
+constexpr size_t kRowGroup = 6;
 constexpr size_t kMR = 6;
 // Row-dot (decode) path: keys per chunk of the online softmax, and how far
 // ahead it prefetches K and V.
@@ -150,59 +152,53 @@ HWY_INLINE void SumOfLanes4(DF df, VF a, VF b, VF c, VF e, float* HWY_RESTRICT o
 #endif
 }
 
-// S[r][j..j+3] = Q[r]·K[j..j+3] for a group of R <= kRowGroup rows and m
-// keys. Four keys per pass: each query load feeds four independent FMA
-// chains, and the four dot products of a row reduce together. With
-// `prefetch_v` (the first row group), K and V rows kPrefetchKeys ahead are
-// fetched: decode streams them from memory exactly once.
+// S[r][j..j+KEYS) = Q[r]·K[j..j+KEYS) for a group of R <= kRowGroup rows and
+// m keys. KEYS keys per pass: each query load feeds KEYS independent FMA
+// chains, and the dot products reduce four at a time. With `prefetch_v`
+// (the first row group), K and V rows kPrefetchKeys ahead are fetched:
+// decode streams them from memory exactly once.
 template <size_t R, typename T>
 void ScoreRowGroup(const float* HWY_RESTRICT Q, size_t d, const T* HWY_RESTRICT K,
                    size_t k_stride, const T* prefetch_v, size_t v_stride, size_t m,
                    float* HWY_RESTRICT S, size_t s_stride) {
+  constexpr size_t KEYS = kKeysPerPass;
   const DF df;
   const size_t N = hn::Lanes(df);
   const size_t d_vec = d - d % N;
   const VF zero = hn::Zero(df);
-  for (size_t j = 0; j < m; j += 4) {
-    const size_t keys = std::min<size_t>(4, m - j);
+  for (size_t j = 0; j < m; j += KEYS) {
+    const size_t keys = std::min(KEYS, m - j);
     if (prefetch_v) {
-      for (size_t i = 0; i < 4; ++i) {
+      for (size_t i = 0; i < KEYS; ++i) {
         PrefetchRow<0>(K + (j + i + kPrefetchKeys) * k_stride, d);
         PrefetchRow<0>(prefetch_v + (j + i + kPrefetchKeys) * v_stride, d);
       }
     }
     // A short last pass repeats its last key (whose scores are not stored).
-    const T* k0 = K + j * k_stride;
-    const T* k1 = K + (j + std::min<size_t>(1, keys - 1)) * k_stride;
-    const T* k2 = K + (j + std::min<size_t>(2, keys - 1)) * k_stride;
-    const T* k3 = K + (j + std::min<size_t>(3, keys - 1)) * k_stride;
-    VF acc[R][4];
-    HWY_UNROLL(8) for (size_t r = 0; r < R; ++r) acc[r][0] = acc[r][1] = acc[r][2] = acc[r][3] = zero;
+    const T* k[KEYS];
+    HWY_UNROLL(4) for (size_t i = 0; i < KEYS; ++i) k[i] = K + (j + std::min(i, keys - 1)) * k_stride;
+    VF acc[R * KEYS + 3];  // row-major [R][KEYS], then zeros to round up to 4
+    HWY_UNROLL(32) for (size_t a = 0; a < R * KEYS + 3; ++a) acc[a] = zero;
     for (size_t c = 0; c < d_vec; c += N) {
-      const VF key0 = LoadF32(df, k0 + c), key1 = LoadF32(df, k1 + c);
-      const VF key2 = LoadF32(df, k2 + c), key3 = LoadF32(df, k3 + c);
+      VF key[KEYS];
+      HWY_UNROLL(4) for (size_t i = 0; i < KEYS; ++i) key[i] = LoadF32(df, k[i] + c);
       HWY_UNROLL(8) for (size_t r = 0; r < R; ++r) {
         const VF q = hn::LoadU(df, Q + r * d + c);
-        acc[r][0] = hn::MulAdd(q, key0, acc[r][0]);
-        acc[r][1] = hn::MulAdd(q, key1, acc[r][1]);
-        acc[r][2] = hn::MulAdd(q, key2, acc[r][2]);
-        acc[r][3] = hn::MulAdd(q, key3, acc[r][3]);
+        HWY_UNROLL(4) for (size_t i = 0; i < KEYS; ++i) {
+          acc[r * KEYS + i] = hn::MulAdd(q, key[i], acc[r * KEYS + i]);
+        }
       }
     }
-    if (keys == 4 && d_vec == d) {  // the common case: four sums straight to S
-      HWY_UNROLL(8) for (size_t r = 0; r < R; ++r) {
-        SumOfLanes4(df, acc[r][0], acc[r][1], acc[r][2], acc[r][3], S + r * s_stride + j);
-      }
-      continue;
+    float sums[R * KEYS + 3];
+    HWY_UNROLL(8) for (size_t a = 0; a < R * KEYS; a += 4) {
+      SumOfLanes4(df, acc[a], acc[a + 1], acc[a + 2], acc[a + 3], sums + a);
     }
-    const T* k[4] = {k0, k1, k2, k3};
     HWY_UNROLL(8) for (size_t r = 0; r < R; ++r) {
-      float sums[4];
-      SumOfLanes4(df, acc[r][0], acc[r][1], acc[r][2], acc[r][3], sums);
       const float* q = Q + r * d;
       for (size_t i = 0; i < keys; ++i) {
-        for (size_t c = d_vec; c < d; ++c) sums[i] += q[c] * ScalarF32(k[i] + c);
-        S[r * s_stride + j + i] = sums[i];
+        float sum = sums[r * KEYS + i];
+        for (size_t c = d_vec; c < d; ++c) sum += q[c] * ScalarF32(k[i] + c);
+        S[r * s_stride + j + i] = sum;
       }
     }
   }
@@ -396,11 +392,13 @@ void AttendPass(const QueryBlock& queries, const T* K, size_t k_stride, const T*
                 SoftmaxAccumulator& state) {
   const size_t R = queries.rows(), d = queries.dim(), heads = queries.heads();
   const size_t Rp = RoundUp(R, kRowPad);
-  constexpr bool kWiden = !std::is_same_v<T, float>;
   const bool transposed = queries.transposed();
+  // The transposed path reads K and V as contiguous f32: f16/bf16 are widened,
+  // strided f32 rows copied (rows a power-of-two apart alias in L1).
+  const bool widen = transposed && (!std::is_same_v<T, float> || k_stride != d || v_stride != d);
   const size_t s_stride = transposed ? Rp : kRowChunk;
   const size_t s_floats = transposed ? m * Rp : R * s_stride;
-  const size_t widened = (transposed && kWiden) ? 2 * m * d : 0;
+  const size_t widened = widen ? 2 * m * d : 0;
   float* scratch = state.scratch(s_floats + 3 * Rp + widened);
   float* S = scratch;
   float* alpha = S + s_floats;
@@ -413,7 +411,7 @@ void AttendPass(const QueryBlock& queries, const T* K, size_t k_stride, const T*
     const float* Kf = reinterpret_cast<const float*>(K);
     const float* Vf = reinterpret_cast<const float*>(V);
     size_t kf_stride = k_stride, vf_stride = v_stride;
-    if constexpr (kWiden) {  // widen once; the micro-kernels read each element R/MR times
+    if (widen) {  // the micro-kernels read each element R/MR times: widen once
       float* k_wide = alpha + 3 * Rp;
       float* v_wide = k_wide + m * d;
       for (size_t j = 0; j < m; ++j) {
