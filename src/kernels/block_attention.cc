@@ -15,6 +15,7 @@
 #include <cmath>
 #include <limits>
 #include <type_traits>
+#include <utility>
 
 #undef HWY_TARGET_INCLUDE
 #define HWY_TARGET_INCLUDE "src/kernels/block_attention.cc"
@@ -51,7 +52,7 @@ constexpr size_t kRowGroup = 6;
 constexpr size_t kMR = 6;
 // Row-dot (decode) path: keys per chunk of the online softmax, and how far
 // ahead it prefetches K and V.
-constexpr size_t kRowChunk = 32;
+constexpr size_t kRowChunk = 64;
 constexpr size_t kPrefetchKeys = 64;
 constexpr float kNegInf = -std::numeric_limits<float>::infinity();
 
@@ -60,6 +61,16 @@ constexpr float kNegInf = -std::numeric_limits<float>::infinity();
 HWY_INLINE VF SafeExp(DF df, VF x) {
   const VF floor = hn::Set(df, -200.0f);  // Exp() returns 0 below -104
   return hn::Exp(df, hn::IfThenElse(hn::Ge(x, floor), x, floor));
+}
+
+// Calls fn(std::integral_constant<size_t, n>()) for 1 <= n <= kMax: turns a
+// run-time row count into the compile-time one a register-blocked kernel needs.
+template <size_t kMax, class Fn>
+HWY_INLINE void WithCount(size_t n, const Fn& fn) {
+  LANDMARK_ASSERT(n >= 1 && n <= kMax);
+  [&]<size_t... I>(std::index_sequence<I...>) {
+    ((n == I + 1 ? (fn(std::integral_constant<size_t, I + 1>()), 0) : 0), ...);
+  }(std::make_index_sequence<kMax>());
 }
 
 size_t VisibleKeys(const uint32_t* visible, size_t position, size_t key_offset, size_t m) {
@@ -107,16 +118,10 @@ void ScoresTransposed(const float* K, size_t k_stride, size_t m, size_t d, const
                       size_t Rp, float* S) {
   size_t j = 0;
   for (; j + kMR <= m; j += kMR) ScoreKeysTransposed<kMR>(K + j * k_stride, k_stride, d, QT, Rp, S + j * Rp);
-  const float* K_tail = K + j * k_stride;
-  float* S_tail = S + j * Rp;
-  switch (m - j) {
-    case 5: return ScoreKeysTransposed<5>(K_tail, k_stride, d, QT, Rp, S_tail);
-    case 4: return ScoreKeysTransposed<4>(K_tail, k_stride, d, QT, Rp, S_tail);
-    case 3: return ScoreKeysTransposed<3>(K_tail, k_stride, d, QT, Rp, S_tail);
-    case 2: return ScoreKeysTransposed<2>(K_tail, k_stride, d, QT, Rp, S_tail);
-    case 1: return ScoreKeysTransposed<1>(K_tail, k_stride, d, QT, Rp, S_tail);
-    default: return;
-  }
+  if (j == m) return;
+  WithCount<kMR - 1>(m - j, [&](auto keys) {
+    ScoreKeysTransposed<decltype(keys)::value>(K + j * k_stride, k_stride, d, QT, Rp, S + j * Rp);
+  });
 }
 
 #if HWY_TARGET != HWY_SCALAR
@@ -220,20 +225,11 @@ HWY_INLINE void ForEachRowGroup(size_t R, size_t max_rows, const Fn& fn) {
 template <typename T>
 void ScoresRows(const float* Q, size_t R, size_t d, const T* K, size_t k_stride, const T* V,
                 size_t v_stride, size_t m, float* S, size_t s_stride) {
-  static_assert(kRowGroup <= 6, "update the cases below");
   ForEachRowGroup(R, kRowGroup, [&](size_t first, size_t rows) {
-    const float* Q_group = Q + first * d;
-    float* S_group = S + first * s_stride;
-    const T* prefetch_v = first == 0 ? V : nullptr;
-    switch (rows) {
-      case 1: return ScoreRowGroup<1>(Q_group, d, K, k_stride, prefetch_v, v_stride, m, S_group, s_stride);
-      case 2: return ScoreRowGroup<2>(Q_group, d, K, k_stride, prefetch_v, v_stride, m, S_group, s_stride);
-      case 3: return ScoreRowGroup<3>(Q_group, d, K, k_stride, prefetch_v, v_stride, m, S_group, s_stride);
-      case 4: return ScoreRowGroup<4>(Q_group, d, K, k_stride, prefetch_v, v_stride, m, S_group, s_stride);
-      case 5: return ScoreRowGroup<5>(Q_group, d, K, k_stride, prefetch_v, v_stride, m, S_group, s_stride);
-      case 6: return ScoreRowGroup<6>(Q_group, d, K, k_stride, prefetch_v, v_stride, m, S_group, s_stride);
-      default: LANDMARK_ASSERT(false);
-    }
+    WithCount<kRowGroup>(rows, [&](auto group_rows) {
+      ScoreRowGroup<decltype(group_rows)::value>(Q + first * d, d, K, k_stride, first == 0 ? V : nullptr, v_stride,
+                                m, S + first * s_stride, s_stride);
+    });
   });
 }
 
@@ -369,17 +365,10 @@ template <typename T>
 void AccumulateOutput(const float* P, size_t p_row_stride, size_t p_key_stride, size_t R,
                       size_t m, const T* V, size_t v_stride, float* acc, size_t d) {
   ForEachRowGroup(R, kMR, [&](size_t first, size_t rows) {
-    const float* P_group = P + first * p_row_stride;
-    float* acc_group = acc + first * d;
-    switch (rows) {
-      case 6: return OutputRows<6>(P_group, p_row_stride, p_key_stride, m, V, v_stride, acc_group, d);
-      case 5: return OutputRows<5>(P_group, p_row_stride, p_key_stride, m, V, v_stride, acc_group, d);
-      case 4: return OutputRows<4>(P_group, p_row_stride, p_key_stride, m, V, v_stride, acc_group, d);
-      case 3: return OutputRows<3>(P_group, p_row_stride, p_key_stride, m, V, v_stride, acc_group, d);
-      case 2: return OutputRows<2>(P_group, p_row_stride, p_key_stride, m, V, v_stride, acc_group, d);
-      case 1: return OutputRows<1>(P_group, p_row_stride, p_key_stride, m, V, v_stride, acc_group, d);
-      default: LANDMARK_ASSERT(false);
-    }
+    WithCount<kMR>(rows, [&](auto group_rows) {
+      OutputRows<decltype(group_rows)::value>(P + first * p_row_stride, p_row_stride, p_key_stride, m, V, v_stride,
+                             acc + first * d, d);
+    });
   });
 }
 
