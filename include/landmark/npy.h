@@ -1,0 +1,54 @@
+// NumPy .npy arrays: read through a read-only memory map (a 20 GB file costs
+// no RAM until its pages are touched), written with a v1 header.
+// Supported element types: '<f4' (f32), '<f2' (f16) and '<u2', which holds
+// bf16 bit patterns (NumPy has no bfloat16; write bf16 as uint16). C order only.
+#pragma once
+
+#include <cstddef>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "landmark/dtype.h"
+
+namespace landmark {
+
+class MappedFile;
+
+class NpyArray {
+ public:
+  // Opens and validates `path`: magic, version (1, 2, 3), header, dtype,
+  // order, and that the file holds exactly the bytes the shape needs.
+  // Throws landmark::Error naming the file and the problem.
+  static NpyArray Open(const std::string& path);
+
+  NpyArray(NpyArray&&) noexcept;
+  NpyArray& operator=(NpyArray&&) noexcept;
+  ~NpyArray();
+
+  const std::string& path() const { return path_; }
+  DType dtype() const { return dtype_; }
+  const std::vector<size_t>& shape() const { return shape_; }
+  size_t elements() const { return elements_; }
+  const void* data() const { return data_; }  // elements() values of dtype(), C order
+
+  // Throws unless the array has `rank` dimensions; `what` names it (e.g. "K").
+  void CheckRank(size_t rank, const std::string& what) const;
+  std::string ShapeString() const;  // "(4096, 8, 128)"
+
+ private:
+  NpyArray() = default;
+  std::string path_;
+  std::unique_ptr<MappedFile> file_;
+  DType dtype_ = DType::kF32;
+  std::vector<size_t> shape_;
+  size_t elements_ = 0;
+  const void* data_ = nullptr;
+};
+
+// Writes `data` (elements of `dtype`, C order) as `path` with the given shape,
+// to a temporary file renamed into place. Throws landmark::Error on failure.
+void WriteNpy(const std::string& path, const void* data, DType dtype,
+              const std::vector<size_t>& shape);
+
+}  // namespace landmark

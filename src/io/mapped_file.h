@@ -1,0 +1,33 @@
+// A whole file mapped read-only (MAP_SHARED, so readers see committed
+// appends by other processes after re-mapping). Pages are read on first touch;
+// nothing is read at open.
+#pragma once
+
+#include <cstddef>
+#include <string>
+
+namespace landmark {
+
+class MappedFile {
+ public:
+  // Throws landmark::Error naming the file (missing, unreadable, a directory).
+  explicit MappedFile(const std::string& path);
+  ~MappedFile();
+  MappedFile(const MappedFile&) = delete;
+  MappedFile& operator=(const MappedFile&) = delete;
+
+  const std::string& path() const { return path_; }
+  size_t size() const { return size_; }
+  const unsigned char* data() const { return data_; }  // nullptr when size() == 0
+
+  // madvise(WILLNEED) on [offset, offset + length) (clamped to the file):
+  // asks the kernel to start reading those pages now.
+  void Prefetch(size_t offset, size_t length) const;
+
+ private:
+  std::string path_;
+  const unsigned char* data_ = nullptr;
+  size_t size_ = 0;
+};
+
+}  // namespace landmark
