@@ -63,8 +63,6 @@ void PrintMachine(std::FILE* out, const MachineLimits& m) {
              m.threads);
 }
 
-namespace {
-
 // RFC 4180 field: quoted, inner quotes doubled.
 std::string Quoted(const std::string& field) {
   std::string out = "\"";
@@ -78,7 +76,14 @@ std::string FormatTime(double seconds) {
   return fmt::format("{:.2f} s", seconds);
 }
 
-}  // namespace
+std::ofstream OpenCsv(const std::string& path) {
+  const std::filesystem::path p(path);
+  std::error_code error;
+  if (p.has_parent_path()) std::filesystem::create_directories(p.parent_path(), error);
+  std::ofstream csv(p);
+  LANDMARK_CHECK_ARG(csv.good(), path + ": cannot open for writing");
+  return csv;
+}
 
 void PrintTable(std::FILE* out, const MachineLimits& m, const std::vector<BenchResult>& results) {
   fmt::print(out, "{:<16} {:<5} {:<34} {:>10} {:>17} {:>27} {:>6}  {}\n", "kernel", "dtype",
@@ -99,11 +104,7 @@ void PrintTable(std::FILE* out, const MachineLimits& m, const std::vector<BenchR
 
 void WriteCsv(const std::string& path, const MachineLimits& m,
               const std::vector<BenchResult>& results) {
-  const std::filesystem::path p(path);
-  std::error_code error;
-  if (p.has_parent_path()) std::filesystem::create_directories(p.parent_path(), error);
-  std::ofstream csv(p);
-  LANDMARK_CHECK_ARG(csv.good(), path + ": cannot open for writing");
+  std::ofstream csv = OpenCsv(path);
   csv << "kernel,dtype,shape,seconds,measured,unit,limit,limit_name,ratio,target,cpu,isa,threads\n";
   for (const BenchResult& r : results) {
     const double limit = LimitValue(m, r.limit);

@@ -4,6 +4,7 @@
 
 #include <chrono>
 #include <cstdio>
+#include <fstream>
 #include <functional>
 #include <string>
 #include <vector>
@@ -43,5 +44,12 @@ void PrintTable(std::FILE* out, const MachineLimits& limits, const std::vector<B
 // Writes the CSV (creating parent directories); throws landmark::Error on failure.
 void WriteCsv(const std::string& path, const MachineLimits& limits,
               const std::vector<BenchResult>& results);
+
+// Helpers for suites with their own tables: an RFC 4180 quoted CSV field,
+// a time with a readable unit ("1.23 ms"), and a CSV file opened for
+// writing with its parent directories created (throws landmark::Error).
+std::string Quoted(const std::string& field);
+std::string FormatTime(double seconds);
+std::ofstream OpenCsv(const std::string& path);
 
 }  // namespace landmark::perf

@@ -28,6 +28,15 @@ void ConvertToF32(const void* src, DType src_type, size_t n, float* dst);
 // Round to nearest even (f16, bf16).
 void ConvertFromF32(const float* src, size_t n, DType dst_type, void* dst);
 
+// ------------------------------------------------------------------- pooling
+
+// out[c] = (1/n) Σ_i rows[i][c] for c < d; rows[i] starts at rows + i*row_stride
+// (elements of `rows_type`). n = 0 gives zeros. Block-pooled queries/keys.
+void MeanPool(const void* rows, DType rows_type, size_t n, size_t d, size_t row_stride, float* out);
+
+// (1/n) Σ_i ‖rows[i]‖₂ over d elements (0 when n = 0): value-norm importance.
+float MeanRowNorm(const void* rows, DType rows_type, size_t n, size_t d, size_t row_stride);
+
 // ------------------------------------------------------- block attention
 //
 // Online softmax over blocks of keys (FlashAttention-2 style): a set of query

@@ -1,4 +1,4 @@
-// `landmark bench probe` and `landmark bench kernels`.
+// `landmark bench probe`, `landmark bench kernels` and `landmark bench prefill`.
 #include <fmt/core.h>
 
 #include <cstdio>
@@ -9,6 +9,7 @@
 #include "landmark/kernels.h"
 #include "landmark/probe.h"
 #include "perf/bench_kernels.h"
+#include "perf/bench_prefill.h"
 #include "src/cli/commands.h"
 
 namespace landmark::cli {
@@ -24,6 +25,14 @@ struct BenchArgs {
   size_t decode_tokens = 0, prefill_tokens = 0;
 };
 
+struct PrefillBenchArgs {
+  size_t threads = 0;
+  std::string isa;
+  std::string csv = "perf/results/prefill.csv";
+  bool plot = true;
+  perf::PrefillBenchOptions options;
+};
+
 MachineLimits Probe(bool quick) {
   std::fprintf(stderr, "probing memory bandwidth and FMA peak...\n");
   ProbeOptions options;
@@ -35,10 +44,10 @@ MachineLimits Probe(bool quick) {
   return ProbeMachine(options);
 }
 
-// Draws the CSV with perf/plot.py when this build's source tree and
+// Draws the CSV with perf/<script> when this build's source tree and
 // /usr/bin/python3 (with matplotlib) are at hand.
-void Plot(const std::string& csv) {
-  const std::string script = std::string(LANDMARK_SOURCE_DIR) + "/perf/plot.py";
+void Plot(const std::string& csv, const char* script_name = "plot.py") {
+  const std::string script = std::string(LANDMARK_SOURCE_DIR) + "/perf/" + script_name;
   if (!std::filesystem::exists(script) || !std::filesystem::exists("/usr/bin/python3")) {
     std::fprintf(stderr, "(plot skipped: %s or /usr/bin/python3 not found)\n", script.c_str());
     return;
@@ -70,6 +79,29 @@ void RunKernels(const BenchArgs& args) {
     perf::WriteCsv(args.csv, limits, results);
     std::printf("wrote %s\n", args.csv.c_str());
     if (args.plot) Plot(args.csv);
+  }
+}
+
+void RunPrefill(const PrefillBenchArgs& args) {
+  if (!args.isa.empty()) CapKernelTarget(args.isa);
+  const MachineLimits before = Probe(args.options.quick);
+  const auto results = perf::BenchPrefill(args.options, [](const std::string& line) {
+    std::fprintf(stderr, "  %s\n", line.c_str());
+  });
+  const MachineLimits limits = perf::BestOf(before, Probe(args.options.quick));
+  perf::PrintMachine(stdout, limits);
+  std::printf("\n");
+  perf::PrintPrefillTable(stdout, limits, results);
+  std::printf("\ntime = pattern discovery + block-sparse attention (best of >= 2 runs); mask%% = discovery's "
+              "share; GFLOP/s on the computed blocks (4·d·G per attended query-key pair) and /peak = its "
+              "ratio to the %zu-thread f32 FMA peak; speedup over the dense kernel in this run; rel-L2 and "
+              "min-cos against dense on sampled query blocks; recall = planted key blocks kept.\n",
+              limits.threads);
+  if (args.options.quick) std::printf("--quick: short sequences; speedups and ratios are not meaningful.\n");
+  if (!args.csv.empty()) {
+    perf::WritePrefillCsv(args.csv, limits, results);
+    std::printf("wrote %s\n", args.csv.c_str());
+    if (args.plot) Plot(args.csv, "plot_prefill.py");
   }
 }
 
@@ -107,6 +139,34 @@ void AddBenchCommands(CLI::App& app) {
   kernels->add_option("--decode-tokens", args->decode_tokens, "n for dense-decode (default 1M)");
   kernels->add_option("--prefill-tokens", args->prefill_tokens, "L for causal-prefill (default 4096)");
   kernels->callback([args] { RunWithThreads(args->threads, [&] { RunKernels(*args); }); });
+
+  auto prefill_args = std::make_shared<PrefillBenchArgs>();
+  perf::PrefillBenchOptions& o = prefill_args->options;
+  CLI::App* prefill = bench->add_subcommand(
+      "prefill", "Block-sparse prefill policies vs the dense kernel on structured inputs: speedup, "
+                 "density, FLOP rate vs peak, error vs dense");
+  prefill->add_option("--threads", prefill_args->threads, "Worker threads (0: all CPUs)");
+  prefill->add_option("--isa", prefill_args->isa, "Cap the kernels' instruction set (as for bench kernels)");
+  prefill->add_flag("--quick", o.quick, "Short sequences (seconds)");
+  prefill->add_option("--lengths", o.lengths, "Sequence lengths (default 4096,16384,65536,131072)")
+      ->delimiter(',');
+  prefill->add_option("--patterns", o.patterns,
+                      "Input patterns: random, sink, local, slash, mixture (default all)")
+      ->delimiter(',');
+  prefill->add_option("--policies", o.policies,
+                      "Policies: flashprefill, flashprefill-alpha, dma, dma-qk (default all)")
+      ->delimiter(',');
+  prefill->add_option("--q-heads", o.q_heads, "Query heads (default 4)")->check(CLI::PositiveNumber);
+  prefill->add_option("--kv-heads", o.kv_heads, "KV heads (default 1)")->check(CLI::PositiveNumber);
+  prefill->add_option("--head-dim", o.d, "Head dim d (default 128)")->check(CLI::Range(3, 4096));
+  prefill->add_option("--block", o.block, "Block size B (default 64)")->check(CLI::PositiveNumber);
+  prefill->add_option("--sample-blocks", o.sample_blocks,
+                      "Query blocks compared with dense (default 32)")->check(CLI::PositiveNumber);
+  prefill->add_option("--csv", prefill_args->csv, "CSV output path (empty to skip)")->capture_default_str();
+  prefill->add_flag("!--no-plot", prefill_args->plot, "Do not draw the PNG plot");
+  prefill->callback([prefill_args] {
+    RunWithThreads(prefill_args->threads, [&] { RunPrefill(*prefill_args); });
+  });
 }
 
 }  // namespace landmark::cli

@@ -1,0 +1,247 @@
+#include "perf/bench_prefill.h"
+
+#include <fmt/core.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <fstream>
+#include <limits>
+
+#include "landmark/error.h"
+#include "landmark/prefill.h"
+#include "perf/bench_report.h"
+#include "src/prefill/synthetic.h"
+
+namespace landmark::perf {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+double Seconds(Clock::time_point start) {
+  return std::chrono::duration<double>(Clock::now() - start).count();
+}
+
+SparsePrefillOptions PolicyOptions(const std::string& name, size_t block) {
+  SparsePrefillOptions o;
+  o.block = block;
+  if (name == "dense") {
+    o.policy = PrefillPolicy::kDense;
+  } else if (name == "flashprefill") {
+    o.policy = PrefillPolicy::kFlashPrefill;
+  } else if (name == "flashprefill-alpha") {
+    o.policy = PrefillPolicy::kFlashPrefill;
+    o.flashprefill.threshold = FlashPrefillOptions::Threshold::kAlpha;
+  } else if (name == "dma") {
+    o.policy = PrefillPolicy::kDma;
+  } else if (name == "dma-qk") {
+    o.policy = PrefillPolicy::kDma;
+    o.dma.importance = DmaOptions::Importance::kPooledQK;
+  } else {
+    LANDMARK_THROW("bench prefill: unknown policy '" + name +
+                   "' (expected flashprefill, flashprefill-alpha, dma or dma-qk)");
+  }
+  return o;
+}
+
+// Query blocks compared with dense: `count` spread evenly, the last included.
+std::vector<size_t> SampledBlocks(size_t blocks, size_t count) {
+  std::vector<size_t> sampled;
+  if (blocks == 0) return sampled;
+  count = std::min(std::max<size_t>(count, 1), blocks);
+  for (size_t k = 1; k <= count; ++k) sampled.push_back(k * (blocks - 1) / count);
+  sampled.erase(std::unique(sampled.begin(), sampled.end()), sampled.end());
+  return sampled;
+}
+
+// Best of timed runs: each run counts (buffers are touched beforehand, so a
+// run longer than a second needs no warm-up); at least two runs, more while
+// they are short. `run` returns its own (mask, attention) split.
+template <class Run>
+std::pair<double, double> BestSplit(const Run& run, bool quick) {
+  std::pair<double, double> best{0, std::numeric_limits<double>::infinity()};
+  double total = 0;
+  for (int i = 0; i < 2 || (total < (quick ? 0.05 : 0.5) && i < 50); ++i) {
+    const auto split = run();
+    total += split.first + split.second;
+    if (split.first + split.second < best.first + best.second) best = split;
+  }
+  return best;
+}
+
+struct Accuracy {
+  double rel_l2 = 0, min_cosine = 1;
+};
+
+// Sparse output vs the dense one on the sampled query blocks.
+Accuracy Compare(const std::vector<float>& out, const std::vector<float>& dense,
+                 const std::vector<size_t>& sampled, size_t tokens, size_t q_heads, size_t d,
+                 size_t block) {
+  double error = 0, norm = 0, min_cosine = 1;
+  for (size_t i : sampled) {
+    for (size_t t = i * block; t < std::min(tokens, (i + 1) * block); ++t) {
+      for (size_t h = 0; h < q_heads; ++h) {
+        const float* a = out.data() + (t * q_heads + h) * d;
+        const float* b = dense.data() + (t * q_heads + h) * d;
+        double dot = 0, aa = 0, bb = 0;
+        for (size_t x = 0; x < d; ++x) {
+          dot += double(a[x]) * b[x];
+          aa += double(a[x]) * a[x];
+          bb += double(b[x]) * b[x];
+          error += (double(a[x]) - b[x]) * (double(a[x]) - b[x]);
+        }
+        norm += bb;
+        if (aa > 0 && bb > 0) min_cosine = std::min(min_cosine, dot / std::sqrt(aa * bb));
+      }
+    }
+  }
+  return {norm > 0 ? std::sqrt(error / norm) : 0.0, min_cosine};
+}
+
+}  // namespace
+
+const std::vector<std::string>& PrefillBenchPolicies() {
+  static const std::vector<std::string> names = {"flashprefill", "flashprefill-alpha", "dma", "dma-qk"};
+  return names;
+}
+
+std::vector<PrefillBenchResult> BenchPrefill(const PrefillBenchOptions& options,
+                                             const std::function<void(const std::string&)>& progress) {
+  std::vector<size_t> lengths = options.lengths;
+  if (lengths.empty()) {
+    lengths = options.quick ? std::vector<size_t>{512, 2048}
+                            : std::vector<size_t>{4096, 16384, 65536, 131072};
+  }
+  std::vector<std::string> patterns = options.patterns;
+  if (patterns.empty()) patterns = {"random", "sink", "local", "slash", "mixture"};
+  const std::vector<std::string>& policies =
+      options.policies.empty() ? PrefillBenchPolicies() : options.policies;
+  for (const std::string& p : policies) PolicyOptions(p, options.block);  // fail early
+  for (const std::string& p : patterns) prefill::ParseSyntheticPattern(p);
+
+  const size_t Hq = options.q_heads, Hkv = options.kv_heads, d = options.d, B = options.block;
+  const size_t group = Hq / std::max<size_t>(Hkv, 1);
+  std::vector<PrefillBenchResult> results;
+  for (size_t L : lengths) {
+    const std::string shape = fmt::format("L={} Hq={} Hkv={} d={} B={}", L, Hq, Hkv, d, B);
+    const size_t nb = (L + B - 1) / B;
+    const std::vector<size_t> sampled = SampledBlocks(nb, options.sample_blocks);
+    std::vector<float> out(L * Hq * d, 0.0f), dense_out(L * Hq * d, 0.0f);
+    double dense_seconds = 0;
+    for (const std::string& pattern_name : patterns) {
+      prefill::SyntheticOptions synthetic;
+      synthetic.pattern = prefill::ParseSyntheticPattern(pattern_name);
+      synthetic.tokens = L;
+      synthetic.q_heads = Hq;
+      synthetic.kv_heads = Hkv;
+      synthetic.d = d;
+      progress(fmt::format("generating {} {}", pattern_name, shape));
+      const prefill::SyntheticPrefill inputs = prefill::MakeSyntheticPrefill(synthetic);
+      const KVSequence kv = KVSequence::TokenMajor(inputs.k.data(), inputs.v.data(), DType::kF32, L, Hkv, d);
+
+      if (dense_seconds == 0) {  // the dense kernel's time does not depend on the data
+        progress(fmt::format("dense {}", shape));
+        const auto dense = BestSplit([&] {
+          const auto start = Clock::now();
+          CausalPrefill(inputs.q.data(), Hq, kv, dense_out.data());
+          return std::pair<double, double>{0.0, Seconds(start)};
+        }, options.quick);
+        dense_seconds = dense.second;
+        const BlockMask all = DenseMask(L, Hkv, B);
+        PrefillBenchResult r;
+        r.tokens = L;
+        r.pattern = "any";
+        r.policy = "dense";
+        r.shape = shape;
+        r.density = 1;
+        r.flops = 4.0 * double(d) * double(group) * all.AttendedPairs();
+        r.attention_seconds = r.dense_seconds = dense_seconds;
+        r.min_cosine = 1;
+        r.recall = 1;
+        results.push_back(r);
+      }
+      // Dense reference rows: the sampled query blocks attend everything,
+      // the others only their fixed blocks (cheap).
+      progress(fmt::format("dense reference for {} sampled query blocks", sampled.size()));
+      BlockMask reference = DenseMask(L, Hkv, B);
+      for (size_t h = 0; h < Hkv; ++h) {
+        for (size_t i = 0; i < nb; ++i) {
+          if (i < 2 || std::binary_search(sampled.begin(), sampled.end(), i)) continue;
+          uint8_t* row = reference.bits.data() + (h * nb + i) * nb;
+          std::fill(row + 1, row + i, uint8_t{0});
+        }
+      }
+      PrefillOptions reference_options;
+      reference_options.block = B;
+      reference_options.block_mask = reference.bits.data();
+      CausalPrefill(inputs.q.data(), Hq, kv, dense_out.data(), nullptr, reference_options);
+
+      for (const std::string& policy : policies) {
+        const SparsePrefillOptions sparse = PolicyOptions(policy, B);
+        progress(fmt::format("{} {} {}", policy, pattern_name, shape));
+        BlockMask mask;
+        const auto split = BestSplit([&] {
+          SparsePrefillResult run = SparsePrefill(inputs.q.data(), Hq, kv, out.data(), nullptr, sparse);
+          mask = std::move(run.mask);
+          return std::pair<double, double>{run.mask_seconds, run.attention_seconds};
+        }, options.quick);
+        const Accuracy accuracy = Compare(out, dense_out, sampled, L, Hq, d, B);
+        PrefillBenchResult r;
+        r.tokens = L;
+        r.pattern = pattern_name;
+        r.policy = policy;
+        r.shape = shape;
+        r.density = mask.Density();
+        r.flops = 4.0 * double(d) * double(group) * mask.AttendedPairs();
+        r.mask_seconds = split.first;
+        r.attention_seconds = split.second;
+        r.dense_seconds = dense_seconds;
+        r.rel_l2 = accuracy.rel_l2;
+        r.min_cosine = accuracy.min_cosine;
+        r.recall = prefill::PlantedRecall(inputs, mask);
+        results.push_back(r);
+      }
+    }
+  }
+  return results;
+}
+
+namespace {
+
+std::string Recall(double recall) { return std::isnan(recall) ? "-" : fmt::format("{:.3f}", recall); }
+
+}  // namespace
+
+void PrintPrefillTable(std::FILE* out, const MachineLimits& m,
+                       const std::vector<PrefillBenchResult>& results) {
+  const double peak = m.fma_gflops_all;
+  fmt::print(out, "{:>7} {:<8} {:<18} {:>8} {:>10} {:>6} {:>9} {:>6} {:>8} {:>9} {:>8} {:>7}\n", "L",
+             "pattern", "policy", "density", "time", "mask%", "GFLOP/s", "/peak", "speedup", "rel-L2",
+             "min-cos", "recall");
+  for (const PrefillBenchResult& r : results) {
+    const double gflops = r.flops / r.attention_seconds / 1e9;
+    fmt::print(out, "{:>7} {:<8} {:<18} {:>8.4f} {:>10} {:>5.1f}% {:>9.1f} {:>6.2f} {:>7.1f}x {:>9.2e} {:>8.4f} {:>7}\n",
+               r.tokens, r.pattern, r.policy, r.density, FormatTime(r.seconds()),
+               100.0 * r.mask_seconds / r.seconds(), gflops, gflops / peak, r.speedup(), r.rel_l2,
+               r.min_cosine, Recall(r.recall));
+  }
+}
+
+void WritePrefillCsv(const std::string& path, const MachineLimits& m,
+                     const std::vector<PrefillBenchResult>& results) {
+  std::ofstream csv = OpenCsv(path);
+  csv << "tokens,pattern,policy,shape,density,seconds,mask_seconds,attention_seconds,dense_seconds,"
+         "speedup,gflops,fma_peak_gflops,ratio,rel_l2,min_cosine,recall,cpu,isa,threads\n";
+  for (const PrefillBenchResult& r : results) {
+    const double gflops = r.flops / r.attention_seconds / 1e9;
+    csv << fmt::format("{},{},{},{},{:.6g},{:.6g},{:.6g},{:.6g},{:.6g},{:.4g},{:.6g},{:.6g},{:.4f},{:.4g},{:.6f},{},{},{},{}\n",
+                       r.tokens, Quoted(r.pattern), Quoted(r.policy), Quoted(r.shape), r.density,
+                       r.seconds(), r.mask_seconds, r.attention_seconds, r.dense_seconds, r.speedup(),
+                       gflops, m.fma_gflops_all, gflops / m.fma_gflops_all, r.rel_l2, r.min_cosine,
+                       std::isnan(r.recall) ? std::string() : fmt::format("{:.4f}", r.recall),
+                       Quoted(m.cpu), Quoted(m.target), m.threads);
+  }
+  LANDMARK_CHECK_ARG(csv.good(), path + ": write failed");
+}
+
+}  // namespace landmark::perf

@@ -1,0 +1,55 @@
+// `landmark bench prefill`: block-sparse prefill policies against the dense
+// kernel on seeded structured inputs (src/prefill/synthetic.h): time, mask
+// density, FLOP rate on the computed blocks against the FMA peak, speedup
+// over dense, and accuracy against dense (relative L2 error, minimum cosine,
+// planted keys kept).
+#pragma once
+
+#include <cstdio>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "landmark/probe.h"
+
+namespace landmark::perf {
+
+struct PrefillBenchOptions {
+  bool quick = false;                 // short sequences (seconds, for tests and CI)
+  std::vector<size_t> lengths;        // empty: 4K, 16K, 64K, 128K (quick: 512, 2048)
+  std::vector<std::string> patterns;  // empty: random, sink, local, slash, mixture
+  std::vector<std::string> policies;  // empty: flashprefill, flashprefill-alpha, dma, dma-qk
+  size_t q_heads = 4, kv_heads = 1, d = 128, block = 64;
+  size_t sample_blocks = 32;          // query blocks compared with dense (spread evenly)
+};
+
+// Policy names the suite knows: the three of the CLI with their defaults,
+// plus "flashprefill-alpha" (α-form threshold) and "dma-qk" (pooled q·k
+// importance).
+const std::vector<std::string>& PrefillBenchPolicies();
+
+struct PrefillBenchResult {
+  size_t tokens = 0;
+  std::string pattern, policy, shape;
+  double density = 0;            // selected blocks / causal blocks
+  double flops = 0;              // 4·d·G·(attended query-key pairs): the computed blocks
+  double mask_seconds = 0;       // pattern discovery
+  double attention_seconds = 0;  // block-sparse kernel
+  double dense_seconds = 0;      // the dense kernel on the same shape (same run)
+  double rel_l2 = 0;             // ‖O − O_dense‖ / ‖O_dense‖ over the sampled query blocks
+  double min_cosine = 0;         // min over sampled (position, head) rows
+  double recall = 0;             // planted key blocks kept (NaN: none planted)
+  double seconds() const { return mask_seconds + attention_seconds; }
+  double speedup() const { return dense_seconds / seconds(); }
+};
+
+std::vector<PrefillBenchResult> BenchPrefill(const PrefillBenchOptions& options,
+                                             const std::function<void(const std::string&)>& progress);
+
+// Table: per length, pattern and policy, with the FMA peak (all threads) as the limit.
+void PrintPrefillTable(std::FILE* out, const MachineLimits& limits,
+                       const std::vector<PrefillBenchResult>& results);
+void WritePrefillCsv(const std::string& path, const MachineLimits& limits,
+                     const std::vector<PrefillBenchResult>& results);
+
+}  // namespace landmark::perf

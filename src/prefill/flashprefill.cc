@@ -1,0 +1,114 @@
+// FlashPrefill mask: pooled logits, a per-row max-based dynamic threshold,
+// vertical and slash patterns from the pooled logits' column and diagonal
+// means (DESIGN.md, "Sparse prefill"; the rules are in prefill.h).
+
+#include <tbb/blocked_range.h>
+#include <tbb/parallel_for.h>
+
+#include <algorithm>
+#include <cmath>
+#include <string>
+#include <vector>
+
+#include "landmark/error.h"
+#include "landmark/prefill.h"
+#include "src/prefill/policy.h"
+#include "src/prefill/pooled_logits.h"
+
+namespace landmark {
+namespace {
+
+using Threshold = FlashPrefillOptions::Threshold;
+
+void CheckOptions(const FlashPrefillOptions& o) {
+  LANDMARK_CHECK_ARG(std::isfinite(o.delta) && o.delta >= 0,
+                     "flashprefill: delta must be a finite number >= 0 (got " +
+                         std::to_string(o.delta) + ")");
+  LANDMARK_CHECK_ARG(o.alpha >= 0 && o.alpha <= 1,
+                     "flashprefill: alpha must be in [0, 1] (got " + std::to_string(o.alpha) + ")");
+  LANDMARK_CHECK_ARG(o.vertical_fraction >= 0 && o.vertical_fraction <= 1,
+                     "flashprefill: vertical fraction must be in [0, 1] (got " +
+                         std::to_string(o.vertical_fraction) + ")");
+}
+
+// Rows are summed in a fixed number of chunks whose partial sums are added
+// in chunk order, so the means (and the top-k they feed) do not depend on
+// how the threads were scheduled.
+constexpr size_t kSumChunks = 64;
+
+// Applies the rules to one kv head's pooled logits A [nb][nb] (j < i valid)
+// and sets the kept blocks in `bits` [nb][nb].
+void ApplyRules(const float* A, size_t nb, const FlashPrefillOptions& o, uint8_t* bits) {
+  const size_t chunks = std::min(kSumChunks, nb);
+  // Per chunk: column sums [nb] then diagonal sums [nb] (offset o = i - j).
+  std::vector<double> partial(chunks * 2 * nb, 0.0);
+  tbb::parallel_for(tbb::blocked_range<size_t>(0, chunks, 1), [&](const tbb::blocked_range<size_t>& range) {
+    for (size_t c = range.begin(); c != range.end(); ++c) {
+      double* column_sum = partial.data() + c * 2 * nb;
+      double* diagonal_sum = column_sum + nb;
+      for (size_t i = std::max<size_t>(1, c * nb / chunks); i < (c + 1) * nb / chunks; ++i) {
+        const float* row = A + i * nb;
+        uint8_t* kept = bits + i * nb;
+        float max = row[0], min = row[0];
+        for (size_t j = 1; j < i; ++j) {
+          max = std::max(max, row[j]);
+          min = std::min(min, row[j]);
+        }
+        const float threshold = o.threshold == Threshold::kDelta ? max - o.delta
+                                                                  : o.alpha * max + (1 - o.alpha) * min;
+        if (o.threshold == Threshold::kDelta) {
+          for (size_t j = 0; j < i; ++j) kept[j] |= uint8_t(row[j] >= threshold);
+        } else {
+          for (size_t j = 0; j < i; ++j) kept[j] |= uint8_t(row[j] > threshold);
+        }
+        // Block 0 is always kept: it joins neither the column nor the diagonal means.
+        for (size_t j = 1; j < i; ++j) column_sum[j] += row[j];
+        for (size_t offset = 1; offset < i; ++offset) diagonal_sum[offset] += row[i - offset];
+      }
+    }
+  });
+  std::vector<double> column_sum(nb, 0.0), diagonal_sum(nb, 0.0);
+  for (size_t c = 0; c < chunks; ++c) {
+    for (size_t j = 0; j < nb; ++j) {
+      column_sum[j] += partial[c * 2 * nb + j];
+      diagonal_sum[j] += partial[c * 2 * nb + nb + j];
+    }
+  }
+  if (nb < 3) return;  // no block j >= 1 is seen by a later row
+  // Candidates 1..nb-2: column j is seen by rows j+1..nb-1, diagonal o holds
+  // j = 1..nb-1-o; both have nb-1-x entries.
+  const size_t candidates = nb - 2;
+  std::vector<float> mean(candidates);
+  const size_t vertical = o.vertical_fraction > 0
+      ? std::max<size_t>(1, size_t(std::llround(o.vertical_fraction * double(nb)))) : 0;
+  for (size_t x = 1; x <= candidates; ++x) mean[x - 1] = float(column_sum[x] / double(nb - 1 - x));
+  for (uint32_t top : prefill::TopK(mean.data(), candidates, std::min(vertical, candidates))) {
+    const size_t j = top + 1;
+    for (size_t i = j + 1; i < nb; ++i) bits[i * nb + j] = 1;
+  }
+  for (size_t x = 1; x <= candidates; ++x) mean[x - 1] = float(diagonal_sum[x] / double(nb - 1 - x));
+  for (uint32_t top : prefill::TopK(mean.data(), candidates, std::min(o.slash_count, candidates))) {
+    const size_t offset = top + 1;
+    for (size_t i = offset; i < nb; ++i) bits[i * nb + i - offset] = 1;
+  }
+}
+
+}  // namespace
+
+BlockMask FlashPrefillMask(const float* q, size_t q_heads, const KVSequence& kv, size_t block,
+                           const FlashPrefillOptions& options) {
+  prefill::CheckInputs(q, q_heads, kv, block, "flashprefill", true);
+  CheckOptions(options);
+  BlockMask mask = prefill::FixedBlocksMask(kv.tokens, kv.heads, block);
+  const size_t nb = mask.blocks;
+  if (nb < 2) return mask;
+  const prefill::PooledLogits pooled(q, q_heads, kv, block);
+  std::vector<float> scores(nb * nb);
+  for (size_t head = 0; head < kv.heads; ++head) {
+    pooled.Compute(head, scores.data());
+    ApplyRules(scores.data(), nb, options, mask.bits.data() + head * nb * nb);
+  }
+  return mask;
+}
+
+}  // namespace landmark

@@ -1,0 +1,25 @@
+// Pieces every mask policy shares: input checks, the blocks every mask keeps,
+// and top-k selection with ties to the lower index.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <vector>
+
+#include "landmark/prefill.h"
+
+namespace landmark::prefill {
+
+// Throws landmark::Error (prefixed with `policy`) for a bad kv sequence,
+// q_heads not a multiple of kv heads, a zero block or missing queries.
+void CheckInputs(const float* q, size_t q_heads, const KVSequence& kv, size_t block,
+                 const char* policy, bool needs_queries);
+
+// The mask every policy starts from: block 0 and the diagonal of every head.
+BlockMask FixedBlocksMask(size_t tokens, size_t kv_heads, size_t block);
+
+// Indices of the k largest of scores[0..n) (k <= n), best first; ties go to
+// the lower index and NaN ranks below everything.
+std::vector<uint32_t> TopK(const float* scores, size_t n, size_t k);
+
+}  // namespace landmark::prefill
