@@ -22,6 +22,15 @@ float Dot(const float* a, const void* b, DType b_type, size_t d);
 void BatchedDot(const float* q, const void* rows, DType rows_type, size_t n, size_t d,
                 size_t row_stride, float* out);
 
+// ------------------------------------------------------------ column reductions
+
+// Over n rows of d values (rows[i] at rows + i*row_stride, of `dtype`):
+// out[k] = mean_i rows[i][k]  (ColumnMean, out [d]), or
+// out[k] = min_i, out[d + k] = max_i rows[i][k]  (ColumnMinMax, out [2d]).
+// f32 accumulation. n = 0 gives zeros (mean) / +inf, -inf (min, max).
+void ColumnMean(const void* rows, DType dtype, size_t n, size_t d, size_t row_stride, float* out);
+void ColumnMinMax(const void* rows, DType dtype, size_t n, size_t d, size_t row_stride, float* out);
+
 // ------------------------------------------------------------------ conversion
 
 void ConvertToF32(const void* src, DType src_type, size_t n, float* dst);
