@@ -77,7 +77,8 @@ struct StoreInfo {
 
 struct StoreOptions {
   StoreShape shape;
-  size_t commit_every = 1024;        // chunks between automatic commits (0: only on Commit/Close)
+  size_t commit_every = 1024;        // chunks between automatic commits (0: only on Commit/Close);
+                                     // recorded in the manifest for later writers
   size_t segment_bytes = size_t(1) << 30;  // kv file roll-over size (rounded down to whole chunks)
   bool text = false;                 // keep each chunk's source text
   std::map<std::string, std::string> metadata;  // recorded in the manifest at creation
@@ -107,7 +108,7 @@ class StoreWriter {
   static StoreWriter Create(const std::string& dir, const StoreOptions& options);
   // Opens an existing store to append: takes the writer lock, trims any
   // bytes past the last commit, and reloads the tail. `commit_every` < 0
-  // keeps the default.
+  // keeps the store's (set at creation, recorded in the manifest).
   static StoreWriter Append(const std::string& dir, long commit_every = -1);
 
   StoreWriter(StoreWriter&&) noexcept;

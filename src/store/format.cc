@@ -147,6 +147,7 @@ std::string Manifest::ToJson() const {
       {"record_bytes", shape.record_bytes()},
       {"segment_bytes", segment_bytes},
       {"chunks_per_segment", chunks_per_segment},
+      {"commit_every", commit_every},
       {"text", text},
       {"commit", commit},
       {"chunks", chunks},
@@ -193,6 +194,7 @@ Manifest Manifest::Parse(const std::string& text, const std::string& path) {
   }
   m.segment_bytes = Field<size_t>(j, "segment_bytes", path);
   m.chunks_per_segment = Field<size_t>(j, "chunks_per_segment", path);
+  m.commit_every = j.value("commit_every", size_t(1024));
   m.text = Field<bool>(j, "text", path);
   m.commit = Field<uint64_t>(j, "commit", path);
   m.chunks = Field<size_t>(j, "chunks", path);

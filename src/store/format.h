@@ -41,6 +41,7 @@ struct Manifest {
   StoreShape shape;
   size_t segment_bytes = 0;       // as configured
   size_t chunks_per_segment = 0;  // derived from segment_bytes, stored for readers
+  size_t commit_every = 1024;     // the writers' automatic commit interval (chunks)
   bool text = false;
   uint64_t commit = 0;
   size_t chunks = 0;

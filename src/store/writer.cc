@@ -92,7 +92,6 @@ class WriterLock {
 struct StoreWriter::Impl {
   std::string dir;
   Manifest committed;
-  size_t commit_every = 1024;
   std::unique_ptr<WriterLock> lock;
   // Open data files by name; segments other than the current one close at commit.
   std::map<std::string, std::unique_ptr<AppendFile>> files;
@@ -245,7 +244,7 @@ struct StoreWriter::Impl {
               ? static_cast<const uint8_t*>(b.landmarks) + landmark_index++ * landmark_row
               : nullptr;
           FlushChunk(learned, b.landmark_dtype);
-          if (commit_every && chunks - committed.chunks >= commit_every) Commit();
+          if (committed.commit_every && chunks - committed.chunks >= committed.commit_every) Commit();
         }
       }
     } catch (...) {
@@ -357,7 +356,7 @@ StoreWriter StoreWriter::Create(const std::string& dir, const StoreOptions& opti
   m.metadata = options.metadata;
   m.files[store::kLandmarks] = {};
   if (m.text) m.files[store::kText] = m.files[store::kTextIndex] = {};
-  impl->commit_every = options.commit_every;
+  m.commit_every = options.commit_every;
   impl->Init();
   for (const auto& [name, entry] : m.files) impl->File(name);  // create the files
   m.WriteAtomic(dir);  // commit 0: an empty store that opens
@@ -371,7 +370,7 @@ StoreWriter StoreWriter::Append(const std::string& dir, long commit_every) {
   impl->lock = std::make_unique<WriterLock>(dir);
   impl->committed = Manifest::Read(dir);  // what the previous writer committed last
   Manifest& m = impl->committed;
-  if (commit_every >= 0) impl->commit_every = size_t(commit_every);
+  if (commit_every >= 0) m.commit_every = size_t(commit_every);  // recorded at the next commit
   // Remove what no commit refers to: later segments, old tails, temporaries.
   for (const std::string& name : ListDir(dir)) {
     if (IsStoreFileName(name) && name != store::kManifest && name != store::kLock && !m.files.count(name)) {
