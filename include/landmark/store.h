@@ -176,6 +176,10 @@ class StoreReader {
   std::unique_ptr<Impl> impl_;
 };
 
+// Reads only the manifest of the store in `dir` (fast; works even when data
+// files are damaged). Throws landmark::Error if there is no valid manifest.
+StoreInfo ReadStoreInfo(const std::string& dir);
+
 // Checks a store completely: manifest, file sizes, every checksum, shapes
 // and text offsets. Returns every problem found, each naming the file
 // (empty: the store is sound). Never throws for a damaged store.

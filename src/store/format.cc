@@ -362,6 +362,8 @@ std::string StoreInfo::ToText() const {
       std::snprintf(buffer, sizeof(buffer), "%.2f GiB", double(b) / double(1 << 30));
     } else if (b >= (uint64_t(1) << 20)) {
       std::snprintf(buffer, sizeof(buffer), "%.1f MiB", double(b) / double(1 << 20));
+    } else if (b >= 1024) {
+      std::snprintf(buffer, sizeof(buffer), "%.1f KiB", double(b) / 1024);
     } else {
       std::snprintf(buffer, sizeof(buffer), "%" PRIu64 " B", b);
     }

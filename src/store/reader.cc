@@ -112,6 +112,8 @@ void StoreReader::Prefetch(const size_t* chunk_ids, size_t count) const {
   }
 }
 
+StoreInfo ReadStoreInfo(const std::string& dir) { return Manifest::Read(dir).Info(dir); }
+
 bool StoreReader::Refresh() {
   if (Manifest::Read(impl_->dir).commit == impl_->manifest.commit) return false;
   auto next = std::make_unique<Impl>();  // a failed load leaves this reader as it was
