@@ -334,15 +334,21 @@ StoreWriter StoreWriter::Create(const std::string& dir, const StoreOptions& opti
   std::error_code error;
   std::filesystem::create_directories(dir, error);
   LANDMARK_CHECK_ARG(!error, dir + ": cannot create the store directory: " + error.message());
+  // Checked before and after taking the lock: no lock file is left in a
+  // directory that is not ours, and no race with another creator.
+  auto check_empty = [&] {
+    for (const std::string& name : ListDir(dir)) {
+      LANDMARK_CHECK_ARG(name != store::kManifest,
+                         dir + ": already holds a store (append to it, or choose another directory)");
+      LANDMARK_CHECK_ARG(IsStoreFileName(name), dir + ": not empty (found " + name +
+                                                    "); a new store needs an empty directory");
+    }
+  };
+  check_empty();
   auto impl = std::make_unique<Impl>();
   impl->dir = dir;
   impl->lock = std::make_unique<WriterLock>(dir);
-  for (const std::string& name : ListDir(dir)) {
-    LANDMARK_CHECK_ARG(name != store::kManifest,
-                       dir + ": already holds a store (append to it, or choose another directory)");
-    LANDMARK_CHECK_ARG(IsStoreFileName(name), dir + ": not empty (found " + name +
-                                                  "); a new store needs an empty directory");
-  }
+  check_empty();
   for (const std::string& name : ListDir(dir)) {  // leftovers of an interrupted create
     if (name != store::kLock) ::unlink(JoinPath(dir, name).c_str());
   }
