@@ -4,6 +4,9 @@ find_package(TBB REQUIRED)               # libtbb-dev: TBB::tbb
 find_package(dnnl 2.6 REQUIRED)          # libdnnl-dev (+ ocl-icd-opencl-dev, which its config requires)
 find_package(CLI11 REQUIRED)             # libcli11-dev
 find_package(fmt REQUIRED)               # libfmt-dev
+find_package(nlohmann_json 3 REQUIRED)   # nlohmann-json3-dev
+find_package(PkgConfig REQUIRED)
+pkg_check_modules(XXHASH REQUIRED IMPORTED_TARGET libxxhash)  # libxxhash-dev (no CMake config)
 find_package(Threads REQUIRED)
 if(NOT LANDMARK_SANITIZE)
   find_package(mimalloc REQUIRED)        # libmimalloc-dev; not under sanitizers

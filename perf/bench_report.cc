@@ -32,18 +32,20 @@ double LimitValue(const MachineLimits& m, Limit limit) {
     case Limit::kReadAllThreads: return m.read_gbps_all;
     case Limit::kFmaOneThread: return m.fma_gflops_one;
     case Limit::kFmaAllThreads: return m.fma_gflops_all;
+    case Limit::kDiskWrite: return m.disk_write_gbps;
   }
   return 0;
 }
 
 std::string LimitName(const MachineLimits& m, Limit limit) {
+  if (limit == Limit::kDiskWrite) return "disk write";
   const bool one = limit == Limit::kReadOneThread || limit == Limit::kFmaOneThread;
   const char* what = limit == Limit::kReadOneThread || limit == Limit::kReadAllThreads ? "read" : "FMA";
   return one ? fmt::format("{}, 1 thread", what) : fmt::format("{}, {} threads", what, m.threads);
 }
 
 const char* LimitUnit(Limit limit) {
-  return limit == Limit::kReadOneThread || limit == Limit::kReadAllThreads ? "GB/s" : "GFLOP/s";
+  return limit == Limit::kFmaOneThread || limit == Limit::kFmaAllThreads ? "GFLOP/s" : "GB/s";
 }
 
 MachineLimits BestOf(const MachineLimits& a, const MachineLimits& b) {
@@ -52,6 +54,7 @@ MachineLimits BestOf(const MachineLimits& a, const MachineLimits& b) {
   best.read_gbps_all = std::max(a.read_gbps_all, b.read_gbps_all);
   best.fma_gflops_one = std::max(a.fma_gflops_one, b.fma_gflops_one);
   best.fma_gflops_all = std::max(a.fma_gflops_all, b.fma_gflops_all);
+  best.disk_write_gbps = std::max(a.disk_write_gbps, b.disk_write_gbps);
   return best;
 }
 
@@ -61,6 +64,7 @@ void PrintMachine(std::FILE* out, const MachineLimits& m) {
                   "f32 FMA {:.0f} GFLOP/s (1 thread), {:.0f} GFLOP/s ({} threads)\n",
              m.read_gbps_one, m.read_gbps_all, m.threads, m.fma_gflops_one, m.fma_gflops_all,
              m.threads);
+  if (m.disk_write_gbps > 0) fmt::print(out, "         disk write {:.2f} GB/s (sequential, fdatasync)\n", m.disk_write_gbps);
 }
 
 // RFC 4180 field: quoted, inner quotes doubled.

@@ -14,7 +14,7 @@
 namespace landmark::perf {
 
 // The probed machine limit that bounds a kernel.
-enum class Limit { kReadOneThread, kReadAllThreads, kFmaOneThread, kFmaAllThreads };
+enum class Limit { kReadOneThread, kReadAllThreads, kFmaOneThread, kFmaAllThreads, kDiskWrite };
 
 double LimitValue(const MachineLimits& limits, Limit limit);  // GB/s or GFLOP/s
 std::string LimitName(const MachineLimits& limits, Limit limit);  // e.g. "read, 2 threads"

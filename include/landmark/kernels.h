@@ -22,20 +22,22 @@ float Dot(const float* a, const void* b, DType b_type, size_t d);
 void BatchedDot(const float* q, const void* rows, DType rows_type, size_t n, size_t d,
                 size_t row_stride, float* out);
 
+// ------------------------------------------------------------ column reductions
+
+// Over n rows of d values (rows[i] at rows + i*row_stride, of `dtype`):
+// out[k] = mean_i rows[i][k]  (ColumnMean, out [d]), or
+// out[k] = min_i, out[d + k] = max_i rows[i][k]  (ColumnMinMax, out [2d]).
+// f32 accumulation. n = 0 gives zeros (mean) / +inf, -inf (min, max).
+void ColumnMean(const void* rows, DType dtype, size_t n, size_t d, size_t row_stride, float* out);
+void ColumnMinMax(const void* rows, DType dtype, size_t n, size_t d, size_t row_stride, float* out);
+// (1/n) Σ_i ‖rows[i]‖₂ over d elements (0 when n = 0): value-norm importance.
+float MeanRowNorm(const void* rows, DType dtype, size_t n, size_t d, size_t row_stride);
+
 // ------------------------------------------------------------------ conversion
 
 void ConvertToF32(const void* src, DType src_type, size_t n, float* dst);
 // Round to nearest even (f16, bf16).
 void ConvertFromF32(const float* src, size_t n, DType dst_type, void* dst);
-
-// ------------------------------------------------------------------- pooling
-
-// out[c] = (1/n) Σ_i rows[i][c] for c < d; rows[i] starts at rows + i*row_stride
-// (elements of `rows_type`). n = 0 gives zeros. Block-pooled queries/keys.
-void MeanPool(const void* rows, DType rows_type, size_t n, size_t d, size_t row_stride, float* out);
-
-// (1/n) Σ_i ‖rows[i]‖₂ over d elements (0 when n = 0): value-norm importance.
-float MeanRowNorm(const void* rows, DType rows_type, size_t n, size_t d, size_t row_stride);
 
 // ------------------------------------------------------- block attention
 //

@@ -15,6 +15,7 @@ struct MachineLimits {
   double read_gbps_all = 0;  // stream read bandwidth, all threads
   double fma_gflops_one = 0; // f32 FMA peak, 1 thread, GFLOP/s (FMA = 2 FLOP)
   double fma_gflops_all = 0; // f32 FMA peak, all threads
+  double disk_write_gbps = 0; // sequential write + fdatasync (ProbeDiskWrite; 0: not probed)
 };
 
 struct ProbeOptions {
@@ -25,5 +26,10 @@ struct ProbeOptions {
 };
 
 MachineLimits ProbeMachine(const ProbeOptions& options = {});
+
+// Sequential write bandwidth of the file system holding `dir`: writes
+// `bytes` in 8 MiB blocks, fdatasync, deletes the file. GB/s (1e9 B/s).
+// Throws landmark::Error if the file cannot be written.
+double ProbeDiskWrite(const std::string& dir, size_t bytes = size_t(1) << 30);
 
 }  // namespace landmark

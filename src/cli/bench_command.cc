@@ -1,6 +1,8 @@
 // `landmark bench probe`, `landmark bench kernels` and `landmark bench prefill`.
 #include <fmt/core.h>
 
+#include <unistd.h>
+
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
@@ -8,6 +10,7 @@
 
 #include "landmark/kernels.h"
 #include "landmark/probe.h"
+#include "perf/bench_ingest.h"
 #include "perf/bench_kernels.h"
 #include "perf/bench_prefill.h"
 #include "src/cli/commands.h"
@@ -105,6 +108,40 @@ void RunPrefill(const PrefillBenchArgs& args) {
   }
 }
 
+struct IngestArgs {
+  bool quick = false, keep = false;
+  std::string dir, csv = "perf/results/ingest.csv";
+};
+
+void RunIngestBench(const IngestArgs& args) {
+  MachineLimits limits = Probe(true);
+  perf::IngestBenchOptions options;
+  options.quick = args.quick;
+  options.keep = args.keep;
+  options.dir = args.dir.empty() ? (std::filesystem::temp_directory_path() /
+                                    ("landmark-bench-ingest-" + std::to_string(::getpid()))).string()
+                                 : args.dir;
+  const perf::IngestBenchReport report = perf::BenchIngest(limits, options, [](const std::string& line) {
+    std::fprintf(stderr, "  %s\n", line.c_str());
+  });
+  if (!args.keep && args.dir.empty()) std::filesystem::remove_all(options.dir);
+  perf::PrintMachine(stdout, limits);
+  std::printf("\n");
+  perf::PrintTable(stdout, limits, report.throughput);
+  std::printf("\n");
+  for (const auto& row : report.rows) {
+    std::printf("%-44s %10.1f %-4s  target %-10s %s\n", row.what.c_str(), row.value, row.unit.c_str(),
+                row.target.c_str(), row.met ? "met" : "MISSED");
+  }
+  std::printf("\nRSS includes the benchmark's own %.0f MiB input batch; stores %s.\n",
+              double(report.input_buffer_bytes) / double(1 << 20),
+              args.keep ? ("kept in " + options.dir).c_str() : "deleted");
+  if (!args.csv.empty()) {
+    perf::WriteCsv(args.csv, limits, report.throughput);
+    std::printf("wrote %s\n", args.csv.c_str());
+  }
+}
+
 }  // namespace
 
 void AddBenchCommands(CLI::App& app) {
@@ -167,6 +204,15 @@ void AddBenchCommands(CLI::App& app) {
   prefill->callback([prefill_args] {
     RunWithThreads(prefill_args->threads, [&] { RunPrefill(*prefill_args); });
   });
+
+  auto ingest_args = std::make_shared<IngestArgs>();
+  CLI::App* ingest = bench->add_subcommand(
+      "ingest", "Store write throughput vs disk bandwidth, peak RSS at 1 and 8 GiB, open time");
+  ingest->add_flag("--quick", ingest_args->quick, "64 MiB and 256 MiB stores (seconds)");
+  ingest->add_option("--dir", ingest_args->dir, "Scratch directory on the disk to measure (default: a temp dir)");
+  ingest->add_flag("--keep", ingest_args->keep, "Keep the stores");
+  ingest->add_option("--csv", ingest_args->csv, "CSV output path (empty to skip)")->capture_default_str();
+  ingest->callback([ingest_args] { RunIngestBench(*ingest_args); });
 }
 
 }  // namespace landmark::cli

@@ -34,6 +34,7 @@ int main(int argc, char** argv) {
     return std::string("landmark ") + LANDMARK_VERSION_STRING + " (kernels: " +
            landmark::KernelTarget() + ", allocator: " + allocator + ")";
   });
+  landmark::cli::AddStoreCommands(app);
   landmark::cli::AddBenchCommands(app);
   try {
     app.parse(argc, argv);

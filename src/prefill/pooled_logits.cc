@@ -22,10 +22,10 @@ PooledLogits::PooledLogits(const float* q, size_t q_heads, const KVSequence& kv,
       const size_t first = i * block, n = std::min(block, L - first);
       // A token's heads are contiguous: pool [q_heads * d] rows in one pass.
       float* pooled_q = queries_.data() + i * q_heads * d;
-      MeanPool(q + first * q_heads * d, DType::kF32, n, q_heads * d, q_heads * d, pooled_q);
+      ColumnMean(q + first * q_heads * d, DType::kF32, n, q_heads * d, q_heads * d, pooled_q);
       for (size_t c = 0; c < q_heads * d; ++c) pooled_q[c] *= scale;
       for (size_t h = 0; h < kv_heads_; ++h) {
-        MeanPool(kv_sequence::At(kv.k, kv.dtype, first * kv.token_stride + h * kv.head_stride),
+        ColumnMean(kv_sequence::At(kv.k, kv.dtype, first * kv.token_stride + h * kv.head_stride),
                  kv.dtype, n, d, kv.token_stride, keys_.data() + (h * nb + i) * d);
       }
     }

@@ -2,7 +2,11 @@
 // all, with the same Highway target the kernels use. std::thread (not TBB)
 // so that each measurement thread is really one OS thread.
 
+#include <fcntl.h>
 #include <sched.h>
+#include <unistd.h>
+
+#include <cerrno>
 
 #include <algorithm>
 #include <atomic>
@@ -166,6 +170,25 @@ double FmaPeak(size_t threads, double seconds, int repeats) {
 }
 
 }  // namespace
+
+double ProbeDiskWrite(const std::string& dir, size_t bytes) {
+  const std::string path = dir + "/landmark-disk-probe.tmp";
+  const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  LANDMARK_CHECK_ARG(fd >= 0, path + ": cannot create: " + std::strerror(errno));
+  std::vector<char> block(size_t(8) << 20, 'x');
+  const auto start = Clock::now();
+  bool ok = true;
+  for (size_t done = 0; ok && done < bytes; done += block.size()) {
+    ok = ::write(fd, block.data(), block.size()) == ssize_t(block.size());
+  }
+  ok = ok && ::fdatasync(fd) == 0;
+  const double seconds = Seconds(start, Clock::now());
+  const int e = errno;
+  ::close(fd);
+  ::unlink(path.c_str());
+  LANDMARK_CHECK_ARG(ok, path + ": write failed: " + std::strerror(e));
+  return double(bytes) / seconds / 1e9;
+}
 
 MachineLimits ProbeMachine(const ProbeOptions& options) {
   MachineLimits limits;

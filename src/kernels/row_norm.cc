@@ -1,12 +1,9 @@
-// Pooling of row blocks: the mean row (block-pooled queries and keys for
-// sparse prefill pattern discovery) and the mean row norm (value-norm key
-// importance). Both stream the rows once, in memory order.
+// Mean L2 norm of a block of rows: DMA's value-norm key-block importance.
 
-#include <algorithm>
 #include <cmath>
 
 #undef HWY_TARGET_INCLUDE
-#define HWY_TARGET_INCLUDE "src/kernels/pool.cc"
+#define HWY_TARGET_INCLUDE "src/kernels/row_norm.cc"
 #include "hwy/foreach_target.h"  // IWYU pragma: keep
 
 #include "hwy/highway.h"
@@ -16,27 +13,6 @@
 HWY_BEFORE_NAMESPACE();
 namespace landmark {
 namespace HWY_NAMESPACE {
-
-// out = (1/n) Σ_i rows[i]; the running sum lives in `out` (L1 for any d).
-template <typename T>
-void MeanPoolT(const T* HWY_RESTRICT rows, size_t n, size_t d, size_t row_stride,
-               float* HWY_RESTRICT out) {
-  const hn::ScalableTag<float> df;
-  const size_t N = hn::Lanes(df);
-  std::fill(out, out + d, 0.0f);
-  for (size_t i = 0; i < n; ++i) {
-    const T* row = rows + i * row_stride;
-    size_t c = 0;
-    for (; c + N <= d; c += N) hn::StoreU(hn::Add(hn::LoadU(df, out + c), LoadF32(df, row + c)), df, out + c);
-    for (; c < d; ++c) out[c] += ScalarF32(row + c);
-  }
-  if (n == 0) return;
-  const float inverse = 1.0f / float(n);
-  const auto scale = hn::Set(df, inverse);
-  size_t c = 0;
-  for (; c + N <= d; c += N) hn::StoreU(hn::Mul(hn::LoadU(df, out + c), scale), df, out + c);
-  for (; c < d; ++c) out[c] *= inverse;
-}
 
 template <typename T>
 float MeanRowNormT(const T* HWY_RESTRICT rows, size_t n, size_t d, size_t row_stride) {
@@ -63,12 +39,6 @@ float MeanRowNormT(const T* HWY_RESTRICT rows, size_t n, size_t d, size_t row_st
   return n == 0 ? 0.0f : float(total / double(n));
 }
 
-void MeanPool(const void* rows, DType rows_type, size_t n, size_t d, size_t row_stride, float* out) {
-  VisitStorage(rows_type, [&](auto* type) {
-    MeanPoolT(static_cast<decltype(type)>(rows), n, d, row_stride, out);
-  });
-}
-
 float MeanRowNorm(const void* rows, DType rows_type, size_t n, size_t d, size_t row_stride) {
   return VisitStorage(rows_type, [&](auto* type) {
     return MeanRowNormT(static_cast<decltype(type)>(rows), n, d, row_stride);
@@ -82,12 +52,7 @@ HWY_AFTER_NAMESPACE();
 #if HWY_ONCE
 namespace landmark {
 
-HWY_EXPORT(MeanPool);
 HWY_EXPORT(MeanRowNorm);
-
-void MeanPool(const void* rows, DType rows_type, size_t n, size_t d, size_t row_stride, float* out) {
-  HWY_DYNAMIC_DISPATCH(MeanPool)(rows, rows_type, n, d, row_stride, out);
-}
 
 float MeanRowNorm(const void* rows, DType rows_type, size_t n, size_t d, size_t row_stride) {
   return HWY_DYNAMIC_DISPATCH(MeanRowNorm)(rows, rows_type, n, d, row_stride);

@@ -1,0 +1,68 @@
+// The built-in `hashing` text encoder (no weights). It gives lexical
+// retrieval through attention, so the whole pipeline runs on real text:
+//
+// Tokens: maximal runs of word bytes (ASCII letters, digits, '_', and every
+// byte >= 0x80, i.e. all non-ASCII UTF-8) are words; every other non-space
+// byte is a token by itself; whitespace separates tokens and belongs to the
+// text of the token before it (leading space to the first token), so chunk
+// texts concatenate back to the document.
+// Words are compared ASCII-case-insensitively.
+//
+// Embedding e_h(x): a pseudo-random unit vector in R^d derived from
+// xxh3-64(x, seed + h) (splitmix64 stream, components uniform in [-1, 1),
+// normalised). For token w_i with predecessor w_{i-1} in the same document:
+//   key_h   = normalise(e_h(w_i) + β · e_h(w_{i-1} w_i))   (β = bigram_weight)
+//   value_h = e_h(w_i)
+// A query's vector is the sum of its words' e_h, so q·k counts shared words
+// (and shared word pairs, through the bigram term, once the query vector is
+// built the same way).
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <string_view>
+#include <vector>
+
+namespace landmark {
+
+struct HashingEncoderOptions {
+  size_t kv_heads = 1;
+  size_t head_dim = 64;
+  uint64_t seed = 0x6c616e646d61726bull;  // "landmark"
+  float bigram_weight = 0.5f;
+};
+
+struct EncodedText {
+  size_t tokens = 0;
+  std::vector<float> keys;    // [tokens][kv_heads][head_dim]
+  std::vector<float> values;  // [tokens][kv_heads][head_dim]
+  std::vector<uint32_t> token_text_end;  // end of each token's text in the input
+};
+
+class HashingEncoder {
+ public:
+  explicit HashingEncoder(const HashingEncoderOptions& options = {});
+  const HashingEncoderOptions& options() const { return options_; }
+
+  // Encodes `text` (a piece of the current document; pieces must split at
+  // whitespace). The bigram context carries over to the next piece.
+  void Encode(std::string_view text, EncodedText& out);
+  // Starts a new document: the next token has no predecessor.
+  void ResetDocument() { previous_ = 0; }
+
+  // The query vector of `text`: Σ e_h(word) per head, [kv_heads][head_dim].
+  std::vector<float> EncodeQuery(std::string_view text) const;
+
+  // Token byte spans [begin, end) of `text` (exposed for tests and tools).
+  static std::vector<std::pair<uint32_t, uint32_t>> Tokenize(std::string_view text);
+
+ private:
+  void Embed(uint64_t hash, size_t head, float* out) const;  // e_h, unit norm
+  uint64_t HashToken(std::string_view token) const;
+
+  HashingEncoderOptions options_;
+  uint64_t previous_ = 0;  // hash of the previous token (0: none)
+  std::vector<float> scratch_;
+};
+
+}  // namespace landmark

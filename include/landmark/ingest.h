@@ -1,0 +1,53 @@
+// Streaming ingest into a StoreWriter: text through the built-in hashing
+// encoder, or keys/values (and learned landmarks) exported by a model.
+// Memory stays bounded: inputs are mapped or read in pieces.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "landmark/encoder.h"
+#include "landmark/store.h"
+
+namespace landmark {
+
+struct IngestProgress {
+  uint64_t tokens = 0;        // appended so far
+  uint64_t input_bytes = 0;   // of input consumed so far
+  uint64_t input_total = 0;   // of input in all (0 if unknown)
+  size_t files_done = 0, files_total = 0;
+  std::string current;        // the input being read
+};
+using IngestProgressFn = std::function<void(const IngestProgress&)>;
+
+struct IngestStats {
+  uint64_t tokens = 0;
+  uint64_t input_bytes = 0;
+  size_t files = 0;
+  std::vector<std::string> skipped;  // "path: reason" for each file left out
+};
+
+struct TextIngestOptions {
+  HashingEncoderOptions encoder;  // kv_heads and head_dim must match the store
+  bool strict = false;            // a file that is not UTF-8 text is an error (else skipped)
+  std::function<void(const std::string&)> warn;  // told of each skipped file
+};
+
+// Appends every text file under `inputs` (files or directories, sorted) to a
+// store created with text on. Each file is one document.
+IngestStats IngestText(StoreWriter& writer, const std::vector<std::string>& inputs,
+                       const TextIngestOptions& options, const IngestProgressFn& progress = {});
+
+struct TensorIngestOptions {
+  std::string keys, values;  // "K.npy" or "file.safetensors[:NAME]", shape [n, kv_heads, head_dim]
+  std::string landmarks;     // learned stores: [chunks, landmark_heads, landmark_dim]; row i is
+                             // the landmark of the i-th chunk this ingest completes
+  size_t slice_tokens = 8192;  // tokens per append (bounded work per step)
+};
+
+IngestStats IngestTensors(StoreWriter& writer, const TensorIngestOptions& options,
+                          const IngestProgressFn& progress = {});
+
+}  // namespace landmark

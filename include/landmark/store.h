@@ -1,0 +1,188 @@
+// The chunk store: a directory holding the keys and values of a long
+// context in fixed-size chunks, one small landmark per (chunk, head), and
+// optionally each chunk's source text. Format v1 (DESIGN.md "Store format"):
+//
+//   manifest.json    the single source of truth, replaced atomically per commit
+//   landmarks.bin    [chunk][landmark head][landmark values] (hot, small)
+//   kv-NNNNNN.bin    [chunk][kv head][K: S×d | V: S×d], each (chunk, head)
+//                    record padded to 4 KiB; segments roll over at a set size
+//   text.bin         chunk texts back to back; text-index.bin: u64 end offsets
+//   tail-NNNNNN.bin  the last, partial chunk (fewer than S tokens)
+//
+// Data files are append-only; bytes past the committed sizes are ignored by
+// readers and trimmed by the next writer. One writer (an advisory lock
+// enforces it), any number of readers, each seeing the last commit.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "landmark/dtype.h"
+
+namespace landmark {
+
+// How a chunk's landmark is made (DESIGN.md "Landmarks").
+enum class LandmarkKind : uint8_t {
+  kLearned = 0,  // supplied by the model at ingest, stored as given
+  kMean = 1,     // mean of the chunk's keys (per kv head; R = d)
+  kMinMax = 2,   // per-dimension min then max of the chunk's keys (2R values)
+};
+const char* Name(LandmarkKind kind);  // "learned" | "mean" | "minmax"
+LandmarkKind ParseLandmarkKind(std::string_view name, std::string_view what = "landmark");
+
+struct StoreShape {
+  size_t chunk_size = 64;  // S, tokens per chunk
+  size_t kv_heads = 1;     // H_kv
+  size_t head_dim = 64;    // d
+  DType dtype = DType::kF16;  // K, V and landmarks as stored (input is converted)
+  LandmarkKind landmark = LandmarkKind::kMean;
+  size_t landmark_heads = 0;  // retrieval heads; 0: kv_heads (required for mean/minmax)
+  size_t landmark_dim = 0;    // R; 0: head_dim (required for mean/minmax)
+
+  // Fills the defaults and checks every field; throws landmark::Error.
+  void Validate();
+  // Values per (chunk, landmark head): R, or 2R for minmax.
+  size_t landmark_values() const;
+  size_t landmark_bytes_per_chunk() const;  // landmark_heads × landmark_values × sizeof
+  size_t kv_bytes() const;                  // one (chunk, head) record's K and V, unpadded
+  size_t record_bytes() const;              // kv_bytes() rounded up to 4 KiB
+};
+
+// What is known about a store (`landmark info`).
+struct StoreInfo {
+  std::string path;
+  StoreShape shape;
+  uint64_t commit = 0;        // commits so far
+  size_t chunks = 0;          // complete chunks
+  size_t tokens = 0;          // chunks × S + tail
+  size_t tail_tokens = 0;
+  size_t segments = 0;        // kv files
+  size_t segment_bytes = 0;   // roll-over size
+  uint64_t kv_bytes = 0;      // bytes in kv files (committed)
+  uint64_t landmark_bytes = 0;
+  uint64_t text_bytes = 0;    // 0 when the store holds no text
+  bool has_text = false;
+  std::string created;        // ISO 8601 UTC
+  std::string creator;        // "landmark 0.1.0"
+  std::map<std::string, std::string> metadata;  // creation parameters (encoder, seed, sources)
+
+  std::string ToJson() const;  // pretty-printed
+  std::string ToText() const;  // for people
+};
+
+struct StoreOptions {
+  StoreShape shape;
+  size_t commit_every = 1024;        // chunks between automatic commits (0: only on Commit/Close);
+                                     // recorded in the manifest for later writers
+  size_t segment_bytes = size_t(1) << 30;  // kv file roll-over size (rounded down to whole chunks)
+  bool text = false;                 // keep each chunk's source text
+  std::map<std::string, std::string> metadata;  // recorded in the manifest at creation
+};
+
+// A batch of tokens to append, token-major, in any size.
+struct TokenBatch {
+  size_t tokens = 0;
+  const void* keys = nullptr;    // [tokens][kv_heads][head_dim]
+  const void* values = nullptr;  // [tokens][kv_heads][head_dim]
+  DType dtype = DType::kF32;     // of keys and values (converted to the store dtype)
+  // Learned stores: one landmark per chunk this batch completes,
+  // [chunks][landmark_heads][landmark_dim] of landmark_dtype.
+  const void* landmarks = nullptr;
+  size_t landmark_chunks = 0;
+  DType landmark_dtype = DType::kF32;
+  // Text stores: the batch's text and, per token, the end of its text
+  // (byte offset into `text`, non-decreasing). A chunk's text runs from the
+  // end of the token before it to the end of its last token.
+  std::string_view text;
+  const uint32_t* token_text_end = nullptr;
+};
+
+class StoreWriter {
+ public:
+  // Creates a store in `dir` (created if missing; must not hold a store).
+  static StoreWriter Create(const std::string& dir, const StoreOptions& options);
+  // Opens an existing store to append: takes the writer lock, trims any
+  // bytes past the last commit, and reloads the tail. `commit_every` < 0
+  // keeps the store's (set at creation, recorded in the manifest).
+  static StoreWriter Append(const std::string& dir, long commit_every = -1);
+
+  StoreWriter(StoreWriter&&) noexcept;
+  StoreWriter& operator=(StoreWriter&&) noexcept;
+  // Commits and closes; errors there are reported on stderr (call Close()
+  // to have them thrown).
+  ~StoreWriter();
+
+  // Appends tokens; commits automatically every `commit_every` chunks.
+  void Append(const TokenBatch& batch);
+  // Makes everything appended so far durable: complete chunks, the partial
+  // tail chunk and its text. Cheap when nothing changed.
+  void Commit();
+  // Commits and releases the lock. Further calls throw.
+  void Close();
+
+  StoreInfo info() const;  // as of the last commit, plus pending counts in `tokens`
+  const std::string& path() const;
+
+ private:
+  struct Impl;
+  explicit StoreWriter(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+// K and V of one (chunk, head): `tokens` rows of head_dim values each,
+// contiguous (row stride head_dim), in the store dtype.
+struct ChunkKV {
+  const void* keys = nullptr;
+  const void* values = nullptr;
+  size_t tokens = 0;
+};
+
+class StoreReader {
+ public:
+  // Opens the last committed state: reads the manifest, checks every file's
+  // size against it, and maps the files read-only. Reads no data pages.
+  static StoreReader Open(const std::string& dir);
+
+  StoreReader(StoreReader&&) noexcept;
+  StoreReader& operator=(StoreReader&&) noexcept;
+  ~StoreReader();
+
+  const StoreInfo& info() const;
+  const StoreShape& shape() const { return info().shape; }
+  size_t chunks() const { return info().chunks; }
+  size_t tokens() const { return info().tokens; }
+
+  // Landmarks [chunks][landmark_heads][landmark_values], contiguous.
+  const void* landmarks() const;
+  // Complete chunk c < chunks(), or c == chunks() for the tail (when tail_tokens > 0).
+  ChunkKV chunk(size_t c, size_t head) const;
+  // The source text of chunk c (the tail too); empty without text.
+  std::string_view text(size_t c) const;
+  // Starts reading these chunks' records from disk (madvise WILLNEED).
+  void Prefetch(const size_t* chunk_ids, size_t count) const;
+
+  // Re-reads the manifest and maps what new commits added; true if there
+  // were any. Pointers obtained before a refresh that returns true are invalid.
+  bool Refresh();
+
+ private:
+  struct Impl;
+  explicit StoreReader(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+// Reads only the manifest of the store in `dir` (fast; works even when data
+// files are damaged). Throws landmark::Error if there is no valid manifest.
+StoreInfo ReadStoreInfo(const std::string& dir);
+
+// Checks a store completely: manifest, file sizes, every checksum, shapes
+// and text offsets. Returns every problem found, each naming the file
+// (empty: the store is sound). Never throws for a damaged store.
+std::vector<std::string> VerifyStore(const std::string& dir);
+
+}  // namespace landmark

@@ -1,0 +1,234 @@
+// `landmark ingest`, `landmark info`, `landmark verify`.
+#include <fmt/core.h>
+
+#include <cstdio>
+#include <filesystem>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "landmark/error.h"
+#include "landmark/ingest.h"
+#include "landmark/store.h"
+#include "landmark/tensor_file.h"
+#include "src/cli/commands.h"
+#include "src/cli/progress.h"
+
+namespace landmark::cli {
+namespace {
+
+struct IngestArgs {
+  std::string out;
+  std::vector<std::string> inputs;
+  std::string keys, values, landmarks;
+  size_t chunk_size = 64, kv_heads = 1, head_dim = 64, landmark_heads = 0, landmark_dim = 0;
+  std::string dtype = "f16", landmark = "mean";
+  size_t commit_every = 1024;
+  std::string segment_size = "1G";
+  uint64_t seed = HashingEncoderOptions().seed;
+  float bigram_weight = HashingEncoderOptions().bigram_weight;
+  bool strict = false;
+  size_t threads = 0;
+};
+
+std::string Bytes(double b) {
+  if (b >= double(1ull << 30)) return fmt::format("{:.2f} GiB", b / double(1ull << 30));
+  if (b >= double(1ull << 20)) return fmt::format("{:.1f} MiB", b / double(1ull << 20));
+  if (b >= 1024) return fmt::format("{:.1f} KiB", b / 1024);
+  return fmt::format("{:.0f} B", b);
+}
+
+std::string Count(double n) {
+  if (n >= 1e9) return fmt::format("{:.2f}G", n / 1e9);
+  if (n >= 1e6) return fmt::format("{:.2f}M", n / 1e6);
+  if (n >= 1e3) return fmt::format("{:.1f}k", n / 1e3);
+  return fmt::format("{:.0f}", n);
+}
+
+// "1G", "512M", "4096" -> bytes.
+size_t ParseBytes(const std::string& text, const std::string& what) {
+  size_t used = 0;
+  double value = 0;
+  try {
+    value = std::stod(text, &used);
+  } catch (const std::exception&) {
+    used = 0;
+  }
+  const std::string suffix = text.substr(used);
+  double scale = 1;
+  if (suffix == "K" || suffix == "k" || suffix == "KiB") scale = 1024;
+  else if (suffix == "M" || suffix == "MiB") scale = 1 << 20;
+  else if (suffix == "G" || suffix == "GiB") scale = double(1ull << 30);
+  else LANDMARK_CHECK_ARG(suffix.empty(), what + ": cannot read '" + text + "' as a size (e.g. 1G, 512M)");
+  LANDMARK_CHECK_ARG(used > 0 && value > 0, what + ": cannot read '" + text + "' as a size (e.g. 1G, 512M)");
+  return size_t(value * scale);
+}
+
+// Options given on the command line must agree with an existing store.
+void CheckSame(const CLI::App& app, const char* option, const std::string& given, const std::string& stored,
+               const std::string& dir) {
+  if (app.count(option) > 0 && given != stored) {
+    LANDMARK_THROW(dir + ": the store has " + std::string(option + 2) + " " + stored + "; " + option + " " +
+                   given + " differs (a store's shape is fixed at creation)");
+  }
+}
+
+void RunIngest(const CLI::App& app, const IngestArgs& a) {
+  const bool tensors = !a.keys.empty() || !a.values.empty();
+  LANDMARK_CHECK_ARG(!tensors || (!a.keys.empty() && !a.values.empty()), "ingest: --keys and --values go together");
+  LANDMARK_CHECK_ARG(tensors != !a.inputs.empty(),
+                     tensors ? "ingest: give text inputs or --keys/--values, not both"
+                             : "ingest: nothing to ingest (give text files/directories, or --keys and --values)");
+  const bool exists = std::filesystem::exists(std::filesystem::path(a.out) / "manifest.json");
+  std::unique_ptr<StoreWriter> writer;
+  HashingEncoderOptions encoder;
+  encoder.seed = a.seed;
+  encoder.bigram_weight = a.bigram_weight;
+  if (exists) {
+    const StoreInfo info = ReadStoreInfo(a.out);
+    const StoreShape& s = info.shape;
+    CheckSame(app, "--chunk-size", std::to_string(a.chunk_size), std::to_string(s.chunk_size), a.out);
+    CheckSame(app, "--dtype", a.dtype, Name(s.dtype), a.out);
+    CheckSame(app, "--landmark", a.landmark, Name(s.landmark), a.out);
+    CheckSame(app, "--kv-heads", std::to_string(a.kv_heads), std::to_string(s.kv_heads), a.out);
+    CheckSame(app, "--head-dim", std::to_string(a.head_dim), std::to_string(s.head_dim), a.out);
+    if (!tensors) {  // continue with the encoder the store was made with
+      const auto& m = info.metadata;
+      LANDMARK_CHECK_ARG(m.count("encoder") && m.at("encoder") == "hashing",
+                         a.out + ": this store was not made by the hashing text encoder");
+      CheckSame(app, "--seed", std::to_string(a.seed), m.at("encoder.seed"), a.out);
+      encoder.seed = std::stoull(m.at("encoder.seed"));
+      encoder.bigram_weight = std::stof(m.at("encoder.bigram_weight"));
+    }
+    encoder.kv_heads = s.kv_heads;
+    encoder.head_dim = s.head_dim;
+    writer = std::make_unique<StoreWriter>(StoreWriter::Append(a.out, app.count("--commit-every") ? long(a.commit_every) : -1));
+    std::fprintf(stderr, "appending to %s (%zu tokens)\n", a.out.c_str(), info.tokens);
+  } else {
+    StoreOptions options;
+    StoreShape& s = options.shape;
+    s.chunk_size = a.chunk_size;
+    s.dtype = ParseDType(a.dtype, "--dtype");
+    s.landmark = ParseLandmarkKind(a.landmark, "--landmark");
+    s.kv_heads = a.kv_heads;
+    s.head_dim = a.head_dim;
+    if (tensors) {  // the shape comes from the keys unless given
+      const TensorFile keys = TensorFile::Open(a.keys);
+      keys.CheckRank(3, "keys");
+      if (!app.count("--kv-heads")) s.kv_heads = keys.shape()[1];
+      if (!app.count("--head-dim")) s.head_dim = keys.shape()[2];
+      if (!a.landmarks.empty()) {
+        LANDMARK_CHECK_ARG(!app.count("--landmark") || s.landmark == LandmarkKind::kLearned,
+                           "ingest: --landmarks gives learned landmarks; --landmark " + a.landmark + " disagrees");
+        s.landmark = LandmarkKind::kLearned;
+        const TensorFile l = TensorFile::Open(a.landmarks);
+        l.CheckRank(3, "landmarks");
+        s.landmark_heads = a.landmark_heads ? a.landmark_heads : l.shape()[1];
+        s.landmark_dim = a.landmark_dim ? a.landmark_dim : l.shape()[2];
+      }
+      options.metadata["source"] = a.keys;
+    } else {
+      options.text = true;
+      options.metadata["encoder"] = "hashing";
+      options.metadata["encoder.seed"] = std::to_string(a.seed);
+      options.metadata["encoder.bigram_weight"] = fmt::format("{}", a.bigram_weight);
+      encoder.kv_heads = s.kv_heads;
+      encoder.head_dim = s.head_dim;
+    }
+    options.commit_every = a.commit_every;
+    options.segment_bytes = ParseBytes(a.segment_size, "--segment-size");
+    writer = std::make_unique<StoreWriter>(StoreWriter::Create(a.out, options));
+  }
+
+  const size_t token_bytes = 2 * writer->info().shape.kv_heads * writer->info().shape.head_dim *
+                             SizeOf(writer->info().shape.dtype);
+  Progress progress;
+  auto report = [&](const IngestProgress& p) {
+    const double seconds = std::max(progress.elapsed(), 1e-3);
+    const double fraction = p.input_total ? double(p.input_bytes) / double(p.input_total) : -1.0;
+    progress.Update(fraction, fmt::format("{} tokens  {} tok/s  {}/s in  {}/s K/V  {}{}", Count(double(p.tokens)),
+                                          Count(double(p.tokens) / seconds), Bytes(double(p.input_bytes) / seconds),
+                                          Bytes(double(p.tokens * token_bytes) / seconds),
+                                          p.files_total > 1 ? fmt::format("file {}/{}  ", p.files_done + 1, p.files_total) : "",
+                                          std::filesystem::path(p.current).filename().string()));
+  };
+  IngestStats stats;
+  if (tensors) {
+    TensorIngestOptions options;
+    options.keys = a.keys;
+    options.values = a.values;
+    options.landmarks = a.landmarks;
+    stats = IngestTensors(*writer, options, report);
+  } else {
+    TextIngestOptions options;
+    options.encoder = encoder;
+    options.strict = a.strict;
+    options.warn = [&](const std::string& message) { std::fprintf(stderr, "\nwarning: %s\n", message.c_str()); };
+    stats = IngestText(*writer, a.inputs, options, report);
+  }
+  writer->Close();
+  progress.Finish();
+  const double seconds = std::max(progress.elapsed(), 1e-3);
+  const StoreInfo info = ReadStoreInfo(a.out);
+  std::printf("ingested %s tokens from %zu %s%s in %s: %s tokens/s, %s/s of K/V written\n",
+              Count(double(stats.tokens)).c_str(), stats.files, tensors ? "tensor file" : "files",
+              stats.skipped.empty() ? "" : fmt::format(" ({} skipped)", stats.skipped.size()).c_str(),
+              Progress::Duration(seconds).c_str(), Count(double(stats.tokens) / seconds).c_str(),
+              Bytes(double(stats.tokens * token_bytes) / seconds).c_str());
+  std::printf("%s now holds %zu tokens: %zu chunks of %zu + a tail of %zu, %s of K/V, %s of landmarks\n",
+              a.out.c_str(), info.tokens, info.chunks, info.shape.chunk_size, info.tail_tokens,
+              Bytes(double(info.kv_bytes)).c_str(), Bytes(double(info.landmark_bytes)).c_str());
+}
+
+}  // namespace
+
+void AddStoreCommands(CLI::App& app) {
+  auto a = std::make_shared<IngestArgs>();
+  CLI::App* ingest = app.add_subcommand(
+      "ingest", "Stream text (hashing encoder) or model K/V (.npy/.safetensors) into a chunk store");
+  ingest->add_option("--out", a->out, "Store directory (created, or appended to if it holds a store)")->required();
+  ingest->add_option("inputs", a->inputs, "Text files or directories (recursively)");
+  ingest->add_option("--keys", a->keys, "Keys [n, kv_heads, d]: K.npy or file.safetensors[:NAME]");
+  ingest->add_option("--values", a->values, "Values, shaped like the keys");
+  ingest->add_option("--landmarks", a->landmarks, "Learned landmarks [chunks, heads, R] (.npy/.safetensors)");
+  ingest->add_option("--chunk-size", a->chunk_size, "Tokens per chunk (S)")->capture_default_str();
+  ingest->add_option("--dtype", a->dtype, "Storage dtype: f32, f16, bf16")->capture_default_str();
+  ingest->add_option("--landmark", a->landmark, "Landmark kind: mean, minmax, learned")->capture_default_str();
+  ingest->add_option("--landmark-heads", a->landmark_heads, "Learned landmarks: retrieval heads (default: from the file)");
+  ingest->add_option("--landmark-dim", a->landmark_dim, "Learned landmarks: dim R (default: from the file)");
+  ingest->add_option("--kv-heads", a->kv_heads, "Text: kv heads of the encoder (tensors: from the keys)")->capture_default_str();
+  ingest->add_option("--head-dim", a->head_dim, "Text: head dim of the encoder (tensors: from the keys)")->capture_default_str();
+  ingest->add_option("--seed", a->seed, "Text: the hashing encoder's seed");
+  ingest->add_option("--bigram-weight", a->bigram_weight, "Text: weight of the bigram term in keys")->capture_default_str();
+  ingest->add_option("--commit-every", a->commit_every, "Chunks between commits")->capture_default_str();
+  ingest->add_option("--segment-size", a->segment_size, "KV file roll-over size")->capture_default_str();
+  ingest->add_flag("--strict", a->strict, "Stop at a file that is not UTF-8 text (default: skip it with a warning)");
+  ingest->callback([ingest, a] { RunIngest(*ingest, *a); });
+
+  auto info_dir = std::make_shared<std::string>();
+  auto json = std::make_shared<bool>(false);
+  CLI::App* info = app.add_subcommand("info", "Show a store's shape, counts, sizes and creation parameters");
+  info->add_option("store", *info_dir, "Store directory")->required();
+  info->add_flag("--json", *json, "As JSON");
+  info->callback([info_dir, json] {
+    const StoreInfo i = ReadStoreInfo(*info_dir);
+    std::printf("%s\n", (*json ? i.ToJson() : i.ToText()).c_str());
+  });
+
+  auto verify_dir = std::make_shared<std::string>();
+  CLI::App* verify = app.add_subcommand("verify", "Check a store completely: sizes, checksums, offsets");
+  verify->add_option("store", *verify_dir, "Store directory")->required();
+  verify->callback([verify_dir] {
+    const std::vector<std::string> problems = VerifyStore(*verify_dir);
+    if (problems.empty()) {
+      const StoreInfo i = ReadStoreInfo(*verify_dir);
+      std::printf("ok: %s (%zu tokens, %s checked)\n", verify_dir->c_str(), i.tokens,
+                  Bytes(double(i.kv_bytes + i.landmark_bytes + i.text_bytes)).c_str());
+      return;
+    }
+    for (const std::string& p : problems) std::fprintf(stderr, "problem: %s\n", p.c_str());
+    LANDMARK_THROW(fmt::format("{}: {} problem{}", *verify_dir, problems.size(), problems.size() == 1 ? "" : "s"));
+  });
+}
+
+}  // namespace landmark::cli

@@ -1,0 +1,119 @@
+#include "landmark/encoder.h"
+
+#include <xxhash.h>
+
+#include <cmath>
+#include <string>
+
+#include "landmark/error.h"
+
+namespace landmark {
+namespace {
+
+bool IsWordByte(unsigned char c) {
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' ||
+         c >= 0x80;
+}
+bool IsSpace(unsigned char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v'; }
+
+uint64_t SplitMix64(uint64_t& state) {
+  uint64_t z = (state += 0x9e3779b97f4a7c15ull);
+  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+  z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+  return z ^ (z >> 31);
+}
+
+void Normalize(float* v, size_t d) {
+  double norm = 0;
+  for (size_t k = 0; k < d; ++k) norm += double(v[k]) * v[k];
+  const float inv = norm > 0 ? float(1.0 / std::sqrt(norm)) : 0.0f;
+  for (size_t k = 0; k < d; ++k) v[k] *= inv;
+}
+
+}  // namespace
+
+HashingEncoder::HashingEncoder(const HashingEncoderOptions& options) : options_(options) {
+  LANDMARK_CHECK_ARG(options.kv_heads >= 1 && options.head_dim >= 1,
+                     "hashing encoder: kv heads and head dim must be >= 1");
+  scratch_.resize(options.head_dim);
+}
+
+std::vector<std::pair<uint32_t, uint32_t>> HashingEncoder::Tokenize(std::string_view text) {
+  std::vector<std::pair<uint32_t, uint32_t>> spans;
+  size_t i = 0;
+  while (i < text.size()) {
+    const auto c = static_cast<unsigned char>(text[i]);
+    if (IsSpace(c)) {
+      ++i;
+      continue;
+    }
+    size_t end = i + 1;
+    if (IsWordByte(c)) {
+      while (end < text.size() && IsWordByte(static_cast<unsigned char>(text[end]))) ++end;
+    }
+    spans.emplace_back(uint32_t(i), uint32_t(end));
+    i = end;
+  }
+  return spans;
+}
+
+uint64_t HashingEncoder::HashToken(std::string_view token) const {
+  std::string folded(token);
+  for (char& c : folded) {
+    if (c >= 'A' && c <= 'Z') c = char(c - 'A' + 'a');
+  }
+  const uint64_t h = XXH3_64bits_withSeed(folded.data(), folded.size(), options_.seed);
+  return h ? h : 1;  // 0 means "no previous token"
+}
+
+void HashingEncoder::Embed(uint64_t hash, size_t head, float* out) const {
+  uint64_t state = hash ^ (0xd1b54a32d192ed03ull * (head + 1));
+  for (size_t k = 0; k < options_.head_dim; ++k) {
+    out[k] = float(int64_t(SplitMix64(state) >> 40) - (int64_t(1) << 23)) * (1.0f / float(1 << 23));
+  }
+  Normalize(out, options_.head_dim);
+}
+
+void HashingEncoder::Encode(std::string_view text, EncodedText& out) {
+  LANDMARK_CHECK_ARG(text.size() < (size_t(1) << 32), "hashing encoder: a text piece must be < 4 GiB");
+  const auto spans = Tokenize(text);
+  const size_t H = options_.kv_heads, d = options_.head_dim;
+  out.tokens = spans.size();
+  out.keys.resize(spans.size() * H * d);
+  out.values.resize(spans.size() * H * d);
+  out.token_text_end.resize(spans.size());
+  for (size_t t = 0; t < spans.size(); ++t) {
+    const auto [begin, end] = spans[t];
+    const uint64_t word = HashToken(text.substr(begin, end - begin));
+    // Bigram hash from the ordered pair of token hashes.
+    const uint64_t pair = previous_ ? XXH3_64bits_withSeed(&previous_, 8, word) : 0;
+    for (size_t h = 0; h < H; ++h) {
+      float* key = &out.keys[(t * H + h) * d];
+      float* value = &out.values[(t * H + h) * d];
+      Embed(word, h, value);
+      for (size_t k = 0; k < d; ++k) key[k] = value[k];
+      if (pair) {
+        Embed(pair, h, scratch_.data());
+        for (size_t k = 0; k < d; ++k) key[k] += options_.bigram_weight * scratch_[k];
+        Normalize(key, d);
+      }
+    }
+    out.token_text_end[t] = t + 1 < spans.size() ? spans[t + 1].first : uint32_t(text.size());
+    previous_ = word;
+  }
+}
+
+std::vector<float> HashingEncoder::EncodeQuery(std::string_view text) const {
+  const size_t H = options_.kv_heads, d = options_.head_dim;
+  std::vector<float> q(H * d, 0.0f), e(d);
+  for (const auto& [begin, end] : Tokenize(text)) {
+    const uint64_t word = HashToken(text.substr(begin, end - begin));
+    for (size_t h = 0; h < H; ++h) {
+      Embed(word, h, e.data());
+      for (size_t k = 0; k < d; ++k) q[h * d + k] += e[k];
+    }
+  }
+  return q;
+}
+
+}  // namespace landmark

@@ -1,0 +1,138 @@
+#include "landmark/ingest.h"
+
+#include <algorithm>
+#include <memory>
+
+#include "landmark/error.h"
+#include "landmark/tensor_file.h"
+#include "src/io/text_files.h"
+
+namespace landmark {
+
+IngestStats IngestText(StoreWriter& writer, const std::vector<std::string>& inputs,
+                       const TextIngestOptions& options, const IngestProgressFn& progress) {
+  const StoreInfo info = writer.info();
+  LANDMARK_CHECK_ARG(info.has_text, writer.path() + ": text ingest needs a store created with text");
+  LANDMARK_CHECK_ARG(info.shape.landmark != LandmarkKind::kLearned,
+                     writer.path() + ": the hashing encoder has no learned landmarks (use mean or minmax)");
+  LANDMARK_CHECK_ARG(options.encoder.kv_heads == info.shape.kv_heads && options.encoder.head_dim == info.shape.head_dim,
+                     writer.path() + ": the encoder's kv heads × head dim (" + std::to_string(options.encoder.kv_heads) +
+                         " × " + std::to_string(options.encoder.head_dim) + ") differ from the store's (" +
+                         std::to_string(info.shape.kv_heads) + " × " + std::to_string(info.shape.head_dim) + ")");
+  const std::vector<std::string> files = ListTextFiles(inputs);
+  LANDMARK_CHECK_ARG(!files.empty(), "no input files found");
+  IngestStats stats;
+  IngestProgress p;
+  p.files_total = files.size();
+  std::vector<size_t> sizes(files.size());
+  std::vector<std::string> reasons(files.size());
+  for (size_t i = 0; i < files.size(); ++i) {  // check first: never ingest half a bad file
+    reasons[i] = CheckTextFile(files[i], &sizes[i]);
+    if (reasons[i].empty()) {
+      p.input_total += sizes[i];
+      continue;
+    }
+    const std::string message = files[i] + ": " + reasons[i];
+    LANDMARK_CHECK_ARG(!options.strict, message + " (--strict)");
+    if (options.warn) options.warn(message + "; skipped");
+    stats.skipped.push_back(message);
+  }
+  HashingEncoder encoder(options.encoder);
+  EncodedText encoded;
+  std::string piece;
+  for (size_t i = 0; i < files.size(); ++i) {
+    if (!reasons[i].empty()) continue;
+    p.current = files[i];
+    encoder.ResetDocument();
+    TextPieces pieces(files[i]);
+    while (pieces.Next(piece)) {
+      encoder.Encode(piece, encoded);
+      TokenBatch batch;
+      batch.tokens = encoded.tokens;
+      batch.keys = encoded.keys.data();
+      batch.values = encoded.values.data();
+      batch.text = piece;
+      batch.token_text_end = encoded.token_text_end.data();
+      writer.Append(batch);
+      stats.tokens += encoded.tokens;
+      p.tokens = stats.tokens;
+      p.input_bytes += piece.size();
+      if (progress) progress(p);
+    }
+    ++stats.files;
+    p.files_done = stats.files;
+  }
+  stats.input_bytes = p.input_bytes;
+  if (progress) progress(p);
+  return stats;
+}
+
+IngestStats IngestTensors(StoreWriter& writer, const TensorIngestOptions& options,
+                          const IngestProgressFn& progress) {
+  const StoreInfo info = writer.info();
+  const StoreShape& s = info.shape;
+  LANDMARK_CHECK_ARG(!info.has_text, writer.path() + ": this store keeps text; tensors carry none");
+  const TensorFile keys = TensorFile::Open(options.keys);
+  const TensorFile values = TensorFile::Open(options.values);
+  keys.CheckRank(3, "keys");
+  values.CheckRank(3, "values");
+  const size_t n = keys.shape()[0];
+  LANDMARK_CHECK_ARG(keys.shape()[1] == s.kv_heads && keys.shape()[2] == s.head_dim,
+                     keys.name() + ": keys of shape " + keys.ShapeString() + " do not match the store's [n, " +
+                         std::to_string(s.kv_heads) + ", " + std::to_string(s.head_dim) + "]");
+  LANDMARK_CHECK_ARG(values.shape() == keys.shape() && values.dtype() == keys.dtype(),
+                     values.name() + ": values (" + values.ShapeString() + ", " + Name(values.dtype()) +
+                         ") must match the keys (" + keys.ShapeString() + ", " + Name(keys.dtype()) + ")");
+  std::unique_ptr<TensorFile> landmarks;
+  const size_t start = info.tokens;  // the partial chunk already in the store
+  const size_t completes = (start % s.chunk_size + n) / s.chunk_size;
+  if (s.landmark == LandmarkKind::kLearned) {
+    LANDMARK_CHECK_ARG(!options.landmarks.empty(), writer.path() + ": a learned-landmark store needs --landmarks");
+    landmarks = std::make_unique<TensorFile>(TensorFile::Open(options.landmarks));
+    landmarks->CheckRank(3, "landmarks");
+    LANDMARK_CHECK_ARG(landmarks->shape()[1] == s.landmark_heads && landmarks->shape()[2] == s.landmark_dim &&
+                           landmarks->shape()[0] >= completes,
+                       landmarks->name() + ": landmarks of shape " + landmarks->ShapeString() + " do not cover [" +
+                           std::to_string(completes) + ", " + std::to_string(s.landmark_heads) + ", " +
+                           std::to_string(s.landmark_dim) + "] (one per chunk this ingest completes)");
+  } else {
+    LANDMARK_CHECK_ARG(options.landmarks.empty(), writer.path() + std::string(": this store computes ") +
+                                                      Name(s.landmark) + " landmarks; --landmarks is for learned ones");
+  }
+  IngestStats stats;
+  IngestProgress p;
+  p.current = keys.name();
+  p.files_total = 1;
+  p.input_total = 2 * keys.elements() * SizeOf(keys.dtype());
+  const size_t row = s.kv_heads * s.head_dim * SizeOf(keys.dtype());
+  const size_t landmark_row = s.landmark_heads * s.landmark_dim * (landmarks ? SizeOf(landmarks->dtype()) : 0);
+  // Slices end at chunk boundaries, so each carries whole chunks' landmarks.
+  const size_t slice = std::max<size_t>(s.chunk_size, options.slice_tokens / s.chunk_size * s.chunk_size);
+  size_t done = 0, landmarks_used = 0;
+  while (done < n) {
+    const size_t to_boundary = s.chunk_size - (start + done) % s.chunk_size;
+    const size_t tokens = std::min(n - done, done == 0 ? to_boundary + slice - s.chunk_size : slice);
+    TokenBatch batch;
+    batch.tokens = tokens;
+    batch.dtype = keys.dtype();
+    batch.keys = static_cast<const uint8_t*>(keys.data()) + done * row;
+    batch.values = static_cast<const uint8_t*>(values.data()) + done * row;
+    if (landmarks) {
+      batch.landmark_chunks = ((start + done) % s.chunk_size + tokens) / s.chunk_size;
+      batch.landmarks = static_cast<const uint8_t*>(landmarks->data()) + landmarks_used * landmark_row;
+      batch.landmark_dtype = landmarks->dtype();
+      landmarks_used += batch.landmark_chunks;
+    }
+    writer.Append(batch);
+    done += tokens;
+    p.tokens = done;
+    p.input_bytes = 2 * done * row;
+    if (progress) progress(p);
+  }
+  stats.tokens = n;
+  stats.input_bytes = p.input_total;
+  stats.files = 1;
+  return stats;
+}
+
+}  // namespace landmark

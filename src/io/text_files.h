@@ -1,0 +1,39 @@
+// Text inputs for ingest: files and directories (recursively, in sorted
+// order), checked to be UTF-8 text, read in pieces that end at whitespace so
+// a file of any size ingests in bounded memory.
+#pragma once
+
+#include <cstddef>
+#include <cstdio>
+#include <string>
+#include <vector>
+
+namespace landmark {
+
+// Regular files under `inputs` (a file, or a directory walked recursively),
+// sorted by path. Throws landmark::Error for a path that does not exist.
+std::vector<std::string> ListTextFiles(const std::vector<std::string>& inputs);
+
+// Why `path` is not ingestible text ("" if it is): empty, binary (a NUL
+// byte), invalid UTF-8 (with the byte offset), unreadable. Reads the file once.
+std::string CheckTextFile(const std::string& path, size_t* bytes = nullptr);
+
+// Reads a checked text file in pieces of about `piece_bytes` ending at
+// whitespace (or, without any, at a UTF-8 character boundary).
+class TextPieces {
+ public:
+  TextPieces(const std::string& path, size_t piece_bytes = size_t(4) << 20);
+  ~TextPieces();
+  TextPieces(const TextPieces&) = delete;
+  TextPieces& operator=(const TextPieces&) = delete;
+  bool Next(std::string& piece);  // false at the end of the file
+
+ private:
+  std::string path_;
+  std::FILE* file_ = nullptr;
+  size_t piece_bytes_;
+  std::string carry_;
+  bool eof_ = false;
+};
+
+}  // namespace landmark

@@ -1,0 +1,77 @@
+// The v1 store format: manifest contents, file names and record layout.
+// Everything a reader or writer must agree on lives here.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "landmark/store.h"
+
+namespace landmark::store {
+
+inline constexpr const char* kFormatName = "landmark-store";
+inline constexpr int kFormatVersion = 1;
+inline constexpr size_t kRecordAlign = 4096;
+inline constexpr const char* kManifest = "manifest.json";
+inline constexpr const char* kLandmarks = "landmarks.bin";
+inline constexpr const char* kText = "text.bin";
+inline constexpr const char* kTextIndex = "text-index.bin";  // u64 LE end offset per chunk
+inline constexpr const char* kLock = ".lock";
+
+std::string SegmentName(size_t index);  // "kv-000000.bin"
+std::string TailName(uint64_t commit);  // "tail-000007.bin"
+
+// Bytes [offset, offset + bytes) of a file, appended by one commit, and
+// their xxh3-64.
+struct Region {
+  uint64_t offset = 0;
+  uint64_t bytes = 0;
+  uint64_t xxh3 = 0;
+};
+
+struct FileEntry {
+  uint64_t bytes = 0;            // committed size
+  std::vector<Region> regions;   // cover [0, bytes) in order
+};
+
+struct Manifest {
+  StoreShape shape;
+  size_t segment_bytes = 0;       // as configured
+  size_t chunks_per_segment = 0;  // derived from segment_bytes, stored for readers
+  size_t commit_every = 1024;     // the writers' automatic commit interval (chunks)
+  bool text = false;
+  uint64_t commit = 0;
+  size_t chunks = 0;
+  size_t tail_tokens = 0;
+  uint64_t tail_text_bytes = 0;
+  std::map<std::string, FileEntry> files;  // every data file by name
+  std::string created, creator;
+  std::map<std::string, std::string> metadata;
+
+  std::string tail_name() const { return tail_tokens ? TailName(commit) : std::string(); }
+  size_t segments() const { return (chunks + chunks_per_segment - 1) / chunks_per_segment; }
+  uint64_t tail_kv_bytes() const;  // [head][K: t×d | V: t×d]
+
+  std::string ToJson() const;
+  // Parses and checks internal consistency (sizes agree with the shape and
+  // counts); throws landmark::Error naming `path`.
+  static Manifest Parse(const std::string& json, const std::string& path);
+  static Manifest Read(const std::string& dir);
+  // manifest.json.tmp, fsync, rename over manifest.json, fsync the directory.
+  void WriteAtomic(const std::string& dir) const;
+  StoreInfo Info(const std::string& dir) const;
+};
+
+size_t ChunksPerSegment(const StoreShape& shape, size_t segment_bytes);
+
+// Byte offset of (chunk, head)'s record in its segment.
+inline uint64_t RecordOffset(const Manifest& m, size_t chunk, size_t head) {
+  return (uint64_t(chunk % m.chunks_per_segment) * m.shape.kv_heads + head) * m.shape.record_bytes();
+}
+
+std::string JoinPath(const std::string& dir, const std::string& name);
+
+}  // namespace landmark::store

@@ -1,0 +1,126 @@
+// StoreReader: opens the last committed state by mapping the data files
+// read-only. Nothing is read until a chunk is touched or prefetched.
+
+#include <algorithm>
+#include <cstring>
+#include <memory>
+#include <vector>
+
+#include "landmark/error.h"
+#include "landmark/store.h"
+#include "src/io/mapped_file.h"
+#include "src/store/format.h"
+
+namespace landmark {
+
+using store::JoinPath;
+using store::Manifest;
+
+struct StoreReader::Impl {
+  std::string dir;
+  Manifest manifest;
+  StoreInfo info;
+  std::unique_ptr<MappedFile> landmarks, text, text_index, tail;
+  std::vector<std::unique_ptr<MappedFile>> segments;
+
+  // Maps `name`, checking it holds at least the committed bytes.
+  std::unique_ptr<MappedFile> Map(const std::string& name) {
+    auto file = std::make_unique<MappedFile>(JoinPath(dir, name));
+    const uint64_t committed = manifest.files.at(name).bytes;
+    LANDMARK_CHECK_ARG(file->size() >= committed,
+                       file->path() + ": " + std::to_string(file->size()) + " bytes, the manifest says " +
+                           std::to_string(committed) + " (truncated, or from another store)");
+    return file;
+  }
+
+  void Load() {
+    manifest = Manifest::Read(dir);
+    info = manifest.Info(dir);
+    landmarks = Map(store::kLandmarks);
+    segments.clear();
+    for (size_t s = 0; s < manifest.segments(); ++s) segments.push_back(Map(store::SegmentName(s)));
+    text = manifest.text ? Map(store::kText) : nullptr;
+    text_index = manifest.text ? Map(store::kTextIndex) : nullptr;
+    tail = manifest.tail_tokens ? Map(manifest.tail_name()) : nullptr;
+  }
+
+  uint64_t TextEnd(size_t c) const {  // end offset of chunk c's text in text.bin
+    if (c == 0) return 0;
+    uint64_t end;
+    std::memcpy(&end, text_index->data() + (c - 1) * 8, 8);
+    return end;
+  }
+};
+
+StoreReader::StoreReader(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+StoreReader::StoreReader(StoreReader&&) noexcept = default;
+StoreReader& StoreReader::operator=(StoreReader&&) noexcept = default;
+StoreReader::~StoreReader() = default;
+
+StoreReader StoreReader::Open(const std::string& dir) {
+  auto impl = std::make_unique<Impl>();
+  impl->dir = dir;
+  impl->Load();
+  return StoreReader(std::move(impl));
+}
+
+const StoreInfo& StoreReader::info() const { return impl_->info; }
+
+const void* StoreReader::landmarks() const { return impl_->landmarks->data(); }
+
+ChunkKV StoreReader::chunk(size_t c, size_t head) const {
+  const Manifest& m = impl_->manifest;
+  const StoreShape& s = m.shape;
+  LANDMARK_CHECK_ARG(head < s.kv_heads, impl_->dir + ": kv head " + std::to_string(head) +
+                                            " out of range (" + std::to_string(s.kv_heads) + " heads)");
+  const size_t row = s.head_dim * SizeOf(s.dtype);
+  if (c < m.chunks) {
+    const unsigned char* record = impl_->segments[c / m.chunks_per_segment]->data() +
+                                  store::RecordOffset(m, c, head);
+    return {record, record + s.chunk_size * row, s.chunk_size};
+  }
+  LANDMARK_CHECK_ARG(c == m.chunks && m.tail_tokens > 0,
+                     impl_->dir + ": chunk " + std::to_string(c) + " out of range (" +
+                         std::to_string(m.chunks) + " chunks" + (m.tail_tokens ? " + tail" : "") + ")");
+  const unsigned char* keys = impl_->tail->data() + 2 * head * m.tail_tokens * row;
+  return {keys, keys + m.tail_tokens * row, m.tail_tokens};
+}
+
+std::string_view StoreReader::text(size_t c) const {
+  const Manifest& m = impl_->manifest;
+  if (!m.text) return {};
+  LANDMARK_CHECK_ARG(c < m.chunks || (c == m.chunks && m.tail_tokens > 0),
+                     impl_->dir + ": chunk " + std::to_string(c) + " out of range");
+  if (c == m.chunks) {
+    return {reinterpret_cast<const char*>(impl_->tail->data()) + m.tail_kv_bytes(), m.tail_text_bytes};
+  }
+  const uint64_t begin = impl_->TextEnd(c), end = impl_->TextEnd(c + 1);
+  LANDMARK_CHECK_ARG(begin <= end && end <= m.files.at(store::kText).bytes,
+                     impl_->dir + ": text-index.bin is corrupted at chunk " + std::to_string(c) +
+                         " (run `landmark verify`)");
+  return {reinterpret_cast<const char*>(impl_->text->data()) + begin, size_t(end - begin)};
+}
+
+void StoreReader::Prefetch(const size_t* chunk_ids, size_t count) const {
+  const Manifest& m = impl_->manifest;
+  const size_t record = m.shape.record_bytes();
+  for (size_t i = 0; i < count; ++i) {
+    const size_t c = chunk_ids[i];
+    if (c >= m.chunks) continue;  // the tail is small and hot
+    impl_->segments[c / m.chunks_per_segment]->Prefetch(store::RecordOffset(m, c, 0),
+                                                        m.shape.kv_heads * record);
+  }
+}
+
+StoreInfo ReadStoreInfo(const std::string& dir) { return Manifest::Read(dir).Info(dir); }
+
+bool StoreReader::Refresh() {
+  if (Manifest::Read(impl_->dir).commit == impl_->manifest.commit) return false;
+  auto next = std::make_unique<Impl>();  // a failed load leaves this reader as it was
+  next->dir = impl_->dir;
+  next->Load();
+  impl_ = std::move(next);
+  return true;
+}
+
+}  // namespace landmark
