@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 #include <memory>
 #include <string>
 #include <vector>
@@ -50,5 +51,7 @@ class NpyArray {
 // to a temporary file renamed into place. Throws landmark::Error on failure.
 void WriteNpy(const std::string& path, const void* data, DType dtype,
               const std::vector<size_t>& shape);
+// The same for uint8 ('|u1'), e.g. block masks.
+void WriteNpyU8(const std::string& path, const uint8_t* data, const std::vector<size_t>& shape);
 
 }  // namespace landmark

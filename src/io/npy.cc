@@ -201,8 +201,11 @@ std::string NpyArray::ShapeString() const {
   return s + (shape_.size() == 1 ? ",)" : ")");
 }
 
-void WriteNpy(const std::string& path, const void* data, DType dtype,
-              const std::vector<size_t>& shape) {
+namespace {
+
+// Writes `shape` elements of `element_bytes` each, described by `descr`.
+void WriteNpyRaw(const std::string& path, const void* data, const char* descr,
+                 size_t element_bytes, const std::vector<size_t>& shape) {
   std::string dims;
   size_t elements = 1;
   for (size_t i = 0; i < shape.size(); ++i) {
@@ -210,7 +213,7 @@ void WriteNpy(const std::string& path, const void* data, DType dtype,
     elements *= shape[i];
   }
   if (shape.size() == 1) dims += ",";
-  std::string header = "{'descr': '" + std::string(Descr(dtype)) +
+  std::string header = "{'descr': '" + std::string(descr) +
                        "', 'fortran_order': False, 'shape': (" + dims + "), }";
   // Pad so that the data starts at a multiple of 64 bytes; end with '\n'.
   const size_t total = (10 + header.size() + 1 + 63) / 64 * 64;
@@ -225,7 +228,7 @@ void WriteNpy(const std::string& path, const void* data, DType dtype,
   const std::string tmp = path + ".tmp";
   std::FILE* f = std::fopen(tmp.c_str(), "wb");
   LANDMARK_CHECK_ARG(f != nullptr, path + ": cannot create: " + std::strerror(errno));
-  const size_t bytes = elements * SizeOf(dtype);
+  const size_t bytes = elements * element_bytes;
   bool ok = std::fwrite(preamble.data(), 1, preamble.size(), f) == preamble.size() &&
             std::fwrite(header.data(), 1, header.size(), f) == header.size() &&
             (bytes == 0 || std::fwrite(data, 1, bytes, f) == bytes);
@@ -236,6 +239,17 @@ void WriteNpy(const std::string& path, const void* data, DType dtype,
     std::remove(tmp.c_str());
     LANDMARK_THROW(path + ": write failed: " + std::strerror(e));
   }
+}
+
+}  // namespace
+
+void WriteNpy(const std::string& path, const void* data, DType dtype,
+              const std::vector<size_t>& shape) {
+  WriteNpyRaw(path, data, Descr(dtype), SizeOf(dtype), shape);
+}
+
+void WriteNpyU8(const std::string& path, const uint8_t* data, const std::vector<size_t>& shape) {
+  WriteNpyRaw(path, data, "|u1", 1, shape);
 }
 
 }  // namespace landmark
