@@ -22,6 +22,16 @@ float Dot(const float* a, const void* b, DType b_type, size_t d);
 void BatchedDot(const float* q, const void* rows, DType rows_type, size_t n, size_t d,
                 size_t row_stride, float* out);
 
+// out[j] = max_g queries[g] · row_j for j < n, g < count: the best of `count`
+// f32 queries [count][d] against n f32 rows packed in panels of
+// kMaxDotsPanel rows, each panel transposed: element c of row j at
+// panels[(j / kMaxDotsPanel) * d * kMaxDotsPanel + c * kMaxDotsPanel + j % kMaxDotsPanel]
+// (ceil(n / kMaxDotsPanel) full panels). Pooled logits of sparse prefill:
+// the max over a kv head's query heads. count = 0 leaves out untouched.
+inline constexpr size_t kMaxDotsPanel = 64;
+void MaxDotsPacked(const float* queries, size_t count, size_t d, const float* panels, size_t n,
+                   float* out);
+
 // ------------------------------------------------------------ column reductions
 
 // Over n rows of d values (rows[i] at rows + i*row_stride, of `dtype`):

@@ -63,16 +63,6 @@ HWY_INLINE VF SafeExp(DF df, VF x) {
   return hn::Exp(df, hn::IfThenElse(hn::Ge(x, floor), x, floor));
 }
 
-// Calls fn(std::integral_constant<size_t, n>()) for 1 <= n <= kMax: turns a
-// run-time row count into the compile-time one a register-blocked kernel needs.
-template <size_t kMax, class Fn>
-HWY_INLINE void WithCount(size_t n, const Fn& fn) {
-  LANDMARK_ASSERT(n >= 1 && n <= kMax);
-  [&]<size_t... I>(std::index_sequence<I...>) {
-    ((n == I + 1 ? (fn(std::integral_constant<size_t, I + 1>()), 0) : 0), ...);
-  }(std::make_index_sequence<kMax>());
-}
-
 size_t VisibleKeys(const uint32_t* visible, size_t position, size_t key_offset, size_t m) {
   if (!visible) return m;
   const size_t v = visible[position];

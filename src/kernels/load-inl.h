@@ -1,5 +1,6 @@
 // Per-target helpers shared by the kernels: read f32 / f16 / bf16 storage as
-// f32 vectors, and visit the storage type of a DType. Include after
+// f32 vectors, visit the storage type of a DType, and turn run-time counts
+// into the compile-time ones register-blocked kernels need. Include after
 // highway.h inside a HWY_TARGET_INCLUDE'd file (re-included per target).
 
 #if defined(LANDMARK_KERNELS_LOAD_INL_H_) == defined(HWY_TARGET_TOGGLE)
@@ -10,6 +11,7 @@
 #endif
 
 #include <type_traits>
+#include <utility>
 
 #include "hwy/highway.h"
 #include "landmark/dtype.h"
@@ -49,6 +51,16 @@ HWY_INLINE decltype(auto) VisitStorage(DType dtype, Fn&& fn) {
     case DType::kF32: break;
   }
   return fn(static_cast<const float*>(nullptr));
+}
+
+// Calls fn(std::integral_constant<size_t, n>()) for 1 <= n <= kMax: turns a
+// run-time row count into the compile-time one a register-blocked kernel needs.
+template <size_t kMax, class Fn>
+HWY_INLINE void WithCount(size_t n, const Fn& fn) {
+  LANDMARK_ASSERT(n >= 1 && n <= kMax);
+  [&]<size_t... I>(std::index_sequence<I...>) {
+    ((n == I + 1 ? (fn(std::integral_constant<size_t, I + 1>()), 0) : 0), ...);
+  }(std::make_index_sequence<kMax>());
 }
 
 // Prefetches the cache lines of `elements` values starting at `row`

@@ -57,17 +57,25 @@ void QueryBlock::Prepare(const float* q, size_t positions, size_t heads,
   transposed_ = rows_ >= kTransposeMinRows;
   padded_rows_ = RoundUp(rows_, kRowPad);
   float* out = Reserve(data_, capacity_, std::max<size_t>(padded_rows_ * d, 1));
+  auto row = [&](size_t r) { return q + (r / heads) * position_stride + (r % heads) * d; };
+  if (!transposed_) {
+    for (size_t r = 0; r < rows_; ++r) {
+      for (size_t k = 0; k < d; ++k) out[r * d + k] = row(r)[k] * scale;
+    }
+    return;
+  }
   // Transposed [d][padded_rows]: lanes of one kernel vector are query rows.
-  if (transposed_) std::memset(out, 0, padded_rows_ * d * sizeof(float));
-  for (size_t p = 0; p < positions; ++p) {
-    for (size_t h = 0; h < heads; ++h) {
-      const float* row = q + p * position_stride + h * d;
-      const size_t r = p * heads + h;
-      if (transposed_) {
-        for (size_t k = 0; k < d; ++k) out[k * padded_rows_ + r] = row[k] * scale;
-      } else {
-        for (size_t k = 0; k < d; ++k) out[r * d + k] = row[k] * scale;
-      }
+  // kRowPad rows at a time, so each k writes one contiguous run (whole cache
+  // lines) while the rows being read stay in L1; writing one row at a time
+  // would touch a new line of a 4 KiB-aliased column per element.
+  for (size_t first = 0; first < padded_rows_; first += kRowPad) {
+    const float* rows[kRowPad];
+    const size_t n = first < rows_ ? std::min(kRowPad, rows_ - first) : 0;
+    for (size_t i = 0; i < n; ++i) rows[i] = row(first + i);
+    for (size_t k = 0; k < d; ++k) {
+      float* column = out + k * padded_rows_ + first;
+      for (size_t i = 0; i < n; ++i) column[i] = rows[i][k] * scale;
+      for (size_t i = n; i < kRowPad; ++i) column[i] = 0.0f;
     }
   }
 }

@@ -1,6 +1,7 @@
 // Column reductions over rows of keys: the mean and min/max landmarks of a
 // chunk (and any mean pooling over a block of rows).
 
+#include <algorithm>
 #include <limits>
 
 #undef HWY_TARGET_INCLUDE
@@ -14,23 +15,27 @@ HWY_BEFORE_NAMESPACE();
 namespace landmark {
 namespace HWY_NAMESPACE {
 
+// Rows are summed one after the other into `out` (L1-resident): one
+// contiguous stream through memory. Walking each column strip down all rows
+// instead reads every row once per strip, at ~half the bandwidth for rows of
+// a few KiB (block-pooled queries of all heads). Each column still adds its
+// rows in order, so the result is the same.
 template <typename T>
 void ColumnMeanT(const T* HWY_RESTRICT rows, size_t n, size_t d, size_t row_stride,
                  float* HWY_RESTRICT out) {
   const hn::ScalableTag<float> df;
   const size_t N = hn::Lanes(df);
   const float inv_n = n ? 1.0f / float(n) : 0.0f;
+  std::fill(out, out + d, 0.0f);
+  for (size_t i = 0; i < n; ++i) {
+    const T* row = rows + i * row_stride;
+    size_t k = 0;
+    for (; k + N <= d; k += N) hn::StoreU(hn::Add(hn::LoadU(df, out + k), LoadF32(df, row + k)), df, out + k);
+    for (; k < d; ++k) out[k] += ScalarF32(row + k);
+  }
   size_t k = 0;
-  for (; k + N <= d; k += N) {
-    auto sum = hn::Zero(df);
-    for (size_t i = 0; i < n; ++i) sum = hn::Add(sum, LoadF32(df, rows + i * row_stride + k));
-    hn::StoreU(hn::Mul(sum, hn::Set(df, inv_n)), df, out + k);
-  }
-  for (; k < d; ++k) {
-    float sum = 0.0f;
-    for (size_t i = 0; i < n; ++i) sum += ScalarF32(rows + i * row_stride + k);
-    out[k] = sum * inv_n;
-  }
+  for (; k + N <= d; k += N) hn::StoreU(hn::Mul(hn::LoadU(df, out + k), hn::Set(df, inv_n)), df, out + k);
+  for (; k < d; ++k) out[k] *= inv_n;
 }
 
 template <typename T>

@@ -24,6 +24,8 @@ namespace {
 
 using Importance = DmaOptions::Importance;
 
+constexpr size_t kRowChunks = 64;  // parallel row ranges for pooled q·k importance
+
 void CheckOptions(const DmaOptions& o, const KVSequence& kv) {
   LANDMARK_CHECK_ARG(o.sparsity >= 0 && o.sparsity <= 1,
                      "dma: sparsity must be in [0, 1] (got " + std::to_string(o.sparsity) + ")");
@@ -88,34 +90,30 @@ BlockMask DmaMask(const float* q, size_t q_heads, const KVSequence& kv, size_t b
   BlockMask mask = prefill::FixedBlocksMask(kv.tokens, kv.heads, block);
   const size_t nb = mask.blocks;
   if (nb < 2) return mask;
-  std::vector<float> scores;
   std::unique_ptr<prefill::PooledLogits> pooled;
-  if (pooled_qk) {
-    pooled = std::make_unique<prefill::PooledLogits>(q, q_heads, kv, block);
-    scores.resize(nb * nb);
-  }
+  if (pooled_qk) pooled = std::make_unique<prefill::PooledLogits>(q, q_heads, kv, block);
   for (size_t head = 0; head < kv.heads; ++head) {
     uint8_t* bits = mask.bits.data() + head * nb * nb;
-    std::vector<uint32_t> order;  // query-independent importance: one ranking for all rows
-    if (pooled_qk) {
-      pooled->Compute(head, scores.data());
-    } else {
-      const std::vector<float> importance = BlockImportance(kv, head, block, options);
-      order = prefill::TopK(importance.data(), nb, nb);
+    if (pooled_qk) {  // the ranking depends on the query block
+      pooled->ForEachRow(head, std::min(kRowChunks, nb), [&](size_t, size_t i, const float* row) {
+        uint8_t* kept = bits + i * nb;
+        for (uint32_t j : prefill::TopK(row, i, KeptPerRow(options.sparsity, i))) kept[j] = 1;
+        KeepPositional(options, i, kept);
+      });
+      continue;
     }
+    // Query-independent importance: one ranking, of which row i takes the
+    // best k_i blocks it can see.
+    const std::vector<float> importance = BlockImportance(kv, head, block, options);
+    const std::vector<uint32_t> order = prefill::TopK(importance.data(), nb, nb);
     tbb::parallel_for(tbb::blocked_range<size_t>(1, nb, 16), [&](const tbb::blocked_range<size_t>& range) {
       for (size_t i = range.begin(); i != range.end(); ++i) {
         uint8_t* kept = bits + i * nb;
         const size_t k = KeptPerRow(options.sparsity, i);
-        if (pooled_qk) {
-          for (uint32_t j : prefill::TopK(scores.data() + i * nb, i, k)) kept[j] = 1;
-        } else {  // the best k of the ranking that row i can see
-          size_t taken = 0;
-          for (size_t r = 0; r < nb && taken < k; ++r) {
-            if (order[r] < i) {
-              kept[order[r]] = 1;
-              ++taken;
-            }
+        for (size_t r = 0, taken = 0; r < nb && taken < k; ++r) {
+          if (order[r] < i) {
+            kept[order[r]] = 1;
+            ++taken;
           }
         }
         KeepPositional(options, i, kept);

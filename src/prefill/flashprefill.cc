@@ -2,9 +2,6 @@
 // vertical and slash patterns from the pooled logits' column and diagonal
 // means (DESIGN.md, "Sparse prefill"; the rules are in prefill.h).
 
-#include <tbb/blocked_range.h>
-#include <tbb/parallel_for.h>
-
 #include <algorithm>
 #include <cmath>
 #include <string>
@@ -31,50 +28,51 @@ void CheckOptions(const FlashPrefillOptions& o) {
                          std::to_string(o.vertical_fraction) + ")");
 }
 
-// Rows are summed in a fixed number of chunks whose partial sums are added
-// in chunk order, so the means (and the top-k they feed) do not depend on
-// how the threads were scheduled.
+// Rows are summed in a fixed number of chunks whose partial sums (f32 within
+// a chunk, f64 across) are added in chunk order, so the means (and the top-k
+// they feed) do not depend on how the threads were scheduled.
 constexpr size_t kSumChunks = 64;
 
-// Applies the rules to one kv head's pooled logits A [nb][nb] (j < i valid)
-// and sets the kept blocks in `bits` [nb][nb].
-void ApplyRules(const float* A, size_t nb, const FlashPrefillOptions& o, uint8_t* bits) {
+// Applies the rules to one kv head's pooled logits, setting the kept blocks
+// in `bits` [nb][nb].
+void ApplyRules(const prefill::PooledLogits& pooled, size_t head, const FlashPrefillOptions& o,
+                uint8_t* bits) {
+  const size_t nb = pooled.blocks();
   const size_t chunks = std::min(kSumChunks, nb);
-  // Per chunk: column sums [nb] then diagonal sums [nb] (offset o = i - j).
-  std::vector<double> partial(chunks * 2 * nb, 0.0);
-  tbb::parallel_for(tbb::blocked_range<size_t>(0, chunks, 1), [&](const tbb::blocked_range<size_t>& range) {
-    for (size_t c = range.begin(); c != range.end(); ++c) {
-      double* column_sum = partial.data() + c * 2 * nb;
-      double* diagonal_sum = column_sum + nb;
-      for (size_t i = std::max<size_t>(1, c * nb / chunks); i < (c + 1) * nb / chunks; ++i) {
-        const float* row = A + i * nb;
-        uint8_t* kept = bits + i * nb;
-        float max = row[0], min = row[0];
-        for (size_t j = 1; j < i; ++j) {
-          max = std::max(max, row[j]);
-          min = std::min(min, row[j]);
-        }
-        const float threshold = o.threshold == Threshold::kDelta ? max - o.delta
-                                                                  : o.alpha * max + (1 - o.alpha) * min;
-        if (o.threshold == Threshold::kDelta) {
-          for (size_t j = 0; j < i; ++j) kept[j] |= uint8_t(row[j] >= threshold);
-        } else {
-          for (size_t j = 0; j < i; ++j) kept[j] |= uint8_t(row[j] > threshold);
-        }
-        // Block 0 is always kept: it joins neither the column nor the diagonal means.
-        for (size_t j = 1; j < i; ++j) column_sum[j] += row[j];
-        for (size_t offset = 1; offset < i; ++offset) diagonal_sum[offset] += row[i - offset];
-      }
+  // Per chunk: column sums by j, then diagonal sums by nb - (i - j), so that
+  // a row adds to both with ascending, contiguous indices.
+  std::vector<float> partial(chunks * 2 * nb, 0.0f);
+  pooled.ForEachRow(head, chunks, [&](size_t chunk, size_t i, const float* row) {
+    uint8_t* kept = bits + i * nb;
+    float max = row[0], min = row[0];
+    for (size_t j = 1; j < i; ++j) {
+      max = std::max(max, row[j]);
+      min = std::min(min, row[j]);
+    }
+    if (o.threshold == Threshold::kDelta) {
+      const float threshold = max - o.delta;
+      for (size_t j = 0; j < i; ++j) kept[j] |= uint8_t(row[j] >= threshold);
+    } else {
+      const float threshold = o.alpha * max + (1 - o.alpha) * min;
+      for (size_t j = 0; j < i; ++j) kept[j] |= uint8_t(row[j] > threshold);
+    }
+    // Block 0 is always kept: it joins neither the column nor the diagonal means.
+    float* column_sum = partial.data() + chunk * 2 * nb;
+    float* diagonal_sum = column_sum + nb + (nb - i);
+    for (size_t j = 1; j < i; ++j) {
+      column_sum[j] += row[j];
+      diagonal_sum[j] += row[j];
     }
   });
-  std::vector<double> column_sum(nb, 0.0), diagonal_sum(nb, 0.0);
+  if (nb < 3) return;  // no block j >= 1 is seen by a later row
+  std::vector<double> column_sum(nb, 0.0), diagonal_sum(nb, 0.0);  // diagonal: by offset
   for (size_t c = 0; c < chunks; ++c) {
-    for (size_t j = 0; j < nb; ++j) {
-      column_sum[j] += partial[c * 2 * nb + j];
-      diagonal_sum[j] += partial[c * 2 * nb + nb + j];
+    const float* sums = partial.data() + c * 2 * nb;
+    for (size_t x = 1; x < nb; ++x) {
+      column_sum[x] += sums[x];
+      diagonal_sum[x] += sums[nb + nb - x];
     }
   }
-  if (nb < 3) return;  // no block j >= 1 is seen by a later row
   // Candidates 1..nb-2: column j is seen by rows j+1..nb-1, diagonal o holds
   // j = 1..nb-1-o; both have nb-1-x entries.
   const size_t candidates = nb - 2;
@@ -103,10 +101,8 @@ BlockMask FlashPrefillMask(const float* q, size_t q_heads, const KVSequence& kv,
   const size_t nb = mask.blocks;
   if (nb < 2) return mask;
   const prefill::PooledLogits pooled(q, q_heads, kv, block);
-  std::vector<float> scores(nb * nb);
   for (size_t head = 0; head < kv.heads; ++head) {
-    pooled.Compute(head, scores.data());
-    ApplyRules(scores.data(), nb, options, mask.bits.data() + head * nb * nb);
+    ApplyRules(pooled, head, options, mask.bits.data() + head * nb * nb);
   }
   return mask;
 }

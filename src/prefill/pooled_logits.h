@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstddef>
+#include <functional>
 #include <vector>
 
 #include "landmark/dense_attention.h"
@@ -18,14 +19,18 @@ class PooledLogits {
 
   size_t blocks() const { return blocks_; }
 
-  // scores[i*blocks() + j] = A_ij of kv head `head` for j < i; the other
-  // entries are left as they are. Parallel over rows.
-  void Compute(size_t head, float* scores) const;
+  // Calls fn(chunk, i, row) for every query block i in [1, blocks()) of kv
+  // head `head`, with row[j] = A_ij for j < i (scratch, valid during the
+  // call): nothing of size blocks()² is stored. The rows are cut into
+  // `chunks` fixed contiguous ranges run in parallel, each in increasing i,
+  // so accumulations per chunk do not depend on thread scheduling.
+  using RowFn = std::function<void(size_t chunk, size_t i, const float* row)>;
+  void ForEachRow(size_t head, size_t chunks, const RowFn& fn) const;
 
  private:
-  size_t blocks_ = 0, q_heads_ = 0, kv_heads_ = 0, d_ = 0;
+  size_t blocks_ = 0, q_heads_ = 0, kv_heads_ = 0, d_ = 0, panels_ = 0;
   std::vector<float> queries_;  // [blocks][q_heads][d], scaled by 1/sqrt(d)
-  std::vector<float> keys_;     // [kv_heads][blocks][d]
+  std::vector<float> keys_;     // [kv_heads][panels][d][kMaxDotsPanel] (MaxDotsPacked)
 };
 
 }  // namespace landmark::prefill
