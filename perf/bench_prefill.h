@@ -18,14 +18,17 @@ struct PrefillBenchOptions {
   bool quick = false;                 // short sequences (seconds, for tests and CI)
   std::vector<size_t> lengths;        // empty: 4K, 16K, 64K, 128K (quick: 512, 2048)
   std::vector<std::string> patterns;  // empty: random, sink, local, slash, mixture
-  std::vector<std::string> policies;  // empty: flashprefill, flashprefill-alpha, dma, dma-qk
+  // Empty: PrefillBenchPolicies(), flashprefill-alpha only up to 16K tokens.
+  std::vector<std::string> policies;
   size_t q_heads = 4, kv_heads = 1, d = 128, block = 64;
   size_t sample_blocks = 32;          // query blocks compared with dense (spread evenly)
 };
 
-// Policy names the suite knows: the three of the CLI with their defaults,
-// plus "flashprefill-alpha" (α-form threshold) and "dma-qk" (pooled q·k
-// importance).
+// The suite's default policies: FlashPrefill with its defaults (δ = 4) and
+// with δ = 5, "flashprefill-alpha" (α-form threshold), DMA with its defaults
+// (value-norm importance) and "dma-qk" (pooled q·k importance). A policy is
+// "name[:key=value]...": delta, alpha, vertical, slash, sparsity, window,
+// stride, dilation change a parameter, e.g. "dma:sparsity=0.8".
 const std::vector<std::string>& PrefillBenchPolicies();
 
 struct PrefillBenchResult {

@@ -13,8 +13,8 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
-COLORS = {"flashprefill": "tab:blue", "flashprefill-alpha": "tab:cyan", "dma": "tab:red",
-          "dma-qk": "tab:orange", "dense": "black"}
+COLORS = {"flashprefill": "tab:blue", "flashprefill:delta=5": "tab:purple", "flashprefill-alpha": "tab:cyan",
+          "dma": "tab:red", "dma-qk": "tab:orange", "dense": "black"}
 MARKERS = {"random": "x", "sink": "v", "local": "s", "slash": "^", "mixture": "o"}
 
 

@@ -36,9 +36,11 @@ struct PrefillBenchArgs {
   perf::PrefillBenchOptions options;
 };
 
-MachineLimits Probe(bool quick) {
+// `threads`: the all-thread figures use as many threads as the benchmark (0: all CPUs).
+MachineLimits Probe(bool quick, size_t threads = 0) {
   std::fprintf(stderr, "probing memory bandwidth and FMA peak...\n");
   ProbeOptions options;
+  options.threads = threads;
   if (quick) {
     options.buffer_bytes = size_t(64) << 20;
     options.repeats = 2;
@@ -87,11 +89,11 @@ void RunKernels(const BenchArgs& args) {
 
 void RunPrefill(const PrefillBenchArgs& args) {
   if (!args.isa.empty()) CapKernelTarget(args.isa);
-  const MachineLimits before = Probe(args.options.quick);
+  const MachineLimits before = Probe(args.options.quick, args.threads);
   const auto results = perf::BenchPrefill(args.options, [](const std::string& line) {
     std::fprintf(stderr, "  %s\n", line.c_str());
   });
-  const MachineLimits limits = perf::BestOf(before, Probe(args.options.quick));
+  const MachineLimits limits = perf::BestOf(before, Probe(args.options.quick, args.threads));
   perf::PrintMachine(stdout, limits);
   std::printf("\n");
   perf::PrintPrefillTable(stdout, limits, results);
@@ -191,7 +193,7 @@ void AddBenchCommands(CLI::App& app) {
                       "Input patterns: random, sink, local, slash, mixture (default all)")
       ->delimiter(',');
   prefill->add_option("--policies", o.policies,
-                      "Policies: flashprefill, flashprefill-alpha, dma, dma-qk (default all)")
+                      "Policies, each name[:key=value]...: flashprefill, flashprefill-alpha, dma, dma-qk (default: those, flashprefill:delta=5, alpha-form up to 16K)")
       ->delimiter(',');
   prefill->add_option("--q-heads", o.q_heads, "Query heads (default 4)")->check(CLI::PositiveNumber);
   prefill->add_option("--kv-heads", o.kv_heads, "KV heads (default 1)")->check(CLI::PositiveNumber);

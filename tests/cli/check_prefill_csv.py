@@ -5,7 +5,7 @@ import csv
 import math
 import sys
 
-POLICIES = {"dense", "flashprefill", "flashprefill-alpha", "dma", "dma-qk"}
+POLICIES = {"dense", "flashprefill", "flashprefill:delta=5", "flashprefill-alpha", "dma", "dma-qk"}
 PATTERNS = {"random", "sink", "local", "slash", "mixture"}
 
 
