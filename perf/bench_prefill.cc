@@ -11,6 +11,7 @@
 #include "landmark/error.h"
 #include "landmark/prefill.h"
 #include "perf/bench_report.h"
+#include "src/prefill/output_error.h"
 #include "src/prefill/synthetic.h"
 
 namespace landmark::perf {
@@ -100,33 +101,16 @@ std::pair<double, double> BestSplit(const Run& run, bool quick) {
   return best;
 }
 
-struct Accuracy {
-  double rel_l2 = 0, min_cosine = 1;
-};
-
 // Sparse output vs the dense one on the sampled query blocks.
-Accuracy Compare(const std::vector<float>& out, const std::vector<float>& dense,
-                 const std::vector<size_t>& sampled, size_t tokens, size_t q_heads, size_t d,
-                 size_t block) {
-  double error = 0, norm = 0, min_cosine = 1;
+prefill::OutputError Compare(const std::vector<float>& out, const std::vector<float>& dense,
+                             const std::vector<size_t>& sampled, size_t tokens, size_t q_heads, size_t d,
+                             size_t block) {
+  prefill::OutputError error;
   for (size_t i : sampled) {
-    for (size_t t = i * block; t < std::min(tokens, (i + 1) * block); ++t) {
-      for (size_t h = 0; h < q_heads; ++h) {
-        const float* a = out.data() + (t * q_heads + h) * d;
-        const float* b = dense.data() + (t * q_heads + h) * d;
-        double dot = 0, aa = 0, bb = 0;
-        for (size_t x = 0; x < d; ++x) {
-          dot += double(a[x]) * b[x];
-          aa += double(a[x]) * a[x];
-          bb += double(b[x]) * b[x];
-          error += (double(a[x]) - b[x]) * (double(a[x]) - b[x]);
-        }
-        norm += bb;
-        if (aa > 0 && bb > 0) min_cosine = std::min(min_cosine, dot / std::sqrt(aa * bb));
-      }
-    }
+    const size_t first = i * block, positions = std::min(tokens, first + block) - first;
+    error.Add(out.data() + first * q_heads * d, dense.data() + first * q_heads * d, positions * q_heads, d);
   }
-  return {norm > 0 ? std::sqrt(error / norm) : 0.0, min_cosine};
+  return error;
 }
 
 }  // namespace
@@ -220,7 +204,7 @@ std::vector<PrefillBenchResult> BenchPrefill(const PrefillBenchOptions& options,
           mask = std::move(run.mask);
           return std::pair<double, double>{run.mask_seconds, run.attention_seconds};
         }, options.quick);
-        const Accuracy accuracy = Compare(out, dense_out, sampled, L, Hq, d, B);
+        const prefill::OutputError accuracy = Compare(out, dense_out, sampled, L, Hq, d, B);
         PrefillBenchResult r;
         r.tokens = L;
         r.pattern = pattern_name;
@@ -231,8 +215,8 @@ std::vector<PrefillBenchResult> BenchPrefill(const PrefillBenchOptions& options,
         r.mask_seconds = split.first;
         r.attention_seconds = split.second;
         r.dense_seconds = dense_seconds;
-        r.rel_l2 = accuracy.rel_l2;
-        r.min_cosine = accuracy.min_cosine;
+        r.rel_l2 = accuracy.relative_l2();
+        r.min_cosine = accuracy.min_cosine();
         r.recall = prefill::PlantedRecall(inputs, mask);
         results.push_back(r);
       }
@@ -251,13 +235,13 @@ void PrintPrefillTable(std::FILE* out, const MachineLimits& m,
                        const std::vector<PrefillBenchResult>& results) {
   const double peak = m.fma_gflops_all;
   fmt::print(out, "{:>7} {:<8} {:<21} {:>8} {:>10} {:>6} {:>9} {:>6} {:>8} {:>9} {:>8} {:>7}\n", "L",
-             "pattern", "policy", "density", "time", "mask%", "GFLOP/s", "/peak", "speedup", "rel-L2",
+             "pattern", "policy", "density", "time", "disc%", "GFLOP/s", "/peak", "speedup", "rel-L2",
              "min-cos", "recall");
   for (const PrefillBenchResult& r : results) {
     const double gflops = r.flops / r.attention_seconds / 1e9;
     fmt::print(out, "{:>7} {:<8} {:<21} {:>8.4f} {:>10} {:>5.1f}% {:>9.1f} {:>6.2f} {:>7.1f}x {:>9.2e} {:>8.4f} {:>7}\n",
                r.tokens, r.pattern, r.policy, r.density, FormatTime(r.seconds()),
-               100.0 * r.mask_seconds / r.seconds(), gflops, gflops / peak, r.speedup(), r.rel_l2,
+               100.0 * r.mask_seconds / r.attention_seconds, gflops, gflops / peak, r.speedup(), r.rel_l2,
                r.min_cosine, Recall(r.recall));
   }
 }

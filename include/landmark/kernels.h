@@ -26,7 +26,8 @@ void BatchedDot(const float* q, const void* rows, DType rows_type, size_t n, siz
 // f32 queries [count][d] against n f32 rows packed in panels of
 // kMaxDotsPanel rows, each panel transposed: element c of row j at
 // panels[(j / kMaxDotsPanel) * d * kMaxDotsPanel + c * kMaxDotsPanel + j % kMaxDotsPanel]
-// (ceil(n / kMaxDotsPanel) full panels). Pooled logits of sparse prefill:
+// (ceil(n / kMaxDotsPanel) whole panels, read past row n up to the panel's
+// end: pad with zeros). Pooled logits of sparse prefill:
 // the max over a kv head's query heads. count = 0 leaves out untouched.
 inline constexpr size_t kMaxDotsPanel = 64;
 void MaxDotsPacked(const float* queries, size_t count, size_t d, const float* panels, size_t n,

@@ -3,7 +3,6 @@
 #include <fmt/core.h>
 
 #include <chrono>
-#include <cmath>
 #include <cstdio>
 #include <memory>
 #include <string>
@@ -14,6 +13,7 @@
 #include "landmark/prefill.h"
 #include "landmark/tensor_file.h"
 #include "src/cli/commands.h"
+#include "src/prefill/output_error.h"
 
 namespace landmark::cli {
 namespace {
@@ -146,21 +146,11 @@ void RunPrefill(const CLI::App& app, const PrefillArgs& a) {
     const auto start = std::chrono::steady_clock::now();
     CausalPrefill(queries, q_heads, kv, dense.data(), nullptr, PrefillOptions{options.block, nullptr});
     const double dense_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-    double error = 0, norm = 0, min_cosine = 1;
-    for (size_t row = 0; row < L * q_heads; ++row) {
-      double dot = 0, aa = 0, bb = 0;
-      for (size_t x = row * d; x < (row + 1) * d; ++x) {
-        dot += double(out[x]) * dense[x];
-        aa += double(out[x]) * out[x];
-        bb += double(dense[x]) * dense[x];
-        error += (double(out[x]) - dense[x]) * (double(out[x]) - dense[x]);
-      }
-      norm += bb;
-      if (aa > 0 && bb > 0) min_cosine = std::min(min_cosine, dot / std::sqrt(aa * bb));
-    }
+    prefill::OutputError error;
+    error.Add(out.data(), dense.data(), L * q_heads, d);
     std::printf("vs dense: %.2f ms (speedup %.1fx), relative L2 error %.3e, min cosine %.6f\n",
                 dense_seconds * 1e3, dense_seconds / (r.mask_seconds + r.attention_seconds),
-                norm > 0 ? std::sqrt(error / norm) : 0.0, min_cosine);
+                error.relative_l2(), error.min_cosine());
   }
 }
 

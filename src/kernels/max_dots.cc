@@ -6,8 +6,8 @@
 // every element of a column tile on another page (TLB misses) and, for n a
 // power of two, in the same L1 set.
 
+
 #include <algorithm>
-#include <cmath>
 
 #undef HWY_TARGET_INCLUDE
 #define HWY_TARGET_INCLUDE "src/kernels/max_dots.cc"
@@ -72,15 +72,11 @@ void Group(const float* queries, size_t d, const float* panels, size_t n, bool f
   for (; j + N <= n; j += N) {
     Tile<kQ, 1>(queries, d, panels + (j / kPanel) * d * kPanel + j % kPanel, first, out + j);
   }
-  for (; j < n; ++j) {  // rows past the last full vector
-    const float* column = panels + (j / kPanel) * d * kPanel + j % kPanel;
-    float best = first ? -HUGE_VALF : out[j];
-    for (size_t q = 0; q < kQ; ++q) {
-      float dot = 0.0f;
-      for (size_t c = 0; c < d; ++c) dot += queries[q * d + c] * column[c * kPanel];
-      best = std::max(best, dot);
-    }
-    out[j] = best;
+  if (j < n) {  // the last, partial vector: panels are whole, so compute it all, keep n - j
+    HWY_ALIGN float tail[hn::MaxLanes(DF())];
+    for (size_t x = 0; x < n - j; ++x) tail[x] = out[j + x];
+    Tile<kQ, 1>(queries, d, panels + (j / kPanel) * d * kPanel + j % kPanel, first, tail);
+    for (size_t x = 0; x < n - j; ++x) out[j + x] = tail[x];
   }
 }
 

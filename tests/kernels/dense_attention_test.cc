@@ -96,17 +96,6 @@ struct PrefillCase {
   uint64_t seed = 1;
 };
 
-struct MaskContext {
-  const std::vector<uint8_t>* mask;
-  size_t blocks, block;
-};
-
-bool MaskFilter(const void* context, size_t kv_head, size_t query, size_t key) {
-  const auto& m = *static_cast<const MaskContext*>(context);
-  const size_t i = query / m.block, j = key / m.block;
-  return j == 0 || j == i || (*m.mask)[(kv_head * m.blocks + i) * m.blocks + j] != 0;
-}
-
 void CheckPrefill(const PrefillCase& c, bool all_targets = true) {
   CAPTURE(c.L);
   CAPTURE(c.group);
@@ -125,11 +114,11 @@ void CheckPrefill(const PrefillCase& c, bool all_targets = true) {
     std::mt19937 rng(uint32_t(c.seed));
     for (auto& bit : mask) bit = uint8_t(rng() % 3 == 0);
   }
-  const MaskContext context{&mask, blocks, c.block};
+  const reference::BlockMaskView context{mask.data(), blocks, c.block};
   std::vector<double> expected, expected_lse;
   reference::CausalPrefill(test::ToDouble(q).data(), k.values.data(), v.values.data(), c.L,
                            q_heads, c.kv_heads, c.d, expected, expected_lse,
-                           c.mask ? MaskFilter : nullptr, &context);
+                           c.mask ? reference::BlockMaskFilter : nullptr, &context);
   const KVSequence kv = KVSequence::TokenMajor(k.data(), v.data(), c.dtype, c.L, c.kv_heads, c.d);
   test::OnTargets(all_targets, [&] {
     PrefillOptions options;

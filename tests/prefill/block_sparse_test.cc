@@ -24,14 +24,7 @@ struct Case {
   uint64_t seed = 1;
 };
 
-struct MaskContext {
-  const BlockMask* mask;
-};
-
-bool MaskFilter(const void* context, size_t kv_head, size_t query, size_t key) {
-  const BlockMask& m = *static_cast<const MaskContext*>(context)->mask;
-  return m.selected(kv_head, query / m.block, key / m.block);
-}
+reference::BlockMaskView View(const BlockMask& mask) { return {mask.bits.data(), mask.blocks, mask.block}; }
 
 BlockMask RandomMask(const Case& c) {
   BlockMask mask = DenseMask(c.L, c.kv_heads, c.block);
@@ -58,10 +51,10 @@ void CheckMasked(const Case& c, bool all_targets = true) {
   const auto k = test::Store(test::RandomNormal(c.L * c.kv_heads * c.d, c.seed + 1, 1.5f), c.dtype, 3);
   const auto v = test::Store(test::RandomNormal(c.L * c.kv_heads * c.d, c.seed + 2), c.dtype, 1);
   const BlockMask mask = RandomMask(c);
-  const MaskContext context{&mask};
+  const reference::BlockMaskView context = View(mask);
   std::vector<double> expected, expected_lse;
   reference::CausalPrefill(test::ToDouble(q).data(), k.values.data(), v.values.data(), c.L, q_heads,
-                           c.kv_heads, c.d, expected, expected_lse, MaskFilter, &context);
+                           c.kv_heads, c.d, expected, expected_lse, reference::BlockMaskFilter, &context);
   const KVSequence kv = KVSequence::TokenMajor(k.data(), v.data(), c.dtype, c.L, c.kv_heads, c.d);
   test::OnTargets(all_targets, [&] {
     std::vector<float> out(c.L * q_heads * c.d, -1.0f), lse(c.L * q_heads, -1.0f);
@@ -152,10 +145,10 @@ TEST_CASE("SparsePrefill: the output is the exact attention over the policy's ow
     CHECK(r.mask.Density() < 0.8);
     CHECK(r.mask_seconds >= 0);
     CHECK(r.attention_seconds >= 0);
-    const MaskContext context{&r.mask};
+    const reference::BlockMaskView context = View(r.mask);
     std::vector<double> expected, expected_lse;
     reference::CausalPrefill(test::ToDouble(q).data(), k.values.data(), v.values.data(), L, q_heads, kv_heads,
-                             d, expected, expected_lse, MaskFilter, &context);
+                             d, expected, expected_lse, reference::BlockMaskFilter, &context);
     test::CheckAttention(out, expected, lse, expected_lse);
   }
 }

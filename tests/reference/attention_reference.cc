@@ -53,6 +53,12 @@ void CausalPrefill(const double* Q, const double* K, const double* V, size_t L, 
   }
 }
 
+bool BlockMaskFilter(const void* context, size_t kv_head, size_t query, size_t key) {
+  const auto& m = *static_cast<const BlockMaskView*>(context);
+  const size_t i = query / m.block, j = key / m.block;
+  return j == 0 || j == i || m.bits[(kv_head * m.blocks + i) * m.blocks + j] != 0;
+}
+
 void MergeByLse(const double* outs, const double* lses, size_t parts, size_t rows, size_t d,
                 double* out, double* lse) {
   for (size_t r = 0; r < rows; ++r) {

@@ -23,6 +23,14 @@ void CausalPrefill(const double* Q, const double* K, const double* V, size_t L, 
                    size_t Hkv, size_t d, std::vector<double>& out, std::vector<double>& lse,
                    KeyFilter filter = nullptr, const void* context = nullptr);
 
+// A KeyFilter for a block mask: `context` is a BlockMaskView; key block j of
+// query block i is seen when j == 0, j == i or bits[(kv_head·blocks + i)·blocks + j] != 0.
+struct BlockMaskView {
+  const uint8_t* bits;
+  size_t blocks, block;
+};
+bool BlockMaskFilter(const void* context, size_t kv_head, size_t query, size_t key);
+
 // out[r] = Σ_i exp(lse_i[r] − LSE[r]) outs_i[r]; outs [parts][rows][d].
 void MergeByLse(const double* outs, const double* lses, size_t parts, size_t rows, size_t d,
                 double* out, double* lse);
