@@ -31,6 +31,11 @@ void BatchedDot(const float* q, const void* rows, DType rows_type, size_t n, siz
 void ColumnMean(const void* rows, DType dtype, size_t n, size_t d, size_t row_stride, float* out);
 void ColumnMinMax(const void* rows, DType dtype, size_t n, size_t d, size_t row_stride, float* out);
 
+// Quest upper bound (minmax landmarks): for each row i, with row = [min R | max R],
+// out[i] = Σ_j max(r_j·min_j, r_j·max_j). Rows as in BatchedDot (stride in elements).
+void BatchedQuestBound(const float* r, const void* rows, DType rows_type, size_t n, size_t R,
+                       size_t row_stride, float* out);
+
 // ------------------------------------------------------------------ conversion
 
 void ConvertToF32(const void* src, DType src_type, size_t n, float* dst);
