@@ -10,6 +10,7 @@ namespace landmark::cli {
 // Each Add* registers a subcommand whose callback does the work.
 void AddBenchCommands(CLI::App& app);
 void AddStoreCommands(CLI::App& app);  // ingest, info, verify
+void AddQueryCommand(CLI::App& app);
 
 // Runs `command` in a TBB arena of `threads` (0: all CPUs).
 void RunWithThreads(size_t threads, const std::function<void()>& command);

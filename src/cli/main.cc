@@ -35,6 +35,7 @@ int main(int argc, char** argv) {
            landmark::KernelTarget() + ", allocator: " + allocator + ")";
   });
   landmark::cli::AddStoreCommands(app);
+  landmark::cli::AddQueryCommand(app);
   landmark::cli::AddBenchCommands(app);
   try {
     app.parse(argc, argv);
