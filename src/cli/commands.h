@@ -11,6 +11,7 @@ namespace landmark::cli {
 void AddBenchCommands(CLI::App& app);
 void AddStoreCommands(CLI::App& app);  // ingest, info, verify
 void AddQueryCommand(CLI::App& app);
+void AddDemoCommand(CLI::App& app);
 
 // Runs `command` in a TBB arena of `threads` (0: all CPUs).
 void RunWithThreads(size_t threads, const std::function<void()>& command);

@@ -36,6 +36,7 @@ int main(int argc, char** argv) {
   });
   landmark::cli::AddStoreCommands(app);
   landmark::cli::AddQueryCommand(app);
+  landmark::cli::AddDemoCommand(app);
   landmark::cli::AddBenchCommands(app);
   try {
     app.parse(argc, argv);
