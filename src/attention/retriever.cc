@@ -112,11 +112,13 @@ struct Retriever::Impl {
     return r;
   }
 
-  void Prefetch(const std::vector<ScoredChunk>& chosen) const {
+  // The records of selection head h's chunks: one kv head's, or every kv
+  // head's when one selection serves them all.
+  void Prefetch(const std::vector<ScoredChunk>& chosen, size_t h) const {
     if (!config.prefetch || chosen.empty()) return;
     std::vector<size_t> ids;
     for (const ScoredChunk& c : chosen) ids.push_back(c.chunk);
-    store.Prefetch(ids.data(), ids.size());
+    store.Prefetch(ids.data(), ids.size(), LH == H ? h : StoreReader::kAllHeads);
   }
 
   // Top-k per selection head for one query, prefetching each head's chunks
@@ -141,7 +143,7 @@ struct Retriever::Impl {
         TopK merged(config.top_k);
         for (size_t i = 0; i < ranges; ++i) merged.Merge(partial[h * ranges + i]);
         selected[h] = merged.Sorted();
-        Prefetch(selected[h]);
+        Prefetch(selected[h], h);
       }
     });
     return selected;
@@ -327,7 +329,7 @@ std::vector<RetrievalResult> Retriever::QueryBatch(const std::vector<RetrievalQu
     for (size_t i = 0; i < queries.size(); ++i) {
       for (size_t h = 0; h < m.LH; ++h) {
         selected[i][h] = top[i * m.LH + h].Sorted();
-        m.Prefetch(selected[i][h]);
+        m.Prefetch(selected[i][h], h);
       }
     }
   } else {
