@@ -14,6 +14,7 @@
 #include "landmark/npy.h"
 #include "landmark/retriever.h"
 #include "landmark/store.h"
+#include "perf/bench_report.h"
 #include "src/attention/dense_over_store.h"
 
 namespace landmark::perf {
@@ -115,14 +116,6 @@ Planted BuildStore(const std::string& dir, size_t n, size_t H, size_t G, size_t 
   return planted;
 }
 
-bool DropCaches() {
-  ::sync();
-  std::ofstream drop("/proc/sys/vm/drop_caches");
-  if (!drop) return false;
-  drop << "3\n";
-  return bool(drop);
-}
-
 double Median(std::vector<double> x) {
   if (x.empty()) return 0;
   std::sort(x.begin(), x.end());
@@ -171,11 +164,11 @@ DecodeBenchRow Measure(const std::string& config, const std::string& dir, size_t
   row.landmark_bytes = double(store.chunks()) * store.shape().landmark_bytes_per_chunk();
   row.limit_ms = row.bytes / (limits.read_gbps_all * 1e9) * 1e3;
 
-  if (o.cold && DropCaches()) {
+  if (o.cold && DropPageCache()) {
     progress("querying cold (page cache dropped before each query)");
     std::vector<double> cold;
     for (size_t i = 0; i < o.needles; ++i) {
-      DropCaches();
+      DropPageCache();
       const auto start = Clock::now();
       query(i);
       cold.push_back(Millis(start, Clock::now()));
