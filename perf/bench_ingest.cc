@@ -53,14 +53,6 @@ class RssSampler {
   std::thread thread_;
 };
 
-bool DropCaches() {
-  ::sync();
-  std::ofstream drop("/proc/sys/vm/drop_caches");
-  if (!drop) return false;
-  drop << "3\n";
-  return bool(drop);
-}
-
 }  // namespace
 
 IngestBenchReport BenchIngest(MachineLimits& limits, const IngestBenchOptions& options,
@@ -121,7 +113,7 @@ IngestBenchReport BenchIngest(MachineLimits& limits, const IngestBenchOptions& o
                            "<= 256 MiB", peak_rss <= (size_t(256) << 20)});
 
     // Open time: only the manifest is read and the files mapped.
-    const bool cold = options.drop_caches && DropCaches();
+    const bool cold = options.drop_caches && DropPageCache();
     const auto open_start = Clock::now();
     const StoreReader reader = StoreReader::Open(dir);
     const double open_ms = Seconds(open_start, Clock::now()) * 1e3;

@@ -1,6 +1,7 @@
 #include "perf/bench_report.h"
 
 #include <fmt/core.h>
+#include <unistd.h>
 #include <fmt/os.h>
 
 #include <algorithm>
@@ -56,6 +57,14 @@ MachineLimits BestOf(const MachineLimits& a, const MachineLimits& b) {
   best.fma_gflops_all = std::max(a.fma_gflops_all, b.fma_gflops_all);
   best.disk_write_gbps = std::max(a.disk_write_gbps, b.disk_write_gbps);
   return best;
+}
+
+bool DropPageCache() {
+  ::sync();
+  std::ofstream drop("/proc/sys/vm/drop_caches");
+  if (!drop) return false;
+  drop << "3\n";
+  return bool(drop);
 }
 
 void PrintMachine(std::FILE* out, const MachineLimits& m) {

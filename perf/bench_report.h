@@ -39,6 +39,10 @@ struct BenchResult {
 // in total, after one warm-up run.
 double BestSeconds(const std::function<void()>& run, int min_repeats = 3, double min_seconds = 0.3);
 
+// sync, then drop the page cache (echo 3 > /proc/sys/vm/drop_caches): true if
+// it could (root), so that the next reads come from disk.
+bool DropPageCache();
+
 void PrintMachine(std::FILE* out, const MachineLimits& limits);
 void PrintTable(std::FILE* out, const MachineLimits& limits, const std::vector<BenchResult>& results);
 // Writes the CSV (creating parent directories); throws landmark::Error on failure.

@@ -13,9 +13,8 @@
 // normalised). For token w_i with predecessor w_{i-1} in the same document:
 //   key_h   = normalise(e_h(w_i) + β · e_h(w_{i-1} w_i))   (β = bigram_weight)
 //   value_h = e_h(w_i)
-// A query's vector is the sum of its words' e_h, so q·k counts shared words
-// (and shared word pairs, through the bigram term, once the query vector is
-// built the same way).
+// A query's vector is Σ_i e_h(w_i) + β·e_h(w_{i-1} w_i) over its tokens, so
+// q·k counts the words and word pairs a key shares with the question.
 #pragma once
 
 #include <cstddef>
@@ -23,11 +22,13 @@
 #include <string_view>
 #include <vector>
 
+#include "landmark/store.h"
+
 namespace landmark {
 
 struct HashingEncoderOptions {
   size_t kv_heads = 1;
-  size_t head_dim = 64;
+  size_t head_dim = 256;  // retrieval noise falls as 1/sqrt(d): see README "Text encoder"
   uint64_t seed = 0x6c616e646d61726bull;  // "landmark"
   float bigram_weight = 0.5f;
 };
@@ -50,8 +51,19 @@ class HashingEncoder {
   // Starts a new document: the next token has no predecessor.
   void ResetDocument() { previous_ = 0; }
 
-  // The query vector of `text`: Σ e_h(word) per head, [kv_heads][head_dim].
+  // The query vector of `text`: Σ e_h(w_i) + β·e_h(w_{i-1} w_i) per head,
+  // [kv_heads][head_dim] (not normalised).
   std::vector<float> EncodeQuery(std::string_view text) const;
+
+  // Query vectors for the retrieval engine from a question:
+  //   r_h = EncodeQuery(text)_h                 (retrieval query, per kv head)
+  //   q_hg = temperature · sqrt(d) · r_h / ‖r_h‖  (each of the G query heads)
+  // so a query token matching a key token gets a logit near `temperature`
+  // times their cosine. q: [kv_heads · G][d], r: [kv_heads][d].
+  struct QueryVectors {
+    std::vector<float> q, r;
+  };
+  QueryVectors EncodeTextQuery(std::string_view text, size_t group = 1, float temperature = 16.0f) const;
 
   // Token byte spans [begin, end) of `text` (exposed for tests and tools).
   static std::vector<std::pair<uint32_t, uint32_t>> Tokenize(std::string_view text);
@@ -64,5 +76,9 @@ class HashingEncoder {
   uint64_t previous_ = 0;  // hash of the previous token (0: none)
   std::vector<float> scratch_;
 };
+
+// The encoder a text store was made with (its manifest's metadata); throws
+// landmark::Error if the store was not made by the hashing encoder.
+HashingEncoderOptions HashingEncoderOptionsOf(const StoreInfo& store);
 
 }  // namespace landmark

@@ -35,6 +35,11 @@ struct TextIngestOptions {
   std::function<void(const std::string&)> warn;  // told of each skipped file
 };
 
+// Options for a new text store made by `encoder`: its shape (kv heads, head
+// dim), text kept, and the encoder recorded in the manifest so that appends
+// and queries use the same one (HashingEncoderOptionsOf).
+StoreOptions TextStoreOptions(const HashingEncoderOptions& encoder);
+
 // Appends every text file under `inputs` (files or directories, sorted) to a
 // store created with text on. Each file is one document.
 IngestStats IngestText(StoreWriter& writer, const std::vector<std::string>& inputs,

@@ -44,6 +44,11 @@ void ColumnMinMax(const void* rows, DType dtype, size_t n, size_t d, size_t row_
 // (1/n) Σ_i ‖rows[i]‖₂ over d elements (0 when n = 0): value-norm importance.
 float MeanRowNorm(const void* rows, DType dtype, size_t n, size_t d, size_t row_stride);
 
+// Quest upper bound (minmax landmarks): for each row i, with row = [min R | max R],
+// out[i] = Σ_j max(r_j·min_j, r_j·max_j). Rows as in BatchedDot (stride in elements).
+void BatchedQuestBound(const float* r, const void* rows, DType rows_type, size_t n, size_t R,
+                       size_t row_stride, float* out);
+
 // ------------------------------------------------------------------ conversion
 
 void ConvertToF32(const void* src, DType src_type, size_t n, float* dst);

@@ -163,8 +163,11 @@ class StoreReader {
   ChunkKV chunk(size_t c, size_t head) const;
   // The source text of chunk c (the tail too); empty without text.
   std::string_view text(size_t c) const;
-  // Starts reading these chunks' records from disk (madvise WILLNEED).
-  void Prefetch(const size_t* chunk_ids, size_t count) const;
+  // Starts reading these chunks' records of kv head `head` (kAllHeads: every
+  // head) from disk: madvise(WILLNEED) for each record not already in memory
+  // (checked with mincore, which costs far less than a redundant madvise).
+  static constexpr size_t kAllHeads = ~size_t(0);
+  void Prefetch(const size_t* chunk_ids, size_t count, size_t head = kAllHeads) const;
 
   // Re-reads the manifest and maps what new commits added; true if there
   // were any. Pointers obtained before a refresh that returns true are invalid.

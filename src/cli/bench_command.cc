@@ -10,6 +10,7 @@
 
 #include "landmark/kernels.h"
 #include "landmark/probe.h"
+#include "perf/bench_decode.h"
 #include "perf/bench_ingest.h"
 #include "perf/bench_kernels.h"
 #include "perf/bench_prefill.h"
@@ -51,7 +52,7 @@ MachineLimits Probe(bool quick, size_t threads = 0) {
 
 // Draws the CSV with perf/<script> when this build's source tree and
 // /usr/bin/python3 (with matplotlib) are at hand.
-void Plot(const std::string& csv, const char* script_name = "plot.py") {
+void Plot(const std::string& csv, const std::string& script_name = "plot.py") {
   const std::string script = std::string(LANDMARK_SOURCE_DIR) + "/perf/" + script_name;
   if (!std::filesystem::exists(script) || !std::filesystem::exists("/usr/bin/python3")) {
     std::fprintf(stderr, "(plot skipped: %s or /usr/bin/python3 not found)\n", script.c_str());
@@ -145,6 +146,39 @@ void RunIngestBench(const IngestArgs& args) {
   }
 }
 
+struct DecodeArgs {
+  perf::DecodeBenchOptions options;
+  bool no_cold = false, no_headline = false, plot = true;
+  std::string csv = "perf/results/decode.csv";
+};
+
+void RunDecodeBench(const DecodeArgs& args) {
+  const MachineLimits before = Probe(args.options.quick);
+  perf::DecodeBenchOptions options = args.options;
+  options.cold = !args.no_cold;
+  options.headline = !args.no_headline;
+  const bool temporary = options.dir.empty();
+  if (temporary) {
+    options.dir = (std::filesystem::temp_directory_path() / ("landmark-bench-decode-" + std::to_string(::getpid()))).string();
+  }
+  const auto rows = perf::BenchDecode(before, options, [](const std::string& line) {
+    std::fprintf(stderr, "  %s\n", line.c_str());
+  });
+  if (temporary && !options.keep) std::filesystem::remove_all(options.dir);
+  const MachineLimits limits = perf::BestOf(before, Probe(args.options.quick));
+  perf::PrintMachine(stdout, limits);
+  std::printf("\n");
+  perf::PrintDecodeTable(stdout, rows);
+  std::printf("\nwarm/cold: median over the planted-needle queries; limit = read/query ÷ %.1f GB/s (probed, all "
+              "threads); ratio = limit ÷ warm; dense = dense exact decode of the whole store; recall = planted "
+              "needle chunks in the top-%zu.\n", limits.read_gbps_all, options.top_k);
+  if (!args.csv.empty()) {
+    perf::WriteDecodeCsv(args.csv, limits, rows);
+    std::printf("wrote %s\n", args.csv.c_str());
+    if (args.plot) Plot(args.csv, "plot_decode.py");
+  }
+}
+
 }  // namespace
 
 void AddBenchCommands(CLI::App& app) {
@@ -216,6 +250,20 @@ void AddBenchCommands(CLI::App& app) {
   ingest->add_flag("--keep", ingest_args->keep, "Keep the stores");
   ingest->add_option("--csv", ingest_args->csv, "CSV output path (empty to skip)")->capture_default_str();
   ingest->callback([ingest_args] { RunIngestBench(*ingest_args); });
+
+  auto decode_args = std::make_shared<DecodeArgs>();
+  CLI::App* decode = bench->add_subcommand(
+      "decode", "The retrieval engine on planted-needle stores, 128K-16M tokens: latency, bytes, recall, vs dense");
+  decode->add_flag("--quick", decode_args->options.quick, "Small stores (seconds)");
+  decode->add_option("--sizes", decode_args->options.sizes, "Tokens of the one-kv-head stores (default 128K 1M 4M 16M)");
+  decode->add_flag("--no-headline", decode_args->no_headline, "Skip the 1M-token, 8-kv-head store");
+  decode->add_flag("--no-cold", decode_args->no_cold, "Skip the cold-cache runs");
+  decode->add_option("--top-k", decode_args->options.top_k, "Chunks selected")->capture_default_str();
+  decode->add_option("--dir", decode_args->options.dir, "Scratch directory for the stores (default: a temp dir)");
+  decode->add_flag("--keep", decode_args->options.keep, "Keep the stores and needle-queries.npy");
+  decode->add_option("--csv", decode_args->csv, "CSV output path (empty to skip)")->capture_default_str();
+  decode->add_flag("!--no-plot", decode_args->plot, "Do not draw the PNG plot");
+  decode->callback([decode_args] { RunDecodeBench(*decode_args); });
 }
 
 }  // namespace landmark::cli

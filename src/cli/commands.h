@@ -10,6 +10,8 @@ namespace landmark::cli {
 // Each Add* registers a subcommand whose callback does the work.
 void AddBenchCommands(CLI::App& app);
 void AddStoreCommands(CLI::App& app);  // ingest, info, verify
+void AddQueryCommand(CLI::App& app);
+void AddDemoCommand(CLI::App& app);
 void AddPrefillCommand(CLI::App& app);  // prefill
 
 // Runs `command` in a TBB arena of `threads` (0: all CPUs).

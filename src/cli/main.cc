@@ -35,6 +35,8 @@ int main(int argc, char** argv) {
            landmark::KernelTarget() + ", allocator: " + allocator + ")";
   });
   landmark::cli::AddStoreCommands(app);
+  landmark::cli::AddQueryCommand(app);
+  landmark::cli::AddDemoCommand(app);
   landmark::cli::AddPrefillCommand(app);
   landmark::cli::AddBenchCommands(app);
   try {

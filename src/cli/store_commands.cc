@@ -12,6 +12,7 @@
 #include "landmark/store.h"
 #include "landmark/tensor_file.h"
 #include "src/cli/commands.h"
+#include "src/cli/format.h"
 #include "src/cli/progress.h"
 
 namespace landmark::cli {
@@ -21,7 +22,7 @@ struct IngestArgs {
   std::string out;
   std::vector<std::string> inputs;
   std::string keys, values, landmarks;
-  size_t chunk_size = 64, kv_heads = 1, head_dim = 64, landmark_heads = 0, landmark_dim = 0;
+  size_t chunk_size = 64, kv_heads = 1, head_dim = 256, landmark_heads = 0, landmark_dim = 0;
   std::string dtype = "f16", landmark = "mean";
   size_t commit_every = 1024;
   std::string segment_size = "1G";
@@ -30,20 +31,6 @@ struct IngestArgs {
   bool strict = false;
   size_t threads = 0;
 };
-
-std::string Bytes(double b) {
-  if (b >= double(1ull << 30)) return fmt::format("{:.2f} GiB", b / double(1ull << 30));
-  if (b >= double(1ull << 20)) return fmt::format("{:.1f} MiB", b / double(1ull << 20));
-  if (b >= 1024) return fmt::format("{:.1f} KiB", b / 1024);
-  return fmt::format("{:.0f} B", b);
-}
-
-std::string Count(double n) {
-  if (n >= 1e9) return fmt::format("{:.2f}G", n / 1e9);
-  if (n >= 1e6) return fmt::format("{:.2f}M", n / 1e6);
-  if (n >= 1e3) return fmt::format("{:.1f}k", n / 1e3);
-  return fmt::format("{:.0f}", n);
-}
 
 // "1G", "512M", "4096" -> bytes.
 size_t ParseBytes(const std::string& text, const std::string& what) {
@@ -93,19 +80,15 @@ void RunIngest(const CLI::App& app, const IngestArgs& a) {
     CheckSame(app, "--kv-heads", std::to_string(a.kv_heads), std::to_string(s.kv_heads), a.out);
     CheckSame(app, "--head-dim", std::to_string(a.head_dim), std::to_string(s.head_dim), a.out);
     if (!tensors) {  // continue with the encoder the store was made with
-      const auto& m = info.metadata;
-      LANDMARK_CHECK_ARG(m.count("encoder") && m.at("encoder") == "hashing",
-                         a.out + ": this store was not made by the hashing text encoder");
-      CheckSame(app, "--seed", std::to_string(a.seed), m.at("encoder.seed"), a.out);
-      encoder.seed = std::stoull(m.at("encoder.seed"));
-      encoder.bigram_weight = std::stof(m.at("encoder.bigram_weight"));
+      encoder = HashingEncoderOptionsOf(info);
+      CheckSame(app, "--seed", std::to_string(a.seed), std::to_string(encoder.seed), a.out);
     }
-    encoder.kv_heads = s.kv_heads;
-    encoder.head_dim = s.head_dim;
     writer = std::make_unique<StoreWriter>(StoreWriter::Append(a.out, app.count("--commit-every") ? long(a.commit_every) : -1));
     std::fprintf(stderr, "appending to %s (%zu tokens)\n", a.out.c_str(), info.tokens);
   } else {
-    StoreOptions options;
+    encoder.kv_heads = a.kv_heads;
+    encoder.head_dim = a.head_dim;
+    StoreOptions options = tensors ? StoreOptions() : TextStoreOptions(encoder);
     StoreShape& s = options.shape;
     s.chunk_size = a.chunk_size;
     s.dtype = ParseDType(a.dtype, "--dtype");
@@ -127,13 +110,6 @@ void RunIngest(const CLI::App& app, const IngestArgs& a) {
         s.landmark_dim = a.landmark_dim ? a.landmark_dim : l.shape()[2];
       }
       options.metadata["source"] = a.keys;
-    } else {
-      options.text = true;
-      options.metadata["encoder"] = "hashing";
-      options.metadata["encoder.seed"] = std::to_string(a.seed);
-      options.metadata["encoder.bigram_weight"] = fmt::format("{}", a.bigram_weight);
-      encoder.kv_heads = s.kv_heads;
-      encoder.head_dim = s.head_dim;
     }
     options.commit_every = a.commit_every;
     options.segment_bytes = ParseBytes(a.segment_size, "--segment-size");

@@ -106,14 +106,53 @@ void HashingEncoder::Encode(std::string_view text, EncodedText& out) {
 std::vector<float> HashingEncoder::EncodeQuery(std::string_view text) const {
   const size_t H = options_.kv_heads, d = options_.head_dim;
   std::vector<float> q(H * d, 0.0f), e(d);
+  uint64_t previous = 0;
   for (const auto& [begin, end] : Tokenize(text)) {
     const uint64_t word = HashToken(text.substr(begin, end - begin));
+    const uint64_t pair = previous ? XXH3_64bits_withSeed(&previous, 8, word) : 0;
     for (size_t h = 0; h < H; ++h) {
       Embed(word, h, e.data());
       for (size_t k = 0; k < d; ++k) q[h * d + k] += e[k];
+      if (!pair) continue;
+      Embed(pair, h, e.data());
+      for (size_t k = 0; k < d; ++k) q[h * d + k] += options_.bigram_weight * e[k];
     }
+    previous = word;
   }
   return q;
+}
+
+HashingEncoder::QueryVectors HashingEncoder::EncodeTextQuery(std::string_view text, size_t group,
+                                                             float temperature) const {
+  const size_t H = options_.kv_heads, d = options_.head_dim;
+  QueryVectors v;
+  v.r = EncodeQuery(text);
+  v.q.resize(H * group * d);
+  for (size_t h = 0; h < H; ++h) {
+    double norm = 0;
+    for (size_t k = 0; k < d; ++k) norm += double(v.r[h * d + k]) * v.r[h * d + k];
+    const float factor = norm > 0 ? float(temperature * std::sqrt(double(d)) / std::sqrt(norm)) : 0.0f;
+    for (size_t g = 0; g < group; ++g) {
+      for (size_t k = 0; k < d; ++k) v.q[(h * group + g) * d + k] = factor * v.r[h * d + k];
+    }
+  }
+  return v;
+}
+
+HashingEncoderOptions HashingEncoderOptionsOf(const StoreInfo& store) {
+  const auto& m = store.metadata;
+  LANDMARK_CHECK_ARG(m.count("encoder") && m.at("encoder") == "hashing" && m.count("encoder.seed"),
+                     store.path + ": this store was not made by the hashing text encoder");
+  HashingEncoderOptions o;
+  o.kv_heads = store.shape.kv_heads;
+  o.head_dim = store.shape.head_dim;
+  try {
+    o.seed = std::stoull(m.at("encoder.seed"));
+    if (m.count("encoder.bigram_weight")) o.bigram_weight = std::stof(m.at("encoder.bigram_weight"));
+  } catch (const std::exception&) {
+    LANDMARK_THROW(store.path + ": unreadable encoder parameters in the manifest");
+  }
+  return o;
 }
 
 }  // namespace landmark

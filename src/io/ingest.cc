@@ -1,6 +1,7 @@
 #include "landmark/ingest.h"
 
 #include <algorithm>
+#include <cstdio>
 #include <memory>
 
 #include "landmark/error.h"
@@ -8,6 +9,19 @@
 #include "src/io/text_files.h"
 
 namespace landmark {
+
+StoreOptions TextStoreOptions(const HashingEncoderOptions& encoder) {
+  StoreOptions options;
+  options.shape.kv_heads = encoder.kv_heads;
+  options.shape.head_dim = encoder.head_dim;
+  options.text = true;
+  options.metadata["encoder"] = "hashing";
+  options.metadata["encoder.seed"] = std::to_string(encoder.seed);
+  char weight[32];
+  std::snprintf(weight, sizeof(weight), "%.9g", double(encoder.bigram_weight));
+  options.metadata["encoder.bigram_weight"] = weight;
+  return options;
+}
 
 IngestStats IngestText(StoreWriter& writer, const std::vector<std::string>& inputs,
                        const TextIngestOptions& options, const IngestProgressFn& progress) {

@@ -39,6 +39,14 @@ MappedFile::~MappedFile() {
   if (data_) ::munmap(const_cast<unsigned char*>(data_), size_);
 }
 
+bool MappedFile::Resident(size_t offset) const {
+  if (!data_ || offset >= size_) return true;
+  static const size_t page = size_t(::sysconf(_SC_PAGESIZE));
+  unsigned char state = 0;
+  void* address = const_cast<unsigned char*>(data_) + offset / page * page;
+  return ::mincore(address, 1, &state) == 0 && (state & 1);
+}
+
 void MappedFile::Prefetch(size_t offset, size_t length) const {
   if (!data_ || offset >= size_) return;
   length = std::min(length, size_ - offset);

@@ -23,6 +23,8 @@ class MappedFile {
   // madvise(WILLNEED) on [offset, offset + length) (clamped to the file):
   // asks the kernel to start reading those pages now.
   void Prefetch(size_t offset, size_t length) const;
+  // Whether the page holding `offset` is in memory (mincore).
+  bool Resident(size_t offset) const;
 
  private:
   std::string path_;

@@ -1,5 +1,6 @@
 // Dot products of an f32 query with f32/f16/bf16 rows (landmark scoring).
 
+#include <algorithm>
 #include <cctype>
 #include <string>
 
@@ -72,6 +73,27 @@ void BatchedDotT(const float* HWY_RESTRICT q, const T* HWY_RESTRICT rows, size_t
   for (; r < n; ++r) out[r] = DotT(q, rows + r * row_stride, d);
 }
 
+template <typename T>
+void BatchedQuestBoundT(const float* HWY_RESTRICT r, const T* HWY_RESTRICT rows, size_t n, size_t R,
+                        size_t row_stride, float* HWY_RESTRICT out) {
+  const hn::ScalableTag<float> df;
+  const size_t N = hn::Lanes(df);
+  const size_t R_vec = R - R % N;
+  for (size_t i = 0; i < n; ++i) {
+    const T* lo = rows + i * row_stride;
+    const T* hi = lo + R;
+    PrefetchRow(rows + (i + kPrefetchRows) * row_stride, 2 * R);
+    auto sum = hn::Zero(df);
+    for (size_t j = 0; j < R_vec; j += N) {
+      const auto rv = hn::LoadU(df, r + j);
+      sum = hn::Add(sum, hn::Max(hn::Mul(rv, LoadF32(df, lo + j)), hn::Mul(rv, LoadF32(df, hi + j))));
+    }
+    float total = hn::GetLane(hn::SumOfLanes(df, sum));
+    for (size_t j = R_vec; j < R; ++j) total += std::max(r[j] * ScalarF32(lo + j), r[j] * ScalarF32(hi + j));
+    out[i] = total;
+  }
+}
+
 float Dot(const float* a, const void* b, DType b_type, size_t d) {
   return VisitStorage(b_type, [&](auto* type) {
     return DotT(a, static_cast<decltype(type)>(b), d);
@@ -82,6 +104,13 @@ void BatchedDot(const float* q, const void* rows, DType rows_type, size_t n, siz
                 size_t row_stride, float* out) {
   VisitStorage(rows_type, [&](auto* type) {
     BatchedDotT(q, static_cast<decltype(type)>(rows), n, d, row_stride, out);
+  });
+}
+
+void BatchedQuestBound(const float* r, const void* rows, DType rows_type, size_t n, size_t R,
+                       size_t row_stride, float* out) {
+  VisitStorage(rows_type, [&](auto* type) {
+    BatchedQuestBoundT(r, static_cast<decltype(type)>(rows), n, R, row_stride, out);
   });
 }
 
@@ -96,6 +125,7 @@ namespace landmark {
 
 HWY_EXPORT(Dot);
 HWY_EXPORT(BatchedDot);
+HWY_EXPORT(BatchedQuestBound);
 HWY_EXPORT(TargetName);
 
 float Dot(const float* a, const void* b, DType b_type, size_t d) {
@@ -105,6 +135,11 @@ float Dot(const float* a, const void* b, DType b_type, size_t d) {
 void BatchedDot(const float* q, const void* rows, DType rows_type, size_t n, size_t d,
                 size_t row_stride, float* out) {
   HWY_DYNAMIC_DISPATCH(BatchedDot)(q, rows, rows_type, n, d, row_stride, out);
+}
+
+void BatchedQuestBound(const float* r, const void* rows, DType rows_type, size_t n, size_t R,
+                       size_t row_stride, float* out) {
+  HWY_DYNAMIC_DISPATCH(BatchedQuestBound)(r, rows, rows_type, n, R, row_stride, out);
 }
 
 const char* KernelTarget() { return HWY_DYNAMIC_DISPATCH(TargetName)(); }

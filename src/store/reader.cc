@@ -101,14 +101,17 @@ std::string_view StoreReader::text(size_t c) const {
   return {reinterpret_cast<const char*>(impl_->text->data()) + begin, size_t(end - begin)};
 }
 
-void StoreReader::Prefetch(const size_t* chunk_ids, size_t count) const {
+void StoreReader::Prefetch(const size_t* chunk_ids, size_t count, size_t head) const {
   const Manifest& m = impl_->manifest;
   const size_t record = m.shape.record_bytes();
+  const bool all = head == kAllHeads;
   for (size_t i = 0; i < count; ++i) {
     const size_t c = chunk_ids[i];
     if (c >= m.chunks) continue;  // the tail is small and hot
-    impl_->segments[c / m.chunks_per_segment]->Prefetch(store::RecordOffset(m, c, 0),
-                                                        m.shape.kv_heads * record);
+    const MappedFile& segment = *impl_->segments[c / m.chunks_per_segment];
+    const uint64_t offset = store::RecordOffset(m, c, all ? 0 : head);
+    if (segment.Resident(offset)) continue;
+    segment.Prefetch(offset, (all ? m.shape.kv_heads : 1) * record);
   }
 }
 

@@ -66,5 +66,30 @@ TEST_CASE("BatchedDot scores every row, with strides and row counts off the unro
   });
 }
 
+TEST_CASE("BatchedQuestBound is the Quest upper bound Σ max(r·min, r·max)") {
+  ForEachTarget([] {
+    for (DType dtype : test::kAllDTypes) {
+      for (size_t R : {1, 7, 16, 64, 100}) {
+        for (size_t rows : {0, 1, 5, 33}) {
+          const size_t stride = 2 * R + 3;
+          const auto r = test::RandomNormal(R, R + rows);
+          const auto table = test::Store(test::RandomNormal(rows * stride, rows * 3 + R), dtype, 1);
+          std::vector<float> out(rows);
+          BatchedQuestBound(r.data(), table.data(), dtype, rows, R, stride, out.data());
+          for (size_t i = 0; i < rows; ++i) {
+            double expected = 0, magnitude = 0;
+            for (size_t j = 0; j < R; ++j) {
+              const double lo = table.values[i * stride + j], hi = table.values[i * stride + R + j];
+              expected += std::max(r[j] * lo, r[j] * hi);
+              magnitude += std::fabs(r[j] * lo) + std::fabs(r[j] * hi);
+            }
+            CHECK(std::fabs(out[i] - expected) <= 1e-6 * (magnitude + 1));
+          }
+        }
+      }
+    }
+  });
+}
+
 }  // namespace
 }  // namespace landmark

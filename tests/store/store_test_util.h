@@ -12,20 +12,9 @@
 #include <vector>
 
 #include "landmark/store.h"
+#include "tests/temp_dir.h"
 
 namespace landmark::test {
-
-struct TempStoreDir {
-  std::filesystem::path path;
-  explicit TempStoreDir(const std::string& tag) {
-    static int counter = 0;
-    path = std::filesystem::temp_directory_path() /
-           ("landmark-" + tag + "-" + std::to_string(::getpid()) + "-" + std::to_string(counter++));
-    std::filesystem::remove_all(path);
-  }
-  ~TempStoreDir() { std::filesystem::remove_all(path); }
-  std::string str() const { return path.string(); }
-};
 
 // The value of element k of token t's key (which = 0) or value (which = 1)
 // in kv head h, and of learned landmark (chunk c, head h, k) (which = 2).

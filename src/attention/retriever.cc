@@ -1,0 +1,345 @@
+// The retrieval engine: plan (candidates, local term), score landmarks and
+// select top-k per selection head, attend the chosen chunks, fuse.
+
+#include "landmark/retriever.h"
+
+#include <tbb/enumerable_thread_specific.h>
+#include <tbb/parallel_for.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cmath>
+#include <limits>
+#include <string>
+
+#include "landmark/error.h"
+#include "landmark/kernels.h"
+#include "src/attention/landmark_scores.h"
+#include "src/attention/top_k.h"
+
+namespace landmark {
+namespace {
+
+constexpr float kNegInf = -std::numeric_limits<float>::infinity();
+// Landmark rows per scoring task: enough work per task, several per head.
+constexpr size_t kScoreRange = 8192;
+
+float Softplus(float x) { return x > 20.0f ? x : std::log1p(std::exp(x)); }
+
+}  // namespace
+
+const char* Name(Fusion fusion) { return fusion == Fusion::kJoint ? "joint" : "hsa"; }
+const char* Name(RetrievalWeights w) { return w == RetrievalWeights::kSoftmax ? "softmax" : "stickbreaking"; }
+
+Fusion ParseFusion(const std::string& name) {
+  if (name == "joint") return Fusion::kJoint;
+  if (name == "hsa") return Fusion::kHsa;
+  LANDMARK_THROW("--fusion: unknown fusion '" + name + "' (expected joint or hsa)");
+}
+
+RetrievalWeights ParseRetrievalWeights(const std::string& name) {
+  if (name == "softmax") return RetrievalWeights::kSoftmax;
+  if (name == "stickbreaking") return RetrievalWeights::kStickBreaking;
+  LANDMARK_THROW("--weights: unknown weights '" + name + "' (expected softmax or stickbreaking)");
+}
+
+struct Retriever::Impl {
+  const StoreReader& store;
+  RetrieverConfig config;
+  StoreShape shape;
+  size_t H = 0, G = 0, d = 0, S = 0, LH = 0, R = 0;
+  LandmarkScorer scorer;
+
+  Impl(const StoreReader& s, const RetrieverConfig& c) : store(s), config(c), shape(s.shape()), scorer(s) {
+    H = shape.kv_heads;
+    d = shape.head_dim;
+    S = shape.chunk_size;
+    LH = shape.landmark_heads;
+    R = shape.landmark_dim;
+    if (config.q_heads == 0) config.q_heads = H;
+    LANDMARK_CHECK_ARG(config.q_heads % H == 0, "retriever: query heads (" + std::to_string(config.q_heads) +
+                                                    ") must be a multiple of the store's kv heads (" +
+                                                    std::to_string(H) + ")");
+    G = config.q_heads / H;
+    LANDMARK_CHECK_ARG(LH == H || LH == 1, "retriever: the store has " + std::to_string(LH) +
+                                               " landmark heads; selection needs one per kv head (" +
+                                               std::to_string(H) + ") or one shared");
+    LANDMARK_CHECK_ARG(config.fusion == Fusion::kJoint || config.sink_chunks == 0,
+                       "retriever: sink chunks belong to joint fusion");
+  }
+
+  // Candidates and the local term of a query at `position` (DESIGN.md).
+  struct Plan {
+    bool empty = true;  // nothing visible (an empty store)
+    size_t p = 0, sink_end = 0, cand_end = 0, local_begin = 0, local_end = 0;
+  };
+
+  Plan MakePlan(size_t position) const {
+    Plan plan;
+    const size_t n = store.tokens();
+    if (position == kLastPosition) {
+      if (n == 0) return plan;
+      position = n - 1;
+    }
+    LANDMARK_CHECK_ARG(position < n, "retriever: query position " + std::to_string(position) +
+                                         " is past the store's " + std::to_string(n) + " tokens");
+    plan.empty = false;
+    plan.p = position;
+    const size_t visible = position + 1;
+    plan.cand_end = visible >= config.window ? (visible - config.window) / S : 0;
+    plan.sink_end = config.fusion == Fusion::kJoint ? std::min(config.sink_chunks, plan.cand_end) : 0;
+    plan.local_begin = plan.cand_end * S;
+    plan.local_end = visible;
+    return plan;
+  }
+
+  // r per selection head [LH][R]: given, or the mean of the group's queries.
+  std::vector<float> RetrievalVectors(const RetrievalQuery& query) const {
+    std::vector<float> r(LH * R, 0.0f);
+    if (query.r) {
+      std::copy(query.r, query.r + LH * R, r.begin());
+      return r;
+    }
+    LANDMARK_CHECK_ARG(R == d, "retriever: landmarks of dim " + std::to_string(R) + " differ from the head dim " +
+                                   std::to_string(d) + "; give the retrieval query r");
+    const size_t per_head = config.q_heads / LH;  // the queries whose mean is r
+    for (size_t h = 0; h < LH; ++h) {
+      for (size_t g = 0; g < per_head; ++g) {
+        const float* q = query.q + (h * per_head + g) * d;
+        for (size_t k = 0; k < d; ++k) r[h * R + k] += q[k] / float(per_head);
+      }
+    }
+    return r;
+  }
+
+  // The records of selection head h's chunks: one kv head's, or every kv
+  // head's when one selection serves them all.
+  void Prefetch(const std::vector<ScoredChunk>& chosen, size_t h) const {
+    if (!config.prefetch || chosen.empty()) return;
+    std::vector<size_t> ids;
+    for (const ScoredChunk& c : chosen) ids.push_back(c.chunk);
+    store.Prefetch(ids.data(), ids.size(), LH == H ? h : StoreReader::kAllHeads);
+  }
+
+  // Top-k per selection head for one query, prefetching each head's chunks
+  // as soon as its selection is complete (while other heads still score).
+  std::vector<std::vector<ScoredChunk>> Select(const Plan& plan, const std::vector<float>& r) const {
+    std::vector<std::vector<ScoredChunk>> selected(LH);
+    if (plan.empty || plan.cand_end <= plan.sink_end) return selected;
+    const size_t first = plan.sink_end, count = plan.cand_end - plan.sink_end;
+    const size_t ranges = (count + kScoreRange - 1) / kScoreRange;
+    std::vector<TopK> partial(LH * ranges, TopK(config.top_k));
+    std::vector<std::atomic<size_t>> remaining(LH);
+    for (auto& x : remaining) x = ranges;
+    tbb::enumerable_thread_specific<std::vector<float>> scratch;
+    tbb::parallel_for(size_t(0), LH * ranges, [&](size_t task) {
+      const size_t h = task / ranges, range = task % ranges;
+      const size_t begin = first + range * kScoreRange, end = std::min(first + count, begin + kScoreRange);
+      std::vector<float>& scores = scratch.local();
+      scores.resize(end - begin);
+      scorer.Score(&r[h * R], h, begin, end - begin, scores.data());
+      partial[task].PushRange(scores.data(), scores.size(), uint32_t(begin));
+      if (remaining[h].fetch_sub(1) == 1) {  // the head's last range: merge and prefetch
+        TopK merged(config.top_k);
+        for (size_t i = 0; i < ranges; ++i) merged.Merge(partial[h * ranges + i]);
+        selected[h] = merged.Sorted();
+        Prefetch(selected[h], h);
+      }
+    });
+    return selected;
+  }
+
+  // One chunk (or a prefix of it) attended by one kv head's queries.
+  struct Item {
+    size_t kv_head;
+    size_t chunk;
+    size_t tokens;
+    bool zero_logit;
+  };
+
+  RetrievalResult Attend(const Plan& plan, const RetrievalQuery& query,
+                         const std::vector<std::vector<ScoredChunk>>& selected) const {
+    RetrievalResult result;
+    const size_t q_heads = config.q_heads;
+    result.out.assign(q_heads * d, 0.0f);
+    result.lse.assign(config.fusion == Fusion::kJoint ? q_heads : 0, kNegInf);
+    if (config.fusion == Fusion::kHsa) {
+      result.local_out.assign(q_heads * d, 0.0f);
+      result.local_lse.assign(q_heads, kNegInf);
+    }
+    result.selections.resize(LH);
+    if (plan.empty) return result;
+    result.position = plan.p;
+    result.candidates = plan.cand_end - plan.sink_end;
+    result.local_tokens = plan.local_end - plan.local_begin;
+    const size_t b = SizeOf(shape.dtype);
+    result.bytes_touched = uint64_t(result.candidates) * LH * shape.landmark_values() * b;
+
+    // Per kv head: its selected chunks, then the sinks, then the local pieces.
+    const bool softmax1 = config.softmax_off_by_one;
+    std::vector<Item> items;
+    std::vector<size_t> first_item(H + 1), retrieval_items(H);
+    for (size_t h = 0; h < H; ++h) {
+      first_item[h] = items.size();
+      for (const ScoredChunk& c : selected[LH == H ? h : 0]) items.push_back({h, c.chunk, S, softmax1});
+      for (size_t c = 0; c < plan.sink_end; ++c) items.push_back({h, c, S, softmax1});
+      retrieval_items[h] = items.size() - first_item[h];
+      for (size_t c = plan.cand_end; c * S < plan.local_end; ++c) {
+        items.push_back({h, c, std::min(S, plan.local_end - c * S), false});
+      }
+    }
+    first_item[H] = items.size();
+    for (const Item& item : items) result.bytes_touched += 2 * uint64_t(item.tokens) * d * b;
+
+    const float scale = 1.0f / std::sqrt(float(d));
+    std::vector<QueryBlock> queries(H);
+    for (size_t h = 0; h < H; ++h) queries[h].Prepare(query.q + h * G * d, 1, G, 0, d, scale);
+    std::vector<float> outs(items.size() * G * d), lses(items.size() * G);
+    tbb::enumerable_thread_specific<SoftmaxAccumulator> accumulators;
+    tbb::parallel_for(size_t(0), items.size(), [&](size_t i) {
+      const Item& item = items[i];
+      const ChunkKV kv = store.chunk(item.chunk, item.kv_head);
+      SoftmaxAccumulator& acc = accumulators.local();
+      acc.Reset(queries[item.kv_head]);
+      AttendBlock(queries[item.kv_head], KVBlock{kv.keys, kv.values, shape.dtype, item.tokens, d, d}, nullptr, acc);
+      acc.Finish(outs.data() + i * G * d, 0, lses.data() + i * G, 0, item.zero_logit);
+    });
+
+    for (size_t h = 0; h < H; ++h) {
+      const size_t first = first_item[h], parts = first_item[h + 1] - first, retrieval = retrieval_items[h];
+      const float* part_out = outs.data() + first * G * d;
+      const float* part_lse = lses.data() + first * G;
+      float* out = result.out.data() + h * G * d;
+      if (config.fusion == Fusion::kJoint) {
+        MergeByLse(part_out, part_lse, parts, G, d, out, result.lse.data() + h * G);
+      } else {
+        MergeByLse(part_out + retrieval * G * d, part_lse + retrieval * G, parts - retrieval, G, d,
+                   result.local_out.data() + h * G * d, result.local_lse.data() + h * G);
+        if (retrieval > 0) {
+          const std::vector<float> w = HsaWeights(selected[LH == H ? h : 0]);
+          std::vector<float> weights(retrieval * G);
+          for (size_t i = 0; i < retrieval; ++i) std::fill_n(&weights[i * G], G, w[i]);
+          WeightedSum(part_out, weights.data(), retrieval, G, d, out);
+        }
+      }
+    }
+    Explain(selected, items, first_item, lses, result);
+    return result;
+  }
+
+  // HSA weights of the selected chunks (in their order, best first).
+  std::vector<float> HsaWeights(const std::vector<ScoredChunk>& chosen) const {
+    std::vector<float> w(chosen.size());
+    if (chosen.empty()) return w;
+    if (config.weights == RetrievalWeights::kSoftmax) {
+      float max = kNegInf;
+      for (const ScoredChunk& c : chosen) max = std::max(max, c.score);
+      double total = 0;
+      for (size_t i = 0; i < chosen.size(); ++i) total += (w[i] = std::exp(chosen[i].score - max));
+      for (float& x : w) x = float(x / total);
+      return w;
+    }
+    // Stick-breaking, most recent chunk first: w_i = exp(s_i - Σ_{j<=i} softplus(s_j)).
+    std::vector<size_t> order(chosen.size());
+    for (size_t i = 0; i < order.size(); ++i) order[i] = i;
+    std::sort(order.begin(), order.end(), [&](size_t a, size_t b) { return chosen[a].chunk > chosen[b].chunk; });
+    double softplus_sum = 0;
+    for (size_t i : order) {
+      softplus_sum += Softplus(chosen[i].score);
+      w[i] = float(std::exp(double(chosen[i].score) - softplus_sum));
+    }
+    return w;
+  }
+
+  void Explain(const std::vector<std::vector<ScoredChunk>>& selected, const std::vector<Item>& items,
+               const std::vector<size_t>& first_item, const std::vector<float>& lses,
+               RetrievalResult& result) const {
+    for (size_t s = 0; s < LH; ++s) {
+      SelectionExplanation& e = result.selections[s];
+      for (const ScoredChunk& c : selected[s]) {
+        e.chunks.push_back(c.chunk);
+        e.scores.push_back(c.score);
+      }
+      if (config.fusion == Fusion::kHsa) {
+        e.weights = HsaWeights(selected[s]);
+        continue;
+      }
+      // Joint: each chunk's share exp(lse_i - LSE), averaged over the heads it served.
+      e.weights.assign(selected[s].size(), 0.0f);
+      const size_t served = LH == H ? 1 : H;
+      for (size_t h = (LH == H ? s : 0); h < (LH == H ? s + 1 : H); ++h) {
+        for (size_t i = 0; i < selected[s].size(); ++i) {
+          const size_t item = first_item[h] + i;
+          for (size_t g = 0; g < G; ++g) {
+            const float total = result.lse[h * G + g];
+            if (total != kNegInf) e.weights[i] += std::exp(lses[item * G + g] - total) / float(G * served);
+          }
+        }
+      }
+      (void)items;
+    }
+  }
+};
+
+Retriever::Retriever(const StoreReader& store, const RetrieverConfig& config)
+    : impl_(std::make_unique<Impl>(store, config)) {}
+Retriever::~Retriever() = default;
+Retriever::Retriever(Retriever&&) noexcept = default;
+
+const RetrieverConfig& Retriever::config() const { return impl_->config; }
+
+RetrievalResult Retriever::Query(const RetrievalQuery& query) const {
+  LANDMARK_CHECK_ARG(query.q != nullptr, "retriever: the query q is null");
+  const Impl::Plan plan = impl_->MakePlan(query.position);
+  std::vector<std::vector<ScoredChunk>> selected(impl_->LH);
+  if (!plan.empty) selected = impl_->Select(plan, impl_->RetrievalVectors(query));
+  return impl_->Attend(plan, query, selected);
+}
+
+std::vector<RetrievalResult> Retriever::QueryBatch(const std::vector<RetrievalQuery>& queries) const {
+  const Impl& m = *impl_;
+  for (const RetrievalQuery& q : queries) LANDMARK_CHECK_ARG(q.q != nullptr, "retriever: a query q is null");
+  std::vector<Impl::Plan> plans;
+  std::vector<std::vector<float>> r;
+  for (const RetrievalQuery& q : queries) {
+    plans.push_back(m.MakePlan(q.position));
+    r.push_back(plans.back().empty ? std::vector<float>() : m.RetrievalVectors(q));
+  }
+  std::vector<std::vector<std::vector<ScoredChunk>>> selected(queries.size(),
+                                                              std::vector<std::vector<ScoredChunk>>(m.LH));
+  if (queries.size() >= m.config.batch_gemm_min && m.scorer.SupportsGemm()) {
+    // One GEMM per landmark tile scores every query; each keeps its own top-k.
+    std::vector<TopK> top(queries.size() * m.LH, TopK(m.config.top_k));
+    size_t rows = 0;
+    for (const Impl::Plan& p : plans) rows = std::max(rows, p.empty ? 0 : p.cand_end);
+    std::vector<float> rm(queries.size() * m.R, 0.0f);
+    for (size_t h = 0; h < m.LH; ++h) {
+      for (size_t i = 0; i < queries.size(); ++i) {
+        if (!plans[i].empty) std::copy_n(&r[i][h * m.R], m.R, &rm[i * m.R]);
+      }
+      m.scorer.ScoreBatch(rm.data(), queries.size(), h, rows, [&](size_t first, size_t count, const float* scores) {
+        for (size_t i = 0; i < queries.size(); ++i) {
+          const Impl::Plan& p = plans[i];
+          if (p.empty) continue;
+          const size_t begin = std::max(first, p.sink_end), end = std::min(first + count, p.cand_end);
+          if (begin < end) top[i * m.LH + h].PushRange(scores + i * count + (begin - first), end - begin, uint32_t(begin));
+        }
+      });
+    }
+    for (size_t i = 0; i < queries.size(); ++i) {
+      for (size_t h = 0; h < m.LH; ++h) {
+        selected[i][h] = top[i * m.LH + h].Sorted();
+        m.Prefetch(selected[i][h], h);
+      }
+    }
+  } else {
+    for (size_t i = 0; i < queries.size(); ++i) {
+      if (!plans[i].empty) selected[i] = m.Select(plans[i], r[i]);
+    }
+  }
+  std::vector<RetrievalResult> results(queries.size());
+  tbb::parallel_for(size_t(0), queries.size(), [&](size_t i) { results[i] = m.Attend(plans[i], queries[i], selected[i]); });
+  return results;
+}
+
+}  // namespace landmark

@@ -1,0 +1,67 @@
+// Top-k selection of chunk scores (FAISS Heap.h style): a min-heap of the k
+// best (score, chunk) pairs, where "better" is the higher score and, on ties,
+// the lower chunk id; NaN scores rank below every number. Partial heaps from
+// parallel tasks merge into one.
+#pragma once
+
+#include <algorithm>
+#include <cmath>
+#include <cstddef>
+#include <cstdint>
+#include <vector>
+
+namespace landmark {
+
+struct ScoredChunk {
+  float score;
+  uint32_t chunk;
+};
+
+// a ranks above b.
+inline bool Better(const ScoredChunk& a, const ScoredChunk& b) {
+  const bool a_nan = std::isnan(a.score), b_nan = std::isnan(b.score);
+  if (a_nan != b_nan) return b_nan;
+  if (!a_nan && a.score != b.score) return a.score > b.score;
+  return a.chunk < b.chunk;
+}
+
+class TopK {
+ public:
+  explicit TopK(size_t k) : k_(k) { heap_.reserve(k); }
+
+  void Push(float score, uint32_t chunk) {
+    const ScoredChunk item{score, chunk};
+    if (heap_.size() < k_) {
+      heap_.push_back(item);
+      std::push_heap(heap_.begin(), heap_.end(), Better);  // the worst on top
+    } else if (k_ > 0 && Better(item, heap_.front())) {
+      std::pop_heap(heap_.begin(), heap_.end(), Better);
+      heap_.back() = item;
+      std::push_heap(heap_.begin(), heap_.end(), Better);
+    }
+  }
+
+  // Pushes scores[i] for chunk first + i.
+  void PushRange(const float* scores, size_t count, uint32_t first) {
+    for (size_t i = 0; i < count; ++i) Push(scores[i], first + uint32_t(i));
+  }
+
+  void Merge(const TopK& other) {
+    for (const ScoredChunk& item : other.heap_) Push(item.score, item.chunk);
+  }
+
+  // Best first.
+  std::vector<ScoredChunk> Sorted() const {
+    std::vector<ScoredChunk> out = heap_;
+    std::sort(out.begin(), out.end(), Better);
+    return out;
+  }
+
+  size_t size() const { return heap_.size(); }
+
+ private:
+  size_t k_;
+  std::vector<ScoredChunk> heap_;
+};
+
+}  // namespace landmark
