@@ -33,7 +33,8 @@ TEST_CASE("text files: UTF-8 text passes; empty, binary and invalid UTF-8 are na
       {"surrogate", "\xed\xa0\x80"},
       {"cut", "end \xe6\x97"},
   };
-  for (const auto& [name, content] : cases) {
+  for (const auto& [file, content] : cases) {
+    const std::string& name = file;  // clang (C++20) cannot capture a structured binding in CAPTURE
     test::WriteFile(dir / name, name == "empty" ? "" : content);
     size_t bytes = 0;
     const std::string reason = CheckTextFile(dir / name, &bytes);
