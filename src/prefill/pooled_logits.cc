@@ -19,7 +19,8 @@ constexpr size_t kMaxPooledDim = 256;  // pooled key columns per ColumnMean call
 PooledLogits::PooledLogits(const float* q, size_t q_heads, const KVSequence& kv, size_t block)
     : blocks_((kv.tokens + block - 1) / block), q_heads_(q_heads), kv_heads_(kv.heads), d_(kv.d) {
   const size_t L = kv.tokens, d = d_, nb = blocks_;
-  queries_.resize(nb * q_heads * d);
+  // Not zeroed: every element is written once by the (parallel) pooling below.
+  queries_.reset(new float[nb * q_heads * d]);
   panels_ = (nb + kMaxDotsPanel - 1) / kMaxDotsPanel;
   keys_.assign(kv_heads_ * panels_ * d * kMaxDotsPanel, 0.0f);
   const float scale = 1.0f / std::sqrt(float(d));
@@ -27,7 +28,7 @@ PooledLogits::PooledLogits(const float* q, size_t q_heads, const KVSequence& kv,
     for (size_t i = range.begin(); i != range.end(); ++i) {
       const size_t first = i * block, n = std::min(block, L - first);
       // A token's heads are contiguous: pool [q_heads * d] rows in one pass.
-      float* pooled_q = queries_.data() + i * q_heads * d;
+      float* pooled_q = queries_.get() + i * q_heads * d;
       ColumnMean(q + first * q_heads * d, DType::kF32, n, q_heads * d, q_heads * d, pooled_q);
       for (size_t c = 0; c < q_heads * d; ++c) pooled_q[c] *= scale;
       float pooled_k[kMaxPooledDim];
@@ -52,7 +53,7 @@ void PooledLogits::ForEachRow(size_t head, size_t chunks, const RowFn& fn) const
     std::vector<float> row(nb);
     for (size_t chunk = range.begin(); chunk != range.end(); ++chunk) {
       for (size_t i = std::max<size_t>(1, chunk * nb / chunks); i < (chunk + 1) * nb / chunks; ++i) {
-        MaxDotsPacked(queries_.data() + (i * q_heads_ + head * group) * d, group, d, panels, i, row.data());
+        MaxDotsPacked(queries_.get() + (i * q_heads_ + head * group) * d, group, d, panels, i, row.data());
         fn(chunk, i, row.data());
       }
     }

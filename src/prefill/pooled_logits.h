@@ -5,6 +5,7 @@
 
 #include <cstddef>
 #include <functional>
+#include <memory>
 #include <vector>
 
 #include "landmark/dense_attention.h"
@@ -29,7 +30,7 @@ class PooledLogits {
 
  private:
   size_t blocks_ = 0, q_heads_ = 0, kv_heads_ = 0, d_ = 0, panels_ = 0;
-  std::vector<float> queries_;  // [blocks][q_heads][d], scaled by 1/sqrt(d)
+  std::unique_ptr<float[]> queries_;  // [blocks][q_heads][d], scaled by 1/sqrt(d)
   std::vector<float> keys_;     // [kv_heads][panels][d][kMaxDotsPanel] (MaxDotsPacked)
 };
 
