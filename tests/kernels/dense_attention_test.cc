@@ -1,10 +1,10 @@
-// Dense decode and causal prefill against the exact reference: lengths,
-// GQA groups, dtypes, head dims, layouts, block masks and bad arguments.
+// Dense decode against the exact reference: lengths, GQA groups, dtypes,
+// head dims, layouts, and bad arguments of decode and prefill (the prefill
+// kernel's own cases: causal_prefill_test.cc).
 #include <doctest/doctest.h>
 
 #include <cmath>
 #include <limits>
-#include <random>
 #include <vector>
 
 #include "landmark/dense_attention.h"
@@ -85,100 +85,6 @@ TEST_CASE("DenseDecode: dtypes × head dims × layouts") {
         c.head_major = head_major;
         CheckDecode(c, d == 64 || d == 80);
       }
-    }
-  }
-}
-
-struct PrefillCase {
-  size_t L = 100, kv_heads = 2, group = 2, d = 64, block = 64;
-  DType dtype = DType::kF32;
-  bool mask = false;  // random block mask (diagonal and block 0 forced on)
-  uint64_t seed = 1;
-};
-
-void CheckPrefill(const PrefillCase& c, bool all_targets = true) {
-  CAPTURE(c.L);
-  CAPTURE(c.group);
-  CAPTURE(c.d);
-  CAPTURE(c.block);
-  const std::string dtype_name = Name(c.dtype);
-  CAPTURE(dtype_name);
-  CAPTURE(c.mask);
-  const size_t q_heads = c.kv_heads * c.group;
-  const auto q = test::RandomNormal(c.L * q_heads * c.d, c.seed);
-  const auto k = test::Store(test::RandomNormal(c.L * c.kv_heads * c.d, c.seed + 1), c.dtype, 3);
-  const auto v = test::Store(test::RandomNormal(c.L * c.kv_heads * c.d, c.seed + 2), c.dtype);
-  const size_t blocks = (c.L + c.block - 1) / c.block;
-  std::vector<uint8_t> mask(c.kv_heads * blocks * blocks, 1);
-  if (c.mask) {
-    std::mt19937 rng(uint32_t(c.seed));
-    for (auto& bit : mask) bit = uint8_t(rng() % 3 == 0);
-  }
-  const reference::BlockMaskView context{mask.data(), blocks, c.block};
-  std::vector<double> expected, expected_lse;
-  reference::CausalPrefill(test::ToDouble(q).data(), k.values.data(), v.values.data(), c.L,
-                           q_heads, c.kv_heads, c.d, expected, expected_lse,
-                           c.mask ? reference::BlockMaskFilter : nullptr, &context);
-  const KVSequence kv = KVSequence::TokenMajor(k.data(), v.data(), c.dtype, c.L, c.kv_heads, c.d);
-  test::OnTargets(all_targets, [&] {
-    PrefillOptions options;
-    options.block = c.block;
-    options.block_mask = c.mask ? mask.data() : nullptr;
-    std::vector<float> out(c.L * q_heads * c.d, -1.0f), lse(c.L * q_heads, -1.0f);
-    CausalPrefill(q.data(), q_heads, kv, out.data(), lse.data(), options);
-    test::CheckAttention(out, expected, lse, expected_lse);
-  });
-}
-
-TEST_CASE("CausalPrefill: lengths × GQA groups") {
-  for (size_t L : {0, 1, 3, 7, 16, 63, 64, 65, 200, 1000}) {
-    for (size_t group : {1, 4, 8}) {
-      PrefillCase c;
-      c.L = L;
-      c.group = group;
-      c.kv_heads = group == 8 ? 1 : 2;
-      c.seed = L * 10 + group;
-      CheckPrefill(c, L <= 200);
-    }
-  }
-  PrefillCase longest;
-  longest.L = 4099;
-  longest.kv_heads = 1;
-  longest.group = 1;
-  CheckPrefill(longest, false);
-}
-
-TEST_CASE("CausalPrefill: dtypes × head dims × block sizes") {
-  for (DType dtype : test::kAllDTypes) {
-    for (size_t d : {64, 80, 96, 128, 256}) {
-      PrefillCase c;
-      c.dtype = dtype;
-      c.d = d;
-      c.L = 150;
-      c.seed = d;
-      CheckPrefill(c, d == 64);
-    }
-    for (size_t block : {1, 16, 33, 128}) {
-      PrefillCase c;
-      c.dtype = dtype;
-      c.block = block;
-      c.L = 130;
-      c.seed = block;
-      CheckPrefill(c, false);
-    }
-  }
-}
-
-TEST_CASE("CausalPrefill: a block mask attends exactly the selected blocks") {
-  for (size_t group : {1, 4}) {
-    for (size_t block : {16, 64}) {
-      PrefillCase c;
-      c.L = 333;
-      c.group = group;
-      c.block = block;
-      c.mask = true;
-      c.seed = group * 100 + block;
-      CheckPrefill(c);
     }
   }
 }
