@@ -408,6 +408,12 @@ void AttendPass(const QueryBlock& queries, const T* K, size_t k_stride, const T*
     // Short chunks: each key's K and V rows are used soon after they arrive
     // (decode streams them from memory once); rescaling the few output rows
     // per chunk is cheap and skipped once the running max settles.
+    // Fetch the start of the pass now: the in-loop prefetch runs kPrefetchKeys
+    // ahead, so a short block (one store chunk) would otherwise wait on each line.
+    for (size_t j = 0; j < std::min(m, kPrefetchKeys); ++j) {
+      PrefetchRow(K + j * k_stride, d);
+      PrefetchRow<2>(V + j * v_stride, d);
+    }
     int32_t* chunk_visible = visible_rows + Rp;
     for (size_t first = 0; first < m; first += kRowChunk) {
       const size_t keys = std::min(kRowChunk, m - first);
