@@ -20,11 +20,25 @@ struct KVSequence {
   size_t d = 0;
   size_t token_stride = 0;
   size_t head_stride = 0;
+  // Paged layouts (the chunk store's records): tokens come in pages of
+  // page_tokens, and element (t, h, :) of K starts at
+  // k + (t / page_tokens)*page_stride + (t % page_tokens)*token_stride + h*head_stride
+  // (V likewise from v). 0: not paged. DenseDecode only.
+  size_t page_tokens = 0;
+  size_t page_stride = 0;
 
-  // Token-major [tokens][heads][d] (the layout of .npy inputs and the store).
+  // Element offset of token t, head h.
+  size_t Offset(size_t t, size_t h) const {
+    return page_tokens ? (t / page_tokens) * page_stride + (t % page_tokens) * token_stride + h * head_stride
+                       : t * token_stride + h * head_stride;
+  }
+  // Tokens from t to the end of its page (all the rest when not paged).
+  size_t PageRemainder(size_t t) const { return page_tokens ? page_tokens - t % page_tokens : tokens - t; }
+
+  // Token-major [tokens][heads][d] (the layout of .npy inputs).
   static KVSequence TokenMajor(const void* k, const void* v, DType dtype, size_t tokens,
                                size_t heads, size_t d) {
-    return {k, v, dtype, tokens, heads, d, heads * d, d};
+    return {k, v, dtype, tokens, heads, d, heads * d, d, 0, 0};
   }
 };
 

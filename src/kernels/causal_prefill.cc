@@ -72,6 +72,7 @@ void PrefetchKeys(const KVSequence& kv, size_t head, size_t first, size_t tokens
 void CausalPrefill(const float* q, size_t q_heads, const KVSequence& kv, float* out, float* lse,
                    const PrefillOptions& options) {
   kv_sequence::Check(kv, q_heads, "CausalPrefill");
+  LANDMARK_CHECK_ARG(kv.page_tokens == 0, "CausalPrefill: paged K/V layouts are for decode only");
   LANDMARK_CHECK_ARG(options.block > 0, "CausalPrefill: block size must be > 0");
   const size_t L = kv.tokens, B = options.block, d = kv.d;
   const size_t group = q_heads / kv.heads;

@@ -39,7 +39,10 @@ void DenseDecode(const float* q, size_t q_heads, const KVSequence& kv, float* ou
   // [tokens][heads][d] alone would skip lines the prefetchers fetch anyway).
   const size_t threads = size_t(tbb::this_task_arena::max_concurrency());
   const size_t splits = std::clamp<size_t>(4 * threads, 1, std::max<size_t>(1, n / kMinKeysPerSplit));
-  const size_t keys_per_split = (n + splits - 1) / splits;
+  size_t keys_per_split = (n + splits - 1) / splits;
+  if (kv.page_tokens) {  // whole pages per split
+    keys_per_split = (keys_per_split + kv.page_tokens - 1) / kv.page_tokens * kv.page_tokens;
+  }
 
   std::vector<QueryBlock> queries(heads);
   for (size_t head = 0; head < heads; ++head) {
@@ -55,11 +58,12 @@ void DenseDecode(const float* q, size_t q_heads, const KVSequence& kv, float* ou
       const size_t begin = std::min(n, split * keys_per_split);
       const size_t end = std::min(n, begin + keys_per_split);
       for (size_t head = 0; head < heads; ++head) states[head].Reset(queries[head]);
-      for (size_t first = begin; first < end; first += kDecodeBlock) {
+      for (size_t first = begin, keys = 0; first < end; first += keys) {
+        keys = std::min({kDecodeBlock, end - first, kv.PageRemainder(first)});  // blocks stay in a page
         for (size_t head = 0; head < heads; ++head) {
-          const size_t offset = first * kv.token_stride + head * kv.head_stride;
-          const KVBlock block{At(kv.k, kv.dtype, offset), At(kv.v, kv.dtype, offset), kv.dtype,
-                              std::min(kDecodeBlock, end - first), kv.token_stride, kv.token_stride};
+          const size_t offset = kv.Offset(first, head);
+          const KVBlock block{At(kv.k, kv.dtype, offset), At(kv.v, kv.dtype, offset), kv.dtype, keys,
+                              kv.token_stride, kv.token_stride};
           AttendBlock(queries[head], block, nullptr, states[head]);
         }
       }

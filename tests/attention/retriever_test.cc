@@ -9,6 +9,7 @@
 
 #include "landmark/error.h"
 #include "landmark/retriever.h"
+#include "src/attention/dense_over_store.h"
 #include "tests/reference/attention_reference.h"
 #include "tests/reference/retrieval_reference.h"
 #include "tests/store/store_test_util.h"
@@ -22,6 +23,7 @@ struct StoreCase {
   LandmarkKind kind = LandmarkKind::kMean;
   size_t n = 203, S = 16, H = 2, d = 32, LH = 2, R = 24;  // LH/R: learned only
   uint64_t seed = 1;
+  size_t segment_chunks = 0;  // > 0: kv segments of this many chunks
 };
 
 // A store of random K/V and its contents read back as doubles.
@@ -36,6 +38,7 @@ struct Fixture {
     o.shape = {c.S, c.H, c.d, c.dtype, c.kind, c.kind == LandmarkKind::kLearned ? c.LH : 0,
                c.kind == LandmarkKind::kLearned ? c.R : 0};
     o.commit_every = 5;
+    if (c.segment_chunks) o.segment_bytes = c.segment_chunks * c.H * o.shape.record_bytes();
     auto keys = test::RandomNormal(c.n * c.H * c.d, c.seed), values = test::RandomNormal(c.n * c.H * c.d, c.seed + 1);
     for (size_t i = 0; i < keys.size(); ++i) keys[i] += 0.6f * std::sin(float(i / (c.H * c.d * c.S)));  // chunk structure
     std::vector<float> learned = test::RandomNormal((c.n / c.S) * c.LH * c.R, c.seed + 2);
@@ -260,6 +263,32 @@ TEST_CASE("retriever: joint with k >= candidates equals dense exact attention") 
       test::CheckAttention(got.out, dense, got.lse, dense_lse);
       CHECK(got.candidates + (got.local_tokens + 15) / 16 >= 9);
     }
+  }
+}
+
+TEST_CASE("dense decode over a store (segments, paged records, the tail) equals the reference") {
+  for (DType dtype : test::kAllDTypes) {
+    StoreCase sc;
+    sc.dtype = dtype;
+    sc.segment_chunks = 3;  // 12 chunks in 4 segments, then a tail of 11
+    const Fixture f(sc);
+    const StoreReader reader = StoreReader::Open(f.dir.str());
+    REQUIRE(reader.info().segments == 4);
+    const auto q = test::RandomNormal(8 * 32, 7);
+    std::vector<float> out(8 * 32), lse(8);
+    DenseDecodeOverStore(reader, q.data(), 8, out.data(), lse.data());
+    std::vector<double> dense(8 * 32), dense_lse(8);
+    for (size_t hq = 0; hq < 8; ++hq) {
+      const size_t h = hq / 4;
+      std::vector<double> keys, values;
+      for (size_t t = 0; t < sc.n; ++t) {
+        keys.insert(keys.end(), &f.K[(t * 2 + h) * 32], &f.K[(t * 2 + h) * 32] + 32);
+        values.insert(values.end(), &f.V[(t * 2 + h) * 32], &f.V[(t * 2 + h) * 32] + 32);
+      }
+      reference::Attention(test::ToDouble(q).data() + hq * 32, keys.data(), values.data(), sc.n, 32,
+                           1.0 / std::sqrt(32.0), false, &dense[hq * 32], &dense_lse[hq]);
+    }
+    test::CheckAttention(out, dense, lse, dense_lse);
   }
 }
 

@@ -21,6 +21,7 @@ struct DecodeCase {
   size_t n = 64, kv_heads = 2, group = 4, d = 64;
   DType dtype = DType::kF32;
   bool head_major = false;  // [heads][n][d] instead of [n][heads][d]
+  size_t page = 0;          // > 0: paged like the store, [page][head][page×d + pad]
 };
 
 void CheckDecode(const DecodeCase& c, bool all_targets = true) {
@@ -30,23 +31,36 @@ void CheckDecode(const DecodeCase& c, bool all_targets = true) {
   const std::string dtype_name = Name(c.dtype);
   CAPTURE(dtype_name);
   CAPTURE(c.head_major);
+  CAPTURE(c.page);
   const size_t q_heads = c.kv_heads * c.group;
+  const size_t pad = 8, page_stride = c.kv_heads * (c.page * c.d + pad);
+  const size_t elements = c.page ? (c.n + c.page - 1) / c.page * page_stride : c.n * c.kv_heads * c.d;
   const auto q = test::RandomNormal(q_heads * c.d, c.n + 1);
-  const auto k = test::Store(test::RandomNormal(c.n * c.kv_heads * c.d, c.n + 2), c.dtype, 1);
-  const auto v = test::Store(test::RandomNormal(c.n * c.kv_heads * c.d, c.n + 3), c.dtype, 2);
+  const auto k = test::Store(test::RandomNormal(elements, c.n + 2), c.dtype, 1);
+  const auto v = test::Store(test::RandomNormal(elements, c.n + 3), c.dtype, 2);
   KVSequence kv = KVSequence::TokenMajor(k.data(), v.data(), c.dtype, c.n, c.kv_heads, c.d);
   if (c.head_major) {
     kv.token_stride = c.d;
     kv.head_stride = c.n * c.d;
   }
+  if (c.page) {
+    kv.token_stride = c.d;
+    kv.head_stride = c.page * c.d + pad;
+    kv.page_tokens = c.page;
+    kv.page_stride = page_stride;
+  }
+  auto offset = [&](size_t t, size_t h) {  // where the layout puts (t, h), written out
+    return c.page ? (t / c.page) * page_stride + (t % c.page) * c.d + h * (c.page * c.d + pad)
+                  : t * kv.token_stride + h * kv.head_stride;
+  };
   std::vector<double> expected(q_heads * c.d), expected_lse(q_heads);
   std::vector<double> K(c.n * c.d), V(c.n * c.d);
   for (size_t h = 0; h < q_heads; ++h) {
     const size_t kv_head = h / c.group;
     for (size_t t = 0; t < c.n; ++t) {
       for (size_t i = 0; i < c.d; ++i) {
-        K[t * c.d + i] = k.values[t * kv.token_stride + kv_head * kv.head_stride + i];
-        V[t * c.d + i] = v.values[t * kv.token_stride + kv_head * kv.head_stride + i];
+        K[t * c.d + i] = k.values[offset(t, kv_head) + i];
+        V[t * c.d + i] = v.values[offset(t, kv_head) + i];
       }
     }
     reference::Attention(test::ToDouble(q).data() + h * c.d, K.data(), V.data(), c.n, c.d,
@@ -72,6 +86,22 @@ TEST_CASE("DenseDecode: lengths × GQA groups (split into parallel key ranges wh
   long_case.n = 20000;
   long_case.kv_heads = 1;
   CheckDecode(long_case, false);
+}
+
+TEST_CASE("DenseDecode: paged layouts (the store's records) with ragged last pages") {
+  for (size_t n : {1, 63, 64, 65, 5000, 20000}) {
+    for (DType dtype : test::kAllDTypes) {
+      DecodeCase c;
+      c.n = n;
+      c.page = 64;
+      c.dtype = dtype;
+      CheckDecode(c, n <= 65);
+    }
+  }
+  DecodeCase odd;
+  odd.n = 1000;
+  odd.page = 7;
+  CheckDecode(odd);
 }
 
 TEST_CASE("DenseDecode: dtypes × head dims × layouts") {
