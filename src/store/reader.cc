@@ -105,12 +105,20 @@ void StoreReader::Prefetch(const size_t* chunk_ids, size_t count, size_t head) c
   const Manifest& m = impl_->manifest;
   const size_t record = m.shape.record_bytes();
   const bool all = head == kAllHeads;
-  for (size_t i = 0; i < count; ++i) {
+  // A warm store needs no prefetch at all: stop checking once a run of
+  // records is found resident (mincore is cheap, but not free).
+  constexpr size_t kResidentRun = 8;
+  size_t resident_run = 0;
+  for (size_t i = 0; i < count && resident_run < kResidentRun; ++i) {
     const size_t c = chunk_ids[i];
     if (c >= m.chunks) continue;  // the tail is small and hot
     const MappedFile& segment = *impl_->segments[c / m.chunks_per_segment];
     const uint64_t offset = store::RecordOffset(m, c, all ? 0 : head);
-    if (segment.Resident(offset)) continue;
+    if (segment.Resident(offset)) {
+      ++resident_run;
+      continue;
+    }
+    resident_run = 0;
     segment.Prefetch(offset, (all ? m.shape.kv_heads : 1) * record);
   }
 }
