@@ -41,9 +41,19 @@ class TopK {
     }
   }
 
-  // Pushes scores[i] for chunk first + i.
+  // Pushes scores[i] for chunk first + i. Once the heap is full, a score
+  // below its worst is rejected by one comparison (chunk ids rise within
+  // the range, so an equal score never displaces the worst).
   void PushRange(const float* scores, size_t count, uint32_t first) {
-    for (size_t i = 0; i < count; ++i) Push(scores[i], first + uint32_t(i));
+    size_t i = 0;
+    for (; i < count && heap_.size() < k_; ++i) Push(scores[i], first + uint32_t(i));
+    if (k_ == 0) return;
+    float worst = heap_.front().score;
+    for (; i < count; ++i) {
+      if (!(scores[i] > worst) && !std::isnan(worst)) continue;  // NaN: any number beats it
+      Push(scores[i], first + uint32_t(i));
+      worst = heap_.front().score;
+    }
   }
 
   void Merge(const TopK& other) {
