@@ -24,6 +24,9 @@ namespace {
 constexpr float kNegInf = -std::numeric_limits<float>::infinity();
 // Landmark rows per scoring task: enough work per task, several per head.
 constexpr size_t kScoreRange = 8192;
+// Chunks scored per head before moving to the next head (their landmarks
+// stay in L2 meanwhile).
+constexpr size_t kSubRange = 128;
 
 float Softplus(float x) { return x > 20.0f ? x : std::log1p(std::exp(x)); }
 
@@ -136,23 +139,28 @@ struct Retriever::Impl {
     const size_t first = plan.sink_end, count = plan.cand_end - plan.sink_end;
     const size_t ranges = (count + kScoreRange - 1) / kScoreRange;
     std::vector<TopK> partial(LH * ranges, TopK(config.top_k));
-    std::vector<std::atomic<size_t>> remaining(LH);
-    for (auto& x : remaining) x = ranges;
     tbb::enumerable_thread_specific<std::vector<float>> scratch;
-    tbb::parallel_for(size_t(0), LH * ranges, [&](size_t task) {
-      const size_t h = task / ranges, range = task % ranges;
+    // Each task scores a range of chunks for every head, a few chunks at a
+    // time: the landmarks [chunk][head][R] are read front to back once (one
+    // head alone would read 1 row in LH, skipping through pages and the TLB).
+    tbb::parallel_for(size_t(0), ranges, [&](size_t range) {
       const size_t begin = first + range * kScoreRange, end = std::min(first + count, begin + kScoreRange);
       std::vector<float>& scores = scratch.local();
-      scores.resize(end - begin);
-      scorer.Score(&r[h * R], h, begin, end - begin, scores.data());
-      partial[task].PushRange(scores.data(), scores.size(), uint32_t(begin));
-      if (remaining[h].fetch_sub(1) == 1) {  // the head's last range: merge and prefetch
-        TopK merged(config.top_k);
-        for (size_t i = 0; i < ranges; ++i) merged.Merge(partial[h * ranges + i]);
-        selected[h] = merged.Sorted();
-        Prefetch(selected[h], h);
+      scores.resize(kSubRange);
+      for (size_t sub = begin; sub < end; sub += kSubRange) {
+        const size_t n = std::min(kSubRange, end - sub);
+        for (size_t h = 0; h < LH; ++h) {
+          scorer.Score(&r[h * R], h, sub, n, scores.data());
+          partial[h * ranges + range].PushRange(scores.data(), n, uint32_t(sub));
+        }
       }
     });
+    for (size_t h = 0; h < LH; ++h) {
+      TopK merged(config.top_k);
+      for (size_t i = 0; i < ranges; ++i) merged.Merge(partial[h * ranges + i]);
+      selected[h] = merged.Sorted();
+      Prefetch(selected[h], h);
+    }
     return selected;
   }
 
