@@ -4,13 +4,13 @@
     /usr/bin/python3 perf/plot.py perf/results/kernels.csv   # -> kernels.png beside it
 """
 import csv
-import os
 import sys
 
 import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
+from plotting import run, save_figure  # noqa: E402
 
 
 def main(path):
@@ -40,13 +40,8 @@ def main(path):
     first = rows[0]
     ax.set_title(f"landmark kernels on {first['cpu']} ({first['isa']}, {first['threads']} threads)",
                  fontsize=10)
-    fig.tight_layout()
-    out = os.path.splitext(path)[0] + ".png"
-    fig.savefig(out, dpi=110)
-    print(f"wrote {out}")
+    save_figure(fig, path)
 
 
 if __name__ == "__main__":
-    if len(sys.argv) != 2:
-        sys.exit(__doc__)
-    main(sys.argv[1])
+    run(main, __doc__)

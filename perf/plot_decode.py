@@ -5,13 +5,13 @@ length (log-log), the engine vs dense exact decode, with the bandwidth limit.
     /usr/bin/python3 perf/plot_decode.py perf/results/decode.csv   # -> decode.png beside it
 """
 import csv
-import os
 import sys
 
 import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
+from plotting import run, save_figure  # noqa: E402
 
 
 def main(path):
@@ -39,13 +39,8 @@ def main(path):
     ax.set_title(f"landmark decode on {rows[0]['cpu']}", fontsize=10)
     ax.grid(True, which="both", alpha=0.3)
     ax.legend(fontsize=8)
-    fig.tight_layout()
-    out = os.path.splitext(path)[0] + ".png"
-    fig.savefig(out, dpi=110)
-    print(f"wrote {out}")
+    save_figure(fig, path)
 
 
 if __name__ == "__main__":
-    if len(sys.argv) != 2:
-        sys.exit(__doc__)
-    main(sys.argv[1])
+    run(main, __doc__)

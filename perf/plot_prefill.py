@@ -5,13 +5,13 @@ policy (the mixture input; density beside each point), and error vs density.
     /usr/bin/python3 perf/plot_prefill.py perf/results/prefill.csv   # -> prefill.png beside it
 """
 import csv
-import os
 import sys
 
 import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
+from plotting import run, save_figure  # noqa: E402
 
 COLORS = {"flashprefill": "tab:blue", "flashprefill:delta=5": "tab:purple", "flashprefill-alpha": "tab:cyan",
           "dma": "tab:red", "dma-qk": "tab:orange", "dense": "black"}
@@ -69,13 +69,8 @@ def main(path):
     first = rows[0]
     fig.suptitle(f"landmark sparse prefill on {first['cpu']} ({first['isa']}, {first['threads']} threads), "
                  f"{first['shape'].split(' ', 1)[1]}", fontsize=10)
-    fig.tight_layout()
-    out = os.path.splitext(path)[0] + ".png"
-    fig.savefig(out, dpi=110)
-    print(f"wrote {out}")
+    save_figure(fig, path)
 
 
 if __name__ == "__main__":
-    if len(sys.argv) != 2:
-        sys.exit(__doc__)
-    main(sys.argv[1])
+    run(main, __doc__)

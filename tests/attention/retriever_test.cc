@@ -155,6 +155,24 @@ void Check(const Fixture& f, const QueryCase& qc) {
   });
 }
 
+// Dense attention of q [Hq][d] over every token of the fixture, in double.
+void DenseReference(const Fixture& f, const std::vector<float>& q, size_t Hq, std::vector<double>& out,
+                    std::vector<double>& lse) {
+  const size_t d = f.c.d, H = f.c.H, G = Hq / H;
+  out.assign(Hq * d, 0.0);
+  lse.assign(Hq, 0.0);
+  for (size_t hq = 0; hq < Hq; ++hq) {
+    const size_t h = hq / G;
+    std::vector<double> keys, values;
+    for (size_t t = 0; t < f.c.n; ++t) {
+      keys.insert(keys.end(), &f.K[(t * H + h) * d], &f.K[(t * H + h) * d] + d);
+      values.insert(values.end(), &f.V[(t * H + h) * d], &f.V[(t * H + h) * d] + d);
+    }
+    reference::Attention(test::ToDouble(q).data() + hq * d, keys.data(), values.data(), f.c.n, d,
+                         1.0 / std::sqrt(double(d)), false, &out[hq * d], &lse[hq]);
+  }
+}
+
 const LandmarkKind kKinds[] = {LandmarkKind::kMean, LandmarkKind::kMinMax, LandmarkKind::kLearned};
 
 TEST_CASE("retriever: fusion modes × landmark kinds × dtypes against the reference") {
@@ -249,17 +267,8 @@ TEST_CASE("retriever: joint with k >= candidates equals dense exact attention") 
       const Retriever retriever(reader, config);
       const auto q = test::RandomNormal(8 * 32, window + 3);
       const RetrievalResult got = retriever.Query({q.data(), nullptr, kLastPosition});
-      std::vector<double> dense(8 * 32), dense_lse(8);
-      for (size_t hq = 0; hq < 8; ++hq) {
-        const size_t h = hq / 4;
-        std::vector<double> keys, values;
-        for (size_t t = 0; t < sc.n; ++t) {
-          keys.insert(keys.end(), &f.K[(t * 2 + h) * 32], &f.K[(t * 2 + h) * 32] + 32);
-          values.insert(values.end(), &f.V[(t * 2 + h) * 32], &f.V[(t * 2 + h) * 32] + 32);
-        }
-        reference::Attention(test::ToDouble(q).data() + hq * 32, keys.data(), values.data(), sc.n, 32,
-                             1.0 / std::sqrt(32.0), false, &dense[hq * 32], &dense_lse[hq]);
-      }
+      std::vector<double> dense, dense_lse;
+      DenseReference(f, q, 8, dense, dense_lse);
       test::CheckAttention(got.out, dense, got.lse, dense_lse);
       CHECK(got.candidates + (got.local_tokens + 15) / 16 >= 9);
     }
@@ -277,17 +286,8 @@ TEST_CASE("dense decode over a store (segments, paged records, the tail) equals 
     const auto q = test::RandomNormal(8 * 32, 7);
     std::vector<float> out(8 * 32), lse(8);
     DenseDecodeOverStore(reader, q.data(), 8, out.data(), lse.data());
-    std::vector<double> dense(8 * 32), dense_lse(8);
-    for (size_t hq = 0; hq < 8; ++hq) {
-      const size_t h = hq / 4;
-      std::vector<double> keys, values;
-      for (size_t t = 0; t < sc.n; ++t) {
-        keys.insert(keys.end(), &f.K[(t * 2 + h) * 32], &f.K[(t * 2 + h) * 32] + 32);
-        values.insert(values.end(), &f.V[(t * 2 + h) * 32], &f.V[(t * 2 + h) * 32] + 32);
-      }
-      reference::Attention(test::ToDouble(q).data() + hq * 32, keys.data(), values.data(), sc.n, 32,
-                           1.0 / std::sqrt(32.0), false, &dense[hq * 32], &dense_lse[hq]);
-    }
+    std::vector<double> dense, dense_lse;
+    DenseReference(f, q, 8, dense, dense_lse);
     test::CheckAttention(out, dense, lse, dense_lse);
   }
 }
