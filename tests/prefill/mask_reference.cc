@@ -1,6 +1,7 @@
 #include "tests/prefill/mask_reference.h"
 
 #include <algorithm>
+#include <cassert>
 #include <cmath>
 #include <limits>
 
@@ -54,6 +55,7 @@ MaskBounds FixedBlocks(size_t kv_heads, size_t nb) {
 }
 
 void Keep(MaskBounds& m, size_t h, size_t i, size_t j, bool must, bool may) {
+  assert(j <= i && i < m.blocks);  // causal, inside the mask: the rules never ask otherwise
   const size_t at = (h * m.blocks + i) * m.blocks + j;
   m.must[at] |= uint8_t(must);
   m.may[at] |= uint8_t(may || must);
@@ -62,6 +64,7 @@ void Keep(MaskBounds& m, size_t h, size_t i, size_t j, bool must, bool may) {
 }  // namespace
 
 std::vector<double> PooledLogits(const PrefillInputs& in, size_t B, size_t kv_head) {
+  assert(B > 0 && in.kv_heads > 0 && in.q_heads % in.kv_heads == 0 && kv_head < in.kv_heads);
   const size_t nb = Blocks(in.L, B), group = in.q_heads / in.kv_heads, d = in.d;
   std::vector<double> A(nb * nb, 0.0);
   for (size_t i = 1; i < nb; ++i) {

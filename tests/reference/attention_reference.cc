@@ -1,5 +1,6 @@
 #include "tests/reference/attention_reference.h"
 
+#include <cassert>
 #include <cmath>
 #include <limits>
 
@@ -33,6 +34,7 @@ void Attention(const double* q, const double* K, const double* V, size_t n, size
 void CausalPrefill(const double* Q, const double* K, const double* V, size_t L, size_t Hq,
                    size_t Hkv, size_t d, std::vector<double>& out, std::vector<double>& lse,
                    KeyFilter filter, const void* context) {
+  assert(Hkv > 0 && Hq % Hkv == 0);  // a test that breaks this is wrong
   out.assign(L * Hq * d, 0.0);
   lse.assign(L * Hq, 0.0);
   const size_t group = Hq / Hkv;

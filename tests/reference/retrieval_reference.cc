@@ -1,6 +1,7 @@
 #include "tests/reference/retrieval_reference.h"
 
 #include <algorithm>
+#include <cassert>
 #include <cmath>
 #include <limits>
 #include <numeric>
@@ -28,7 +29,10 @@ void AttendTokens(const std::vector<double>& K, const std::vector<double>& V, si
 RetrievalOutput Retrieve(const std::vector<double>& K, const std::vector<double>& V, size_t n, size_t H, size_t d,
                          const std::vector<double>& landmarks, size_t LH, size_t R, const std::vector<double>& q,
                          size_t Hq, const std::vector<double>& r, size_t p, const RetrievalSpec& spec) {
-  (void)n;
+  (void)n;  // (used by the asserts only)
+  // Preconditions of the inputs (a test that breaks them is wrong).
+  assert(H > 0 && Hq % H == 0 && (LH == H || LH == 1) && p < n);
+  assert(K.size() >= n * H * d && V.size() == K.size() && q.size() == Hq * d && r.size() == LH * R);
   const size_t G = Hq / H, S = spec.S, values = spec.minmax ? 2 * R : R;
   const size_t visible = p + 1;
   const size_t candidates_end = visible >= spec.window ? (visible - spec.window) / S : 0;
