@@ -1,0 +1,62 @@
+// Dense building blocks of model layers (the GMU, the cross-decoder and the
+// byte model): a linear layer, RMSNorm and the activations. Row-major f32
+// activations everywhere; weights f32 or bf16.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <vector>
+
+#include "landmark/dtype.h"
+
+namespace landmark {
+
+// y[M][out] = x[M][in] · Wᵀ with W row-major [out][in] (torch nn.Linear's
+// layout). No bias. Weights are copied in their dtype (f32 or bf16):
+//  - M below a few rows (decode): a Highway dot product per output row,
+//    threaded over rows; reads W once in its own dtype (bandwidth-bound).
+//  - larger M: one oneDNN matmul; bf16 weights run as bf16 × bf16 → f32
+//    where the CPU has AVX512_BF16, else they are widened to f32 a tile of
+//    rows at a time (oneDNN 2.6 has no fast bf16 path without it).
+class Linear {
+ public:
+  Linear() = default;
+  Linear(const void* weights, DType dtype, size_t out, size_t in);
+  ~Linear();
+  Linear(Linear&&) noexcept;
+  Linear& operator=(Linear&&) noexcept;
+
+  size_t in() const { return in_; }
+  size_t out() const { return out_; }
+  DType dtype() const { return dtype_; }
+  uint64_t weight_bytes() const { return uint64_t(in_) * out_ * SizeOf(dtype_); }
+
+  // y = x·Wᵀ (accumulate: y += x·Wᵀ). x and y must not overlap. Safe to call
+  // from several threads at once.
+  void Forward(const float* x, size_t M, float* y, bool accumulate = false) const;
+
+ private:
+  struct Gemm;
+  size_t out_ = 0, in_ = 0;
+  DType dtype_ = DType::kF32;
+  std::vector<uint8_t> w_;  // [out][in] of dtype_
+  Gemm* gemm_ = nullptr;    // oneDNN state, made on first large-M call
+};
+
+// y = x / sqrt(mean(x²) + eps) ⊙ weight over each group of `group` values of
+// each of `rows` rows of `d` values (group = d: ordinary RMSNorm; group =
+// head_dim: per-head norm, weight still [d]). y may equal x.
+void RmsNorm(const float* x, const float* weight, size_t rows, size_t d, size_t group, float eps,
+             float* y);
+
+// In place, n values.
+void Silu(float* x, size_t n);  // x·σ(x)
+void Gelu(float* x, size_t n);  // tanh approximation (torch approximate="tanh")
+
+// y = m ⊙ SiLU(a), n values (the GMU gate). y may equal a or m.
+void SiluGate(const float* m, const float* a, size_t n, float* y);
+
+// y += x, n values.
+void AddInPlace(float* y, const float* x, size_t n);
+
+}  // namespace landmark
