@@ -38,6 +38,7 @@ int main(int argc, char** argv) {
   landmark::cli::AddQueryCommand(app);
   landmark::cli::AddDemoCommand(app);
   landmark::cli::AddPrefillCommand(app);
+  landmark::cli::AddGmuCommands(app);
   landmark::cli::AddBenchCommands(app);
   try {
     app.parse(argc, argv);
