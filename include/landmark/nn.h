@@ -16,8 +16,10 @@ class SafeTensors;
 
 // y[M][out] = x[M][in] · Wᵀ with W row-major [out][in] (torch nn.Linear's
 // layout). No bias. Weights are copied in their dtype (f32 or bf16):
-//  - M below a few rows (decode): a Highway dot product per output row,
-//    threaded over rows; reads W once in its own dtype (bandwidth-bound).
+//  - M ≤ 8 rows (decode): Highway dot products per block of output rows,
+//    threaded over blocks; reads W once in its own dtype (bandwidth-bound)
+//    and each block M times from L2. (oneDNN here lost to OpenMP and TBB
+//    threads contending for the cores, and repacks W on every call.)
 //  - larger M: one oneDNN matmul; bf16 weights run as bf16 × bf16 → f32
 //    where the CPU has AVX512_BF16, else they are widened to f32 a tile of
 //    rows at a time (oneDNN 2.6 has no fast bf16 path without it).
