@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "landmark/config.h"
 #include "landmark/error.h"
 #include "landmark/ingest.h"
 #include "landmark/store.h"
@@ -31,25 +32,6 @@ struct IngestArgs {
   bool strict = false;
   size_t threads = 0;
 };
-
-// "1G", "512M", "4096" -> bytes.
-size_t ParseBytes(const std::string& text, const std::string& what) {
-  size_t used = 0;
-  double value = 0;
-  try {
-    value = std::stod(text, &used);
-  } catch (const std::exception&) {
-    used = 0;
-  }
-  const std::string suffix = text.substr(used);
-  double scale = 1;
-  if (suffix == "K" || suffix == "k" || suffix == "KiB") scale = 1024;
-  else if (suffix == "M" || suffix == "MiB") scale = 1 << 20;
-  else if (suffix == "G" || suffix == "GiB") scale = double(1ull << 30);
-  else LANDMARK_CHECK_ARG(suffix.empty(), what + ": cannot read '" + text + "' as a size (e.g. 1G, 512M)");
-  LANDMARK_CHECK_ARG(used > 0 && value > 0, what + ": cannot read '" + text + "' as a size (e.g. 1G, 512M)");
-  return size_t(value * scale);
-}
 
 // Options given on the command line must agree with an existing store.
 void CheckSame(const CLI::App& app, const char* option, const std::string& given, const std::string& stored,
@@ -112,7 +94,7 @@ void RunIngest(const CLI::App& app, const IngestArgs& a) {
       options.metadata["source"] = a.keys;
     }
     options.commit_every = a.commit_every;
-    options.segment_bytes = ParseBytes(a.segment_size, "--segment-size");
+    options.segment_bytes = ParseByteSize(a.segment_size, "--segment-size");
     writer = std::make_unique<StoreWriter>(StoreWriter::Create(a.out, options));
   }
 

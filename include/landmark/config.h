@@ -1,0 +1,56 @@
+// Presets (configs/*.toml): one TOML file gives the model's shapes, the
+// store's layout, the text encoder, the retrieval engine, the prefill policy
+// and the thread count, read by the CLI (`--config FILE`), the C API and the
+// Python package. Every key is optional (absent: the library's default);
+// an unknown key or a value of the wrong type is an error naming the file,
+// the line and the key.
+//
+//   [model]     q_heads, kv_heads, head_dim
+//   [store]     chunk_size, dtype ("f32"|"f16"|"bf16"), landmark ("mean"|"minmax"|"learned"),
+//               landmark_heads, landmark_dim, commit_every, segment_size (bytes, or "1G")
+//   [encoder]   seed, bigram_weight, temperature        (the hashing text encoder)
+//   [retriever] top_k, fusion ("joint"|"hsa"), weights ("softmax"|"stickbreaking"),
+//               softmax_off_by_one, window (tokens), sink_chunks, prefetch
+//   [prefill]   policy ("dense"|"flashprefill"|"dma"), block
+//   [prefill.flashprefill] threshold ("delta"|"alpha"), delta, alpha, vertical_fraction, slash_count
+//   [prefill.dma]          importance ("vnorm"|"qk"), sparsity, window (blocks), stride,
+//                          dilation, dilated_count
+//   [runtime]   threads (0: all CPUs)
+#pragma once
+
+#include <cstddef>
+#include <map>
+#include <string>
+#include <string_view>
+
+#include "landmark/encoder.h"
+#include "landmark/prefill.h"
+#include "landmark/retriever.h"
+#include "landmark/store.h"
+
+namespace landmark {
+
+struct Config {
+  std::string source;          // the file (or name) it was read from
+  StoreOptions store;          // shape: [model] kv_heads/head_dim + [store]
+  HashingEncoderOptions encoder;  // kv_heads/head_dim from [model]
+  float temperature = 16.0f;   // text queries: logit scale of a matching token
+  RetrieverConfig retriever;   // q_heads from [model]
+  SparsePrefillOptions prefill;
+  size_t threads = 0;
+  // Every key the file sets, "section.key" (e.g. "retriever.top_k") -> the
+  // value as command-line text ("64", "joint", "true").
+  std::map<std::string, std::string> values;
+
+  bool has(const std::string& key) const { return values.count(key) != 0; }
+};
+
+// Reads a preset; throws landmark::Error naming the file, line and key.
+Config LoadConfig(const std::string& path);
+// The same from TOML text; `source` names it in messages.
+Config ParseConfig(std::string_view toml, const std::string& source);
+
+// "4096", "512K", "64M", "1G" (binary units) -> bytes; throws naming `what`.
+size_t ParseByteSize(const std::string& text, const std::string& what);
+
+}  // namespace landmark

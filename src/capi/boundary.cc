@@ -1,0 +1,68 @@
+// The C boundary: status names, the thread-local last error, versions, and
+// Guard, which turns every exception into a status code.
+#include <new>
+#include <system_error>
+
+#include "landmark/error.h"
+#include "landmark/version.h"
+#include "src/capi/capi.h"
+
+namespace landmark::capi {
+namespace {
+thread_local std::string last_error;
+}  // namespace
+
+void Fail(landmark_status status, const std::string& message) { throw Failure{status, message}; }
+
+landmark_status SetError(landmark_status status, const std::string& message) {
+  try {
+    last_error = message;
+  } catch (...) {  // out of memory for the message itself
+    last_error.clear();
+  }
+  return status;
+}
+
+landmark_status GuardImpl(landmark_status library_status, void (*body)(void*), void* context) noexcept {
+  try {
+    body(context);
+    return LANDMARK_OK;
+  } catch (const Failure& f) {
+    return SetError(f.status, f.message);
+  } catch (const Error& e) {
+    return SetError(library_status, e.what());
+  } catch (const std::bad_alloc&) {
+    return SetError(LANDMARK_ERROR_OUT_OF_MEMORY, "out of memory");
+  } catch (const std::system_error& e) {  // includes std::filesystem errors
+    return SetError(LANDMARK_ERROR_IO, e.what());
+  } catch (const std::exception& e) {
+    return SetError(LANDMARK_ERROR_INTERNAL, std::string("internal error: ") + e.what());
+  } catch (...) {
+    return SetError(LANDMARK_ERROR_INTERNAL, "internal error: unknown exception");
+  }
+}
+
+}  // namespace landmark::capi
+
+extern "C" {
+
+const char* landmark_status_name(landmark_status status) {
+  switch (status) {
+    case LANDMARK_OK: return "LANDMARK_OK";
+    case LANDMARK_ERROR_NULL_ARGUMENT: return "LANDMARK_ERROR_NULL_ARGUMENT";
+    case LANDMARK_ERROR_INVALID_ARGUMENT: return "LANDMARK_ERROR_INVALID_ARGUMENT";
+    case LANDMARK_ERROR_CLOSED: return "LANDMARK_ERROR_CLOSED";
+    case LANDMARK_ERROR_IO: return "LANDMARK_ERROR_IO";
+    case LANDMARK_ERROR_CONFIG: return "LANDMARK_ERROR_CONFIG";
+    case LANDMARK_ERROR_CANCELLED: return "LANDMARK_ERROR_CANCELLED";
+    case LANDMARK_ERROR_OUT_OF_MEMORY: return "LANDMARK_ERROR_OUT_OF_MEMORY";
+    case LANDMARK_ERROR_INTERNAL: return "LANDMARK_ERROR_INTERNAL";
+  }
+  return "LANDMARK_ERROR_UNKNOWN";
+}
+
+const char* landmark_last_error(void) { return landmark::capi::last_error.c_str(); }
+int landmark_api_version(void) { return LANDMARK_API_VERSION; }
+const char* landmark_version(void) { return LANDMARK_VERSION_STRING; }
+
+}  // extern "C"

@@ -1,0 +1,145 @@
+// Internals of the C API: the boundary guard (exceptions -> status codes and
+// the thread-local message), the handle table, and the objects behind the
+// opaque handles.
+#pragma once
+
+#include <tbb/task_arena.h>
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "landmark/config.h"
+#include "landmark/encoder.h"
+#include "landmark/error.h"
+#include "landmark/landmark.h"
+#include "landmark/retriever.h"
+#include "landmark/store.h"
+
+namespace landmark::capi {
+
+// A failure with its status, thrown inside the API and turned into a
+// return value by Guard.
+struct Failure {
+  landmark_status status;
+  std::string message;
+};
+[[noreturn]] void Fail(landmark_status status, const std::string& message);
+
+// Records `message` as this thread's last error; returns `status`.
+landmark_status SetError(landmark_status status, const std::string& message);
+
+// Runs `body`, mapping what it throws to a status: Failure -> its status,
+// landmark::Error -> `library_status` (what a refusal by the library means
+// for this call), bad_alloc -> out of memory, anything else -> internal.
+landmark_status GuardImpl(landmark_status library_status, void (*body)(void*), void* context) noexcept;
+template <class Body>
+landmark_status Guard(landmark_status library_status, Body&& body) noexcept {
+  return GuardImpl(library_status, [](void* f) { (*static_cast<Body*>(f))(); }, &body);
+}
+
+// Runs `body`, re-throwing a landmark::Error as Failure{status}: for
+// library checks whose refusal means something other than the call's default.
+template <class Body>
+auto As(landmark_status status, Body&& body) -> decltype(body()) {
+  try {
+    return body();
+  } catch (const Error& e) {
+    Fail(status, e.what());
+  }
+}
+
+template <class T>
+T& NotNull(T* pointer, const char* what) {
+  if (pointer == nullptr) Fail(LANDMARK_ERROR_NULL_ARGUMENT, std::string(what) + " is NULL");
+  return *pointer;
+}
+inline void NotNull(const void* pointer, const char* what) {
+  if (pointer == nullptr) Fail(LANDMARK_ERROR_NULL_ARGUMENT, std::string(what) + " is NULL");
+}
+inline const char* Str(const char* text, const char* what) { return &NotNull(text, what); }
+// An option struct filled by its *_init function (struct_size matches).
+template <class T>
+const T& Options(const T* options, const char* what) {
+  const T& o = NotNull(options, what);
+  if (o.struct_size != sizeof(T)) {
+    Fail(LANDMARK_ERROR_INVALID_ARGUMENT, std::string(what) + ": struct_size is " + std::to_string(o.struct_size) +
+                                              ", this library's is " + std::to_string(sizeof(T)) +
+                                              " (fill it with its _init function first)");
+  }
+  return o;
+}
+
+// ---- the objects behind the handles ----
+
+enum class Kind : uint8_t { kArena = 1, kConfig, kWriter, kStore, kRetriever, kResult };
+const char* Name(Kind kind);
+
+struct ArenaObject {
+  static constexpr Kind kKind = Kind::kArena;
+  size_t threads = 0;
+  std::shared_ptr<tbb::task_arena> arena;
+};
+struct ConfigObject {
+  static constexpr Kind kKind = Kind::kConfig;
+  Config config;
+};
+struct WriterObject {
+  static constexpr Kind kKind = Kind::kWriter;
+  std::optional<StoreWriter> writer;
+};
+struct StoreObject {
+  static constexpr Kind kKind = Kind::kStore;
+  std::string dir;
+  std::optional<StoreReader> reader;
+};
+struct RetrieverObject {
+  static constexpr Kind kKind = Kind::kRetriever;
+  std::shared_ptr<const StoreReader> store;  // its own view, unaffected by refreshes of the store handle
+  std::unique_ptr<Retriever> retriever;
+  std::shared_ptr<tbb::task_arena> arena;
+  std::optional<HashingEncoder> encoder;  // text stores
+  size_t q_heads = 0;
+  float temperature = 16.0f;
+};
+struct ResultObject {
+  static constexpr Kind kKind = Kind::kResult;
+  std::shared_ptr<const StoreReader> store;
+  std::vector<RetrievalResult> results;
+  size_t q_heads = 0, head_dim = 0;
+};
+
+// ---- the handle table: ids never reused, so closed handles are detected ----
+
+void* Register(Kind kind, std::shared_ptr<void> object);
+std::shared_ptr<void> Lookup(const void* handle, Kind kind, const char* what, bool remove);
+
+template <class T, class Handle>
+Handle* Add(std::shared_ptr<T> object) {
+  return static_cast<Handle*>(Register(T::kKind, std::move(object)));
+}
+template <class T>
+std::shared_ptr<T> Get(const void* handle, const char* what) {
+  return std::static_pointer_cast<T>(Lookup(handle, T::kKind, what, false));
+}
+// Removes the handle; the object lives on while other holders keep it.
+template <class T>
+std::shared_ptr<T> Take(const void* handle, const char* what) {
+  return std::static_pointer_cast<T>(Lookup(handle, T::kKind, what, true));
+}
+
+// Runs `body` in `arena` (null: the caller's arena).
+template <class Body>
+void InArena(const std::shared_ptr<tbb::task_arena>& arena, Body&& body) {
+  if (arena) {
+    arena->execute(body);
+  } else {
+    body();
+  }
+}
+std::shared_ptr<tbb::task_arena> ArenaOf(landmark_arena* arena);  // null for null
+
+}  // namespace landmark::capi

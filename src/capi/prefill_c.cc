@@ -1,0 +1,128 @@
+// C API: block-sparse causal prefill under a mask policy.
+#include "landmark/error.h"
+#include "landmark/prefill.h"
+#include "src/capi/capi.h"
+
+using namespace landmark;
+using namespace landmark::capi;
+
+extern "C" {
+
+void landmark_prefill_options_init(landmark_prefill_options* options) {
+  if (!options) return;
+  const SparsePrefillOptions d;
+  *options = landmark_prefill_options{};
+  options->struct_size = sizeof(*options);
+  options->policy = LANDMARK_PREFILL_FLASHPREFILL;
+  options->block = d.block;
+  options->threshold_alpha = 0;
+  options->delta = d.flashprefill.delta;
+  options->alpha = d.flashprefill.alpha;
+  options->vertical_fraction = d.flashprefill.vertical_fraction;
+  options->slash_count = d.flashprefill.slash_count;
+  options->importance = 0;
+  options->sparsity = d.dma.sparsity;
+  options->window = d.dma.window;
+  options->stride = d.dma.stride;
+  options->dilation = d.dma.dilation;
+  options->dilated_count = d.dma.dilated_count;
+}
+
+landmark_status landmark_config_prefill_options(const landmark_config* config, landmark_prefill_options* options) {
+  return Guard(LANDMARK_ERROR_CONFIG, [&] {
+    const auto object = Get<ConfigObject>(config, "config");
+    Options(options, "options");
+    const Config& c = object->config;
+    const SparsePrefillOptions& p = c.prefill;
+    landmark_prefill_options& o = *options;
+    if (c.has("prefill.policy")) o.policy = landmark_prefill_policy(int(p.policy));
+    if (c.has("prefill.block")) o.block = p.block;
+    if (c.has("prefill.flashprefill.threshold"))
+      o.threshold_alpha = p.flashprefill.threshold == FlashPrefillOptions::Threshold::kAlpha;
+    if (c.has("prefill.flashprefill.delta")) o.delta = p.flashprefill.delta;
+    if (c.has("prefill.flashprefill.alpha")) o.alpha = p.flashprefill.alpha;
+    if (c.has("prefill.flashprefill.vertical_fraction")) o.vertical_fraction = p.flashprefill.vertical_fraction;
+    if (c.has("prefill.flashprefill.slash_count")) o.slash_count = p.flashprefill.slash_count;
+    if (c.has("prefill.dma.importance")) o.importance = int(p.dma.importance);
+    if (c.has("prefill.dma.sparsity")) o.sparsity = p.dma.sparsity;
+    if (c.has("prefill.dma.window")) o.window = p.dma.window;
+    if (c.has("prefill.dma.stride")) o.stride = p.dma.stride;
+    if (c.has("prefill.dma.dilation")) o.dilation = p.dma.dilation;
+    if (c.has("prefill.dma.dilated_count")) o.dilated_count = p.dma.dilated_count;
+  });
+}
+
+landmark_status landmark_prefill(const float* q, size_t tokens, size_t q_heads, size_t head_dim, const void* k,
+                                 const void* v, landmark_dtype kv_dtype, size_t kv_heads,
+                                 const landmark_prefill_options* options, float* out, size_t out_elements, float* lse,
+                                 size_t lse_elements, uint8_t* mask, size_t mask_elements,
+                                 landmark_prefill_stats* stats) {
+  return Guard(LANDMARK_ERROR_INVALID_ARGUMENT, [&] {
+    const landmark_prefill_options& o = Options(options, "options");
+    auto bad = [](const std::string& m) { Fail(LANDMARK_ERROR_INVALID_ARGUMENT, m); };
+    if (tokens > 0) {
+      NotNull(q, "q");
+      NotNull(k, "k");
+      NotNull(v, "v");
+      NotNull(out, "out");
+    }
+    if (q_heads == 0 || kv_heads == 0 || head_dim == 0 || q_heads % kv_heads != 0) {
+      bad("query heads (" + std::to_string(q_heads) + ") must be a positive multiple of kv heads (" +
+          std::to_string(kv_heads) + "), head_dim (" + std::to_string(head_dim) + ") > 0");
+    }
+    if (o.block == 0) bad("options.block must be > 0");
+    if (o.policy < LANDMARK_PREFILL_DENSE || o.policy > LANDMARK_PREFILL_DMA) {
+      bad("options.policy: unknown policy " + std::to_string(int(o.policy)));
+    }
+    if (o.importance < 0 || o.importance > 2) bad("options.importance must be 0 (vnorm), 1 (qk) or 2 (learned)");
+    DType dtype = DType::kF32;
+    switch (kv_dtype) {
+      case LANDMARK_F32: dtype = DType::kF32; break;
+      case LANDMARK_F16: dtype = DType::kF16; break;
+      case LANDMARK_BF16: dtype = DType::kBF16; break;
+      default: bad("kv_dtype: unknown dtype " + std::to_string(int(kv_dtype)));
+    }
+    const size_t nb = (tokens + o.block - 1) / o.block;
+    auto expect = [&](size_t given, size_t expected, const char* what) {
+      if (given != expected) {
+        bad(std::string(what) + " has " + std::to_string(given) + " elements, expected " + std::to_string(expected));
+      }
+    };
+    expect(out_elements, tokens * q_heads * head_dim, "out [tokens][q_heads][head_dim]");
+    if (lse) expect(lse_elements, tokens * q_heads, "lse [tokens][q_heads]");
+    if (mask) expect(mask_elements, kv_heads * nb * nb, "mask [kv_heads][blocks][blocks]");
+    SparsePrefillOptions p;
+    p.policy = PrefillPolicy(int(o.policy));
+    p.block = o.block;
+    p.flashprefill.threshold = o.threshold_alpha ? FlashPrefillOptions::Threshold::kAlpha
+                                                 : FlashPrefillOptions::Threshold::kDelta;
+    p.flashprefill.delta = o.delta;
+    p.flashprefill.alpha = o.alpha;
+    p.flashprefill.vertical_fraction = o.vertical_fraction;
+    p.flashprefill.slash_count = o.slash_count;
+    p.dma.importance = DmaOptions::Importance(o.importance);
+    p.dma.sparsity = o.sparsity;
+    p.dma.window = o.window;
+    p.dma.stride = o.stride;
+    p.dma.dilation = o.dilation;
+    p.dma.dilated_count = o.dilated_count;
+    if (p.dma.importance == DmaOptions::Importance::kLearned) {
+      NotNull(o.dma_weights, "options.dma_weights");
+      expect(o.dma_weights_elements, kv_heads * head_dim, "options.dma_weights [kv_heads][head_dim]");
+      p.dma.weights.assign(o.dma_weights, o.dma_weights + o.dma_weights_elements);
+    }
+    const auto arena = ArenaOf(o.arena);
+    SparsePrefillResult r;
+    InArena(arena, [&] {
+      const KVSequence kv = KVSequence::TokenMajor(k, v, dtype, tokens, kv_heads, head_dim);
+      r = SparsePrefill(q, q_heads, kv, out, lse, p);
+    });
+    if (mask) std::copy(r.mask.bits.begin(), r.mask.bits.end(), mask);
+    if (stats) {
+      *stats = landmark_prefill_stats{r.mask.blocks, r.mask.SelectedBlocks(), r.mask.Density(), r.mask_seconds,
+                                      r.attention_seconds};
+    }
+  });
+}
+
+}  // extern "C"

@@ -1,0 +1,270 @@
+// C API: the retrieval engine and its results (outputs and explanations).
+#include "landmark/error.h"
+#include "src/capi/capi.h"
+
+namespace landmark::capi {
+namespace {
+
+void Expect(size_t given, size_t expected, const std::string& what) {
+  if (given != expected) {
+    Fail(LANDMARK_ERROR_INVALID_ARGUMENT, what + " has " + std::to_string(given) + " elements, expected " +
+                                              std::to_string(expected));
+  }
+}
+
+const RetrievalResult& QueryOf(const ResultObject& r, size_t query) {
+  if (query >= r.results.size()) {
+    Fail(LANDMARK_ERROR_INVALID_ARGUMENT, "query " + std::to_string(query) + " is past the result's " +
+                                              std::to_string(r.results.size()) + " queries");
+  }
+  return r.results[query];
+}
+
+const SelectionExplanation& SelectionOf(const ResultObject& r, size_t query, size_t head) {
+  const RetrievalResult& q = QueryOf(r, query);
+  if (head >= q.selections.size()) {
+    Fail(LANDMARK_ERROR_INVALID_ARGUMENT, "selection head " + std::to_string(head) + " is past the query's " +
+                                              std::to_string(q.selections.size()));
+  }
+  return q.selections[head];
+}
+
+// Runs the queries and hands out a result handle.
+void Run(const RetrieverObject& r, const std::vector<RetrievalQuery>& queries, landmark_result** result) {
+  auto object = std::make_shared<ResultObject>();
+  object->store = r.store;
+  object->q_heads = r.q_heads;
+  object->head_dim = r.store->shape().head_dim;
+  InArena(r.arena, [&] {
+    if (queries.size() == 1) {
+      object->results.push_back(As(LANDMARK_ERROR_INVALID_ARGUMENT, [&] { return r.retriever->Query(queries[0]); }));
+    } else {
+      object->results = As(LANDMARK_ERROR_INVALID_ARGUMENT, [&] { return r.retriever->QueryBatch(queries); });
+    }
+  });
+  *result = Add<ResultObject, landmark_result>(object);
+}
+
+}  // namespace
+}  // namespace landmark::capi
+
+using namespace landmark;
+using namespace landmark::capi;
+
+extern "C" {
+
+void landmark_retriever_options_init(landmark_retriever_options* options) {
+  if (!options) return;
+  const RetrieverConfig d;
+  *options = landmark_retriever_options{};
+  options->struct_size = sizeof(*options);
+  options->q_heads = d.q_heads;
+  options->top_k = d.top_k;
+  options->fusion = LANDMARK_FUSION_JOINT;
+  options->weights = LANDMARK_WEIGHTS_SOFTMAX;
+  options->softmax_off_by_one = d.softmax_off_by_one;
+  options->window = d.window;
+  options->sink_chunks = d.sink_chunks;
+  options->prefetch = d.prefetch;
+  options->temperature = Config().temperature;
+}
+
+landmark_status landmark_config_retriever_options(const landmark_config* config, landmark_retriever_options* options) {
+  return Guard(LANDMARK_ERROR_CONFIG, [&] {
+    const auto object = Get<ConfigObject>(config, "config");
+    Options(options, "options");
+    const Config& c = object->config;
+    const RetrieverConfig& r = c.retriever;
+    landmark_retriever_options& o = *options;
+    if (c.has("model.q_heads")) o.q_heads = r.q_heads;
+    if (c.has("retriever.top_k")) o.top_k = r.top_k;
+    if (c.has("retriever.fusion")) o.fusion = landmark_fusion(int(r.fusion));
+    if (c.has("retriever.weights")) o.weights = landmark_weights(int(r.weights));
+    if (c.has("retriever.softmax_off_by_one")) o.softmax_off_by_one = r.softmax_off_by_one;
+    if (c.has("retriever.window")) o.window = r.window;
+    if (c.has("retriever.sink_chunks")) o.sink_chunks = r.sink_chunks;
+    if (c.has("retriever.prefetch")) o.prefetch = r.prefetch;
+    if (c.has("encoder.temperature")) o.temperature = c.temperature;
+  });
+}
+
+landmark_status landmark_retriever_create(landmark_store* store, const landmark_retriever_options* options,
+                                          landmark_retriever** retriever) {
+  return Guard(LANDMARK_ERROR_INVALID_ARGUMENT, [&] {
+    NotNull(retriever, "retriever") = nullptr;
+    const auto s = Get<StoreObject>(store, "store");
+    const landmark_retriever_options& o = Options(options, "options");
+    if (o.fusion != LANDMARK_FUSION_JOINT && o.fusion != LANDMARK_FUSION_HSA) {
+      Fail(LANDMARK_ERROR_INVALID_ARGUMENT, "options.fusion: unknown fusion " + std::to_string(int(o.fusion)));
+    }
+    if (o.weights != LANDMARK_WEIGHTS_SOFTMAX && o.weights != LANDMARK_WEIGHTS_STICKBREAKING) {
+      Fail(LANDMARK_ERROR_INVALID_ARGUMENT, "options.weights: unknown weights " + std::to_string(int(o.weights)));
+    }
+    RetrieverConfig config;
+    config.q_heads = o.q_heads;
+    config.top_k = o.top_k;
+    config.fusion = o.fusion == LANDMARK_FUSION_HSA ? Fusion::kHsa : Fusion::kJoint;
+    config.weights = o.weights == LANDMARK_WEIGHTS_STICKBREAKING ? RetrievalWeights::kStickBreaking
+                                                                 : RetrievalWeights::kSoftmax;
+    config.softmax_off_by_one = o.softmax_off_by_one != 0;
+    config.window = o.window;
+    config.sink_chunks = o.sink_chunks;
+    config.prefetch = o.prefetch != 0;
+    auto object = std::make_shared<RetrieverObject>();
+    object->arena = ArenaOf(o.arena);
+    object->temperature = o.temperature;
+    // Its own view of the store's commit as of now (a later refresh of the
+    // store handle does not move it under running queries).
+    object->store = std::make_shared<const StoreReader>(As(LANDMARK_ERROR_IO, [&] { return StoreReader::Open(s->dir); }));
+    const StoreInfo& info = object->store->info();
+    object->q_heads = config.q_heads ? config.q_heads : info.shape.kv_heads;
+    object->retriever = std::make_unique<Retriever>(*object->store, config);
+    const auto encoder = info.metadata.find("encoder");
+    if (encoder != info.metadata.end() && encoder->second == "hashing") {
+      object->encoder.emplace(HashingEncoderOptionsOf(info));
+    }
+    *retriever = Add<RetrieverObject, landmark_retriever>(object);
+  });
+}
+
+landmark_status landmark_retriever_shape(const landmark_retriever* retriever, size_t* q_heads, size_t* head_dim,
+                                         size_t* landmark_heads, size_t* landmark_dim) {
+  return Guard(LANDMARK_ERROR_INVALID_ARGUMENT, [&] {
+    const auto r = Get<RetrieverObject>(retriever, "retriever");
+    const StoreShape& s = r->store->shape();
+    if (q_heads) *q_heads = r->q_heads;
+    if (head_dim) *head_dim = s.head_dim;
+    if (landmark_heads) *landmark_heads = s.landmark_heads;
+    if (landmark_dim) *landmark_dim = s.landmark_dim;
+  });
+}
+
+landmark_status landmark_retriever_close(landmark_retriever* retriever) {
+  return Guard(LANDMARK_ERROR_INVALID_ARGUMENT, [&] { Take<RetrieverObject>(retriever, "retriever"); });
+}
+
+landmark_status landmark_retriever_query(const landmark_retriever* retriever, const float* q, size_t q_elements,
+                                         const float* r, size_t r_elements, uint64_t position,
+                                         landmark_result** result) {
+  return landmark_retriever_query_batch(retriever, 1, q, q_elements, r, r_elements,
+                                        position == LANDMARK_LAST_POSITION ? nullptr : &position, result);
+}
+
+landmark_status landmark_retriever_query_batch(const landmark_retriever* retriever, size_t count, const float* q,
+                                               size_t q_elements, const float* r, size_t r_elements,
+                                               const uint64_t* positions, landmark_result** result) {
+  return Guard(LANDMARK_ERROR_INVALID_ARGUMENT, [&] {
+    NotNull(result, "result") = nullptr;
+    const auto object = Get<RetrieverObject>(retriever, "retriever");
+    NotNull(q, "q");
+    if (count == 0) Fail(LANDMARK_ERROR_INVALID_ARGUMENT, "count is 0 (no queries)");
+    const StoreShape& s = object->store->shape();
+    const size_t q_size = object->q_heads * s.head_dim, r_size = s.landmark_heads * s.landmark_dim;
+    Expect(q_elements, count * q_size,
+           "q [" + std::to_string(count) + "][" + std::to_string(object->q_heads) + "][" + std::to_string(s.head_dim) + "]");
+    if (r) {
+      Expect(r_elements, count * r_size,
+             "r [" + std::to_string(count) + "][" + std::to_string(s.landmark_heads) + "][" +
+                 std::to_string(s.landmark_dim) + "]");
+    } else if (r_elements != 0) {
+      Fail(LANDMARK_ERROR_NULL_ARGUMENT, "r is NULL but r_elements is " + std::to_string(r_elements));
+    }
+    std::vector<RetrievalQuery> queries(count);
+    for (size_t i = 0; i < count; ++i) {
+      queries[i].q = q + i * q_size;
+      queries[i].r = r ? r + i * r_size : nullptr;
+      if (positions && positions[i] != LANDMARK_LAST_POSITION) queries[i].position = size_t(positions[i]);
+    }
+    Run(*object, queries, result);
+  });
+}
+
+landmark_status landmark_retriever_query_text(const landmark_retriever* retriever, const char* question, size_t length,
+                                              landmark_result** result) {
+  return Guard(LANDMARK_ERROR_INVALID_ARGUMENT, [&] {
+    NotNull(result, "result") = nullptr;
+    const auto object = Get<RetrieverObject>(retriever, "retriever");
+    if (length > 0) NotNull(question, "question");
+    const StoreShape& s = object->store->shape();
+    if (!object->encoder) {
+      Fail(LANDMARK_ERROR_INVALID_ARGUMENT, object->store->info().path +
+                                                ": text questions need a store made by the hashing text encoder");
+    }
+    if (s.landmark_heads != s.kv_heads || s.landmark_dim != s.head_dim) {
+      Fail(LANDMARK_ERROR_INVALID_ARGUMENT, object->store->info().path +
+                                                ": text questions need one landmark per kv head of the head dim");
+    }
+    const HashingEncoder::QueryVectors v = object->encoder->EncodeTextQuery(
+        std::string_view(question ? question : "", length), object->q_heads / s.kv_heads, object->temperature);
+    RetrievalQuery query;
+    query.q = v.q.data();
+    query.r = v.r.data();
+    Run(*object, {query}, result);
+  });
+}
+
+landmark_status landmark_result_count(const landmark_result* result, size_t* count) {
+  return Guard(LANDMARK_ERROR_INVALID_ARGUMENT, [&] {
+    NotNull(count, "count") = Get<ResultObject>(result, "result")->results.size();
+  });
+}
+
+landmark_status landmark_result_output(const landmark_result* result, size_t query, const float** out,
+                                       const float** lse, const float** local_out, const float** local_lse,
+                                       size_t* q_heads, size_t* head_dim) {
+  return Guard(LANDMARK_ERROR_INVALID_ARGUMENT, [&] {
+    const auto object = Get<ResultObject>(result, "result");
+    const RetrievalResult& r = QueryOf(*object, query);
+    auto data = [](const std::vector<float>& v) { return v.empty() ? nullptr : v.data(); };
+    if (out) *out = data(r.out);
+    if (lse) *lse = data(r.lse);
+    if (local_out) *local_out = data(r.local_out);
+    if (local_lse) *local_lse = data(r.local_lse);
+    if (q_heads) *q_heads = object->q_heads;
+    if (head_dim) *head_dim = object->head_dim;
+  });
+}
+
+landmark_status landmark_result_stats(const landmark_result* result, size_t query, landmark_query_stats* stats) {
+  return Guard(LANDMARK_ERROR_INVALID_ARGUMENT, [&] {
+    const auto object = Get<ResultObject>(result, "result");
+    const RetrievalResult& r = QueryOf(*object, query);
+    NotNull(stats, "stats") = landmark_query_stats{r.position, r.candidates, r.local_tokens, r.bytes_touched,
+                                                   r.selections.size()};
+  });
+}
+
+landmark_status landmark_result_selection(const landmark_result* result, size_t query, size_t head, size_t* count,
+                                          const uint32_t** chunks, const float** scores, const float** weights) {
+  return Guard(LANDMARK_ERROR_INVALID_ARGUMENT, [&] {
+    const auto object = Get<ResultObject>(result, "result");
+    const SelectionExplanation& s = SelectionOf(*object, query, head);
+    NotNull(count, "count") = s.chunks.size();
+    if (chunks) *chunks = s.chunks.data();
+    if (scores) *scores = s.scores.data();
+    if (weights) *weights = s.weights.data();
+  });
+}
+
+landmark_status landmark_result_chunk_text(const landmark_result* result, size_t query, size_t head, size_t i,
+                                           const char** text, size_t* length) {
+  return Guard(LANDMARK_ERROR_INVALID_ARGUMENT, [&] {
+    const auto object = Get<ResultObject>(result, "result");
+    const SelectionExplanation& s = SelectionOf(*object, query, head);
+    NotNull(text, "text");
+    NotNull(length, "length");
+    if (i >= s.chunks.size()) {
+      Fail(LANDMARK_ERROR_INVALID_ARGUMENT, "chunk index " + std::to_string(i) + " is past the " +
+                                                std::to_string(s.chunks.size()) + " selected chunks");
+    }
+    const std::string_view t = object->store->text(s.chunks[i]);
+    *text = t.data();
+    *length = t.size();
+  });
+}
+
+landmark_status landmark_result_close(landmark_result* result) {
+  return Guard(LANDMARK_ERROR_INVALID_ARGUMENT, [&] { Take<ResultObject>(result, "result"); });
+}
+
+}  // extern "C"
