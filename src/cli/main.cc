@@ -14,6 +14,7 @@
 #include "landmark/kernels.h"
 #include "landmark/version.h"
 #include "src/cli/commands.h"
+#include "src/cli/config_option.h"
 
 namespace landmark::cli {
 
@@ -55,6 +56,7 @@ int main(int argc, char** argv) {
   landmark::cli::AddPrefillCommand(app);
   landmark::cli::AddGmuCommands(app);
   landmark::cli::AddBenchCommands(app);
+  landmark::cli::AddConfigOptions(app);  // after every command: --config on each
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -1,0 +1,15 @@
+// `--config FILE` on every command: a preset (configs/*.toml) fills the
+// options the command line leaves out.
+#pragma once
+
+#include <CLI/CLI.hpp>
+
+namespace landmark::cli {
+
+// Adds --config to every leaf command of `app` (call after all commands are
+// registered). Each preset key fills the option of the same meaning
+// (retriever.top_k -> --top-k, ...) unless the option was given; keys a
+// command has no option for are ignored by it, unknown keys are errors.
+void AddConfigOptions(CLI::App& app);
+
+}  // namespace landmark::cli
