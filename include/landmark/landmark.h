@@ -254,7 +254,8 @@ typedef struct landmark_store landmark_store;
 LANDMARK_API landmark_status landmark_store_open(const char* dir, landmark_store** store);
 LANDMARK_API landmark_status landmark_store_get_info(const landmark_store* store, landmark_store_info* info);
 /* Maps what commits since opening added; *changed (may be NULL) = 1 if any.
- * Invalidates text pointers obtained before. */
+ * Invalidates text pointers obtained before; do not call it while other
+ * threads use this store handle (retrievers have their own view). */
 LANDMARK_API landmark_status landmark_store_refresh(landmark_store* store, int* changed);
 /* The source text of chunk `chunk` (the tail is chunk == chunks); not NUL
  * terminated. Points into the mapping: valid until the store handle is
