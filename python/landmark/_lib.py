@@ -207,30 +207,56 @@ def path_bytes(path):
     return os.fsencode(os.fspath(path))
 
 
-class Config:
-    """A preset (configs/*.toml) loaded once; `apply_*` fill option structs."""
+class Handle:
+    """Owns one C handle: `close()` releases it (again: a no-op), so does
+    leaving a `with` block or garbage collection; using it after close
+    raises Error with status LANDMARK_ERROR_CLOSED."""
+
+    _close = None  # the C function that closes this kind of handle
+    _what = "handle"
+
+    def __init__(self):
+        self._h = handle()
+
+    @property
+    def handle(self):
+        if not self._h:
+            raise Error("LANDMARK_ERROR_CLOSED", f"the {self._what} is closed")
+        return self._h
+
+    def close(self):
+        if self._h:
+            h, self._h = self._h, handle()
+            check(getattr(lib, self._close)(h))
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+    def __del__(self):
+        if getattr(self, "_h", None):
+            getattr(lib, self._close)(self._h)
+
+
+class Config(Handle):
+    """A preset (configs/*.toml) loaded once; `apply` fills option structs."""
+
+    _close, _what = "landmark_config_close", "config"
 
     def __init__(self, path):
+        super().__init__()
         self.path = os.fspath(path)
-        self._h = handle()
         check(lib.landmark_config_load(path_bytes(path), ctypes.byref(self._h)))
 
     def threads(self):
         n = size_t()
-        check(lib.landmark_config_threads(self._h, ctypes.byref(n)))
+        check(lib.landmark_config_threads(self.handle, ctypes.byref(n)))
         return n.value
 
     def apply(self, function, struct):
-        check(getattr(lib, function)(self._h, ctypes.byref(struct)))
-
-    def close(self):
-        if self._h:
-            check(lib.landmark_config_close(self._h))
-            self._h = handle()
-
-    def __del__(self):
-        if getattr(self, "_h", None):
-            lib.landmark_config_close(self._h)
+        check(getattr(lib, function)(self.handle, ctypes.byref(struct)))
 
 
 def load_config(config):
@@ -240,26 +266,15 @@ def load_config(config):
     return Config(config)
 
 
-class Arena:
+class Arena(Handle):
     """A oneTBB task arena of `threads` threads (0: all CPUs) that the calls
     given it run in; handles using it keep their own reference."""
 
+    _close, _what = "landmark_arena_close", "arena"
+
     def __init__(self, threads):
-        self._h = handle()
+        super().__init__()
         check(lib.landmark_arena_create(int(threads), ctypes.byref(self._h)))
-
-    @property
-    def handle(self):
-        return self._h
-
-    def close(self):
-        if self._h:
-            check(lib.landmark_arena_close(self._h))
-            self._h = handle()
-
-    def __del__(self):
-        if getattr(self, "_h", None):
-            lib.landmark_arena_close(self._h)
 
 
 def arena_for(threads, config):

@@ -78,11 +78,13 @@ def _results(h):
         lib.landmark_result_close(h)
 
 
-class Retriever:
+class Retriever(_lib.Handle):
     """Scores a store's landmarks, selects the top-k chunks per kv head,
     attends to them and fuses (DESIGN.md). Keyword arguments override the
     preset `config`; `threads` runs its queries in an arena of that many
     threads. Keeps the store open by itself."""
+
+    _close, _what = "landmark_retriever_close", "retriever"
 
     def __init__(self, store, *, config=None, q_heads=None, top_k=None, fusion=None, weights=None,
                  softmax_off_by_one=None, window=None, sink_chunks=None, prefetch=None, temperature=None,
@@ -102,18 +104,12 @@ class Retriever:
         arena = _lib.arena_for(threads, config)
         if arena is not None:
             o.arena = arena.handle  # the retriever keeps its own reference
-        self._h = _lib.handle()
+        super().__init__()
         check(lib.landmark_retriever_create(store.handle, ctypes.byref(o), ctypes.byref(self._h)))
         hq, d, lh, ld = (_lib.size_t() for _ in range(4))
         check(lib.landmark_retriever_shape(self._h, ctypes.byref(hq), ctypes.byref(d), ctypes.byref(lh),
                                            ctypes.byref(ld)))
         self.q_heads, self.head_dim, self.landmark_heads, self.landmark_dim = hq.value, d.value, lh.value, ld.value
-
-    @property
-    def handle(self):
-        if not self._h:
-            raise _lib.Error("LANDMARK_ERROR_CLOSED", "the retriever is closed")
-        return self._h
 
     def query(self, q, r=None, position=None):
         """q [q_heads, head_dim] -> a Result; q [M, q_heads, head_dim] -> a
@@ -151,18 +147,3 @@ class Retriever:
         h = _lib.handle()
         check(lib.landmark_retriever_query_text(self.handle, data, len(data), ctypes.byref(h)))
         return _results(h)[0]
-
-    def close(self):
-        if self._h:
-            h, self._h = self._h, _lib.handle()
-            check(lib.landmark_retriever_close(h))
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.close()
-
-    def __del__(self):
-        if getattr(self, "_h", None):
-            lib.landmark_retriever_close(self._h)

@@ -75,19 +75,16 @@ def _options(config, fields):
     return o
 
 
-class StoreWriter:
+class StoreWriter(_lib.Handle):
     """Appends to a store; one writer per store. Use as a context manager
-    (`with StoreWriter.create(...) as w:`), which commits and closes."""
+    (`with StoreWriter.create(...) as w:`); closing commits."""
+
+    _close, _what = "landmark_writer_close", "writer"
 
     def __init__(self, h, path):
+        super().__init__()
         self._h = h
         self.path = os.fspath(path)
-
-    @property
-    def handle(self):
-        if not self._h:
-            raise _lib.Error("LANDMARK_ERROR_CLOSED", f"{self.path}: the writer is closed")
-        return self._h
 
     @classmethod
     def create(cls, path, *, config=None, chunk_size=None, kv_heads=None, head_dim=None, dtype=None, landmark=None,
@@ -205,36 +202,16 @@ class StoreWriter:
         check(lib.landmark_writer_get_info(self.handle, ctypes.byref(i)))
         return _info_dict(i)
 
-    def close(self):
-        """Commits and releases the store. Closing twice is harmless here."""
-        if self._h:
-            h, self._h = self._h, _lib.handle()
-            check(lib.landmark_writer_close(h))
 
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.close()
-
-    def __del__(self):
-        if getattr(self, "_h", None):
-            lib.landmark_writer_close(self._h)
-
-
-class Store:
+class Store(_lib.Handle):
     """A read-only, memory-mapped view of a store's last commit."""
 
-    def __init__(self, path):
-        self.path = os.fspath(path)
-        self._h = _lib.handle()
-        check(lib.landmark_store_open(_lib.path_bytes(path), ctypes.byref(self._h)))
+    _close, _what = "landmark_store_close", "store"
 
-    @property
-    def handle(self):
-        if not self._h:
-            raise _lib.Error("LANDMARK_ERROR_CLOSED", f"{self.path}: the store is closed")
-        return self._h
+    def __init__(self, path):
+        super().__init__()
+        self.path = os.fspath(path)
+        check(lib.landmark_store_open(_lib.path_bytes(path), ctypes.byref(self._h)))
 
     @property
     def info(self):
@@ -253,18 +230,3 @@ class Store:
         changed = ctypes.c_int()
         check(lib.landmark_store_refresh(self.handle, ctypes.byref(changed)))
         return bool(changed.value)
-
-    def close(self):
-        if self._h:
-            h, self._h = self._h, _lib.handle()
-            check(lib.landmark_store_close(h))
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.close()
-
-    def __del__(self):
-        if getattr(self, "_h", None):
-            lib.landmark_store_close(self._h)
