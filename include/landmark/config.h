@@ -2,14 +2,15 @@
 // store's layout, the text encoder, the retrieval engine, the prefill policy
 // and the thread count, read by the CLI (`--config FILE`), the C API and the
 // Python package. Every key is optional (absent: the library's default);
-// an unknown key or a value of the wrong type is an error naming the file,
-// the line and the key.
+// an unknown section or key, or a value of the wrong type, is an error
+// naming the file, the section and the key. A [cross_decoder] section is
+// left to the cross-decoder's reader (cross_decoder.h).
 //
 //   [model]     q_heads, kv_heads, head_dim
 //   [store]     chunk_size, dtype ("f32"|"f16"|"bf16"), landmark ("mean"|"minmax"|"learned"),
 //               landmark_heads, landmark_dim, commit_every, segment_size (bytes, or "1G")
 //   [encoder]   seed, bigram_weight, temperature        (the hashing text encoder)
-//   [retriever] top_k, fusion ("joint"|"hsa"), weights ("softmax"|"stickbreaking"),
+//   [retrieval] top_k, fusion ("joint"|"hsa"), weights ("softmax"|"stickbreaking"),
 //               softmax_off_by_one, window (tokens), sink_chunks, prefetch
 //   [prefill]   policy ("dense"|"flashprefill"|"dma"), block
 //   [prefill.flashprefill] threshold ("delta"|"alpha"), delta, alpha, vertical_fraction, slash_count
@@ -38,14 +39,14 @@ struct Config {
   RetrieverConfig retriever;   // q_heads from [model]
   SparsePrefillOptions prefill;
   size_t threads = 0;
-  // Every key the file sets, "section.key" (e.g. "retriever.top_k") -> the
+  // Every key the file sets, "section.key" (e.g. "retrieval.top_k") -> the
   // value as command-line text ("64", "joint", "true").
   std::map<std::string, std::string> values;
 
   bool has(const std::string& key) const { return values.count(key) != 0; }
 };
 
-// Reads a preset; throws landmark::Error naming the file, line and key.
+// Reads a preset; throws landmark::Error naming the file, section and key.
 Config LoadConfig(const std::string& path);
 // The same from TOML text; `source` names it in messages.
 Config ParseConfig(std::string_view toml, const std::string& source);

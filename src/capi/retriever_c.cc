@@ -77,13 +77,13 @@ landmark_status landmark_config_retriever_options(const landmark_config* config,
     const RetrieverConfig& r = c.retriever;
     landmark_retriever_options& o = *options;
     if (c.has("model.q_heads")) o.q_heads = r.q_heads;
-    if (c.has("retriever.top_k")) o.top_k = r.top_k;
-    if (c.has("retriever.fusion")) o.fusion = landmark_fusion(int(r.fusion));
-    if (c.has("retriever.weights")) o.weights = landmark_weights(int(r.weights));
-    if (c.has("retriever.softmax_off_by_one")) o.softmax_off_by_one = r.softmax_off_by_one;
-    if (c.has("retriever.window")) o.window = r.window;
-    if (c.has("retriever.sink_chunks")) o.sink_chunks = r.sink_chunks;
-    if (c.has("retriever.prefetch")) o.prefetch = r.prefetch;
+    if (c.has("retrieval.top_k")) o.top_k = r.top_k;
+    if (c.has("retrieval.fusion")) o.fusion = landmark_fusion(int(r.fusion));
+    if (c.has("retrieval.weights")) o.weights = landmark_weights(int(r.weights));
+    if (c.has("retrieval.softmax_off_by_one")) o.softmax_off_by_one = r.softmax_off_by_one;
+    if (c.has("retrieval.window")) o.window = r.window;
+    if (c.has("retrieval.sink_chunks")) o.sink_chunks = r.sink_chunks;
+    if (c.has("retrieval.prefetch")) o.prefetch = r.prefetch;
     if (c.has("encoder.temperature")) o.temperature = c.temperature;
   });
 }

@@ -34,12 +34,12 @@ const Binding kBindings[] = {
     {"ingest", "--seed", "encoder.seed"},  // demo's --seed is the haystack's
     {"", "--bigram-weight", "encoder.bigram_weight"},
     {"", "--temperature", "encoder.temperature"},
-    {"", "--top-k", "retriever.top_k"},
-    {"", "--fusion", "retriever.fusion"},
-    {"query", "--weights", "retriever.weights"},  // prefill's --weights is a file
-    {"query", "--window", "retriever.window"},
-    {"", "--sinks", "retriever.sink_chunks"},
-    {"", "--softmax1", "retriever.softmax_off_by_one"},
+    {"", "--top-k", "retrieval.top_k"},
+    {"", "--fusion", "retrieval.fusion"},
+    {"query", "--weights", "retrieval.weights"},  // prefill's --weights is a file
+    {"query", "--window", "retrieval.window"},
+    {"", "--sinks", "retrieval.sink_chunks"},
+    {"", "--softmax1", "retrieval.softmax_off_by_one"},
     {"", "--policy", "prefill.policy"},
     {"", "--block", "prefill.block"},
     {"prefill", "--threshold", "prefill.flashprefill.threshold"},
@@ -111,6 +111,7 @@ void AddTo(CLI::App& app) {
     for (CLI::App* sub : subcommands) AddTo(*sub);
     return;
   }
+  if (app.get_option_no_throw("--config") != nullptr) return;  // a command with its own (gmu: cross-decoder configs)
   // A required option a preset can give is checked after the preset is read.
   std::vector<CLI::Option*> required;
   for (CLI::Option* option : app.get_options()) {

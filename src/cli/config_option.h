@@ -10,6 +10,7 @@ namespace landmark::cli {
 // registered). Each preset key fills the option of the same meaning
 // (retriever.top_k -> --top-k, ...) unless the option was given; keys a
 // command has no option for are ignored by it, unknown keys are errors.
+// Commands that define --config themselves (gmu) keep theirs.
 void AddConfigOptions(CLI::App& app);
 
 }  // namespace landmark::cli

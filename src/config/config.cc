@@ -1,224 +1,153 @@
-// Presets read with toml++: a table of known keys, each with its type and
-// where it goes; anything else in the file is an error naming it.
+// Presets read with toml++ through the strict section reader
+// (src/core/toml_reader.h): every key typed and known, each one the file
+// sets also recorded as command-line text for `--config`.
 #include "landmark/config.h"
 
-#include <toml++/toml.h>
-
+#include <charconv>
 #include <cmath>
 #include <fstream>
-#include <cstdint>
-#include <functional>
 #include <sstream>
-#include <vector>
 
 #include "landmark/error.h"
+#include "src/core/toml_reader.h"
 
 namespace landmark {
 namespace {
 
-enum class Kind { kCount, kNumber, kBool, kText };
-const char* Describe(Kind kind) {
-  switch (kind) {
-    case Kind::kCount: return "an integer >= 0";
-    case Kind::kNumber: return "a number";
-    case Kind::kBool: return "true or false";
-    case Kind::kText: return "a string";
+// A section whose reads also record "section.key" -> the value as text.
+class Section {
+ public:
+  Section(const toml::table* table, const std::string& source, const std::string& name,
+          std::vector<std::string> keys, Config& config)
+      : s_(table, source, name, std::move(keys)), name_(name), config_(config) {}
+
+  size_t Count(const std::string& key, size_t fallback) { return Record(key, s_.UInt(key, fallback)); }
+  double Number(const std::string& key, double fallback) {
+    const double value = s_.Number(key, fallback);
+    if (!std::isfinite(value)) s_.Fail(key, "expected a finite number");
+    return Record(key, value);
   }
-  return "?";
-}
-
-// A value read from the file, already checked against the field's kind.
-struct Value {
-  uint64_t count = 0;
-  double number = 0;
-  bool flag = false;
-  std::string text;
-};
-
-struct Field {
-  const char* key;  // "section.key"
-  Kind kind;
-  std::function<void(Config&, const Value&)> apply;  // throws landmark::Error for a bad value
-};
-
-FlashPrefillOptions::Threshold ParseThreshold(const std::string& name) {
-  if (name == "alpha") return FlashPrefillOptions::Threshold::kAlpha;
-  LANDMARK_CHECK_ARG(name == "delta", "threshold must be delta or alpha (got '" + name + "')");
-  return FlashPrefillOptions::Threshold::kDelta;
-}
-
-DmaOptions::Importance ParseImportance(const std::string& name) {
-  if (name == "qk") return DmaOptions::Importance::kPooledQK;
-  LANDMARK_CHECK_ARG(name == "vnorm", "importance must be vnorm or qk (got '" + name +
-                                          "'; learned weights are given to the prefill call)");
-  return DmaOptions::Importance::kValueNorm;
-}
-
-const std::vector<Field>& Fields() {
-  static const std::vector<Field> fields = {
-      {"model.q_heads", Kind::kCount, [](Config& c, const Value& v) { c.retriever.q_heads = v.count; }},
-      {"model.kv_heads", Kind::kCount,
-       [](Config& c, const Value& v) { c.store.shape.kv_heads = c.encoder.kv_heads = v.count; }},
-      {"model.head_dim", Kind::kCount,
-       [](Config& c, const Value& v) { c.store.shape.head_dim = c.encoder.head_dim = v.count; }},
-      {"store.chunk_size", Kind::kCount, [](Config& c, const Value& v) { c.store.shape.chunk_size = v.count; }},
-      {"store.dtype", Kind::kText, [](Config& c, const Value& v) { c.store.shape.dtype = ParseDType(v.text, "dtype"); }},
-      {"store.landmark", Kind::kText,
-       [](Config& c, const Value& v) { c.store.shape.landmark = ParseLandmarkKind(v.text); }},
-      {"store.landmark_heads", Kind::kCount, [](Config& c, const Value& v) { c.store.shape.landmark_heads = v.count; }},
-      {"store.landmark_dim", Kind::kCount, [](Config& c, const Value& v) { c.store.shape.landmark_dim = v.count; }},
-      {"store.commit_every", Kind::kCount, [](Config& c, const Value& v) { c.store.commit_every = v.count; }},
-      {"store.segment_size", Kind::kText,
-       [](Config& c, const Value& v) { c.store.segment_bytes = ParseByteSize(v.text, "segment_size"); }},
-      {"encoder.seed", Kind::kCount, [](Config& c, const Value& v) { c.encoder.seed = v.count; }},
-      {"encoder.bigram_weight", Kind::kNumber,
-       [](Config& c, const Value& v) { c.encoder.bigram_weight = float(v.number); }},
-      {"encoder.temperature", Kind::kNumber, [](Config& c, const Value& v) { c.temperature = float(v.number); }},
-      {"retriever.top_k", Kind::kCount, [](Config& c, const Value& v) { c.retriever.top_k = v.count; }},
-      {"retriever.fusion", Kind::kText, [](Config& c, const Value& v) { c.retriever.fusion = ParseFusion(v.text); }},
-      {"retriever.weights", Kind::kText,
-       [](Config& c, const Value& v) { c.retriever.weights = ParseRetrievalWeights(v.text); }},
-      {"retriever.softmax_off_by_one", Kind::kBool,
-       [](Config& c, const Value& v) { c.retriever.softmax_off_by_one = v.flag; }},
-      {"retriever.window", Kind::kCount, [](Config& c, const Value& v) { c.retriever.window = v.count; }},
-      {"retriever.sink_chunks", Kind::kCount, [](Config& c, const Value& v) { c.retriever.sink_chunks = v.count; }},
-      {"retriever.prefetch", Kind::kBool, [](Config& c, const Value& v) { c.retriever.prefetch = v.flag; }},
-      {"prefill.policy", Kind::kText, [](Config& c, const Value& v) { c.prefill.policy = ParsePrefillPolicy(v.text); }},
-      {"prefill.block", Kind::kCount, [](Config& c, const Value& v) { c.prefill.block = v.count; }},
-      {"prefill.flashprefill.threshold", Kind::kText,
-       [](Config& c, const Value& v) { c.prefill.flashprefill.threshold = ParseThreshold(v.text); }},
-      {"prefill.flashprefill.delta", Kind::kNumber,
-       [](Config& c, const Value& v) { c.prefill.flashprefill.delta = float(v.number); }},
-      {"prefill.flashprefill.alpha", Kind::kNumber,
-       [](Config& c, const Value& v) { c.prefill.flashprefill.alpha = float(v.number); }},
-      {"prefill.flashprefill.vertical_fraction", Kind::kNumber,
-       [](Config& c, const Value& v) { c.prefill.flashprefill.vertical_fraction = v.number; }},
-      {"prefill.flashprefill.slash_count", Kind::kCount,
-       [](Config& c, const Value& v) { c.prefill.flashprefill.slash_count = v.count; }},
-      {"prefill.dma.importance", Kind::kText,
-       [](Config& c, const Value& v) { c.prefill.dma.importance = ParseImportance(v.text); }},
-      {"prefill.dma.sparsity", Kind::kNumber, [](Config& c, const Value& v) { c.prefill.dma.sparsity = v.number; }},
-      {"prefill.dma.window", Kind::kCount, [](Config& c, const Value& v) { c.prefill.dma.window = v.count; }},
-      {"prefill.dma.stride", Kind::kCount, [](Config& c, const Value& v) { c.prefill.dma.stride = v.count; }},
-      {"prefill.dma.dilation", Kind::kCount, [](Config& c, const Value& v) { c.prefill.dma.dilation = v.count; }},
-      {"prefill.dma.dilated_count", Kind::kCount,
-       [](Config& c, const Value& v) { c.prefill.dma.dilated_count = v.count; }},
-      {"runtime.threads", Kind::kCount, [](Config& c, const Value& v) { c.threads = v.count; }},
-  };
-  return fields;
-}
-
-std::string Where(const std::string& source, const toml::node& node) {
-  const toml::source_position begin = node.source().begin;
-  return begin.line ? source + ":" + std::to_string(begin.line) : source;
-}
-
-// The known keys of a section, for the message about an unknown one.
-std::string KnownKeys(const std::string& section) {
-  std::string keys;
-  for (const Field& f : Fields()) {
-    const std::string key = f.key;
-    if (key.rfind(section + ".", 0) != 0) continue;
-    const std::string rest = key.substr(section.size() + 1);
-    if (rest.find('.') != std::string::npos) continue;
-    keys += (keys.empty() ? "" : ", ") + rest;
-  }
-  return keys;
-}
-
-bool IsSection(const std::string& path) {
-  for (const Field& f : Fields()) {
-    if (std::string(f.key).rfind(path + ".", 0) == 0) return true;
-  }
-  return false;
-}
-
-Value Read(const toml::node& node, Kind kind, const std::string& key, const std::string& where) {
-  Value v;
-  bool ok = false;
-  switch (kind) {
-    case Kind::kCount:
-      if (auto i = node.value_exact<int64_t>()) {
-        ok = *i >= 0;
-        v.count = uint64_t(*i);
-        v.text = std::to_string(v.count);
-      }
-      break;
-    case Kind::kNumber:
-      if (auto x = node.value<double>()) {  // integers are numbers too
-        ok = std::isfinite(*x);
-        v.number = *x;
-        std::ostringstream text;
-        text.precision(17);
-        text << *x;
-        v.text = text.str();
-      }
-      break;
-    case Kind::kBool:
-      if (auto b = node.value_exact<bool>()) {
-        ok = true;
-        v.flag = *b;
-        v.text = *b ? "true" : "false";
-      }
-      break;
-    case Kind::kText:
-      if (auto s = node.value_exact<std::string>()) {
-        ok = true;
-        v.text = *s;
-      } else if (auto i = node.value_exact<int64_t>(); i && key == "store.segment_size" && *i > 0) {
-        ok = true;  // bytes as a plain integer
-        v.text = std::to_string(*i);
-      }
-      break;
-  }
-  LANDMARK_CHECK_ARG(ok, where + ": " + key + " must be " + Describe(kind));
-  return v;
-}
-
-void Walk(const toml::table& table, const std::string& prefix, const std::string& source, Config& config) {
-  for (auto&& [name, node] : table) {
-    const std::string key = prefix.empty() ? std::string(name.str()) : prefix + "." + std::string(name.str());
-    const std::string where = Where(source, node);
-    if (const toml::table* sub = node.as_table()) {
-      LANDMARK_CHECK_ARG(IsSection(key), where + ": unknown section [" + key + "]" +
-                                             (prefix.empty() ? " (known: model, store, encoder, retriever, "
-                                                               "prefill, runtime)"
-                                                             : " (known in [" + prefix + "]: " + KnownKeys(prefix) + ")"));
-      Walk(*sub, key, source, config);
-      continue;
-    }
-    const Field* field = nullptr;
-    for (const Field& f : Fields()) {
-      if (key == f.key) field = &f;
-    }
-    LANDMARK_CHECK_ARG(field != nullptr,
-                       where + ": unknown key '" + key + "'" +
-                           (prefix.empty() ? std::string(" (keys belong in a section: [model], [store], ...)")
-                                           : " (known in [" + prefix + "]: " + KnownKeys(prefix) + ")"));
-    const Value value = Read(node, field->kind, key, where);
+  bool Bool(const std::string& key, bool fallback) { return Record(key, s_.Bool(key, fallback)); }
+  std::string Text(const std::string& key, const std::string& fallback) { return Record(key, s_.String(key, fallback)); }
+  // A value a library parser checks: its error names the key.
+  template <class Parse>
+  auto Parsed(const std::string& key, const std::string& fallback, Parse parse) {
+    const std::string text = Text(key, fallback);
     try {
-      field->apply(config, value);
+      return parse(text);
     } catch (const Error& e) {
-      LANDMARK_THROW(where + ": " + key + ": " + e.what());
+      s_.Fail(key, e.what());
     }
-    config.values[key] = value.text;
   }
-}
+  // A [section.sub] table inside this one (absent: null).
+  const toml::table* Table(const std::string& key) {
+    const toml::node* n = s_.Node(key);
+    if (n && !n->is_table()) s_.Fail(key, "expected a [" + name_ + "." + key + "] table");
+    return n ? n->as_table() : nullptr;
+  }
+  TomlSection& reader() { return s_; }
+
+ private:
+  template <class T>
+  T Record(const std::string& key, T value) {
+    if (!s_.Has(key)) return value;
+    std::string text;
+    if constexpr (std::is_same_v<T, bool>) {
+      text = value ? "true" : "false";
+    } else if constexpr (std::is_same_v<T, std::string>) {
+      text = value;
+    } else {  // the shortest text that reads back as the same number
+      char buffer[64];
+      text.assign(buffer, std::to_chars(buffer, buffer + sizeof(buffer), value).ptr);
+    }
+    config_.values[name_ + "." + key] = text;
+    return value;
+  }
+
+  TomlSection s_;
+  std::string name_;
+  Config& config_;
+};
 
 }  // namespace
 
 Config ParseConfig(std::string_view text, const std::string& source) {
-  toml::table table;
-  try {
-    table = toml::parse(text, source);
-  } catch (const toml::parse_error& e) {
-    LANDMARK_THROW(source + ":" + std::to_string(e.source().begin.line) + ": not valid TOML: " +
-                   std::string(e.description()));
+  // [cross_decoder] belongs to the cross-decoder's own reader (LoadCrossDecoderConfig).
+  const toml::table root = ParseToml(std::string(text), source,
+                                     {"model", "store", "encoder", "retrieval", "prefill", "runtime", "cross_decoder"});
+  auto table = [&](const char* name) { return root[name].as_table(); };
+  Config c;
+  c.source = source;
+
+  Section model(table("model"), source, "model", {"q_heads", "kv_heads", "head_dim"}, c);
+  c.retriever.q_heads = model.Count("q_heads", c.retriever.q_heads);
+  c.store.shape.kv_heads = c.encoder.kv_heads = model.Count("kv_heads", c.store.shape.kv_heads);
+  c.store.shape.head_dim = c.encoder.head_dim = model.Count("head_dim", c.store.shape.head_dim);
+
+  Section store(table("store"), source, "store",
+                {"chunk_size", "dtype", "landmark", "landmark_heads", "landmark_dim", "commit_every", "segment_size"}, c);
+  StoreShape& shape = c.store.shape;
+  shape.chunk_size = store.Count("chunk_size", shape.chunk_size);
+  shape.dtype = store.Parsed("dtype", Name(shape.dtype), [](const std::string& t) { return ParseDType(t, "dtype"); });
+  shape.landmark = store.Parsed("landmark", Name(shape.landmark), [](const std::string& t) { return ParseLandmarkKind(t); });
+  shape.landmark_heads = store.Count("landmark_heads", shape.landmark_heads);
+  shape.landmark_dim = store.Count("landmark_dim", shape.landmark_dim);
+  c.store.commit_every = store.Count("commit_every", c.store.commit_every);
+  if (const toml::node* n = store.reader().Node("segment_size"); n && n->is_integer()) {
+    c.store.segment_bytes = store.Count("segment_size", 0);  // bytes
+    if (c.store.segment_bytes == 0) store.reader().Fail("segment_size", "must be > 0");
+  } else if (n) {
+    c.store.segment_bytes = store.Parsed("segment_size", "", [](const std::string& t) { return ParseByteSize(t, "size"); });
   }
-  Config config;
-  config.source = source;
-  Walk(table, "", source, config);
-  return config;
+
+  Section encoder(table("encoder"), source, "encoder", {"seed", "bigram_weight", "temperature"}, c);
+  c.encoder.seed = encoder.Count("seed", c.encoder.seed);
+  c.encoder.bigram_weight = float(encoder.Number("bigram_weight", c.encoder.bigram_weight));
+  c.temperature = float(encoder.Number("temperature", c.temperature));
+
+  Section retrieval(table("retrieval"), source, "retrieval",
+                    {"top_k", "fusion", "weights", "softmax_off_by_one", "window", "sink_chunks", "prefetch"}, c);
+  RetrieverConfig& r = c.retriever;
+  r.top_k = retrieval.Count("top_k", r.top_k);
+  r.fusion = retrieval.Parsed("fusion", Name(r.fusion), [](const std::string& t) { return ParseFusion(t); });
+  r.weights = retrieval.Parsed("weights", Name(r.weights), [](const std::string& t) { return ParseRetrievalWeights(t); });
+  r.softmax_off_by_one = retrieval.Bool("softmax_off_by_one", r.softmax_off_by_one);
+  r.window = retrieval.Count("window", r.window);
+  r.sink_chunks = retrieval.Count("sink_chunks", r.sink_chunks);
+  r.prefetch = retrieval.Bool("prefetch", r.prefetch);
+
+  Section prefill(table("prefill"), source, "prefill", {"policy", "block", "flashprefill", "dma"}, c);
+  SparsePrefillOptions& p = c.prefill;
+  p.policy = prefill.Parsed("policy", Name(p.policy), [](const std::string& t) { return ParsePrefillPolicy(t); });
+  p.block = prefill.Count("block", p.block);
+  Section fp(prefill.Table("flashprefill"), source, "prefill.flashprefill",
+             {"threshold", "delta", "alpha", "vertical_fraction", "slash_count"}, c);
+  FlashPrefillOptions& f = p.flashprefill;
+  f.threshold = fp.Parsed("threshold", "delta", [](const std::string& t) {
+    LANDMARK_CHECK_ARG(t == "delta" || t == "alpha", "expected delta or alpha, got '" + t + "'");
+    return t == "alpha" ? FlashPrefillOptions::Threshold::kAlpha : FlashPrefillOptions::Threshold::kDelta;
+  });
+  f.delta = float(fp.Number("delta", f.delta));
+  f.alpha = float(fp.Number("alpha", f.alpha));
+  f.vertical_fraction = fp.Number("vertical_fraction", f.vertical_fraction);
+  f.slash_count = fp.Count("slash_count", f.slash_count);
+  Section dma(prefill.Table("dma"), source, "prefill.dma",
+              {"importance", "sparsity", "window", "stride", "dilation", "dilated_count"}, c);
+  DmaOptions& m = p.dma;
+  m.importance = dma.Parsed("importance", "vnorm", [](const std::string& t) {
+    LANDMARK_CHECK_ARG(t == "vnorm" || t == "qk",
+                       "expected vnorm or qk, got '" + t + "' (learned weights are given to the prefill call)");
+    return t == "qk" ? DmaOptions::Importance::kPooledQK : DmaOptions::Importance::kValueNorm;
+  });
+  m.sparsity = dma.Number("sparsity", m.sparsity);
+  m.window = dma.Count("window", m.window);
+  m.stride = dma.Count("stride", m.stride);
+  m.dilation = dma.Count("dilation", m.dilation);
+  m.dilated_count = dma.Count("dilated_count", m.dilated_count);
+
+  Section runtime(table("runtime"), source, "runtime", {"threads"}, c);
+  c.threads = runtime.Count("threads", c.threads);
+  return c;
 }
 
 Config LoadConfig(const std::string& path) {

@@ -464,10 +464,10 @@ static void test_prefill(void) {
  * unknown key or a bad value is an error naming it. */
 static void test_config(void) {
   const char* presets[] = {"demo.toml", "llama3-8b.toml", "hsa.toml"};
-  const char* good = "[model]\nq_heads = 32\nkv_heads = 8\nhead_dim = 128\n[retriever]\ntop_k = 16\nfusion = \"hsa\"\n"
+  const char* good = "[model]\nq_heads = 32\nkv_heads = 8\nhead_dim = 128\n[retrieval]\ntop_k = 16\nfusion = \"hsa\"\n"
                      "[prefill]\npolicy = \"dma\"\n[prefill.dma]\nsparsity = 0.5\n[runtime]\nthreads = 3\n";
-  const char* typo = "[retriever]\ntop_k = 16\ntopk = 3\n";
-  const char* bad_value = "[retriever]\nfusion = \"mixed\"\n";
+  const char* typo = "[retrieval]\ntop_k = 16\ntopk = 3\n";
+  const char* bad_value = "[retrieval]\nfusion = \"mixed\"\n";
   const char* bad_type = "[model]\nkv_heads = \"eight\"\n";
   landmark_config* config = NULL;
   landmark_store_options options;
@@ -505,12 +505,12 @@ static void test_config(void) {
   CHECK_STATUS(landmark_config_close(config), LANDMARK_ERROR_CLOSED);
 
   CHECK_STATUS(landmark_config_parse(typo, strlen(typo), "typo.toml", &config), LANDMARK_ERROR_CONFIG);
-  ERROR_MENTIONS("typo.toml:3: unknown key 'retriever.topk'");
+  ERROR_MENTIONS("typo.toml: [retrieval].topk: unknown key");
   CHECK(config == NULL);
   CHECK_STATUS(landmark_config_parse(bad_value, strlen(bad_value), "v.toml", &config), LANDMARK_ERROR_CONFIG);
-  ERROR_MENTIONS("retriever.fusion");
+  ERROR_MENTIONS("[retrieval].fusion");
   CHECK_STATUS(landmark_config_parse(bad_type, strlen(bad_type), "t.toml", &config), LANDMARK_ERROR_CONFIG);
-  ERROR_MENTIONS("model.kv_heads must be an integer");
+  ERROR_MENTIONS("[model].kv_heads: expected an integer");
   CHECK_STATUS(landmark_config_parse("[model\n", 7, "broken.toml", &config), LANDMARK_ERROR_CONFIG);
   ERROR_MENTIONS("broken.toml:1");
   CHECK_STATUS(landmark_config_load("/nonexistent.toml", &config), LANDMARK_ERROR_CONFIG);
