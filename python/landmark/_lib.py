@@ -191,6 +191,14 @@ if lib.landmark_api_version() != API_VERSION:
     raise ImportError(f"landmark: the library speaks API {lib.landmark_api_version()}, this package {API_VERSION}")
 
 
+def choice(table, value, what):
+    """table[value], or a ValueError naming `what` and the choices."""
+    try:
+        return table[value]
+    except KeyError:
+        raise ValueError(f"{what} must be one of {', '.join(table)}, not {value!r}") from None
+
+
 def check(status):
     """Raises landmark.Error with the library's message unless status is OK."""
     if status != 0:

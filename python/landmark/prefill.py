@@ -40,15 +40,15 @@ def prefill(q, k, v, *, policy=None, block=None, config=None, threads=None, **op
     if config is not None:
         config.apply("landmark_config_prefill_options", o)
     if policy is not None:
-        o.policy = _lib.POLICIES[policy]
+        o.policy = _lib.choice(_lib.POLICIES, policy, "policy")
     if block is not None:
         o.block = block
     weights = None
     for key, value in options.items():
         if key == "threshold":
-            o.threshold_alpha = int(value == "alpha")
+            o.threshold_alpha = _lib.choice({"delta": 0, "alpha": 1}, value, "threshold")
         elif key == "importance":
-            o.importance = _lib.IMPORTANCES[value]
+            o.importance = _lib.choice(_lib.IMPORTANCES, value, "importance")
         elif key == "dma_weights":
             weights = np.ascontiguousarray(value, dtype=np.float32)
             o.dma_weights = weights.ctypes.data_as(ctypes.POINTER(ctypes.c_float))

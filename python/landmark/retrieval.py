@@ -93,8 +93,9 @@ class Retriever(_lib.Handle):
         config = _lib.load_config(config)
         if config is not None:
             config.apply("landmark_config_retriever_options", o)
-        given = dict(q_heads=q_heads, top_k=top_k, fusion=None if fusion is None else _lib.FUSIONS[fusion],
-                     weights=None if weights is None else _lib.WEIGHTS[weights],
+        given = dict(q_heads=q_heads, top_k=top_k,
+                     fusion=None if fusion is None else _lib.choice(_lib.FUSIONS, fusion, "fusion"),
+                     weights=None if weights is None else _lib.choice(_lib.WEIGHTS, weights, "weights"),
                      softmax_off_by_one=None if softmax_off_by_one is None else int(softmax_off_by_one),
                      window=window, sink_chunks=sink_chunks, prefetch=None if prefetch is None else int(prefetch),
                      temperature=temperature)

@@ -50,7 +50,7 @@ def verify(path):
     return []
 
 
-def _kv_array(x, name):
+def _kv_array(x):
     """A C-contiguous f32 or f16 array: zero-copy when it already is one,
     else converted to f32 (a copy)."""
     x = np.asarray(x)
@@ -68,9 +68,9 @@ def _options(config, fields):
         if value is None:
             continue
         if key == "dtype":
-            value = _lib.DTYPES[value]
+            value = _lib.choice(_lib.DTYPES, value, "dtype")
         elif key == "landmark":
-            value = _lib.LANDMARKS[value]
+            value = _lib.choice(_lib.LANDMARKS, value, "landmark")
         setattr(o, key, value)
     return o
 
@@ -121,7 +121,7 @@ class StoreWriter(_lib.Handle):
         """Appends tokens: keys, values [tokens, kv_heads, head_dim] (f32 or
         f16; C-contiguous ones are read in place, others converted to f32);
         learned stores: landmarks [chunks completed, landmark_heads, dim]."""
-        keys, values = _kv_array(keys, "keys"), _kv_array(values, "values")
+        keys, values = _kv_array(keys), _kv_array(values)
         if keys.ndim != 3 or keys.shape != values.shape or keys.dtype != values.dtype:
             raise ValueError(f"keys {keys.shape} {keys.dtype} and values {values.shape} {values.dtype} must both "
                              "be [tokens, kv_heads, head_dim] of one dtype")
@@ -130,7 +130,7 @@ class StoreWriter(_lib.Handle):
         t.dtype = _lib.DTYPES["f16" if keys.dtype == np.float16 else "f32"]
         t.keys, t.values = keys.ctypes.data, values.ctypes.data
         if landmarks is not None:
-            landmarks = _kv_array(landmarks, "landmarks")
+            landmarks = _kv_array(landmarks)
             if landmarks.ndim != 3:
                 raise ValueError(f"landmarks must be [chunks, landmark_heads, landmark_dim], are {landmarks.shape}")
             t.landmarks = landmarks.ctypes.data

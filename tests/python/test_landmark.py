@@ -195,6 +195,8 @@ def test_prefill_against_numpy():
                 assert abs(r.lse[t, h] - lse) < 1e-3
     with pytest.raises(landmark.Error, match="multiple of kv heads"):
         landmark.prefill(q[:, :3], k, v)
+    with pytest.raises(ValueError, match="policy must be one of dense, flashprefill, dma, not 'sparse'"):
+        landmark.prefill(q, k, v, policy="sparse")
     with pytest.raises(TypeError, match="unknown option 'sparsty'"):
         landmark.prefill(q, k, v, sparsty=0.5)
 
