@@ -24,7 +24,7 @@ def blocks(readme, section):
     body = text[start:end if end > 0 else len(text)]
     # (language, code, the prose just before the block)
     pattern = re.compile(r"((?:[^\n]*\n)*?)```(\w+)\n(.*?)```\n", re.S)
-    position, found = 0, []
+    found = []
     for m in pattern.finditer(body):
         found.append((m.group(2), m.group(3), m.group(1)))
     return found

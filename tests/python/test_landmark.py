@@ -1,7 +1,6 @@
 """The Python package (python/landmark) against NumPy references: stores,
 retrieval (joint = dense attention; HSA fusion from its own explanation),
 text questions, prefill, presets, and errors carrying the library's message."""
-import os
 from pathlib import Path
 
 import numpy as np
