@@ -91,7 +91,8 @@ typedef enum landmark_prefill_policy {
  * this arena (ingest, queries, prefill) runs on at most `threads` threads
  * (0: all CPUs). Handles that keep an arena hold a reference, so it may be
  * closed at any time. Without an arena, calls run in the calling thread's
- * current arena (all CPUs by default). */
+ * current arena (all CPUs by default). Batches of 8 or more queries score
+ * landmarks with oneDNN, which runs on OpenMP threads (OMP_NUM_THREADS). */
 typedef struct landmark_arena landmark_arena;
 LANDMARK_API landmark_status landmark_arena_create(size_t threads, landmark_arena** arena);
 LANDMARK_API landmark_status landmark_arena_threads(const landmark_arena* arena, size_t* threads);
@@ -116,7 +117,7 @@ typedef struct landmark_store_options {
   size_t struct_size;
   size_t chunk_size;     /* S, tokens per chunk (default 64) */
   size_t kv_heads;       /* H_kv (default 1) */
-  size_t head_dim;       /* d (default 64; text stores: 256) */
+  size_t head_dim;       /* d (default 64; the hashing encoder retrieves better at 256-512) */
   landmark_dtype dtype;  /* storage dtype of K, V, landmarks (default f16) */
   landmark_landmark_kind landmark; /* default mean */
   size_t landmark_heads; /* learned: retrieval heads (0: kv_heads) */
