@@ -190,7 +190,7 @@ typedef struct landmark_tokens {
   const void* values;
   const void* landmarks;
   size_t landmark_chunks, landmark_heads, landmark_dim;
-  landmark_dtype landmark_dtype;
+  landmark_dtype landmarks_dtype;
   const char* text;
   size_t text_length;
   const uint32_t* token_text_end;

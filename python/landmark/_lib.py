@@ -48,7 +48,7 @@ class Tokens(ctypes.Structure):
     _fields_ = [("struct_size", size_t), ("tokens", size_t), ("kv_heads", size_t), ("head_dim", size_t),
                 ("dtype", c_int), ("keys", ctypes.c_void_p), ("values", ctypes.c_void_p),
                 ("landmarks", ctypes.c_void_p), ("landmark_chunks", size_t), ("landmark_heads", size_t),
-                ("landmark_dim", size_t), ("landmark_dtype", c_int), ("text", ctypes.c_char_p),
+                ("landmark_dim", size_t), ("landmarks_dtype", c_int), ("text", ctypes.c_char_p),
                 ("text_length", size_t), ("token_text_end", ctypes.POINTER(ctypes.c_uint32))]
 
 

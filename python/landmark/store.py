@@ -135,7 +135,7 @@ class StoreWriter(_lib.Handle):
                 raise ValueError(f"landmarks must be [chunks, landmark_heads, landmark_dim], are {landmarks.shape}")
             t.landmarks = landmarks.ctypes.data
             t.landmark_chunks, t.landmark_heads, t.landmark_dim = landmarks.shape
-            t.landmark_dtype = _lib.DTYPES["f16" if landmarks.dtype == np.float16 else "f32"]
+            t.landmarks_dtype = _lib.DTYPES["f16" if landmarks.dtype == np.float16 else "f32"]
         check(lib.landmark_writer_append(self.handle, ctypes.byref(t)))
 
     def append_text(self, text):

@@ -308,7 +308,7 @@ landmark_status landmark_writer_append(landmark_writer* writer, const landmark_t
       if (completes > 0 && !t.landmarks) Fail(LANDMARK_ERROR_NULL_ARGUMENT, "tokens: landmarks is NULL");
       batch.landmarks = t.landmarks;
       batch.landmark_chunks = t.landmark_chunks;
-      batch.landmark_dtype = FromC(t.landmark_dtype, "tokens.landmark_dtype");
+      batch.landmark_dtype = FromC(t.landmarks_dtype, "tokens.landmarks_dtype");
     } else if (t.landmarks) {
       bad("landmarks given, but the store computes its own (" + std::string(Name(s.landmark)) + ")");
     }

@@ -210,3 +210,28 @@ def test_damaged_store_fails_verify(tmp_path, kv):
     segment.write_bytes(bytes(data))
     problems = landmark.verify(tmp_path / "s")
     assert problems and segment.name in problems[0]
+
+
+def test_learned_landmarks_and_retrieval_queries(tmp_path, kv):
+    keys, values = kv
+    chunks = N // S
+    rng = np.random.default_rng(8)
+    landmarks = rng.standard_normal((chunks, 1, 8)).astype(np.float16)  # one shared retrieval head, R = 8
+    with landmark.StoreWriter.create(tmp_path / "learned", chunk_size=S, kv_heads=HKV, head_dim=D,
+                                     landmark="learned", landmark_heads=1, landmark_dim=8) as w:
+        w.append(keys[:S * 5 + 3], values[:S * 5 + 3], landmarks[:5])  # completes 5 chunks
+        with pytest.raises(landmark.Error, match="landmarks are"):
+            w.append(keys[S * 5 + 3:], values[S * 5 + 3:], landmarks[5:6])  # wrong count
+        w.append(keys[S * 5 + 3:], values[S * 5 + 3:], landmarks[5:])
+    retriever = landmark.Retriever(landmark.Store(tmp_path / "learned"), top_k=1)
+    assert (retriever.landmark_heads, retriever.landmark_dim) == (1, 8)
+    q = np.zeros((HKV, D), np.float32)
+    for c in (0, 7, chunks - 1):
+        r = landmarks[c].astype(np.float32) * 10  # points at chunk c
+        result = retriever.query(q, r=r)
+        scores = landmarks[:, 0].astype(np.float32) @ r[0] / np.sqrt(8)  # s_c = r·L_c / sqrt(R)
+        best = int(np.argmax(scores))
+        assert len(result.selections) == 1 and result.selections[0].chunks[0] == best
+        assert abs(result.selections[0].scores[0] - scores[best]) < 1e-3 * max(1, abs(scores[best]))
+    with pytest.raises(landmark.Error, match="r .* elements"):
+        retriever.query(q, r=np.zeros(7, np.float32))
