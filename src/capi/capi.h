@@ -6,6 +6,7 @@
 #include <tbb/task_arena.h>
 
 #include <cstdint>
+#include <climits>
 #include <memory>
 #include <optional>
 #include <string>
@@ -71,6 +72,14 @@ const T& Options(const T* options, const char* what) {
                                               " (fill it with its _init function first)");
   }
   return o;
+}
+
+// a·b·c elements, refusing sizes that overflow (a caller's garbage, not a shape).
+inline size_t Elements(size_t a, size_t b, size_t c, const char* what) {
+  if ((b != 0 && a > SIZE_MAX / b) || (c != 0 && a * b > SIZE_MAX / c)) {
+    Fail(LANDMARK_ERROR_INVALID_ARGUMENT, std::string(what) + ": the sizes overflow");
+  }
+  return a * b * c;
 }
 
 // ---- the objects behind the handles ----

@@ -88,9 +88,10 @@ landmark_status landmark_prefill(const float* q, size_t tokens, size_t q_heads, 
         bad(std::string(what) + " has " + std::to_string(given) + " elements, expected " + std::to_string(expected));
       }
     };
-    expect(out_elements, tokens * q_heads * head_dim, "out [tokens][q_heads][head_dim]");
-    if (lse) expect(lse_elements, tokens * q_heads, "lse [tokens][q_heads]");
-    if (mask) expect(mask_elements, kv_heads * nb * nb, "mask [kv_heads][blocks][blocks]");
+    expect(out_elements, Elements(tokens, q_heads, head_dim, "out"), "out [tokens][q_heads][head_dim]");
+    Elements(tokens, kv_heads, head_dim, "k");
+    if (lse) expect(lse_elements, Elements(tokens, q_heads, 1, "lse"), "lse [tokens][q_heads]");
+    if (mask) expect(mask_elements, Elements(kv_heads, nb, nb, "mask"), "mask [kv_heads][blocks][blocks]");
     SparsePrefillOptions p;
     p.policy = PrefillPolicy(int(o.policy));
     p.block = o.block;

@@ -160,10 +160,10 @@ landmark_status landmark_retriever_query_batch(const landmark_retriever* retriev
     if (count == 0) Fail(LANDMARK_ERROR_INVALID_ARGUMENT, "count is 0 (no queries)");
     const StoreShape& s = object->store->shape();
     const size_t q_size = object->q_heads * s.head_dim, r_size = s.landmark_heads * s.landmark_dim;
-    Expect(q_elements, count * q_size,
+    Expect(q_elements, Elements(count, object->q_heads, s.head_dim, "q"),
            "q [" + std::to_string(count) + "][" + std::to_string(object->q_heads) + "][" + std::to_string(s.head_dim) + "]");
     if (r) {
-      Expect(r_elements, count * r_size,
+      Expect(r_elements, Elements(count, s.landmark_heads, s.landmark_dim, "r"),
              "r [" + std::to_string(count) + "][" + std::to_string(s.landmark_heads) + "][" +
                  std::to_string(s.landmark_dim) + "]");
     } else if (r_elements != 0) {

@@ -292,6 +292,7 @@ landmark_status landmark_writer_append(landmark_writer* writer, const landmark_t
           std::to_string(s.head_dim));
     }
     if (t.tokens > 0 && (!t.keys || !t.values)) Fail(LANDMARK_ERROR_NULL_ARGUMENT, "tokens: keys or values is NULL");
+    Elements(t.tokens, t.kv_heads, t.head_dim, "tokens");
     TokenBatch batch;
     batch.tokens = t.tokens;
     batch.keys = t.keys;

@@ -207,6 +207,9 @@ static void test_tensor_store(void) {
   CHECK_STATUS(landmark_retriever_query(retriever, q, kQHeads * kDim, NULL, 0, 100000, &failed),
                LANDMARK_ERROR_INVALID_ARGUMENT);
   CHECK(failed == NULL); /* a failed call leaves no handle */
+  CHECK_STATUS(landmark_retriever_query_batch(retriever, (size_t)1 << 62, q, 0, NULL, 0, NULL, &failed),
+               LANDMARK_ERROR_INVALID_ARGUMENT); /* sizes that overflow */
+  ERROR_MENTIONS("overflow");
   CHECK_STATUS(landmark_result_selection(batch, 3, 0, &count, NULL, NULL, NULL), LANDMARK_ERROR_INVALID_ARGUMENT);
   CHECK_STATUS(landmark_result_selection(batch, 0, 2, &count, NULL, NULL, NULL), LANDMARK_ERROR_INVALID_ARGUMENT);
   tokens.kv_heads = 1;
