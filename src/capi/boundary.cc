@@ -42,12 +42,21 @@ landmark_status GuardImpl(landmark_status library_status, void (*body)(void*), v
   }
 }
 
+DType DTypeFromC(int dtype, const char* what) {
+  switch (dtype) {
+    case LANDMARK_F32: return DType::kF32;
+    case LANDMARK_F16: return DType::kF16;
+    case LANDMARK_BF16: return DType::kBF16;
+  }
+  Fail(LANDMARK_ERROR_INVALID_ARGUMENT, std::string(what) + ": unknown dtype " + std::to_string(dtype));
+}
+
 }  // namespace landmark::capi
 
 extern "C" {
 
 const char* landmark_status_name(landmark_status status) {
-  switch (status) {
+  switch (landmark::capi::Raw(status)) {
     case LANDMARK_OK: return "LANDMARK_OK";
     case LANDMARK_ERROR_NULL_ARGUMENT: return "LANDMARK_ERROR_NULL_ARGUMENT";
     case LANDMARK_ERROR_INVALID_ARGUMENT: return "LANDMARK_ERROR_INVALID_ARGUMENT";

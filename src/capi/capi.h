@@ -7,6 +7,7 @@
 
 #include <cstdint>
 #include <climits>
+#include <cstring>
 #include <memory>
 #include <optional>
 #include <string>
@@ -73,6 +74,20 @@ const T& Options(const T* options, const char* what) {
   }
   return o;
 }
+
+// The int a caller stored in a C enum field or argument. Read as the enum
+// type, a value outside its enumerators would be undefined behaviour in C++;
+// as an int it is checked like any other bad argument.
+template <class Enum>
+int Raw(const Enum& value) {
+  static_assert(sizeof(Enum) == sizeof(int), "C enums are ints");
+  int raw;
+  std::memcpy(&raw, &value, sizeof(raw));
+  return raw;
+}
+
+// A landmark_dtype value (as Raw gives it) as a DType.
+DType DTypeFromC(int dtype, const char* what);
 
 // a·b·c elements, refusing sizes that overflow (a caller's garbage, not a shape).
 inline size_t Elements(size_t a, size_t b, size_t c, const char* what) {

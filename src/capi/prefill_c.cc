@@ -71,17 +71,12 @@ landmark_status landmark_prefill(const float* q, size_t tokens, size_t q_heads, 
           std::to_string(kv_heads) + "), head_dim (" + std::to_string(head_dim) + ") > 0");
     }
     if (o.block == 0) bad("options.block must be > 0");
-    if (o.policy < LANDMARK_PREFILL_DENSE || o.policy > LANDMARK_PREFILL_DMA) {
-      bad("options.policy: unknown policy " + std::to_string(int(o.policy)));
+    const int policy = Raw(o.policy);
+    if (policy < LANDMARK_PREFILL_DENSE || policy > LANDMARK_PREFILL_DMA) {
+      bad("options.policy: unknown policy " + std::to_string(policy));
     }
     if (o.importance < 0 || o.importance > 2) bad("options.importance must be 0 (vnorm), 1 (qk) or 2 (learned)");
-    DType dtype = DType::kF32;
-    switch (kv_dtype) {
-      case LANDMARK_F32: dtype = DType::kF32; break;
-      case LANDMARK_F16: dtype = DType::kF16; break;
-      case LANDMARK_BF16: dtype = DType::kBF16; break;
-      default: bad("kv_dtype: unknown dtype " + std::to_string(int(kv_dtype)));
-    }
+    const DType dtype = DTypeFromC(Raw(kv_dtype), "kv_dtype");
     const size_t nb = (tokens + o.block - 1) / o.block;
     auto expect = [&](size_t given, size_t expected, const char* what) {
       if (given != expected) {
@@ -93,7 +88,7 @@ landmark_status landmark_prefill(const float* q, size_t tokens, size_t q_heads, 
     if (lse) expect(lse_elements, Elements(tokens, q_heads, 1, "lse"), "lse [tokens][q_heads]");
     if (mask) expect(mask_elements, Elements(kv_heads, nb, nb, "mask"), "mask [kv_heads][blocks][blocks]");
     SparsePrefillOptions p;
-    p.policy = PrefillPolicy(int(o.policy));
+    p.policy = PrefillPolicy(policy);
     p.block = o.block;
     p.flashprefill.threshold = o.threshold_alpha ? FlashPrefillOptions::Threshold::kAlpha
                                                  : FlashPrefillOptions::Threshold::kDelta;

@@ -94,18 +94,19 @@ landmark_status landmark_retriever_create(landmark_store* store, const landmark_
     NotNull(retriever, "retriever") = nullptr;
     const auto s = Get<StoreObject>(store, "store");
     const landmark_retriever_options& o = Options(options, "options");
-    if (o.fusion != LANDMARK_FUSION_JOINT && o.fusion != LANDMARK_FUSION_HSA) {
-      Fail(LANDMARK_ERROR_INVALID_ARGUMENT, "options.fusion: unknown fusion " + std::to_string(int(o.fusion)));
+    const int fusion = Raw(o.fusion), weights = Raw(o.weights);
+    if (fusion != LANDMARK_FUSION_JOINT && fusion != LANDMARK_FUSION_HSA) {
+      Fail(LANDMARK_ERROR_INVALID_ARGUMENT, "options.fusion: unknown fusion " + std::to_string(fusion));
     }
-    if (o.weights != LANDMARK_WEIGHTS_SOFTMAX && o.weights != LANDMARK_WEIGHTS_STICKBREAKING) {
-      Fail(LANDMARK_ERROR_INVALID_ARGUMENT, "options.weights: unknown weights " + std::to_string(int(o.weights)));
+    if (weights != LANDMARK_WEIGHTS_SOFTMAX && weights != LANDMARK_WEIGHTS_STICKBREAKING) {
+      Fail(LANDMARK_ERROR_INVALID_ARGUMENT, "options.weights: unknown weights " + std::to_string(weights));
     }
     RetrieverConfig config;
     config.q_heads = o.q_heads;
     config.top_k = o.top_k;
-    config.fusion = o.fusion == LANDMARK_FUSION_HSA ? Fusion::kHsa : Fusion::kJoint;
-    config.weights = o.weights == LANDMARK_WEIGHTS_STICKBREAKING ? RetrievalWeights::kStickBreaking
-                                                                 : RetrievalWeights::kSoftmax;
+    config.fusion = fusion == LANDMARK_FUSION_HSA ? Fusion::kHsa : Fusion::kJoint;
+    config.weights = weights == LANDMARK_WEIGHTS_STICKBREAKING ? RetrievalWeights::kStickBreaking
+                                                               : RetrievalWeights::kSoftmax;
     config.softmax_off_by_one = o.softmax_off_by_one != 0;
     config.window = o.window;
     config.sink_chunks = o.sink_chunks;

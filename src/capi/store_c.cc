@@ -11,21 +11,13 @@ namespace landmark::capi {
 namespace {
 
 landmark_dtype ToC(DType t) { return t == DType::kF32 ? LANDMARK_F32 : t == DType::kF16 ? LANDMARK_F16 : LANDMARK_BF16; }
-DType FromC(landmark_dtype t, const char* what) {
-  switch (t) {
-    case LANDMARK_F32: return DType::kF32;
-    case LANDMARK_F16: return DType::kF16;
-    case LANDMARK_BF16: return DType::kBF16;
-  }
-  Fail(LANDMARK_ERROR_INVALID_ARGUMENT, std::string(what) + ": unknown dtype " + std::to_string(int(t)));
-}
-LandmarkKind FromC(landmark_landmark_kind k) {
+LandmarkKind KindFromC(int k) {
   switch (k) {
     case LANDMARK_KIND_LEARNED: return LandmarkKind::kLearned;
     case LANDMARK_KIND_MEAN: return LandmarkKind::kMean;
     case LANDMARK_KIND_MINMAX: return LandmarkKind::kMinMax;
   }
-  Fail(LANDMARK_ERROR_INVALID_ARGUMENT, "options.landmark: unknown landmark kind " + std::to_string(int(k)));
+  Fail(LANDMARK_ERROR_INVALID_ARGUMENT, "options.landmark: unknown landmark kind " + std::to_string(k));
 }
 
 void ToC(const StoreInfo& i, landmark_store_info& out) {
@@ -65,8 +57,8 @@ StoreOptions FromC(const landmark_store_options& o) {
   s.chunk_size = o.chunk_size;
   s.kv_heads = o.kv_heads;
   s.head_dim = o.head_dim;
-  s.dtype = FromC(o.dtype, "options.dtype");
-  s.landmark = FromC(o.landmark);
+  s.dtype = DTypeFromC(Raw(o.dtype), "options.dtype");
+  s.landmark = KindFromC(Raw(o.landmark));
   s.landmark_heads = o.landmark_heads;
   s.landmark_dim = o.landmark_dim;
   options.commit_every = o.commit_every;
@@ -297,7 +289,7 @@ landmark_status landmark_writer_append(landmark_writer* writer, const landmark_t
     batch.tokens = t.tokens;
     batch.keys = t.keys;
     batch.values = t.values;
-    batch.dtype = FromC(t.dtype, "tokens.dtype");
+    batch.dtype = DTypeFromC(Raw(t.dtype), "tokens.dtype");
     const size_t completes = (info.tokens % s.chunk_size + t.tokens) / s.chunk_size;
     if (s.landmark == LandmarkKind::kLearned) {
       if (t.landmark_chunks != completes || t.landmark_heads != s.landmark_heads || t.landmark_dim != s.landmark_dim) {
@@ -309,7 +301,7 @@ landmark_status landmark_writer_append(landmark_writer* writer, const landmark_t
       if (completes > 0 && !t.landmarks) Fail(LANDMARK_ERROR_NULL_ARGUMENT, "tokens: landmarks is NULL");
       batch.landmarks = t.landmarks;
       batch.landmark_chunks = t.landmark_chunks;
-      batch.landmark_dtype = FromC(t.landmarks_dtype, "tokens.landmarks_dtype");
+      batch.landmark_dtype = DTypeFromC(Raw(t.landmarks_dtype), "tokens.landmarks_dtype");
     } else if (t.landmarks) {
       bad("landmarks given, but the store computes its own (" + std::string(Name(s.landmark)) + ")");
     }

@@ -85,6 +85,7 @@ static void test_version(void) {
   CHECK(landmark_api_version() == LANDMARK_API_VERSION);
   CHECK(strlen(landmark_version()) >= 5);
   CHECK(strcmp(landmark_status_name(LANDMARK_ERROR_CLOSED), "LANDMARK_ERROR_CLOSED") == 0);
+  CHECK(strcmp(landmark_status_name((landmark_status)99), "LANDMARK_ERROR_UNKNOWN") == 0);
 }
 
 enum { kTokens = 203, kKvHeads = 2, kDim = 16, kChunk = 8, kQHeads = 4 };
@@ -158,6 +159,10 @@ static void test_tensor_store(void) {
   ropts.q_heads = kQHeads;
   ropts.top_k = 1000; /* every candidate */
   ropts.arena = arena;
+  ropts.fusion = (landmark_fusion)9; /* not a fusion */
+  CHECK_STATUS(landmark_retriever_create(store, &ropts, &retriever), LANDMARK_ERROR_INVALID_ARGUMENT);
+  ERROR_MENTIONS("options.fusion");
+  ropts.fusion = LANDMARK_FUSION_JOINT;
   OK(landmark_retriever_create(store, &ropts, &retriever));
   OK(landmark_arena_close(arena)); /* the retriever keeps its own reference */
   OK(landmark_store_close(store)); /* and the store */
@@ -457,6 +462,16 @@ static void test_prefill(void) {
   CHECK_STATUS(landmark_prefill(q, L, Hq, D, k, v, LANDMARK_F32, Hkv, &options, out, L * Hq * D, NULL, 0, mask, 7,
                                 NULL),
                LANDMARK_ERROR_INVALID_ARGUMENT);
+  CHECK_STATUS(landmark_prefill(q, L, Hq, D, k, v, (landmark_dtype)5, Hkv, &options, out, L * Hq * D, NULL, 0, NULL,
+                                0, NULL),
+               LANDMARK_ERROR_INVALID_ARGUMENT);
+  ERROR_MENTIONS("kv_dtype");
+  options.policy = (landmark_prefill_policy)9;
+  CHECK_STATUS(landmark_prefill(q, L, Hq, D, k, v, LANDMARK_F32, Hkv, &options, out, L * Hq * D, NULL, 0, NULL, 0,
+                                NULL),
+               LANDMARK_ERROR_INVALID_ARGUMENT);
+  ERROR_MENTIONS("options.policy");
+  options.policy = LANDMARK_PREFILL_DMA;
   OK(landmark_arena_close(arena));
   CHECK_STATUS(landmark_prefill(q, L, Hq, D, k, v, LANDMARK_F32, Hkv, &options, out, L * Hq * D, NULL, 0, NULL, 0,
                                 NULL),
