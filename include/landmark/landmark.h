@@ -92,7 +92,9 @@ typedef enum landmark_prefill_policy {
  * (0: all CPUs). Handles that keep an arena hold a reference, so it may be
  * closed at any time. Without an arena, calls run in the calling thread's
  * current arena (all CPUs by default). Batches of 8 or more queries score
- * landmarks with oneDNN, which runs on OpenMP threads (OMP_NUM_THREADS). */
+ * landmarks with oneDNN, which runs on OpenMP threads (OMP_NUM_THREADS);
+ * start the app with OMP_WAIT_POLICY=passive, or libgomp's idle workers
+ * spin and take CPU from the TBB work (the CLI and the Python package set it). */
 typedef struct landmark_arena landmark_arena;
 LANDMARK_API landmark_status landmark_arena_create(size_t threads, landmark_arena** arena);
 LANDMARK_API landmark_status landmark_arena_threads(const landmark_arena* arena, size_t* threads);
