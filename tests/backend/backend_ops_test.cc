@@ -106,7 +106,7 @@ void BuildStore(const std::string& dir, const StoreCase& c) {
     batch.landmarks = l.data();
     batch.landmark_chunks = c.tokens / c.S;
   }
-  writer.Append(batch);
+  if (c.tokens > 0) writer.Append(batch);
   writer.Close();
 }
 
