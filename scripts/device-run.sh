@@ -20,7 +20,7 @@ nproc; df -h /tmp | tail -1
 step "landmark info --devices"
 "$cli" info --devices
 step "backend tests: CUDA vs CPU (tests/backend)"
-timeout 240 "$build/bin/test_backend_cuda"; echo "exit $?"
+timeout "${TEST_TIMEOUT:-240}" "$build/bin/test_backend_cuda"; echo "exit $?"
 timeout 60 "$build/bin/test_backend"; echo "exit $?"
 step "a query on the GPU and on the CPU"
 work=$(mktemp -d)
@@ -30,9 +30,9 @@ for device in cuda cpu; do "$cli" query "$work/store" --q "$work/q.npy" --top-k 
 python3 -c "import numpy as np; a = np.load('$work/o-cuda.npy'); b = np.load('$work/o-cpu.npy'); print('query outputs, cuda vs cpu: max |diff|', float(np.abs(a - b).max()))"
 rm -rf "$work"
 step "bench decode --device cuda"
-timeout 300 "$cli" bench decode --device cuda --no-cold --sizes "${DECODE_SIZES:-131072,1048576,4194304}" \
+timeout "${DECODE_TIMEOUT:-300}" "$cli" bench decode --device cuda --no-cold --sizes "${DECODE_SIZES:-131072,1048576,4194304}" \
   --dir /tmp/landmark-bench-decode; echo "exit $?"
 step "bench prefill --device cuda"
-timeout 300 "$cli" bench prefill --device cuda --lengths "${PREFILL_LENGTHS:-4096,16384,65536,131072}" \
+timeout "${PREFILL_TIMEOUT:-300}" "$cli" bench prefill --device cuda --lengths "${PREFILL_LENGTHS:-4096,16384,65536,131072}" \
   --patterns "${PREFILL_PATTERNS:-mixture}"; echo "exit $?"
 step "done"

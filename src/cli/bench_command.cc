@@ -174,10 +174,10 @@ struct DecodeArgs {
 };
 
 void RunDecodeBench(const DecodeArgs& args) {
-  const MachineLimits before = Probe(args.options.quick);
   perf::DecodeBenchOptions options = args.options;
   options.device = ResolveDevice(ParseDevice(args.device));
   const perf::GpuBenchLimits gpu = options.device == Device::kCuda ? perf::ProbeGpu() : perf::GpuBenchLimits{};
+  const MachineLimits before = Probe(args.options.quick);
   options.cold = !args.no_cold;
   options.headline = !args.no_headline;
   const bool temporary = options.dir.empty();

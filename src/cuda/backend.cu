@@ -115,7 +115,7 @@ class Backend final : public backend::Backend {
     {
       cudaDeviceProp p{};
       LANDMARK_CUDA_CHECK(cudaGetDeviceProperties(&p, gpu));
-      const int threads = 256, blocks = p.multiProcessorCount * 8, iterations = 4096;
+      const int threads = 256, blocks = p.multiProcessorCount * 8, iterations = 65536;
       DeviceBuffer<float> sink;
       sink.Reserve(1);
       const double s = best([&] { FmaKernel<<<blocks, threads>>>(sink.get(), iterations, 0.999f, 0.001f); });
