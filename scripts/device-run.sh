@@ -5,7 +5,9 @@
 # tests (every CUDA result against the CPU backend), a query on the GPU, and
 # the decode and prefill benchmarks with --device cuda. Everything goes to
 # stdout; results CSVs go to perf/results/ (named after the GPU).
-# DECODE_SIZES / PREFILL_LENGTHS / PREFILL_PATTERNS change the benchmarks' sizes.
+# DECODE_SIZES / PREFILL_LENGTHS / PREFILL_PATTERNS change the benchmarks' sizes;
+# DECODE_LARGE (e.g. 16777216) adds one-kv-head stores measured last, on their
+# own (perf/results/decode-cuda-large.csv), so that a time limit loses only them.
 set -uo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 build=$(realpath -m "${1:-$root/build-device}")
@@ -35,4 +37,9 @@ timeout "${DECODE_TIMEOUT:-300}" "$cli" bench decode --device cuda --no-cold --s
 step "bench prefill --device cuda"
 timeout "${PREFILL_TIMEOUT:-300}" "$cli" bench prefill --device cuda --lengths "${PREFILL_LENGTHS:-4096,16384,65536,131072}" \
   --patterns "${PREFILL_PATTERNS:-mixture}"; echo "exit $?"
+if [ -n "${DECODE_LARGE:-}" ]; then
+  step "bench decode --device cuda, large stores"
+  timeout "${DECODE_LARGE_TIMEOUT:-300}" "$cli" bench decode --device cuda --no-cold --no-headline \
+    --sizes "$DECODE_LARGE" --dir /tmp/landmark-bench-decode --csv perf/results/decode-cuda-large.csv; echo "exit $?"
+fi
 step "done"
