@@ -9,6 +9,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <cstring>
 #include <unordered_map>
 #include <vector>
 
@@ -23,6 +24,8 @@ using backend::AttendItem;
 using backend::SelectRange;
 constexpr int kThreads = 256;
 constexpr float kNegInf = -INFINITY;
+
+size_t Align(size_t bytes) { return (bytes + 255) / 256 * 256; }
 
 // ------------------------------------------------------------------ scoring
 
@@ -60,32 +63,25 @@ __device__ __forceinline__ uint64_t RankKey(float s, uint32_t c) {
   return (uint64_t(u) << 32) | uint32_t(~c);
 }
 
-// Exact top-k of one (query, head): radix select of the k-th largest key
-// (8 passes of 8 bits), gather the keys above it (exactly k, keys being
-// unique), rank them.
-__global__ void TopKKernel(const float* scores, uint32_t C, const SelectRange* ranges, uint32_t LH, uint32_t k,
-                           uint32_t* out_chunks, float* out_scores, uint32_t* counts, uint64_t* scratch) {
-  const uint32_t mh = blockIdx.x, m = mh / LH;
-  const uint32_t first = ranges[m].first, end = ranges[m].end;
-  const uint32_t n = end > first ? end - first : 0, kk = min(k, n);
-  if (threadIdx.x == 0) counts[mh] = kk;
-  if (kk == 0) return;
-  const float* s = scores + size_t(mh) * C;
+// The kk-th largest of the keys key_at(i), i < n, by radix select (8 passes
+// of 8 bits from the top), for the whole block. Keys are unique.
+template <class KeyAt>
+__device__ uint64_t RadixSelect(const KeyAt& key_at, uint32_t n, uint32_t kk) {
   __shared__ unsigned histogram[256];
   __shared__ uint64_t prefix;
-  __shared__ unsigned remaining, found;
+  __shared__ unsigned remaining;
+  __syncthreads();  // the shared state may still be read from a previous call
   if (threadIdx.x == 0) {
     prefix = 0;
     remaining = kk;
-    found = 0;
   }
   for (int shift = 56; shift >= 0; shift -= 8) {
     const uint64_t high = shift == 56 ? 0 : (~uint64_t(0) << (shift + 8));
     for (unsigned i = threadIdx.x; i < 256; i += blockDim.x) histogram[i] = 0;
     __syncthreads();
     const uint64_t p = prefix;
-    for (uint32_t c = first + threadIdx.x; c < end; c += blockDim.x) {
-      const uint64_t key = RankKey(s[c], c);
+    for (uint32_t i = threadIdx.x; i < n; i += blockDim.x) {
+      const uint64_t key = key_at(i);
       if ((key & high) == p) atomicAdd(&histogram[(key >> shift) & 255], 1u);
     }
     __syncthreads();
@@ -102,13 +98,58 @@ __global__ void TopKKernel(const float* scores, uint32_t C, const SelectRange* r
     }
     __syncthreads();
   }
-  const uint64_t threshold = prefix;
+  return prefix;
+}
+
+// Top-k in two stages, so that one (query, head) spreads over many SMs.
+// Stage 1: block (tile, mh) keeps the best min(k, n) keys of kTopKTile
+// candidates, unsorted, in cand[mh][tile][k] (count in cand_count).
+constexpr uint32_t kTopKTile = 4096;
+
+__global__ void TopKTileKernel(const float* scores, uint32_t C, const SelectRange* ranges, uint32_t LH, uint32_t k,
+                               uint32_t tiles, uint64_t* cand, uint32_t* cand_count) {
+  const uint32_t tile = blockIdx.x, mh = blockIdx.y, m = mh / LH;
+  const uint32_t begin = ranges[m].first + tile * kTopKTile;
+  const uint32_t end = min(ranges[m].end, begin + kTopKTile);
+  const uint32_t n = end > begin && ranges[m].end > ranges[m].first ? end - begin : 0, kk = min(k, n);
+  const float* s = scores + size_t(mh) * C;
+  uint64_t* out = cand + (size_t(mh) * tiles + tile) * k;
+  if (threadIdx.x == 0) cand_count[size_t(mh) * tiles + tile] = kk;
+  if (kk == 0) return;
+  auto key_at = [&](uint32_t i) { return RankKey(s[begin + i], begin + i); };
+  const uint64_t threshold = n > kk ? RadixSelect(key_at, n, kk) : 0;
+  __shared__ unsigned found;
+  if (threadIdx.x == 0) found = 0;
+  __syncthreads();
+  for (uint32_t i = threadIdx.x; i < n; i += blockDim.x) {
+    const uint64_t key = key_at(i);
+    if (key >= threshold) out[atomicAdd(&found, 1u)] = key;
+  }
+}
+
+// Stage 2: block mh selects the best min(k, candidates) of its tiles' keys
+// (empty slots read as key 0, below every real key) and ranks them.
+__global__ void TopKMergeKernel(const float* scores, uint32_t C, const SelectRange* ranges, uint32_t LH, uint32_t k,
+                                uint32_t tiles, const uint64_t* cand, const uint32_t* cand_count, uint32_t* out_chunks,
+                                float* out_scores, uint32_t* counts, uint64_t* scratch) {
+  const uint32_t mh = blockIdx.x, m = mh / LH;
+  const uint32_t n = ranges[m].end > ranges[m].first ? ranges[m].end - ranges[m].first : 0, kk = min(k, n);
+  if (threadIdx.x == 0) counts[mh] = kk;
+  if (kk == 0) return;
+  const uint64_t* keys_in = cand + size_t(mh) * tiles * k;
+  const uint32_t* count_in = cand_count + size_t(mh) * tiles;
+  auto key_at = [&](uint32_t i) { return i % k < count_in[i / k] ? keys_in[i] : uint64_t(0); };
+  const uint64_t threshold = RadixSelect(key_at, tiles * k, kk);
+  __shared__ unsigned found;
+  if (threadIdx.x == 0) found = 0;
+  __syncthreads();
   uint64_t* keys = scratch + size_t(mh) * k;
-  for (uint32_t c = first + threadIdx.x; c < end; c += blockDim.x) {
-    const uint64_t key = RankKey(s[c], c);
-    if (key >= threshold) keys[atomicAdd(&found, 1u)] = key;
+  for (uint32_t i = threadIdx.x; i < tiles * k; i += blockDim.x) {
+    const uint64_t key = key_at(i);
+    if (key != 0 && key >= threshold) keys[atomicAdd(&found, 1u)] = key;
   }
   __syncthreads();
+  const float* s = scores + size_t(mh) * C;
   for (uint32_t i = threadIdx.x; i < kk; i += blockDim.x) {
     const uint64_t key = keys[i];
     uint32_t rank = 0;
@@ -264,18 +305,31 @@ class Decoder final : public backend::Decoder {
               uint32_t* counts) override {
     LANDMARK_CUDA_CHECK(cudaSetDevice(options_.gpu));
     const size_t LH = store_.landmark_heads, R = store_.landmark_dim;
-    uint32_t C = 0;
-    for (size_t m = 0; m < M; ++m) C = std::max(C, ranges[m].end);
+    uint32_t C = 0, longest = 0;
+    for (size_t m = 0; m < M; ++m) {
+      C = std::max(C, ranges[m].end);
+      if (ranges[m].end > ranges[m].first) longest = std::max(longest, ranges[m].end - ranges[m].first);
+    }
     if (C > store_.chunks) throw std::runtime_error("cuda: candidate range past the uploaded landmarks");
-    float* r_dev = r_.Reserve(std::max<size_t>(1, M * LH * R));
-    SelectRange* ranges_dev = ranges_.Reserve(M);
+    const uint32_t tiles = std::max<uint32_t>(1, (longest + kTopKTile - 1) / kTopKTile);
+    // One upload (r, ranges) and one download (chunks, scores, counts) through pinned memory.
+    const size_t r_bytes = Align(M * LH * R * sizeof(float)), ranges_bytes = Align(M * sizeof(SelectRange));
+    const size_t n = M * LH * top_k, down_bytes = Align(n * 4) * 2 + Align(M * LH * 4);
+    char* up = up_.Reserve(r_bytes + ranges_bytes);
+    std::memcpy(up, r, M * LH * R * sizeof(float));
+    std::memcpy(up + r_bytes, ranges, M * sizeof(SelectRange));
+    char* up_dev = up_dev_.Reserve(r_bytes + ranges_bytes);
+    const float* r_dev = reinterpret_cast<const float*>(up_dev);
+    const SelectRange* ranges_dev = reinterpret_cast<const SelectRange*>(up_dev + r_bytes);
+    char* down_dev = down_dev_.Reserve(down_bytes);
+    uint32_t* chunks_dev = reinterpret_cast<uint32_t*>(down_dev);
+    float* top_scores_dev = reinterpret_cast<float*>(down_dev + Align(n * 4));
+    uint32_t* counts_dev = reinterpret_cast<uint32_t*>(down_dev + 2 * Align(n * 4));
     float* scores_dev = scores_.Reserve(std::max<size_t>(1, M * LH * C));
-    uint32_t* chunks_dev = top_chunks_.Reserve(M * LH * top_k);
-    float* top_scores_dev = top_scores_.Reserve(M * LH * top_k);
-    uint32_t* counts_dev = counts_.Reserve(M * LH);
+    uint64_t* cand = cand_.Reserve(M * LH * tiles * top_k);
+    uint32_t* cand_count = cand_count_.Reserve(M * LH * tiles);
     uint64_t* scratch = top_keys_.Reserve(M * LH * top_k);
-    LANDMARK_CUDA_CHECK(cudaMemcpyAsync(r_dev, r, M * LH * R * sizeof(float), cudaMemcpyHostToDevice, compute_));
-    LANDMARK_CUDA_CHECK(cudaMemcpyAsync(ranges_dev, ranges, M * sizeof(SelectRange), cudaMemcpyHostToDevice, compute_));
+    LANDMARK_CUDA_CHECK(cudaMemcpyAsync(up_dev, up, r_bytes + ranges_bytes, cudaMemcpyHostToDevice, compute_));
     const float scale = 1.0f / std::sqrt(float(R));
     if (C > 0) {
       const size_t warps = size_t(C) * LH, blocks = (warps * 32 + kThreads - 1) / kThreads;
@@ -288,13 +342,19 @@ class Decoder final : public backend::Decoder {
       });
       LANDMARK_CUDA_CHECK(cudaGetLastError());
     }
-    TopKKernel<<<M * LH, kThreads, 0, compute_>>>(scores_dev, C, ranges_dev, uint32_t(LH), uint32_t(top_k), chunks_dev,
-                                                  top_scores_dev, counts_dev, scratch);
+    TopKTileKernel<<<dim3(tiles, unsigned(M * LH)), kThreads, 0, compute_>>>(scores_dev, C, ranges_dev, uint32_t(LH),
+                                                                            uint32_t(top_k), tiles, cand, cand_count);
     LANDMARK_CUDA_CHECK(cudaGetLastError());
-    LANDMARK_CUDA_CHECK(cudaMemcpyAsync(chunks, chunks_dev, M * LH * top_k * 4, cudaMemcpyDeviceToHost, compute_));
-    LANDMARK_CUDA_CHECK(cudaMemcpyAsync(scores, top_scores_dev, M * LH * top_k * 4, cudaMemcpyDeviceToHost, compute_));
-    LANDMARK_CUDA_CHECK(cudaMemcpyAsync(counts, counts_dev, M * LH * 4, cudaMemcpyDeviceToHost, compute_));
+    TopKMergeKernel<<<unsigned(M * LH), kThreads, 0, compute_>>>(scores_dev, C, ranges_dev, uint32_t(LH), uint32_t(top_k),
+                                                                 tiles, cand, cand_count, chunks_dev, top_scores_dev,
+                                                                 counts_dev, scratch);
+    LANDMARK_CUDA_CHECK(cudaGetLastError());
+    char* down = down_.Reserve(down_bytes);
+    LANDMARK_CUDA_CHECK(cudaMemcpyAsync(down, down_dev, down_bytes, cudaMemcpyDeviceToHost, compute_));
     LANDMARK_CUDA_CHECK(cudaStreamSynchronize(compute_));
+    std::memcpy(chunks, down, n * 4);
+    std::memcpy(scores, down + Align(n * 4), n * 4);
+    std::memcpy(counts, down + 2 * Align(n * 4), M * LH * 4);
   }
 
   void Attend(const float* q, size_t M, size_t q_heads, const AttendItem* items, size_t item_count,
@@ -339,22 +399,32 @@ class Decoder final : public backend::Decoder {
     std::vector<float> weights(item_count);
     for (size_t i = 0; i < item_count; ++i) weights[i] = items[i].weight;
 
-    DeviceItem* items_dev = items_.Reserve(std::max<size_t>(1, item_count));
-    AttendGroup* groups_dev = groups_.Reserve(M * H);
-    float* q_dev = q_.Reserve(M * q_heads * d);
-    float* weights_dev = weights_.Reserve(std::max<size_t>(1, item_count));
-    float* outs_dev = outs_.Reserve(std::max<size_t>(1, item_count * G * d));
-    float* lses_dev = lses_.Reserve(std::max<size_t>(1, item_count * G));
-    float* out_dev = out_.Reserve(M * q_heads * d);
-    float* lse_dev = lse_.Reserve(M * q_heads);
-    float* local_out_dev = local_out_.Reserve(hsa ? M * q_heads * d : 1);
-    float* local_lse_dev = local_lse_.Reserve(hsa ? M * q_heads : 1);
-    LANDMARK_CUDA_CHECK(cudaMemcpyAsync(items_dev, ordered.data(), ordered.size() * sizeof(DeviceItem),
+    // One upload (items, groups, q, weights) through pinned memory.
+    const size_t items_bytes = Align(item_count * sizeof(DeviceItem)), groups_bytes = Align(M * H * sizeof(AttendGroup));
+    const size_t q_bytes = Align(M * q_heads * d * 4), weights_bytes = Align(item_count * 4);
+    char* up = up_.Reserve(items_bytes + groups_bytes + q_bytes + weights_bytes);
+    std::memcpy(up, ordered.data(), item_count * sizeof(DeviceItem));
+    std::memcpy(up + items_bytes, groups, M * H * sizeof(AttendGroup));
+    std::memcpy(up + items_bytes + groups_bytes, q, M * q_heads * d * 4);
+    std::memcpy(up + items_bytes + groups_bytes + q_bytes, weights.data(), item_count * 4);
+    char* up_dev = up_dev_.Reserve(items_bytes + groups_bytes + q_bytes + weights_bytes);
+    LANDMARK_CUDA_CHECK(cudaMemcpyAsync(up_dev, up, items_bytes + groups_bytes + q_bytes + weights_bytes,
                                         cudaMemcpyHostToDevice, compute_));
-    LANDMARK_CUDA_CHECK(cudaMemcpyAsync(groups_dev, groups, M * H * sizeof(AttendGroup), cudaMemcpyHostToDevice, compute_));
-    LANDMARK_CUDA_CHECK(cudaMemcpyAsync(q_dev, q, M * q_heads * d * sizeof(float), cudaMemcpyHostToDevice, compute_));
-    LANDMARK_CUDA_CHECK(cudaMemcpyAsync(weights_dev, weights.data(), item_count * sizeof(float), cudaMemcpyHostToDevice,
-                                        compute_));
+    const DeviceItem* items_dev = reinterpret_cast<const DeviceItem*>(up_dev);
+    const AttendGroup* groups_dev = reinterpret_cast<const AttendGroup*>(up_dev + items_bytes);
+    const float* q_dev = reinterpret_cast<const float*>(up_dev + items_bytes + groups_bytes);
+    const float* weights_dev = reinterpret_cast<const float*>(up_dev + items_bytes + groups_bytes + q_bytes);
+    float* outs_dev = outs_.Reserve(std::max<size_t>(1, item_count * G * d));
+    // One download: out, lse (joint) or local out and lse (hsa), the items' lse.
+    const size_t out_bytes = Align(M * q_heads * d * 4), lse_bytes = Align(M * q_heads * 4);
+    const size_t item_lse_bytes = Align(item_count * G * 4);
+    const size_t down_bytes = out_bytes + (hsa ? out_bytes + lse_bytes : lse_bytes) + item_lse_bytes;
+    char* down_dev = down_dev_.Reserve(down_bytes);
+    float* out_dev = reinterpret_cast<float*>(down_dev);
+    float* lse_dev = hsa ? nullptr : reinterpret_cast<float*>(down_dev + out_bytes);
+    float* local_out_dev = hsa ? reinterpret_cast<float*>(down_dev + out_bytes) : nullptr;
+    float* local_lse_dev = hsa ? reinterpret_cast<float*>(down_dev + 2 * out_bytes) : nullptr;
+    float* lses_dev = reinterpret_cast<float*>(down_dev + down_bytes - item_lse_bytes);
     const size_t shared = (G * d + G * S + G) * sizeof(float);
     const float scale = 1.0f / std::sqrt(float(d));
     auto launch = [&](size_t begin, size_t end) {
@@ -390,17 +460,17 @@ class Decoder final : public backend::Decoder {
     FuseKernel<<<M * H, 128, 0, compute_>>>(groups_dev, weights_dev, outs_dev, lses_dev, uint32_t(H), uint32_t(G),
                                             uint32_t(d), hsa, out_dev, lse_dev, local_out_dev, local_lse_dev);
     LANDMARK_CUDA_CHECK(cudaGetLastError());
-    auto download = [&](float* host, const float* device, size_t count) {
-      if (host && count) {
-        LANDMARK_CUDA_CHECK(cudaMemcpyAsync(host, device, count * sizeof(float), cudaMemcpyDeviceToHost, compute_));
-      }
-    };
-    download(output.out, out_dev, M * q_heads * d);
-    if (!hsa) download(output.lse, lse_dev, M * q_heads);
-    if (hsa) download(output.local_out, local_out_dev, M * q_heads * d);
-    if (hsa) download(output.local_lse, local_lse_dev, M * q_heads);
-    download(output.item_lse, lses_dev, item_count * G);
+    char* down = down_.Reserve(down_bytes);
+    LANDMARK_CUDA_CHECK(cudaMemcpyAsync(down, down_dev, down_bytes, cudaMemcpyDeviceToHost, compute_));
     LANDMARK_CUDA_CHECK(cudaStreamSynchronize(compute_));
+    auto copy_out = [&](float* host, const float* device, size_t count) {
+      if (host && count) std::memcpy(host, down + (reinterpret_cast<const char*>(device) - down_dev), count * 4);
+    };
+    copy_out(output.out, out_dev, M * q_heads * d);
+    if (!hsa) copy_out(output.lse, lse_dev, M * q_heads);
+    if (hsa) copy_out(output.local_out, local_out_dev, M * q_heads * d);
+    if (hsa) copy_out(output.local_lse, local_lse_dev, M * q_heads);
+    copy_out(output.item_lse, lses_dev, item_count * G);
     timings_.total = std::chrono::duration<double>(Clock::now() - start).count();
   }
 
@@ -437,12 +507,12 @@ class Decoder final : public backend::Decoder {
   cudaEvent_t staged_[2] = {nullptr, nullptr};
   PinnedBuffer pinned_[2];
   DeviceBuffer<char> landmarks_, resident_, staging_;
-  DeviceBuffer<float> r_, scores_, top_scores_, q_, weights_, outs_, lses_, out_, lse_, local_out_, local_lse_;
-  DeviceBuffer<SelectRange> ranges_;
-  DeviceBuffer<uint32_t> top_chunks_, counts_;
-  DeviceBuffer<uint64_t> top_keys_;
-  DeviceBuffer<DeviceItem> items_;
-  DeviceBuffer<AttendGroup> groups_;
+  // Small per-call transfers, packed: pinned host and device sides.
+  PinnedBuffer up_, down_;
+  DeviceBuffer<char> up_dev_, down_dev_;
+  DeviceBuffer<float> scores_, outs_;
+  DeviceBuffer<uint32_t> cand_count_;
+  DeviceBuffer<uint64_t> cand_, top_keys_;
   backend::DecodeTimings timings_;
 };
 
