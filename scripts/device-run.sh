@@ -24,6 +24,7 @@ step "landmark info --devices"
 step "backend tests: CUDA vs CPU (tests/backend)"
 timeout "${TEST_TIMEOUT:-240}" "$build/bin/test_backend_cuda"; echo "exit $?"
 timeout 60 "$build/bin/test_backend"; echo "exit $?"
+[ "${SKIP_QUERY:-0}" = 1 ] || {
 step "a query on the GPU and on the CPU"
 work=$(mktemp -d)
 /usr/bin/env python3 -c "import numpy as np; r = np.random.default_rng(1); [np.save('$work/' + n + '.npy', r.standard_normal((70000, 2, 64)).astype(np.float16)) for n in ('k', 'v')]; np.save('$work/q.npy', r.standard_normal((4, 8, 64)).astype(np.float32))" &&
@@ -31,12 +32,16 @@ work=$(mktemp -d)
 for device in cuda cpu; do "$cli" query "$work/store" --q "$work/q.npy" --top-k 8 --device $device --show 3 --out "$work/o-$device.npy"; done &&
 python3 -c "import numpy as np; a = np.load('$work/o-cuda.npy'); b = np.load('$work/o-cpu.npy'); print('query outputs, cuda vs cpu: max |diff|', float(np.abs(a - b).max()))"
 rm -rf "$work"
+}
 step "bench decode --device cuda"
 timeout "${DECODE_TIMEOUT:-300}" "$cli" bench decode --device cuda --no-cold --sizes "${DECODE_SIZES:-131072,1048576,4194304}" \
   --dir /tmp/landmark-bench-decode; echo "exit $?"
-step "bench prefill --device cuda"
-timeout "${PREFILL_TIMEOUT:-300}" "$cli" bench prefill --device cuda --lengths "${PREFILL_LENGTHS:-4096,16384,65536,131072}" \
-  --patterns "${PREFILL_PATTERNS:-mixture}"; echo "exit $?"
+lengths=${PREFILL_LENGTHS-4096,16384,65536,131072}  # set empty to skip
+if [ -n "$lengths" ]; then
+  step "bench prefill --device cuda"
+  timeout "${PREFILL_TIMEOUT:-300}" "$cli" bench prefill --device cuda --lengths "$lengths" \
+    --patterns "${PREFILL_PATTERNS:-mixture}"; echo "exit $?"
+fi
 if [ -n "${DECODE_LARGE:-}" ]; then
   step "bench decode --device cuda, large stores"
   timeout "${DECODE_LARGE_TIMEOUT:-300}" "$cli" bench decode --device cuda --no-cold --no-headline \

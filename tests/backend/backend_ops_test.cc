@@ -231,6 +231,21 @@ TEST_CASE("decode: a larger store, many candidates per top-k block") {
   RunDecode(sc, c, 3, {});
 }
 
+TEST_CASE("decode: more candidates than one top-k tile (4096), with many ties on the grid") {
+  StoreCase sc;
+  sc.S = 16;
+  sc.H = 2;
+  sc.d = 32;
+  sc.tokens = 16 * 20000 + 5;
+  RetrieverConfig c;
+  c.q_heads = 8;
+  c.top_k = 100;
+  RunDecode(sc, c, 3, {});
+  c.top_k = 4096 + 7;  // more than one tile keeps
+  c.fusion = Fusion::kHsa;
+  RunDecode(sc, c, 1, {});
+}
+
 TEST_CASE("decode: an empty store and a store of only a tail") {
   for (size_t tokens : {0, 9}) {
     CAPTURE(tokens);
