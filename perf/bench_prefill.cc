@@ -102,6 +102,25 @@ std::pair<double, double> BestSplit(const Run& run, bool quick) {
   return best;
 }
 
+// The prefill on the GPU: the best end-to-end time (discovery + attention
+// with the copies) and the kernel's best time alone.
+struct GpuTimes {
+  double seconds = 0, kernel = 0;
+};
+GpuTimes OnGpu(const float* q, size_t q_heads, const KVSequence& kv, std::vector<float>& out,
+               SparsePrefillOptions options, bool quick) {
+  options.device = Device::kCuda;
+  GpuTimes t;
+  t.kernel = std::numeric_limits<double>::infinity();
+  const auto split = BestSplit([&] {
+    const SparsePrefillResult run = SparsePrefill(q, q_heads, kv, out.data(), nullptr, options);
+    t.kernel = std::min(t.kernel, run.gpu_kernel_seconds);
+    return std::pair<double, double>{run.mask_seconds, run.attention_seconds};
+  }, quick);
+  t.seconds = split.first + split.second;
+  return t;
+}
+
 // Sparse output vs the dense one on the sampled query blocks.
 prefill::OutputError Compare(const std::vector<float>& out, const std::vector<float>& dense,
                              const std::vector<size_t>& sampled, size_t tokens, size_t q_heads, size_t d,
@@ -179,16 +198,10 @@ std::vector<PrefillBenchResult> BenchPrefill(const PrefillBenchOptions& options,
           SparsePrefillOptions dense_gpu;
           dense_gpu.policy = PrefillPolicy::kDense;
           dense_gpu.block = B;
-          dense_gpu.device = Device::kCuda;
           progress(fmt::format("dense {} on the GPU", shape));
-          double kernel = 1e30;
-          const auto split = BestSplit([&] {
-            const SparsePrefillResult run = SparsePrefill(inputs.q.data(), Hq, kv, out.data(), nullptr, dense_gpu);
-            kernel = std::min(kernel, run.gpu_kernel_seconds);
-            return std::pair<double, double>{run.mask_seconds, run.attention_seconds};
-          }, options.quick);
-          r.gpu_seconds = split.first + split.second;
-          r.gpu_kernel_seconds = r.gpu_dense_kernel_seconds = gpu_dense_kernel = kernel;
+          const GpuTimes t = OnGpu(inputs.q.data(), Hq, kv, out, dense_gpu, options.quick);
+          r.gpu_seconds = t.seconds;
+          r.gpu_kernel_seconds = r.gpu_dense_kernel_seconds = gpu_dense_kernel = t.kernel;
           r.gpu_min_cosine = 1;
         }
         results.push_back(r);
@@ -236,18 +249,11 @@ std::vector<PrefillBenchResult> BenchPrefill(const PrefillBenchOptions& options,
         r.min_cosine = accuracy.min_cosine();
         r.recall = prefill::PlantedRecall(inputs, mask);
         if (options.device == Device::kCuda) {
-          SparsePrefillOptions gpu = sparse;
-          gpu.device = Device::kCuda;
           progress(fmt::format("{} {} {} on the GPU", policy, pattern_name, shape));
-          double kernel = 1e30;
-          const auto gpu_split = BestSplit([&] {
-            const SparsePrefillResult run = SparsePrefill(inputs.q.data(), Hq, kv, out.data(), nullptr, gpu);
-            kernel = std::min(kernel, run.gpu_kernel_seconds);
-            return std::pair<double, double>{run.mask_seconds, run.attention_seconds};
-          }, options.quick);
+          const GpuTimes t = OnGpu(inputs.q.data(), Hq, kv, out, sparse, options.quick);
           const prefill::OutputError gpu_accuracy = Compare(out, dense_out, sampled, L, Hq, d, B);
-          r.gpu_seconds = gpu_split.first + gpu_split.second;
-          r.gpu_kernel_seconds = kernel;
+          r.gpu_seconds = t.seconds;
+          r.gpu_kernel_seconds = t.kernel;
           r.gpu_dense_kernel_seconds = gpu_dense_kernel;
           r.gpu_rel_l2 = gpu_accuracy.relative_l2();
           r.gpu_min_cosine = gpu_accuracy.min_cosine();

@@ -48,55 +48,45 @@ __device__ __forceinline__ float WarpMax(float x) {
   return x;
 }
 
-// Device memory of T that only grows (Reserve keeps the contents only when it does not grow).
-template <class T>
-class DeviceBuffer {
+// Memory of T that only grows (Reserve keeps the contents only when it does
+// not grow), on the device or page-locked on the host (the DMA source and
+// target of asynchronous copies).
+struct DeviceMemory {
+  static cudaError_t Allocate(void** p, size_t bytes) { return cudaMalloc(p, bytes); }
+  static cudaError_t Free(void* p) { return cudaFree(p); }
+};
+struct PinnedMemory {
+  static cudaError_t Allocate(void** p, size_t bytes) { return cudaMallocHost(p, bytes); }
+  static cudaError_t Free(void* p) { return cudaFreeHost(p); }
+};
+
+template <class T, class Memory>
+class Buffer {
  public:
-  DeviceBuffer() = default;
-  DeviceBuffer(const DeviceBuffer&) = delete;
-  DeviceBuffer& operator=(const DeviceBuffer&) = delete;
-  ~DeviceBuffer() { if (data_) cudaFree(data_); }
+  Buffer() = default;
+  Buffer(const Buffer&) = delete;
+  Buffer& operator=(const Buffer&) = delete;
+  ~Buffer() { if (data_) Memory::Free(data_); }
   T* Reserve(size_t count) {
     if (count > capacity_) {
-      if (data_) LANDMARK_CUDA_CHECK(cudaFree(data_));
+      if (data_) LANDMARK_CUDA_CHECK(Memory::Free(data_));
       data_ = nullptr;
       capacity_ = 0;
-      LANDMARK_CUDA_CHECK(cudaMalloc(&data_, count * sizeof(T)));
+      LANDMARK_CUDA_CHECK(Memory::Allocate(reinterpret_cast<void**>(&data_), count * sizeof(T)));
       capacity_ = count;
     }
     return data_;
   }
   T* get() const { return data_; }
-  size_t capacity() const { return capacity_; }
 
  private:
   T* data_ = nullptr;
   size_t capacity_ = 0;
 };
 
-// Page-locked host memory (DMA source/target of asynchronous copies).
-class PinnedBuffer {
- public:
-  PinnedBuffer() = default;
-  PinnedBuffer(const PinnedBuffer&) = delete;
-  PinnedBuffer& operator=(const PinnedBuffer&) = delete;
-  ~PinnedBuffer() { if (data_) cudaFreeHost(data_); }
-  char* Reserve(size_t bytes) {
-    if (bytes > capacity_) {
-      if (data_) LANDMARK_CUDA_CHECK(cudaFreeHost(data_));
-      data_ = nullptr;
-      capacity_ = 0;
-      LANDMARK_CUDA_CHECK(cudaMallocHost(reinterpret_cast<void**>(&data_), bytes));
-      capacity_ = bytes;
-    }
-    return data_;
-  }
-  char* get() const { return data_; }
-
- private:
-  char* data_ = nullptr;
-  size_t capacity_ = 0;
-};
+template <class T>
+using DeviceBuffer = Buffer<T, DeviceMemory>;
+using PinnedBuffer = Buffer<char, PinnedMemory>;
 
 // Seconds between two recorded events.
 inline double Elapsed(cudaEvent_t start, cudaEvent_t stop) {
