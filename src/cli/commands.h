@@ -13,6 +13,7 @@ void AddStoreCommands(CLI::App& app);  // ingest, info, verify
 void AddQueryCommand(CLI::App& app);
 void AddDemoCommand(CLI::App& app);
 void AddPrefillCommand(CLI::App& app);  // prefill
+void AddGmuCommands(CLI::App& app);     // gmu init-weights | run
 
 // Runs `command` in a TBB arena of `threads` (0: all CPUs).
 void RunWithThreads(size_t threads, const std::function<void()>& command);
