@@ -77,12 +77,6 @@ struct AttendOutput {          // host buffers, sized for the batch
   float* item_lse = nullptr;   // [items][G]
 };
 
-struct DecodeTimings {         // of the last Attend, seconds
-  double host_copy = 0;        // gathering streamed records into pinned buffers
-  double total = 0;
-  uint64_t streamed_bytes = 0; // K/V bytes sent over PCIe
-};
-
 class Decoder {
  public:
   virtual ~Decoder() = default;
@@ -99,8 +93,7 @@ class Decoder {
   // the local parts). q [M][H_q][d] (host).
   virtual void Attend(const float* q, size_t M, size_t q_heads, const AttendItem* items, size_t item_count,
                       const AttendGroup* groups, bool hsa, const AttendOutput& output) = 0;
-  virtual DecodeTimings last_timings() const = 0;
-  virtual bool resident() const = 0;
+  virtual bool resident() const = 0;  // K/V uploaded once (kResident)
 };
 
 // ----------------------------------------------------------------- prefill

@@ -7,7 +7,6 @@
 // stream while the compute stream attends the previous group.
 
 #include <algorithm>
-#include <chrono>
 #include <cmath>
 #include <cstring>
 #include <unordered_map>
@@ -289,8 +288,7 @@ class Decoder final : public backend::Decoder {
     cudaStreamDestroy(copy_);
   }
 
-  bool resident() const override { return resident_chunks_ > 0 || options_.placement == backend::KvPlacement::kResident; }
-  backend::DecodeTimings last_timings() const override { return timings_; }
+  bool resident() const override { return options_.placement == backend::KvPlacement::kResident; }
 
   void SyncLandmarks(const backend::DecodeStore& store) override {
     const size_t row = store.landmark_heads * store.landmark_values * element_;
@@ -359,9 +357,6 @@ class Decoder final : public backend::Decoder {
 
   void Attend(const float* q, size_t M, size_t q_heads, const AttendItem* items, size_t item_count,
               const AttendGroup* groups, bool hsa, const backend::AttendOutput& output) override {
-    using Clock = std::chrono::steady_clock;
-    const auto start = Clock::now();
-    timings_ = {};
     LANDMARK_CUDA_CHECK(cudaSetDevice(options_.gpu));
     const size_t H = store_.kv_heads, G = q_heads / H, d = store_.head_dim, S = store_.chunk_size;
     // Records: resident ones in place, the others numbered in first-use
@@ -447,14 +442,11 @@ class Decoder final : public backend::Decoder {
       // The buffer's previous copy must be done before it is refilled.
       LANDMARK_CUDA_CHECK(cudaEventSynchronize(staged_[g % 2]));
       char* host = pinned.Reserve(per_group * record_bytes_);
-      const auto copy_start = Clock::now();
       store_.copy_records(&stream_chunks[first], &stream_heads[first], count, host, record_bytes_);
-      timings_.host_copy += std::chrono::duration<double>(Clock::now() - copy_start).count();
       LANDMARK_CUDA_CHECK(cudaMemcpyAsync(staging + first * record_bytes_, host, count * record_bytes_,
                                           cudaMemcpyHostToDevice, copy_));
       LANDMARK_CUDA_CHECK(cudaEventRecord(staged_[g % 2], copy_));
       LANDMARK_CUDA_CHECK(cudaStreamWaitEvent(compute_, staged_[g % 2], 0));
-      timings_.streamed_bytes += count * record_bytes_;
       launch(launch_begin[g + 1], launch_begin[g + 2]);
     }
     FuseKernel<<<M * H, 128, 0, compute_>>>(groups_dev, weights_dev, outs_dev, lses_dev, uint32_t(H), uint32_t(G),
@@ -471,7 +463,6 @@ class Decoder final : public backend::Decoder {
     if (hsa) copy_out(output.local_out, local_out_dev, M * q_heads * d);
     if (hsa) copy_out(output.local_lse, local_lse_dev, M * q_heads);
     copy_out(output.item_lse, lses_dev, item_count * G);
-    timings_.total = std::chrono::duration<double>(Clock::now() - start).count();
   }
 
  private:
@@ -513,7 +504,6 @@ class Decoder final : public backend::Decoder {
   DeviceBuffer<float> scores_, outs_;
   DeviceBuffer<uint32_t> cand_count_;
   DeviceBuffer<uint64_t> cand_, top_keys_;
-  backend::DecodeTimings timings_;
 };
 
 }  // namespace
