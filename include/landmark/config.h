@@ -16,7 +16,7 @@
 //   [prefill.flashprefill] threshold ("delta"|"alpha"), delta, alpha, vertical_fraction, slash_count
 //   [prefill.dma]          importance ("vnorm"|"qk"), sparsity, window (blocks), stride,
 //                          dilation, dilated_count
-//   [runtime]   threads (0: all CPUs)
+//   [runtime]   threads (0: all CPUs), device ("auto"|"cpu"|"cuda": retrieval and prefill)
 #pragma once
 
 #include <cstddef>

@@ -79,6 +79,14 @@ typedef enum landmark_landmark_kind {
 } landmark_landmark_kind;
 typedef enum landmark_fusion { LANDMARK_FUSION_JOINT = 0, LANDMARK_FUSION_HSA = 1 } landmark_fusion;
 typedef enum landmark_weights { LANDMARK_WEIGHTS_SOFTMAX = 0, LANDMARK_WEIGHTS_STICKBREAKING = 1 } landmark_weights;
+/* Where the engine runs (device.h): the GPU when the CUDA backend was built
+ * and sees one, else the CPU (auto); always the CPU; or the GPU, failing
+ * with LANDMARK_ERROR_INVALID_ARGUMENT saying why it cannot. */
+typedef enum landmark_device {
+  LANDMARK_DEVICE_AUTO = 0,
+  LANDMARK_DEVICE_CPU = 1,
+  LANDMARK_DEVICE_CUDA = 2
+} landmark_device;
 typedef enum landmark_prefill_policy {
   LANDMARK_PREFILL_DENSE = 0,
   LANDMARK_PREFILL_FLASHPREFILL = 1,
@@ -281,6 +289,7 @@ typedef struct landmark_retriever_options {
   size_t sink_chunks;     /* joint only: the first chunks, always attended */
   int prefetch;           /* 1 (default): madvise the selected chunks */
   float temperature;      /* text questions: logit scale of a matching token (default 16) */
+  landmark_device device; /* default auto */
   landmark_arena* arena;  /* may be NULL; the retriever keeps a reference */
 } landmark_retriever_options;
 LANDMARK_API void landmark_retriever_options_init(landmark_retriever_options* options);
@@ -373,10 +382,12 @@ typedef struct landmark_prefill_options {
   size_t window, stride, dilation, dilated_count;
   const float* dma_weights;       /* learned importance [kv_heads][head_dim], else NULL */
   size_t dma_weights_elements;
+  landmark_device device;         /* default auto */
   landmark_arena* arena;          /* may be NULL */
 } landmark_prefill_options;
 LANDMARK_API void landmark_prefill_options_init(landmark_prefill_options* options);
-/* Fields the preset sets ([prefill], [prefill.flashprefill], [prefill.dma]). */
+/* Fields the preset sets ([prefill], [prefill.flashprefill], [prefill.dma],
+ * [runtime] device). */
 LANDMARK_API landmark_status landmark_config_prefill_options(const landmark_config* config,
                                                              landmark_prefill_options* options);
 

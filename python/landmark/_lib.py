@@ -18,6 +18,7 @@ FUSIONS = {"joint": 0, "hsa": 1}
 WEIGHTS = {"softmax": 0, "stickbreaking": 1}
 POLICIES = {"dense": 0, "flashprefill": 1, "dma": 2}
 IMPORTANCES = {"vnorm": 0, "qk": 1, "learned": 2}
+DEVICES = {"auto": 0, "cpu": 1, "cuda": 2}
 LAST_POSITION = (1 << 64) - 1
 
 
@@ -72,7 +73,7 @@ class IngestStats(ctypes.Structure):
 class RetrieverOptions(ctypes.Structure):
     _fields_ = [("struct_size", size_t), ("q_heads", size_t), ("top_k", size_t), ("fusion", c_int),
                 ("weights", c_int), ("softmax_off_by_one", c_int), ("window", size_t), ("sink_chunks", size_t),
-                ("prefetch", c_int), ("temperature", ctypes.c_float), ("arena", handle)]
+                ("prefetch", c_int), ("temperature", ctypes.c_float), ("device", c_int), ("arena", handle)]
 
 
 class QueryStats(ctypes.Structure):
@@ -86,7 +87,7 @@ class PrefillOptions(ctypes.Structure):
                 ("slash_count", size_t), ("importance", c_int), ("sparsity", ctypes.c_double), ("window", size_t),
                 ("stride", size_t), ("dilation", size_t), ("dilated_count", size_t),
                 ("dma_weights", ctypes.POINTER(ctypes.c_float)), ("dma_weights_elements", size_t),
-                ("arena", handle)]
+                ("device", c_int), ("arena", handle)]
 
 
 class PrefillStats(ctypes.Structure):

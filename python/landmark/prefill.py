@@ -18,7 +18,7 @@ class PrefillResult:
     attention_seconds: float
 
 
-def prefill(q, k, v, *, policy=None, block=None, config=None, threads=None, **options):
+def prefill(q, k, v, *, policy=None, block=None, config=None, device=None, threads=None, **options):
     """Causal attention of q [L, q_heads, d] over k, v [L, kv_heads, d]
     under a block mask policy ("dense", "flashprefill", "dma"; default:
     the preset's, else flashprefill). Policy options as keyword arguments:
@@ -43,6 +43,8 @@ def prefill(q, k, v, *, policy=None, block=None, config=None, threads=None, **op
         o.policy = _lib.choice(_lib.POLICIES, policy, "policy")
     if block is not None:
         o.block = block
+    if device is not None:
+        o.device = _lib.choice(_lib.DEVICES, device, "device")
     weights = None
     for key, value in options.items():
         if key == "threshold":

@@ -81,14 +81,15 @@ def _results(h):
 class Retriever(_lib.Handle):
     """Scores a store's landmarks, selects the top-k chunks per kv head,
     attends to them and fuses (DESIGN.md). Keyword arguments override the
-    preset `config`; `threads` runs its queries in an arena of that many
-    threads. Keeps the store open by itself."""
+    preset `config`; `device` is "auto" (the GPU when the CUDA backend
+    sees one), "cpu" or "cuda"; `threads` runs its queries in an arena of
+    that many threads. Keeps the store open by itself."""
 
     _close, _what = "landmark_retriever_close", "retriever"
 
     def __init__(self, store, *, config=None, q_heads=None, top_k=None, fusion=None, weights=None,
                  softmax_off_by_one=None, window=None, sink_chunks=None, prefetch=None, temperature=None,
-                 threads=None):
+                 device=None, threads=None):
         o = _lib.init(_lib.RetrieverOptions, "landmark_retriever_options_init")
         config = _lib.load_config(config)
         if config is not None:
@@ -98,7 +99,8 @@ class Retriever(_lib.Handle):
                      weights=None if weights is None else _lib.choice(_lib.WEIGHTS, weights, "weights"),
                      softmax_off_by_one=None if softmax_off_by_one is None else int(softmax_off_by_one),
                      window=window, sink_chunks=sink_chunks, prefetch=None if prefetch is None else int(prefetch),
-                     temperature=temperature)
+                     temperature=temperature,
+                     device=None if device is None else _lib.choice(_lib.DEVICES, device, "device"))
         for key, value in given.items():
             if value is not None:
                 setattr(o, key, value)

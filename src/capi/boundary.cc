@@ -51,6 +51,20 @@ DType DTypeFromC(int dtype, const char* what) {
   Fail(LANDMARK_ERROR_INVALID_ARGUMENT, std::string(what) + ": unknown dtype " + std::to_string(dtype));
 }
 
+Device DeviceFromC(int device, const char* what) {
+  switch (device) {
+    case LANDMARK_DEVICE_AUTO: return Device::kAuto;
+    case LANDMARK_DEVICE_CPU: return Device::kCpu;
+    case LANDMARK_DEVICE_CUDA: return Device::kCuda;
+  }
+  Fail(LANDMARK_ERROR_INVALID_ARGUMENT, std::string(what) + ": unknown device " + std::to_string(device));
+}
+
+landmark_device ToC(Device device) {
+  return device == Device::kCuda ? LANDMARK_DEVICE_CUDA : device == Device::kCpu ? LANDMARK_DEVICE_CPU
+                                                                                  : LANDMARK_DEVICE_AUTO;
+}
+
 }  // namespace landmark::capi
 
 extern "C" {

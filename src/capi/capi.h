@@ -89,6 +89,10 @@ int Raw(const Enum& value) {
 // A landmark_dtype value (as Raw gives it) as a DType.
 DType DTypeFromC(int dtype, const char* what);
 
+// A landmark_device value (as Raw gives it) as a Device.
+Device DeviceFromC(int device, const char* what);
+landmark_device ToC(Device device);
+
 // a·b·c elements, refusing sizes that overflow (a caller's garbage, not a shape).
 inline size_t Elements(size_t a, size_t b, size_t c, const char* what) {
   if ((b != 0 && a > SIZE_MAX / b) || (c != 0 && a * b > SIZE_MAX / c)) {

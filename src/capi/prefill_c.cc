@@ -26,6 +26,7 @@ void landmark_prefill_options_init(landmark_prefill_options* options) {
   options->stride = d.dma.stride;
   options->dilation = d.dma.dilation;
   options->dilated_count = d.dma.dilated_count;
+  options->device = ToC(d.device);
 }
 
 landmark_status landmark_config_prefill_options(const landmark_config* config, landmark_prefill_options* options) {
@@ -49,6 +50,7 @@ landmark_status landmark_config_prefill_options(const landmark_config* config, l
     if (c.has("prefill.dma.stride")) o.stride = p.dma.stride;
     if (c.has("prefill.dma.dilation")) o.dilation = p.dma.dilation;
     if (c.has("prefill.dma.dilated_count")) o.dilated_count = p.dma.dilated_count;
+    if (c.has("runtime.device")) o.device = ToC(p.device);
   });
 }
 
@@ -102,6 +104,7 @@ landmark_status landmark_prefill(const float* q, size_t tokens, size_t q_heads, 
     p.dma.stride = o.stride;
     p.dma.dilation = o.dilation;
     p.dma.dilated_count = o.dilated_count;
+    p.device = DeviceFromC(Raw(o.device), "options.device");
     if (p.dma.importance == DmaOptions::Importance::kLearned) {
       NotNull(o.dma_weights, "options.dma_weights");
       expect(o.dma_weights_elements, kv_heads * head_dim, "options.dma_weights [kv_heads][head_dim]");

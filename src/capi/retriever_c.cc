@@ -67,6 +67,7 @@ void landmark_retriever_options_init(landmark_retriever_options* options) {
   options->sink_chunks = d.sink_chunks;
   options->prefetch = d.prefetch;
   options->temperature = Config().temperature;
+  options->device = ToC(d.device);
 }
 
 landmark_status landmark_config_retriever_options(const landmark_config* config, landmark_retriever_options* options) {
@@ -85,6 +86,7 @@ landmark_status landmark_config_retriever_options(const landmark_config* config,
     if (c.has("retrieval.sink_chunks")) o.sink_chunks = r.sink_chunks;
     if (c.has("retrieval.prefetch")) o.prefetch = r.prefetch;
     if (c.has("encoder.temperature")) o.temperature = c.temperature;
+    if (c.has("runtime.device")) o.device = ToC(r.device);
   });
 }
 
@@ -111,6 +113,7 @@ landmark_status landmark_retriever_create(landmark_store* store, const landmark_
     config.window = o.window;
     config.sink_chunks = o.sink_chunks;
     config.prefetch = o.prefetch != 0;
+    config.device = DeviceFromC(Raw(o.device), "options.device");
     auto object = std::make_shared<RetrieverObject>();
     object->arena = ArenaOf(o.arena);
     object->temperature = o.temperature;

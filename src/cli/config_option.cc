@@ -54,6 +54,7 @@ const Binding kBindings[] = {
     {"prefill", "--dilation", "prefill.dma.dilation"},
     {"prefill", "--dilated-count", "prefill.dma.dilated_count"},
     {"", "--threads", "runtime.threads"},
+    {"", "--device", "runtime.device"},
 };
 
 std::optional<std::string> PresetValue(const Config& config, const std::string& command, const std::string& option) {

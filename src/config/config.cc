@@ -145,8 +145,10 @@ Config ParseConfig(std::string_view text, const std::string& source) {
   m.dilation = dma.Count("dilation", m.dilation);
   m.dilated_count = dma.Count("dilated_count", m.dilated_count);
 
-  Section runtime(table("runtime"), source, "runtime", {"threads"}, c);
+  Section runtime(table("runtime"), source, "runtime", {"threads", "device"}, c);
   c.threads = runtime.Count("threads", c.threads);
+  c.retriever.device = c.prefill.device =
+      runtime.Parsed("device", Name(c.retriever.device), [](const std::string& t) { return ParseDevice(t); });
   return c;
 }
 

@@ -163,6 +163,10 @@ static void test_tensor_store(void) {
   CHECK_STATUS(landmark_retriever_create(store, &ropts, &retriever), LANDMARK_ERROR_INVALID_ARGUMENT);
   ERROR_MENTIONS("options.fusion");
   ropts.fusion = LANDMARK_FUSION_JOINT;
+  ropts.device = (landmark_device)7;
+  CHECK_STATUS(landmark_retriever_create(store, &ropts, &retriever), LANDMARK_ERROR_INVALID_ARGUMENT);
+  ERROR_MENTIONS("options.device");
+  ropts.device = LANDMARK_DEVICE_CPU; /* the exact reference below is the CPU's contract */
   OK(landmark_retriever_create(store, &ropts, &retriever));
   OK(landmark_arena_close(arena)); /* the retriever keeps its own reference */
   OK(landmark_store_close(store)); /* and the store */
@@ -483,7 +487,8 @@ static void test_prefill(void) {
 static void test_config(void) {
   const char* presets[] = {"demo.toml", "llama3-8b.toml", "hsa.toml"};
   const char* good = "[model]\nq_heads = 32\nkv_heads = 8\nhead_dim = 128\n[retrieval]\ntop_k = 16\nfusion = \"hsa\"\n"
-                     "[prefill]\npolicy = \"dma\"\n[prefill.dma]\nsparsity = 0.5\n[runtime]\nthreads = 3\n";
+                     "[prefill]\npolicy = \"dma\"\n[prefill.dma]\nsparsity = 0.5\n[runtime]\nthreads = 3\n"
+                     "device = \"cpu\"\n";
   const char* typo = "[retrieval]\ntop_k = 16\ntopk = 3\n";
   const char* bad_value = "[retrieval]\nfusion = \"mixed\"\n";
   const char* bad_type = "[model]\nkv_heads = \"eight\"\n";
@@ -517,6 +522,7 @@ static void test_config(void) {
   OK(landmark_config_threads(config, &threads));
   CHECK(ropts.q_heads == 32 && ropts.top_k == 16 && ropts.fusion == LANDMARK_FUSION_HSA && ropts.window == 77);
   CHECK(popts.policy == LANDMARK_PREFILL_DMA && fabs(popts.sparsity - 0.5) < 1e-12 && threads == 3);
+  CHECK(ropts.device == LANDMARK_DEVICE_CPU && popts.device == LANDMARK_DEVICE_CPU);
   ropts.struct_size = 1;
   CHECK_STATUS(landmark_config_retriever_options(config, &ropts), LANDMARK_ERROR_INVALID_ARGUMENT);
   OK(landmark_config_close(config));

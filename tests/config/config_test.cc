@@ -93,6 +93,7 @@ dilation = 2
 dilated_count = 5
 [runtime]
 threads = 3
+device = "cpu"
 )",
                                "all.toml");
   CHECK(c.retriever.q_heads == 12);
@@ -124,7 +125,9 @@ threads = 3
   CHECK(c.prefill.dma.dilation == 2);
   CHECK(c.prefill.dma.dilated_count == 5);
   CHECK(c.threads == 3);
-  CHECK(c.values.size() == 32);
+  CHECK(c.retriever.device == Device::kCpu);
+  CHECK(c.prefill.device == Device::kCpu);
+  CHECK(c.values.size() == 33);
   CHECK(c.values.at("retrieval.softmax_off_by_one") == "true");
   CHECK(c.values.at("encoder.temperature") == "8");
   CHECK(c.values.at("store.segment_size") == "64M");
@@ -151,6 +154,7 @@ TEST_CASE("config: mistakes name the file, section and key") {
   CHECK(ErrorOf("[prefill]\npolicy = \"sparse\"\n").find("unknown prefill policy 'sparse'") != std::string::npos);
   CHECK(ErrorOf("[prefill.dma]\nimportance = \"learned\"\n").find("[prefill.dma].importance: ") != std::string::npos);
   CHECK(ErrorOf("[model\n").find("t.toml:1: ") == 0);
+  CHECK(ErrorOf("[runtime]\ndevice = \"gpu\"\n").find("t.toml: [runtime].device: ") == 0);
   CHECK(ErrorOf("[encoder]\nbigram_weight = nan\n") == "t.toml: [encoder].bigram_weight: expected a finite number");
   CHECK_THROWS_WITH_AS(LoadConfig("/nonexistent/x.toml"), "/nonexistent/x.toml: cannot open the config file", Error);
   // The cross-decoder's section is its reader's business; its [retrieval] keys are ours.

@@ -182,7 +182,7 @@ def test_prefill_against_numpy():
     k = (2 * rng.standard_normal((L, hkv, d))).astype(np.float16)
     v = rng.standard_normal((L, hkv, d)).astype(np.float16)
     for policy in ("dense", "flashprefill", "dma"):
-        r = landmark.prefill(q, k, v, policy=policy, block=B, threads=2)
+        r = landmark.prefill(q, k, v, policy=policy, block=B, threads=2, device="cpu")
         nb = -(-L // B)
         assert r.mask.shape == (hkv, nb, nb) and (policy != "dense" or r.density == 1.0)
         for t in range(0, L, 7):
@@ -196,6 +196,8 @@ def test_prefill_against_numpy():
         landmark.prefill(q[:, :3], k, v)
     with pytest.raises(ValueError, match="policy must be one of dense, flashprefill, dma, not 'sparse'"):
         landmark.prefill(q, k, v, policy="sparse")
+    with pytest.raises(ValueError, match="device must be one of auto, cpu, cuda"):
+        landmark.prefill(q, k, v, device="gpu")
     with pytest.raises(TypeError, match="unknown option 'sparsty'"):
         landmark.prefill(q, k, v, sparsty=0.5)
 
