@@ -84,7 +84,8 @@ TEST_CASE("Linear rejects f16 weights and empty shapes") {
 
 TEST_CASE("RmsNorm: whole rows and per-head groups") {
   ForEachTarget([] {
-    for (auto [d, group] : {std::pair<size_t, size_t>{1, 1}, {7, 7}, {64, 16}, {100, 25}, {256, 64}}) {
+    for (const auto& shape : {std::pair<size_t, size_t>{1, 1}, {7, 7}, {64, 16}, {100, 25}, {256, 64}}) {
+      const size_t d = shape.first, group = shape.second;  // (not a structured binding: CAPTURE's lambda)
       CAPTURE(d);
       CAPTURE(group);
       const size_t rows = 3;
