@@ -84,22 +84,26 @@ struct Retriever::Impl {
     size_t p = 0, sink_end = 0, cand_end = 0, local_begin = 0, local_end = 0;
   };
 
-  Plan MakePlan(size_t position) const {
+  Plan MakePlan(size_t position, bool past_store = false) const {
     Plan plan;
     const size_t n = store.tokens();
     if (position == kLastPosition) {
       if (n == 0) return plan;
       position = n - 1;
     }
-    LANDMARK_CHECK_ARG(position < n, "retriever: query position " + std::to_string(position) +
-                                         " is past the store's " + std::to_string(n) + " tokens");
-    plan.empty = false;
-    plan.p = position;
+    LANDMARK_CHECK_ARG(position < n || past_store, "retriever: query position " + std::to_string(position) +
+                                                       " is past the store's " + std::to_string(n) + " tokens");
     const size_t visible = position + 1;
     plan.cand_end = visible >= config.window ? (visible - config.window) / S : 0;
+    LANDMARK_CHECK_ARG(plan.cand_end <= store.chunks(),
+                       "retriever: a query at position " + std::to_string(position) + " with window " +
+                           std::to_string(config.window) + " needs chunks past the store's " +
+                           std::to_string(store.chunks()) + " complete chunks");
+    plan.empty = n == 0;
+    plan.p = position;
     plan.sink_end = config.fusion == Fusion::kJoint ? std::min(config.sink_chunks, plan.cand_end) : 0;
     plan.local_begin = plan.cand_end * S;
-    plan.local_end = visible;
+    plan.local_end = std::min(visible, n);
     return plan;
   }
 
@@ -199,7 +203,8 @@ struct Retriever::Impl {
       for (const ScoredChunk& c : selected[LH == H ? h : 0]) items.push_back({h, c.chunk, S, softmax1});
       for (size_t c = 0; c < plan.sink_end; ++c) items.push_back({h, c, S, softmax1});
       retrieval_items[h] = items.size() - first_item[h];
-      for (size_t c = plan.cand_end; c * S < plan.local_end; ++c) {
+      const bool local = config.local_term || config.fusion == Fusion::kJoint;
+      for (size_t c = plan.cand_end; local && c * S < plan.local_end; ++c) {
         items.push_back({h, c, std::min(S, plan.local_end - c * S), false});
       }
     }
@@ -315,7 +320,7 @@ const RetrieverConfig& Retriever::config() const { return impl_->config; }
 
 RetrievalResult Retriever::Query(const RetrievalQuery& query) const {
   LANDMARK_CHECK_ARG(query.q != nullptr, "retriever: the query q is null");
-  const Impl::Plan plan = impl_->MakePlan(query.position);
+  const Impl::Plan plan = impl_->MakePlan(query.position, query.past_store);
   std::vector<std::vector<ScoredChunk>> selected(impl_->LH);
   if (!plan.empty) selected = impl_->Select(plan, impl_->RetrievalVectors(query));
   return impl_->Attend(plan, query, selected);
@@ -327,7 +332,7 @@ std::vector<RetrievalResult> Retriever::QueryBatch(const std::vector<RetrievalQu
   std::vector<Impl::Plan> plans;
   std::vector<std::vector<float>> r;
   for (const RetrievalQuery& q : queries) {
-    plans.push_back(m.MakePlan(q.position));
+    plans.push_back(m.MakePlan(q.position, q.past_store));
     r.push_back(plans.back().empty ? std::vector<float>() : m.RetrievalVectors(q));
   }
   std::vector<std::vector<std::vector<ScoredChunk>>> selected(queries.size(),
