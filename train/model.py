@@ -150,7 +150,8 @@ def select_chunks(r, L, pos, cfg):
     fewer than k candidates exist)."""
     C = L.shape[1]
     ftype = torch.float64 if r.dtype == torch.float64 else torch.float32
-    scores = torch.einsum("bthd,bchd->bhtc", r.to(ftype), L.to(ftype)) / math.sqrt(cfg.head_dim)
+    with torch.autocast(device_type=r.device.type, enabled=False):  # select in f32, as C++ does
+        scores = torch.einsum("bthd,bchd->bhtc", r.to(ftype), L.to(ftype)) / math.sqrt(cfg.head_dim)
     n = candidate_counts(pos, cfg, C)
     cand = torch.arange(C, device=r.device)[None, :] < n[:, None]
     scores = scores.masked_fill(~cand, float("-inf"))
