@@ -8,6 +8,13 @@
 
 namespace landmark::model {
 
+void Norm(const float* x, const std::vector<float>& weight, size_t rows, size_t d, size_t group, float eps,
+          float* y) {
+  ForRows(rows, [&](size_t begin, size_t end) {
+    RmsNorm(x + begin * d, weight.data(), end - begin, d, group, eps, y + begin * d);
+  });
+}
+
 RetrieverConfig HsaRetrieverConfig(const ModelConfig& c) {
   RetrieverConfig r;
   r.q_heads = c.heads;
@@ -21,10 +28,12 @@ RetrieverConfig HsaRetrieverConfig(const ModelConfig& c) {
 
 void Embed(const Model::Impl& m, const unsigned char* bytes, size_t M, float* x) {
   const size_t D = m.config.d_model;
-  for (size_t t = 0; t < M; ++t) {
-    const size_t b = bytes[t] < m.config.vocab ? bytes[t] : size_t('?');
-    std::copy_n(&m.embed[b * D], D, x + t * D);
-  }
+  ForRows(M, [&](size_t begin, size_t end) {
+    for (size_t t = begin; t < end; ++t) {
+      const size_t b = bytes[t] < m.config.vocab ? bytes[t] : size_t('?');
+      std::copy_n(&m.embed[b * D], D, x + t * D);
+    }
+  });
 }
 
 void LowerForward(const Model::Impl& m, std::vector<SwaCache>& caches, float* x, size_t M, Workspace& ws) {
@@ -36,7 +45,7 @@ void LowerForward(const Model::Impl& m, std::vector<SwaCache>& caches, float* x,
 
 void MemoryForward(const Model::Impl& m, const float* h, size_t M, float* mrows, float* k, float* v) {
   const size_t D = m.config.d_model;
-  RmsNorm(h, m.memory_norm.data(), M, D, D, float(m.config.norm_eps), mrows);
+  Norm(h, m.memory_norm, M, D, D, float(m.config.norm_eps), mrows);
   m.memory_wk.Forward(mrows, M, k);
   m.memory_wv.Forward(mrows, M, v);
 }
@@ -44,7 +53,7 @@ void MemoryForward(const Model::Impl& m, const float* h, size_t M, float* mrows,
 void LandmarkForward(const Model::Impl& m, const float* means, size_t chunks, float* landmarks) {
   const ModelConfig& c = m.config;
   m.memory_wl.Forward(means, chunks, landmarks);
-  RmsNorm(landmarks, m.landmark_norm.data(), chunks, c.d_model, c.head_dim, float(c.norm_eps), landmarks);
+  Norm(landmarks, m.landmark_norm, chunks, c.d_model, c.head_dim, float(c.norm_eps), landmarks);
 }
 
 void UpperBlockForward(const Model::Impl& m, size_t j, const Retriever& retriever, SwaCache& cache, float* x,
@@ -56,7 +65,7 @@ void UpperBlockForward(const Model::Impl& m, size_t j, const Retriever& retrieve
   SwaForward(m, u.swa, cache, x, M, ws);
   ws.a.resize(M * D);
   if (u.kind == BlockKind::kHsa) {
-    RmsNorm(x, u.hsa_norm.data(), M, D, D, eps, ws.a.data());
+    Norm(x, u.hsa_norm, M, D, D, eps, ws.a.data());
     ws.rq.resize(M * 2 * D);
     ws.r.resize(M * D);
     u.hsa_wrq.Forward(ws.a.data(), M, ws.rq.data());
@@ -73,12 +82,14 @@ void UpperBlockForward(const Model::Impl& m, size_t j, const Retriever& retrieve
     }
     if (stats && stats->last_chunks.empty() && !results.empty()) stats->last_chunks = results.back().selections[0].chunks;
     u.hsa_wo.Forward(ws.retrieved.data(), M, mem);  // a: kept for the GMU blocks after it
-    AddInPlace(x, mem, M * D);
+    ForRows(M, [&](size_t begin, size_t end) { AddInPlace(x + begin * D, mem + begin * D, (end - begin) * D); });
   } else {
-    RmsNorm(x, u.gmu_norm.data(), M, D, D, eps, ws.a.data());
+    Norm(x, u.gmu_norm, M, D, D, eps, ws.a.data());
     ws.hidden.resize(M * D);
     u.gmu_win.Forward(ws.a.data(), M, ws.hidden.data());
-    SiluGate(mem, ws.hidden.data(), M * D, ws.hidden.data());
+    ForRows(M, [&](size_t begin, size_t end) {
+      SiluGate(mem + begin * D, &ws.hidden[begin * D], (end - begin) * D, &ws.hidden[begin * D]);
+    });
     u.gmu_wout.Forward(ws.hidden.data(), M, x, /*accumulate=*/true);
   }
   MlpForward(m, u.swa, x, M, ws);
@@ -95,7 +106,7 @@ void UpperForward(const Model::Impl& m, const Retriever& retriever, std::vector<
 void HeadForward(const Model::Impl& m, const float* x, size_t M, float* logits, Workspace& ws) {
   const size_t D = m.config.d_model;
   ws.a.resize(M * D);
-  RmsNorm(x, m.final_norm.data(), M, D, D, float(m.config.norm_eps), ws.a.data());
+  Norm(x, m.final_norm, M, D, D, float(m.config.norm_eps), ws.a.data());
   m.lm_head.Forward(ws.a.data(), M, logits);
 }
 

@@ -12,6 +12,9 @@
 #include "landmark/nn.h"
 #include "landmark/retriever.h"
 
+#include <tbb/blocked_range.h>
+#include <tbb/parallel_for.h>
+
 namespace landmark {
 
 // Sliding-window attention + MLP weights (every block has them).
@@ -58,6 +61,18 @@ struct Workspace {
   std::vector<float> rq, r, retrieved, mem;
   size_t rope_positions = 0;
 };
+
+// f(begin, end) over row ranges of `rows` on oneTBB: the element-wise work
+// between matmuls (norms, RoPE, GELU, copies) runs on every core too.
+template <typename F>
+void ForRows(size_t rows, F&& f, size_t grain = 64) {
+  tbb::parallel_for(tbb::blocked_range<size_t>(0, rows, grain),
+                    [&](const tbb::blocked_range<size_t>& r) { f(r.begin(), r.end()); });
+}
+
+// RMSNorm of rows (group = d: ordinary; head_dim: per head), in parallel.
+void Norm(const float* x, const std::vector<float>& weight, size_t rows, size_t d, size_t group, float eps,
+          float* y);
 
 // x [M][D] = embed[bytes].
 void Embed(const Model::Impl& m, const unsigned char* bytes, size_t M, float* x);

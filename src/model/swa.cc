@@ -71,32 +71,36 @@ void SwaForward(const Model::Impl& m, const SwaMlpWeights& w, SwaCache& cache, f
   const size_t past = cache.tokens, T = past + M;
   ws.a.resize(M * D);
   ws.qkv.resize(M * 3 * D);
-  RmsNorm(x, w.attn_norm.data(), M, D, D, float(c.norm_eps), ws.a.data());
+  Norm(x, w.attn_norm, M, D, D, float(c.norm_eps), ws.a.data());
   w.wqkv.Forward(ws.a.data(), M, ws.qkv.data());
 
-  // The span's keys (unrotated, kept for the cache) and values.
+  // The span's keys (unrotated, kept for the cache) and values; the keys
+  // rotated; both reversed per head: rev[h][T-1-j] = key j.
   ws.k_span.resize(T * D);
   ws.v_span.resize(T * D);
   std::copy_n(cache.k.data(), past * D, ws.k_span.data());
   std::copy_n(cache.v.data(), past * D, ws.v_span.data());
-  for (size_t t = 0; t < M; ++t) {
-    std::copy_n(&ws.qkv[t * 3 * D + D], D, &ws.k_span[(past + t) * D]);
-    std::copy_n(&ws.qkv[t * 3 * D + 2 * D], D, &ws.v_span[(past + t) * D]);
-  }
   const float* rope = RopeTable(c, T, ws);
   ws.k_rot.resize(T * D);
   ws.q_rot.resize(M * D);
-  Rope(c, rope, ws.k_span.data(), D, T, 0, ws.k_rot.data());
-  Rope(c, rope, ws.qkv.data(), 3 * D, M, past, ws.q_rot.data());
-  // Reversed per head: rev[h][T-1-j] = key j.
   ws.k_rev.resize(H * T * d);
   ws.v_rev.resize(H * T * d);
-  for (size_t j = 0; j < T; ++j) {
-    for (size_t h = 0; h < H; ++h) {
-      std::copy_n(&ws.k_rot[j * D + h * d], d, &ws.k_rev[(h * T + T - 1 - j) * d]);
-      std::copy_n(&ws.v_span[j * D + h * d], d, &ws.v_rev[(h * T + T - 1 - j) * d]);
+  ForRows(M, [&](size_t begin, size_t end) {
+    for (size_t t = begin; t < end; ++t) {
+      std::copy_n(&ws.qkv[t * 3 * D + D], D, &ws.k_span[(past + t) * D]);
+      std::copy_n(&ws.qkv[t * 3 * D + 2 * D], D, &ws.v_span[(past + t) * D]);
     }
-  }
+    Rope(c, rope, ws.qkv.data() + begin * 3 * D, 3 * D, end - begin, past + begin, ws.q_rot.data() + begin * D);
+  });
+  ForRows(T, [&](size_t begin, size_t end) {
+    Rope(c, rope, ws.k_span.data() + begin * D, D, end - begin, begin, ws.k_rot.data() + begin * D);
+    for (size_t j = begin; j < end; ++j) {
+      for (size_t h = 0; h < H; ++h) {
+        std::copy_n(&ws.k_rot[j * D + h * d], d, &ws.k_rev[(h * T + T - 1 - j) * d]);
+        std::copy_n(&ws.v_span[j * D + h * d], d, &ws.v_rev[(h * T + T - 1 - j) * d]);
+      }
+    }
+  });
 
   const size_t B = std::min(kQueryBlock, W), blocks = (M + B - 1) / B;
   const float scale = 1.0f / std::sqrt(float(d));
@@ -137,9 +141,9 @@ void MlpForward(const Model::Impl& m, const SwaMlpWeights& w, float* x, size_t M
   const size_t D = c.d_model, F = c.mlp_hidden;
   ws.a.resize(M * D);
   ws.hidden.resize(M * F);
-  RmsNorm(x, w.mlp_norm.data(), M, D, D, float(c.norm_eps), ws.a.data());
+  Norm(x, w.mlp_norm, M, D, D, float(c.norm_eps), ws.a.data());
   w.w1.Forward(ws.a.data(), M, ws.hidden.data());
-  Gelu(ws.hidden.data(), M * F);
+  ForRows(M, [&](size_t begin, size_t end) { Gelu(&ws.hidden[begin * F], (end - begin) * F); });
   w.w2.Forward(ws.hidden.data(), M, x, /*accumulate=*/true);
 }
 
