@@ -75,6 +75,9 @@ class Model {
 // beside the executable's tree (build/bin/../../models, bin/../share/landmark/
 // models) or in the source tree. Throws landmark::Error listing where it looked.
 std::string DefaultModelPath();
+// A file shipped with landmark (e.g. "models/default.safetensors") beside
+// the executable's tree, in the installed share dir or the source tree.
+std::string FindShippedFile(const std::string& relative);
 
 // Random weights of `config` (seeded, scaled like an initialised model) in
 // `dtype` (f32 or bf16): tests and benchmarks before trained weights exist.

@@ -77,6 +77,7 @@ ModelAnswer ModelAnswerer::Ask(std::string_view question, size_t max_bytes) cons
   Workspace ws;
   std::vector<float> logits;
   model::UpperStats stats;
+  stats.landmark_chunk_bytes = a.store.shape().landmark_bytes_per_chunk();
   ModelAnswer answer;
   size_t first = a.state.tokens;
   while (true) {

@@ -76,10 +76,13 @@ void UpperBlockForward(const Model::Impl& m, size_t j, const Retriever& retrieve
     }
     const std::vector<RetrievalResult> results = retriever.QueryBatch(queries);
     ws.retrieved.resize(M * D);
+    size_t candidates = 0;
     for (size_t t = 0; t < M; ++t) {
       std::copy_n(results[t].out.data(), D, &ws.retrieved[t * D]);
-      if (stats) stats->bytes_touched += results[t].bytes_touched;
+      candidates = std::max(candidates, results[t].candidates);
+      if (stats) stats->bytes_touched += results[t].bytes_touched - results[t].candidates * stats->landmark_chunk_bytes;
     }
+    if (stats) stats->bytes_touched += candidates * stats->landmark_chunk_bytes;
     if (stats && stats->last_chunks.empty() && !results.empty()) stats->last_chunks = results.back().selections[0].chunks;
     u.hsa_wo.Forward(ws.retrieved.data(), M, mem);  // a: kept for the GMU blocks after it
     ForRows(M, [&](size_t begin, size_t end) { AddInPlace(x + begin * D, mem + begin * D, (end - begin) * D); });

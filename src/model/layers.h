@@ -93,6 +93,9 @@ void MemoryForward(const Model::Impl& m, const float* h, size_t M, float* mrows,
 void LandmarkForward(const Model::Impl& m, const float* means, size_t chunks, float* landmarks);
 
 struct UpperStats {
+  size_t landmark_chunk_bytes = 0;  // the store's landmark bytes per chunk (set by the caller)
+  // Landmarks scanned once per HSA block and forward pass (a batch of
+  // positions scores them in one pass) + the K/V each position attended.
   uint64_t bytes_touched = 0;
   std::vector<uint32_t> last_chunks;  // first HSA block, head 0, at the last position
 };

@@ -120,29 +120,36 @@ Model Model::Load(const std::string& path) {
   return Model(std::move(m));
 }
 
-std::string DefaultModelPath() {
-  if (const char* env = std::getenv("LANDMARK_MODEL"); env && *env) {
-    LANDMARK_CHECK_ARG(std::filesystem::exists(env), std::string("LANDMARK_MODEL=") + env + ": no such file");
-    return env;
-  }
-  const char* name = "models/default.safetensors";
+std::string FindShippedFile(const std::string& relative) {
   std::vector<std::filesystem::path> places;
   const std::filesystem::path exe = ExecutableDir();
   if (!exe.empty()) {
-    places.push_back(exe / ".." / ".." / name);                      // build/bin in a checkout
-    places.push_back(exe / ".." / "share" / "landmark" / name);      // installed
-    places.push_back(exe / ".." / ".." / ".." / name);               // build/tests/... binaries
+    places.push_back(exe / ".." / ".." / relative);                  // build/bin in a checkout
+    places.push_back(exe / ".." / "share" / "landmark" / relative);  // installed
+    places.push_back(exe / ".." / ".." / ".." / relative);           // build/tests/... binaries
   }
 #ifdef LANDMARK_SOURCE_DIR
-  places.push_back(std::filesystem::path(LANDMARK_SOURCE_DIR) / name);
+  places.push_back(std::filesystem::path(LANDMARK_SOURCE_DIR) / relative);
 #endif
   std::string tried;
   for (const auto& p : places) {
     if (std::filesystem::is_regular_file(p)) return std::filesystem::weakly_canonical(p).string();
     tried += "\n  " + p.lexically_normal().string();
   }
-  LANDMARK_THROW("the default model weights were not found; looked in:" + tried +
-                 "\nset LANDMARK_MODEL=FILE or pass --model FILE");
+  LANDMARK_THROW(relative + " was not found; looked in:" + tried);
+}
+
+std::string DefaultModelPath() {
+  if (const char* env = std::getenv("LANDMARK_MODEL"); env && *env) {
+    LANDMARK_CHECK_ARG(std::filesystem::exists(env), std::string("LANDMARK_MODEL=") + env + ": no such file");
+    return env;
+  }
+  try {
+    return FindShippedFile("models/default.safetensors");
+  } catch (const Error& e) {
+    LANDMARK_THROW("the default model weights: " + std::string(e.what()) +
+                   "\nset LANDMARK_MODEL=FILE or pass --model FILE");
+  }
 }
 
 Model Model::LoadSpec(const std::string& spec) { return Load(spec == "default" ? DefaultModelPath() : spec); }
