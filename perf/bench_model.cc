@@ -10,7 +10,14 @@
 
 namespace landmark::perf {
 
-std::vector<ModelBenchRow> BenchModel(const MachineLimits& limits, const ModelBenchOptions& options,
+void RateModelRows(std::vector<ModelBenchRow>& rows, const MachineLimits& limits) {
+  for (ModelBenchRow& row : rows) {
+    row.lower_ratio = row.lower_gflops / limits.fma_gflops_all;
+    row.limit_ms = row.bytes / (limits.read_gbps_all * 1e9) * 1e3;
+  }
+}
+
+std::vector<ModelBenchRow> BenchModel(const ModelBenchOptions& options,
                                       const std::function<void(const std::string&)>& log) {
   std::vector<size_t> sizes = options.sizes;
   if (sizes.empty()) sizes = {size_t(1) << 16, size_t(1) << 20, size_t(1) << 22, size_t(1) << 24};
@@ -35,12 +42,10 @@ std::vector<ModelBenchRow> BenchModel(const MachineLimits& limits, const ModelBe
     row.lower_s = r.lower_seconds;
     row.flops_per_token = r.config.ingest_flops_per_token();
     row.lower_gflops = double(r.tokens) * row.flops_per_token / std::max(r.lower_seconds, 1e-9) / 1e9;
-    row.lower_ratio = row.lower_gflops / limits.fma_gflops_all;
     row.warm_median_ms = r.median_ms;
     row.warm_p95_ms = r.p95_ms;
     row.first_median_ms = r.cold_median_ms;
     row.bytes = double(r.mean_bytes);
-    row.limit_ms = row.bytes / (limits.read_gbps_all * 1e9) * 1e3;
     row.store_bytes = double(r.store_bytes);
     rows.push_back(row);
   }

@@ -33,8 +33,10 @@ struct ModelBenchRow {
   double store_bytes = 0;
 };
 
-std::vector<ModelBenchRow> BenchModel(const MachineLimits& limits, const ModelBenchOptions& options,
+std::vector<ModelBenchRow> BenchModel(const ModelBenchOptions& options,
                                       const std::function<void(const std::string&)>& log);
+// Fills the ratios of `rows` against `limits` (probed around the run).
+void RateModelRows(std::vector<ModelBenchRow>& rows, const MachineLimits& limits);
 void PrintModelTable(std::FILE* out, const std::vector<ModelBenchRow>& rows);
 void WriteModelCsv(const std::string& path, const MachineLimits& limits, const std::string& model,
                    const std::vector<ModelBenchRow>& rows);

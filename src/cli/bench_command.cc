@@ -194,11 +194,12 @@ void RunModelBench(const ModelArgs& args) {
   if (temporary) {
     options.dir = (std::filesystem::temp_directory_path() / ("landmark-bench-model-" + std::to_string(::getpid()))).string();
   }
-  const auto rows = perf::BenchModel(before, options, [](const std::string& line) {
+  auto rows = perf::BenchModel(options, [](const std::string& line) {
     std::fprintf(stderr, "  %s\n", line.c_str());
   });
   if (temporary && !options.keep) std::filesystem::remove_all(options.dir);
   const MachineLimits limits = perf::BestOf(before, Probe(args.quick));
+  perf::RateModelRows(rows, limits);
   perf::PrintMachine(stdout, limits);
   std::printf("\n");
   perf::PrintModelTable(stdout, rows);

@@ -143,6 +143,8 @@ void AddModelCommands(CLI::App& app) {
       LANDMARK_CHECK_ARG(kind == "hsa" || kind == "gmu", "--upper: '" + kind + "' is not hsa or gmu");
       c.upper.push_back(kind == "hsa" ? BlockKind::kHsa : BlockKind::kGmu);
     }
+    const std::filesystem::path parent = std::filesystem::path(r->out).parent_path();
+    if (!parent.empty()) std::filesystem::create_directories(parent);
     WriteRandomModel(r->out, c, r->seed, ParseDType(r->dtype, "--dtype"));
     std::printf("wrote %s (%s parameters)\n", r->out.c_str(), Count(double(c.parameters())).c_str());
   });
