@@ -2,6 +2,7 @@
 // store (K/V per head, learned landmarks), then the state answering needs.
 #include <chrono>
 #include <filesystem>
+#include <future>
 
 #include "landmark/error.h"
 #include "landmark/model.h"
@@ -23,6 +24,15 @@ struct ModelIngest::Impl {
   double lower_seconds = 0;
   Workspace ws;
   std::vector<float> x, mrows, k, v, means, landmarks;
+  // The previous segment's K/V and landmarks go to the store on another
+  // thread (f16 conversion, checksums, writes, fsync at commits) while the
+  // next segment computes.
+  std::vector<float> write_k, write_v, write_landmarks;
+  std::future<void> writing;
+
+  void WaitForWrite() {
+    if (writing.valid()) writing.get();  // rethrows a write error
+  }
 
   Impl(const Model::Impl& model, const ModelIngestOptions& o, StoreWriter w)
       : m(model), options(o), writer(std::move(w)) {}
@@ -56,15 +66,21 @@ struct ModelIngest::Impl {
     if (chunks) model::LandmarkForward(m, means.data(), chunks, landmarks.data());
     lower_seconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
 
-    TokenBatch batch;
-    batch.tokens = M;
-    batch.keys = k.data();
-    batch.values = v.data();
-    batch.dtype = DType::kF32;
-    batch.landmarks = landmarks.data();
-    batch.landmark_chunks = chunks;
-    batch.landmark_dtype = DType::kF32;
-    writer.Append(batch);
+    WaitForWrite();
+    write_k.swap(k);
+    write_v.swap(v);
+    write_landmarks.swap(landmarks);
+    writing = std::async(std::launch::async, [this, M, chunks] {
+      TokenBatch batch;
+      batch.tokens = M;
+      batch.keys = write_k.data();
+      batch.values = write_v.data();
+      batch.dtype = DType::kF32;
+      batch.landmarks = write_landmarks.data();
+      batch.landmark_chunks = chunks;
+      batch.landmark_dtype = DType::kF32;
+      writer.Append(batch);
+    });
 
     // The last lower outputs, for the upper caches at Finish.
     const size_t keep = std::min(TailRows(), state.h_rows + M), from_old = keep - std::min(keep, M);
@@ -110,7 +126,9 @@ struct ModelIngest::Impl {
 
 ModelIngest::ModelIngest(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 ModelIngest::ModelIngest(ModelIngest&&) noexcept = default;
-ModelIngest::~ModelIngest() = default;
+ModelIngest::~ModelIngest() {
+  if (impl_ && impl_->writing.valid()) impl_->writing.wait();  // errors there surface in Finish only
+}
 
 ModelIngest ModelIngest::Create(const Model& model, const std::string& dir, const ModelIngestOptions& options) {
   const ModelConfig& c = model.config();
@@ -160,6 +178,7 @@ void ModelIngest::Add(std::string_view text) {
 void ModelIngest::Finish() {
   if (impl_->finished) return;
   impl_->Flush(*this, true);
+  impl_->WaitForWrite();
   impl_->writer.Commit();
   impl_->UpperCaches();
   impl_->state.Write(impl_->writer.path(), impl_->m.config);
