@@ -190,7 +190,8 @@ struct Retriever::Impl {
     if (plan.empty) return result;
     result.position = plan.p;
     result.candidates = plan.cand_end - plan.sink_end;
-    result.local_tokens = plan.local_end - plan.local_begin;
+    const bool local = config.local_term || config.fusion == Fusion::kJoint;
+    result.local_tokens = local ? plan.local_end - plan.local_begin : 0;
     const size_t b = SizeOf(shape.dtype);
     result.bytes_touched = uint64_t(result.candidates) * LH * shape.landmark_values() * b;
 
@@ -203,7 +204,6 @@ struct Retriever::Impl {
       for (const ScoredChunk& c : selected[LH == H ? h : 0]) items.push_back({h, c.chunk, S, softmax1});
       for (size_t c = 0; c < plan.sink_end; ++c) items.push_back({h, c, S, softmax1});
       retrieval_items[h] = items.size() - first_item[h];
-      const bool local = config.local_term || config.fusion == Fusion::kJoint;
       for (size_t c = plan.cand_end; local && c * S < plan.local_end; ++c) {
         items.push_back({h, c, std::min(S, plan.local_end - c * S), false});
       }
