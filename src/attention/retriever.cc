@@ -342,20 +342,20 @@ std::vector<RetrievalResult> Retriever::QueryBatch(const std::vector<RetrievalQu
     std::vector<TopK> top(queries.size() * m.LH, TopK(m.config.top_k));
     size_t rows = 0;
     for (const Impl::Plan& p : plans) rows = std::max(rows, p.empty ? 0 : p.cand_end);
-    std::vector<float> rm(queries.size() * m.R, 0.0f);
+    std::vector<float> rm(m.LH * queries.size() * m.R, 0.0f);  // [LH][M][R]
     for (size_t h = 0; h < m.LH; ++h) {
       for (size_t i = 0; i < queries.size(); ++i) {
-        if (!plans[i].empty) std::copy_n(&r[i][h * m.R], m.R, &rm[i * m.R]);
+        if (!plans[i].empty) std::copy_n(&r[i][h * m.R], m.R, &rm[(h * queries.size() + i) * m.R]);
       }
-      m.scorer.ScoreBatch(rm.data(), queries.size(), h, rows, [&](size_t first, size_t count, const float* scores) {
-        for (size_t i = 0; i < queries.size(); ++i) {
-          const Impl::Plan& p = plans[i];
-          if (p.empty) continue;
-          const size_t begin = std::max(first, p.sink_end), end = std::min(first + count, p.cand_end);
-          if (begin < end) top[i * m.LH + h].PushRange(scores + i * count + (begin - first), end - begin, uint32_t(begin));
-        }
-      });
     }
+    m.scorer.ScoreBatch(rm.data(), queries.size(), rows, [&](size_t h, size_t first, size_t count, const float* scores) {
+      tbb::parallel_for(size_t(0), queries.size(), [&](size_t i) {  // each query's heap is its own
+        const Impl::Plan& p = plans[i];
+        if (p.empty) return;
+        const size_t begin = std::max(first, p.sink_end), end = std::min(first + count, p.cand_end);
+        if (begin < end) top[i * m.LH + h].PushRange(scores + i * count + (begin - first), end - begin, uint32_t(begin));
+      });
+    });
     for (size_t i = 0; i < queries.size(); ++i) {
       for (size_t h = 0; h < m.LH; ++h) {
         selected[i][h] = top[i * m.LH + h].Sorted();
