@@ -46,7 +46,8 @@ struct ModelConfig {
   double ingest_flops_per_token() const;
 };
 
-// Loaded weights (f32 in memory; bf16 files are widened exactly).
+// Loaded weights: matrices in the file's dtype (bf16 or f32; f16 is
+// widened), norms and embeddings in f32.
 class Model {
  public:
   // Checks every tensor docs/model.md names (present, shape) and the config;
