@@ -27,6 +27,9 @@ struct ModelBenchRow {
   size_t tokens = 0, questions = 0, correct = 0, retrieved = 0;
   double ingest_s = 0, lower_s = 0, flops_per_token = 0;
   double lower_gflops = 0, lower_ratio = 0;  // of the FMA peak (all threads)
+  // Contention-proof: the ingest's FLOPs ÷ its CPU time (all threads, the
+  // whole ingest) against one thread's FMA peak.
+  double cpu_s = 0, cpu_gflops = 0, cpu_ratio = 0;
   double warm_median_ms = 0, warm_p95_ms = 0, first_median_ms = 0;
   double bytes = 0;     // per answer
   double limit_ms = 0;  // bytes ÷ read bandwidth (all threads)

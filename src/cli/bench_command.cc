@@ -206,9 +206,10 @@ void RunModelBench(const ModelArgs& args) {
   std::printf("\naccuracy: exact 5-digit pass keys, one fresh question per needle; retrieved: the needle's chunk "
               "chosen by the first HSA block's head 0. ingest: whole wall time (store writes included); lower GF/s: "
               "the lower blocks' and chunk memory's FLOPs ÷ their time; ratio = ÷ %.0f GFLOP/s (f32 FMA, probed, all "
-              "threads). warm: second pass over the questions; first: the first pass. read = landmarks scanned + "
+              "threads). GF/cpu-s: those FLOPs ÷ the ingest's CPU time (every thread; robust to other load on the "
+              "machine); ratio = ÷ %.0f GFLOP/s (one thread's peak). warm: second pass over the questions; first: the first pass. read = landmarks scanned + "
               "K/V attended per answer; limit = read ÷ %.1f GB/s (probed); ratio = limit ÷ warm.\n",
-              limits.fma_gflops_all, limits.read_gbps_all);
+              limits.fma_gflops_all, limits.fma_gflops_one, limits.read_gbps_all);
   if (!args.csv.empty()) {
     perf::WriteModelCsv(args.csv, limits, options.model, rows);
     std::printf("wrote %s\n", args.csv.c_str());

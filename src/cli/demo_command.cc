@@ -47,11 +47,13 @@ void RunModel(const DemoArgs& a) {
   std::printf("model: %s (%s parameters; d %zu, %zu heads, window %zu, chunk %zu, top-%zu, %zu lower + %zu upper blocks)\n",
               r.model_path.c_str(), Count(double(c.parameters())).c_str(), c.d_model, c.heads, c.window, c.chunk,
               c.top_k, c.lower, c.upper.size());
-  std::printf("store: %s\n       %s tokens, %s of K/V and landmarks; ingest %s%.1f s: %s tokens/s (%.1f GFLOP/s in the lower blocks)\n",
+  std::printf("store: %s\n       %s tokens, %s of K/V and landmarks; ingest %s%.1f s: %s tokens/s (%.1f GFLOP/s in the "
+              "lower blocks, %.1f GFLOP per CPU-second)\n",
               r.store_path.c_str(), Count(double(r.tokens)).c_str(), Bytes(double(r.store_bytes)).c_str(),
               r.reused ? "(cached, when built) " : "", r.ingest_seconds,
               Count(double(r.tokens) / std::max(r.ingest_seconds, 1e-9)).c_str(),
-              double(r.tokens) * c.ingest_flops_per_token() / std::max(r.lower_seconds, 1e-9) / 1e9);
+              double(r.tokens) * c.ingest_flops_per_token() / std::max(r.lower_seconds, 1e-9) / 1e9,
+              double(r.tokens) * c.ingest_flops_per_token() / std::max(r.ingest_cpu_seconds, 1e-9) / 1e9);
   std::printf("\n  %-6s %-7s %-8s %-8s %-5s %-9s %-10s %s\n", "vault", "depth", "pass key", "answer", "ok",
               "retrieved", "latency", "read");
   const size_t shown = a.all ? r.answers.size() : std::min<size_t>(12, r.answers.size());

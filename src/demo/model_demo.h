@@ -59,6 +59,7 @@ struct ModelDemoReport {
   ModelConfig config;
   bool reused = false;
   double ingest_seconds = 0, lower_seconds = 0;  // of the build (stored with the store when reused)
+  double ingest_cpu_seconds = 0;  // user + system CPU time of the process during the build
   size_t tokens = 0;
   uint64_t store_bytes = 0;
   std::vector<ModelAnswerResult> answers;
