@@ -5,6 +5,7 @@ find_package(dnnl 2.6 REQUIRED)          # libdnnl-dev (+ ocl-icd-opencl-dev, wh
 find_package(CLI11 REQUIRED)             # libcli11-dev
 find_package(fmt REQUIRED)               # libfmt-dev
 find_package(nlohmann_json 3 REQUIRED)   # nlohmann-json3-dev
+find_package(tomlplusplus 3 REQUIRED)    # libtomlplusplus-dev: configs (TOML)
 find_package(PkgConfig REQUIRED)
 pkg_check_modules(XXHASH REQUIRED IMPORTED_TARGET libxxhash)  # libxxhash-dev (no CMake config)
 find_package(ZLIB REQUIRED)              # zlib1g-dev: the demo's filler text (train/data/filler.txt.gz)

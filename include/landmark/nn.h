@@ -5,16 +5,21 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <string>
 #include <vector>
 
 #include "landmark/dtype.h"
 
 namespace landmark {
 
+class SafeTensors;
+
 // y[M][out] = x[M][in] · Wᵀ with W row-major [out][in] (torch nn.Linear's
 // layout). No bias. Weights are copied in their dtype (f32 or bf16):
-//  - M below a few rows (decode): a Highway dot product per output row,
-//    threaded over rows; reads W once in its own dtype (bandwidth-bound).
+//  - M ≤ 8 rows (decode): Highway dot products per block of output rows,
+//    threaded over blocks; reads W once in its own dtype (bandwidth-bound)
+//    and each block M times from L2. (oneDNN here lost to OpenMP and TBB
+//    threads contending for the cores, and repacks W on every call.)
 //  - larger M: one oneDNN matmul; bf16 weights run as bf16 × bf16 → f32
 //    where the CPU has AVX512_BF16, else they are widened to f32 a tile of
 //    rows at a time (oneDNN 2.6 has no fast bf16 path without it).
@@ -53,10 +58,19 @@ void RmsNorm(const float* x, const float* weight, size_t rows, size_t d, size_t 
 void Silu(float* x, size_t n);  // x·σ(x)
 void Gelu(float* x, size_t n);  // tanh approximation (torch approximate="tanh")
 
+// y = b + σ(g) ⊙ (a − b) = σ(g)⊙a + (1−σ(g))⊙b, n values (the gated mix).
+void SigmoidMix(const float* g, const float* a, const float* b, size_t n, float* y);
+
 // y = m ⊙ SiLU(a), n values (the GMU gate). y may equal a or m.
 void SiluGate(const float* m, const float* a, size_t n, float* y);
 
 // y += x, n values.
 void AddInPlace(float* y, const float* x, size_t n);
+
+// Weights by tensor name, shape-checked; errors name the file and tensor.
+// [out, in] (f32 or bf16) as a Linear:
+Linear LoadLinear(const SafeTensors& weights, const std::string& name, size_t out, size_t in);
+// [n] (any dtype) widened to f32, e.g. a norm's weight:
+std::vector<float> LoadVector(const SafeTensors& weights, const std::string& name, size_t n);
 
 }  // namespace landmark

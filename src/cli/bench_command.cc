@@ -10,6 +10,7 @@
 
 #include "landmark/kernels.h"
 #include "landmark/probe.h"
+#include "perf/bench_cross_decoder.h"
 #include "perf/bench_decode.h"
 #include "perf/bench_ingest.h"
 #include "perf/bench_kernels.h"
@@ -207,13 +208,46 @@ void RunModelBench(const ModelArgs& args) {
               "chosen by the first HSA block's head 0. ingest: whole wall time (store writes included); lower GF/s: "
               "the lower blocks' and chunk memory's FLOPs ÷ their time; ratio = ÷ %.0f GFLOP/s (f32 FMA, probed, all "
               "threads). GF/cpu-s: those FLOPs ÷ the ingest's CPU time (every thread; robust to other load on the "
-              "machine); ratio = ÷ %.0f GFLOP/s (one thread's peak). warm: second pass over the questions; first: the first pass. read = landmarks scanned + "
-              "K/V attended per answer; limit = read ÷ %.1f GB/s (probed); ratio = limit ÷ warm.\n",
+              "machine); ratio = ÷ %.0f GFLOP/s (one thread's peak). warm: second pass over the questions; first: the "
+              "first pass. read = landmarks scanned + K/V attended per answer; limit = read ÷ %.1f GB/s (probed); ratio = limit ÷ warm.\n",
               limits.fma_gflops_all, limits.fma_gflops_one, limits.read_gbps_all);
   if (!args.csv.empty()) {
     perf::WriteModelCsv(args.csv, limits, options.model, rows);
     std::printf("wrote %s\n", args.csv.c_str());
     if (args.plot) Plot(args.csv, "plot_model.py");
+  }
+}
+
+struct CrossDecoderArgs {
+  perf::CrossDecoderBenchOptions options;
+  bool plot = true;
+  std::string csv = "perf/results/cross_decoder.csv";
+};
+
+void RunCrossDecoderBench(const CrossDecoderArgs& args) {
+  const MachineLimits before = Probe(args.options.quick);
+  perf::CrossDecoderBenchOptions options = args.options;
+  const bool temporary = options.dir.empty();
+  if (temporary) {
+    options.dir = (std::filesystem::temp_directory_path() / ("landmark-bench-xdec-" + std::to_string(::getpid()))).string();
+  }
+  const auto rows = perf::BenchCrossDecoder(before, options, [](const std::string& line) {
+    std::fprintf(stderr, "  %s\n", line.c_str());
+  });
+  if (temporary && !options.keep) std::filesystem::remove_all(options.dir);
+  const MachineLimits limits = perf::BestOf(before, Probe(args.options.quick));
+  perf::PrintMachine(stdout, limits);
+  std::printf("\n");
+  perf::PrintCrossDecoderTable(stdout, rows);
+  std::printf("\nstep: median decode step (all layers, `batch` streams); weights/store: bytes read per step; "
+              "limit = all bytes read ÷ %.1f GB/s (probed, all threads); ratio = limit ÷ step; hsa layer: store "
+              "bytes one attention layer reads per stream (landmarks + K/V, grows with N); gmu layer: the memory a "
+              "GMU layer reads instead (d_m floats, independent of N); speedup = all-hsa step ÷ this step; vs dense = "
+              "layers × one dense-decode layer over the whole store ÷ step.\n", limits.read_gbps_all);
+  if (!args.csv.empty()) {
+    perf::WriteCrossDecoderCsv(args.csv, limits, rows);
+    std::printf("wrote %s\n", args.csv.c_str());
+    if (args.plot) Plot(args.csv, "plot_cross_decoder.py");
   }
 }
 
@@ -316,6 +350,20 @@ void AddBenchCommands(CLI::App& app) {
   model->add_option("--csv", model_args->csv, "CSV output path (empty to skip)")->capture_default_str();
   model->add_flag("!--no-plot", model_args->plot, "Do not draw the PNG plot");
   model->callback([model_args] { RunModelBench(*model_args); });
+
+  auto xdec_args = std::make_shared<CrossDecoderArgs>();
+  CLI::App* xdec = bench->add_subcommand(
+      "cross-decoder", "All-attention vs 50% GMU cross-decoder (16 × 2048, bf16) over 32K-4M-token stores: step "
+                       "time, bytes read, I/O per layer");
+  xdec->add_flag("--quick", xdec_args->options.quick, "A small stack over a 16K store (seconds)");
+  xdec->add_option("--sizes", xdec_args->options.sizes, "Store tokens (default 32K 1M 4M)")->delimiter(',');
+  xdec->add_option("--batches", xdec_args->options.batches, "Decode streams per step (default 1,8)")->delimiter(',');
+  xdec->add_option("--steps", xdec_args->options.steps, "Timed steps per point")->capture_default_str();
+  xdec->add_option("--dir", xdec_args->options.dir, "Scratch directory (default: a temp dir)");
+  xdec->add_flag("--keep", xdec_args->options.keep, "Keep the stores and weights");
+  xdec->add_option("--csv", xdec_args->csv, "CSV output path (empty to skip)")->capture_default_str();
+  xdec->add_flag("!--no-plot", xdec_args->plot, "Do not draw the PNG plot");
+  xdec->callback([xdec_args] { RunCrossDecoderBench(*xdec_args); });
 }
 
 }  // namespace landmark::cli

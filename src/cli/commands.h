@@ -15,6 +15,7 @@ void AddStoreCommands(CLI::App& app);  // ingest, info, verify
 void AddQueryCommand(CLI::App& app);
 void AddDemoCommand(CLI::App& app);
 void AddPrefillCommand(CLI::App& app);  // prefill
+void AddGmuCommands(CLI::App& app);     // gmu init-weights | run
 void AddModelCommands(CLI::App& app);   // ask, model info|random
 
 // `ingest --model`: text files through the byte model into a store.

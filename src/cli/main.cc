@@ -25,16 +25,19 @@ void RunWithThreads(size_t threads, const std::function<void()>& command) {
 
 }  // namespace landmark::cli
 
+// oneDNN runs on OpenMP, everything else on TBB. libgomp's idle workers
+// spin by default and, on a 2-core machine, took 40-60% of the CPU from the
+// TBB tasks of a decode step (5× slower steps). The wait policy is read only
+// when libgomp loads, so the CLI re-executes itself once with it set to
+// passive unless the user chose one. Embedders: set OMP_WAIT_POLICY=passive.
+static void PreferPassiveOpenMp(char** argv) {
+  if (std::getenv("OMP_WAIT_POLICY") != nullptr) return;
+  ::setenv("OMP_WAIT_POLICY", "passive", 1);
+  ::execv("/proc/self/exe", argv);  // returns only on failure: run on as we are
+}
+
 int main(int argc, char** argv) {
-  // oneDNN's OpenMP workers spin for milliseconds after each matmul by
-  // default, taking a core from the oneTBB work (attention, norms) that
-  // follows it: the byte model ingests 2.3x faster on 2 cores with them
-  // sleeping. libgomp reads the policy once, before main, so set it and
-  // start again (once; a user's own setting is kept).
-  if (!std::getenv("OMP_WAIT_POLICY")) {
-    setenv("OMP_WAIT_POLICY", "PASSIVE", 1);
-    execv("/proc/self/exe", argv);  // returns only on failure: go on as we are
-  }
+  PreferPassiveOpenMp(argv);
   CLI::App app{"landmark: ultra-long-context sparse attention on CPUs"};
   app.require_subcommand(1);
   app.set_version_flag("--version", [] {
@@ -50,6 +53,7 @@ int main(int argc, char** argv) {
   landmark::cli::AddQueryCommand(app);
   landmark::cli::AddDemoCommand(app);
   landmark::cli::AddPrefillCommand(app);
+  landmark::cli::AddGmuCommands(app);
   landmark::cli::AddModelCommands(app);
   landmark::cli::AddBenchCommands(app);
   try {

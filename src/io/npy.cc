@@ -13,6 +13,8 @@
 #include <string_view>
 
 #include "landmark/error.h"
+#include "landmark/safetensors.h"
+#include "src/io/write_file.h"
 #include "src/io/mapped_file.h"
 
 namespace landmark {
@@ -195,11 +197,7 @@ void NpyArray::CheckRank(size_t rank, const std::string& what) const {
                                                 ShapeString());
 }
 
-std::string NpyArray::ShapeString() const {
-  std::string s = "(";
-  for (size_t i = 0; i < shape_.size(); ++i) s += (i ? ", " : "") + std::to_string(shape_[i]);
-  return s + (shape_.size() == 1 ? ",)" : ")");
-}
+std::string NpyArray::ShapeString() const { return landmark::ShapeString(shape_); }
 
 namespace {
 
@@ -225,20 +223,8 @@ void WriteNpyRaw(const std::string& path, const void* data, const char* descr,
   preamble += char(header.size() & 0xff);
   preamble += char(header.size() >> 8);
 
-  const std::string tmp = path + ".tmp";
-  std::FILE* f = std::fopen(tmp.c_str(), "wb");
-  LANDMARK_CHECK_ARG(f != nullptr, path + ": cannot create: " + std::strerror(errno));
-  const size_t bytes = elements * element_bytes;
-  bool ok = std::fwrite(preamble.data(), 1, preamble.size(), f) == preamble.size() &&
-            std::fwrite(header.data(), 1, header.size(), f) == header.size() &&
-            (bytes == 0 || std::fwrite(data, 1, bytes, f) == bytes);
-  const int write_errno = errno;
-  ok = (std::fclose(f) == 0) && ok;
-  if (!ok || std::rename(tmp.c_str(), path.c_str()) != 0) {
-    const int e = ok ? errno : write_errno;
-    std::remove(tmp.c_str());
-    LANDMARK_THROW(path + ": write failed: " + std::strerror(e));
-  }
+  WriteFileAtomically(path, {{preamble.data(), preamble.size()}, {header.data(), header.size()},
+                             {data, elements * element_bytes}});
 }
 
 }  // namespace

@@ -5,7 +5,7 @@
 #include <filesystem>
 
 #include "landmark/error.h"
-#include "landmark/tensor_file.h"
+#include "landmark/safetensors.h"
 
 namespace landmark::model {
 
@@ -29,7 +29,7 @@ void DocumentState::Write(const std::string& dir, const ModelConfig& config) con
   }
   add("h_tail", h_tail, h_rows);
   add("partial_sum", partial_sum, 1);
-  WriteSafetensors(Path(dir), tensors,
+  WriteSafeTensors(Path(dir), tensors,
                    {{"landmark.state", "1"},
                     {"tokens", std::to_string(tokens)},
                     {"model_digest", digest},
@@ -42,7 +42,7 @@ DocumentState DocumentState::Read(const std::string& dir, const Model::Impl& mod
   LANDMARK_CHECK_ARG(std::filesystem::exists(path),
                      dir + ": no model-state.safetensors (not ingested through the model, or the ingest did not "
                            "finish); ingest it with --model");
-  const SafetensorsFile f = SafetensorsFile::Open(path);
+  const SafeTensors f = SafeTensors::Open(path);
   const auto& meta = f.metadata();
   auto field = [&](const char* key) {
     auto it = meta.find(key);
@@ -65,8 +65,8 @@ DocumentState DocumentState::Read(const std::string& dir, const Model::Impl& mod
                                                    " (an ingest did not finish); ingest again");
   const size_t D = model.config.d_model;
   auto load = [&](const std::string& name, size_t max_rows, std::vector<float>& out) {
-    LANDMARK_CHECK_ARG(f.contains(name), path + ": lacks tensor '" + name + "'");
-    const TensorView& t = f.tensor(name);
+    LANDMARK_CHECK_ARG(f.Has(name), path + ": lacks tensor '" + name + "'");
+    const TensorView& t = f.Get(name);
     LANDMARK_CHECK_ARG(t.dtype == DType::kF32 && t.shape.size() == 2 && t.shape[1] == D && t.shape[0] <= max_rows,
                        t.name + ": shape " + t.ShapeString() + " does not fit the model");
     out.resize(t.elements);

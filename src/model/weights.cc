@@ -10,7 +10,8 @@
 
 #include "landmark/error.h"
 #include "landmark/kernels.h"
-#include "landmark/tensor_file.h"
+#include "landmark/safetensors.h"
+#include "src/io/mapped_file.h"
 #include "src/model/layers.h"
 
 namespace landmark {
@@ -19,9 +20,9 @@ namespace {
 constexpr const char* kConfigKey = "landmark.model";
 
 // A tensor's values as f32 after checking its shape.
-std::vector<float> Values(const SafetensorsFile& file, const std::string& name, std::vector<size_t> shape) {
-  LANDMARK_CHECK_ARG(file.contains(name), file.path() + ": the model lacks tensor '" + name + "'");
-  const TensorView& t = file.tensor(name);
+std::vector<float> Values(const SafeTensors& file, const std::string& name, std::vector<size_t> shape) {
+  LANDMARK_CHECK_ARG(file.Has(name), file.path() + ": the model lacks tensor '" + name + "'");
+  const TensorView& t = file.Get(name);
   TensorView expected;
   expected.shape = shape;
   LANDMARK_CHECK_ARG(t.shape == shape, t.name + ": shape " + t.ShapeString() + ", the config needs " +
@@ -36,9 +37,9 @@ std::vector<float> Values(const SafetensorsFile& file, const std::string& name, 
 // dtype when that is bf16 (oneDNN's bf16 matmul where the CPU has
 // AVX512_BF16, as the model was trained; half the bytes per decode step),
 // else f32.
-Linear Stacked(const SafetensorsFile& file, const std::vector<std::string>& names, size_t rows, size_t in) {
+Linear Stacked(const SafeTensors& file, const std::vector<std::string>& names, size_t rows, size_t in) {
   bool bf16 = true;
-  for (const std::string& name : names) bf16 = bf16 && file.contains(name) && file.tensor(name).dtype == DType::kBF16;
+  for (const std::string& name : names) bf16 = bf16 && file.Has(name) && file.Get(name).dtype == DType::kBF16;
   std::vector<float> w;
   for (const std::string& name : names) {
     const std::vector<float> part = Values(file, name, {rows, in});
@@ -52,11 +53,11 @@ Linear Stacked(const SafetensorsFile& file, const std::vector<std::string>& name
   return Linear(w.data(), DType::kF32, rows * names.size(), in);
 }
 
-Linear Matrix(const SafetensorsFile& file, const std::string& name, size_t rows, size_t in) {
+Linear Matrix(const SafeTensors& file, const std::string& name, size_t rows, size_t in) {
   return Stacked(file, {name}, rows, in);
 }
 
-SwaMlpWeights LoadSwaMlp(const SafetensorsFile& f, const std::string& p, const ModelConfig& c) {
+SwaMlpWeights LoadSwaMlp(const SafeTensors& f, const std::string& p, const ModelConfig& c) {
   const size_t D = c.d_model, F = c.mlp_hidden;
   SwaMlpWeights w;
   w.attn_norm = Values(f, p + "attn_norm", {D});
@@ -68,9 +69,10 @@ SwaMlpWeights LoadSwaMlp(const SafetensorsFile& f, const std::string& p, const M
   return w;
 }
 
-std::string FileDigest(const SafetensorsFile& f) {
+std::string FileDigest(const std::string& path) {
+  const MappedFile f(path);
   char hex[17];
-  std::snprintf(hex, sizeof hex, "%016llx", static_cast<unsigned long long>(XXH3_64bits(f.bytes(), f.size())));
+  std::snprintf(hex, sizeof hex, "%016llx", static_cast<unsigned long long>(XXH3_64bits(f.data(), f.size())));
   return hex;
 }
 
@@ -91,14 +93,14 @@ const std::string& Model::path() const { return impl_->path; }
 const std::string& Model::digest() const { return impl_->digest; }
 
 Model Model::Load(const std::string& path) {
-  const SafetensorsFile f = SafetensorsFile::Open(path);
+  const SafeTensors f = SafeTensors::Open(path);
   auto it = f.metadata().find(kConfigKey);
   LANDMARK_CHECK_ARG(it != f.metadata().end(),
                      path + ": no '" + std::string(kConfigKey) + "' metadata (not a landmark model file)");
   auto m = std::make_unique<Impl>();
   m->config = ModelConfig::FromJson(it->second, path);
   m->path = path;
-  m->digest = FileDigest(f);
+  m->digest = FileDigest(path);
   const ModelConfig& c = m->config;
   const size_t D = c.d_model;
   m->embed = Values(f, "embed", {c.vocab, D});
@@ -218,7 +220,7 @@ void WriteRandomModel(const std::string& path, const ModelConfig& c, uint64_t se
     }
     tensors.push_back({shapes[i].first, dtype, shapes[i].second, data});
   }
-  WriteSafetensors(path, tensors, {{kConfigKey, c.ToJson()}});
+  WriteSafeTensors(path, tensors, {{kConfigKey, c.ToJson()}});
 }
 
 std::string DocumentBytes(std::string_view text) {

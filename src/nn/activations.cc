@@ -26,13 +26,19 @@ HWY_INLINE void ForEachLane(size_t n, const VectorOp& vector_op, const ScalarOp&
   for (; i < n; ++i) scalar_op(i);
 }
 
-// x·σ(x) = x / (1 + e^-x); the clamp keeps Exp in range (σ is 0 or 1 there).
+// σ(x) = 1 / (1 + e^-x); the clamp keeps Exp in range (σ is 0 or 1 there).
+template <class D, class V>
+HWY_INLINE V SigmoidV(D d, V x) {
+  const V e = hn::Exp(d, hn::Neg(hn::Min(hn::Max(x, hn::Set(d, -80.0f)), hn::Set(d, 80.0f))));
+  return hn::Div(hn::Set(d, 1.0f), hn::Add(hn::Set(d, 1.0f), e));
+}
+inline float SigmoidS(float x) { return 1.0f / (1.0f + std::exp(-std::fmin(std::fmax(x, -80.0f), 80.0f))); }
+
 template <class D, class V>
 HWY_INLINE V SiluV(D d, V x) {
-  const V e = hn::Exp(d, hn::Neg(hn::Min(hn::Max(x, hn::Set(d, -80.0f)), hn::Set(d, 80.0f))));
-  return hn::Div(x, hn::Add(hn::Set(d, 1.0f), e));
+  return hn::Mul(x, SigmoidV(d, x));
 }
-inline float SiluS(float x) { return x / (1.0f + std::exp(-std::fmin(std::fmax(x, -80.0f), 80.0f))); }
+inline float SiluS(float x) { return x * SigmoidS(x); }
 
 // 0.5·x·(1 + tanh(√(2/π)·(x + 0.044715·x³))).
 constexpr float kGeluC = 0.7978845608028654f, kGeluA = 0.044715f;
@@ -66,6 +72,18 @@ void SiluGate(const float* m, const float* a, size_t n, float* y) {
         hn::StoreU(hn::Mul(hn::LoadU(d, m + i), SiluV(d, hn::LoadU(d, a + i))), d, y + i);
       },
       [&](size_t i) { y[i] = m[i] * SiluS(a[i]); });
+}
+
+void SigmoidMix(const float* g, const float* a, const float* b, size_t n, float* y) {
+  ForEachLane(
+      n,
+      [&](auto d, size_t i) {
+        const auto vg = hn::LoadU(d, g + i), va = hn::LoadU(d, a + i), vb = hn::LoadU(d, b + i);
+        hn::StoreU(hn::MulAdd(SigmoidV(d, vg), hn::Sub(va, vb), vb), d, y + i);
+      },
+      [&](size_t i) {
+        y[i] = b[i] + SigmoidS(g[i]) * (a[i] - b[i]);
+      });
 }
 
 void AddInPlace(float* HWY_RESTRICT y, const float* HWY_RESTRICT x, size_t n) {
@@ -113,6 +131,7 @@ HWY_EXPORT(Silu);
 HWY_EXPORT(Gelu);
 HWY_EXPORT(SiluGate);
 HWY_EXPORT(AddInPlace);
+HWY_EXPORT(SigmoidMix);
 HWY_EXPORT(RmsNorm);
 
 void Silu(float* x, size_t n) { HWY_DYNAMIC_DISPATCH(Silu)(x, n); }
@@ -121,6 +140,9 @@ void SiluGate(const float* m, const float* a, size_t n, float* y) {
   HWY_DYNAMIC_DISPATCH(SiluGate)(m, a, n, y);
 }
 void AddInPlace(float* y, const float* x, size_t n) { HWY_DYNAMIC_DISPATCH(AddInPlace)(y, x, n); }
+void SigmoidMix(const float* g, const float* a, const float* b, size_t n, float* y) {
+  HWY_DYNAMIC_DISPATCH(SigmoidMix)(g, a, b, n, y);
+}
 void RmsNorm(const float* x, const float* weight, size_t rows, size_t d, size_t group, float eps,
              float* y) {
   LANDMARK_CHECK_ARG(group > 0 && d % group == 0, "RmsNorm: the group must divide the row width");

@@ -21,7 +21,7 @@
 namespace landmark {
 namespace {
 
-constexpr size_t kGemvMaxRows = 4;     // up to this many rows: dot products
+constexpr size_t kGemvMaxRows = 8;     // up to this many rows: dot products (W read once, rows from L2)
 constexpr size_t kGemvGrain = 64;      // output rows per TBB task
 constexpr size_t kWidenTileRows = 512; // bf16 rows widened to f32 per matmul (no AVX512_BF16)
 

@@ -10,7 +10,7 @@
 #include "landmark/error.h"
 #include "landmark/kernels.h"
 #include "landmark/model.h"
-#include "landmark/tensor_file.h"
+#include "landmark/safetensors.h"
 #include "tests/reference/model_reference.h"
 #include "tests/temp_dir.h"
 
@@ -174,15 +174,16 @@ TEST_CASE("model: bf16 weights load widened; stores of any dtype answer") {
 // Rewrites `from` with tensor `name` dropped or replaced by `shape`.
 void Rewrite(const std::string& from, const std::string& to, const std::string& name, std::vector<size_t> shape,
              std::map<std::string, std::string> metadata = {}) {
-  const SafetensorsFile f = SafetensorsFile::Open(from);
+  const SafeTensors f = SafeTensors::Open(from);
   std::vector<TensorToWrite> tensors;
   std::vector<float> zeros(1 << 16);
-  for (const auto& [n, t] : f.tensors()) {
+  for (const std::string& n : f.names()) {
+    const TensorView& t = f.Get(n);
     if (n != name) tensors.push_back({n, t.dtype, t.shape, t.data});
     else if (!shape.empty()) tensors.push_back({n, DType::kF32, shape, zeros.data()});
   }
   if (metadata.empty()) metadata = f.metadata();
-  WriteSafetensors(to, tensors, metadata);
+  WriteSafeTensors(to, tensors, metadata);
 }
 
 TEST_CASE("model: bad weights, configs, stores and questions are refused by name") {
@@ -198,7 +199,7 @@ TEST_CASE("model: bad weights, configs, stores and questions are refused by name
   refused("lower.0.w1: shape (64, 31), the config needs (64, 32)");
   Rewrite(tiny.path, bad, "", {}, {{"format", "pt"}});
   refused("no 'landmark.model' metadata");
-  const SafetensorsFile good = SafetensorsFile::Open(tiny.path);
+  const SafeTensors good = SafeTensors::Open(tiny.path);
   std::string json = good.metadata().at("landmark.model");
   auto with = [&](const std::string& from, const std::string& to) {
     std::string j = json;

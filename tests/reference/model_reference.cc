@@ -7,7 +7,7 @@
 
 #include "landmark/dtype.h"
 #include "landmark/model.h"
-#include "landmark/tensor_file.h"
+#include "landmark/safetensors.h"
 
 namespace landmark::test {
 namespace {
@@ -15,9 +15,9 @@ namespace {
 using Matrix = std::vector<double>;  // row-major
 
 struct Weights {
-  const SafetensorsFile& file;
+  const SafeTensors& file;
   Matrix operator()(const std::string& name) const {
-    const TensorView& t = file.tensor(name);
+    const TensorView& t = file.Get(name);
     Matrix m(t.elements);
     for (size_t i = 0; i < t.elements; ++i) m[i] = LoadAsF32(t.data, t.dtype, i);
     return m;
@@ -112,7 +112,7 @@ void Mlp(Matrix& x, const Weights& w, const std::string& p, const ModelConfig& c
 }  // namespace
 
 ModelReference RunModelReference(const std::string& weights_path, std::string_view bytes) {
-  const SafetensorsFile file = SafetensorsFile::Open(weights_path);
+  const SafeTensors file = SafeTensors::Open(weights_path);
   const ModelConfig c = ModelConfig::FromJson(file.metadata().at("landmark.model"), weights_path);
   const Weights w{file};
   const size_t D = c.d_model, d = c.head_dim, S = c.chunk, n = bytes.size(), V = c.vocab;

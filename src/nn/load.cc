@@ -1,0 +1,23 @@
+// Model weights by tensor name from a .safetensors file.
+
+#include "landmark/error.h"
+#include "landmark/kernels.h"
+#include "landmark/nn.h"
+#include "landmark/safetensors.h"
+
+namespace landmark {
+
+Linear LoadLinear(const SafeTensors& weights, const std::string& name, size_t out, size_t in) {
+  const TensorView& t = weights.Get(name, {out, in});
+  LANDMARK_CHECK_ARG(t.dtype != DType::kF16, t.name + ": f16 weights are not supported (use f32 or bf16)");
+  return Linear(t.data, t.dtype, out, in);
+}
+
+std::vector<float> LoadVector(const SafeTensors& weights, const std::string& name, size_t n) {
+  const TensorView& t = weights.Get(name, {n});
+  std::vector<float> v(n);
+  ConvertToF32(t.data, t.dtype, n, v.data());
+  return v;
+}
+
+}  // namespace landmark
