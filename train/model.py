@@ -123,8 +123,9 @@ class SWA(nn.Module):
         for b0 in range(0, nb, step):
             b1 = min(nb, b0 + step)
             s = torch.matmul(q[:, :, b0:b1], kc[:, :, b0:b1].transpose(-1, -2)) / math.sqrt(dh)
-            p = torch.softmax(s.to(ftype) + mask[b0:b1], dim=-1)
-            out.append(torch.matmul(p.to(vc.dtype), vc[:, :, b0:b1]))
+            with torch.autocast(device_type=u.device.type, enabled=False):  # softmax in the matmul dtype
+                p = torch.softmax(s + mask[b0:b1].to(s.dtype), dim=-1)
+                out.append(torch.matmul(p, vc[:, :, b0:b1].to(p.dtype)))
         o = torch.cat(out, 2) if len(out) > 1 else out[0]
         o = o.permute(0, 2, 3, 1, 4).reshape(B, nb * W, H * dh)[:, :T]
         return self.wo(o)
@@ -164,28 +165,30 @@ def select_chunks(r, L, pos, cfg):
     return idx, w, valid
 
 
-def hsa_dense(q, K, V, idx, w, pos, cfg):
+def hsa_dense(q, K, V, idx, w, cfg):
     """o[b,h,t] = sum_i w_i softmax(q K_{c_i}^T / sqrt(dh)) V_{c_i}, computed as
     every query against every earlier chunk, weighted by the (sparse) w.
-    Queries are split in groups so a group reads only the chunks it may select."""
+    Queries sit at positions 0..T-1; they are split in groups so that a group
+    reads only the chunks it may select. On the GPU the softmax and the
+    weighting stay in bf16 (memory traffic dominates this function)."""
     B, T, H, dh = q.shape
-    S = cfg.chunk
+    S, W = cfg.chunk, cfg.window
     n_chunks = K.shape[1] // S
     wd = torch.zeros(B, H, T, n_chunks, device=q.device, dtype=w.dtype).scatter(-1, idx, w)
     qh, Kh, Vh = (t.transpose(1, 2) for t in (q, K, V))  # [B,H,T,dh]
-    n = candidate_counts(pos, cfg, n_chunks)
     group = 512
     outs = []
     for g0 in range(0, T, group):
         g1 = min(T, g0 + group)
-        nc = int(n[g1 - 1])  # n is non-decreasing in p
+        nc = max(0, min(n_chunks, (g1 - W) // S))  # candidates of the group's last query
         if nc == 0:
             outs.append(torch.zeros(B, H, g1 - g0, dh, device=q.device, dtype=Vh.dtype))
             continue
         s = torch.matmul(qh[:, :, g0:g1], Kh[:, :, : nc * S].transpose(-1, -2)) / math.sqrt(dh)
-        p = torch.softmax(s.view(B, H, g1 - g0, nc, S).to(wd.dtype), dim=-1)
-        p = (p * wd[:, :, g0:g1, :nc, None]).view(B, H, g1 - g0, nc * S)
-        outs.append(torch.matmul(p.to(Vh.dtype), Vh[:, :, : nc * S]))
+        with torch.autocast(device_type=q.device.type, enabled=False):
+            p = torch.softmax(s.view(B, H, g1 - g0, nc, S), dim=-1)
+            p = (p * wd[:, :, g0:g1, :nc, None].to(p.dtype)).view(B, H, g1 - g0, nc * S)
+            outs.append(torch.matmul(p, Vh[:, :, : nc * S].to(p.dtype)))
     return torch.cat(outs, 2).transpose(1, 2).reshape(B, T, H * dh)
 
 
@@ -258,7 +261,7 @@ class Block(nn.Module):
         idx, w, valid = select_chunks(r, L, pos, cfg)
         if trace is not None:
             trace.append(torch.where(valid, idx, torch.full_like(idx, -1)))
-        o = hsa_gather(q, K, V, idx, w, cfg) if sparse else hsa_dense(q, K, V, idx, w, pos, cfg)
+        o = hsa_gather(q, K, V, idx, w, cfg) if sparse else hsa_dense(q, K, V, idx, w, cfg)
         return self.hsa_wo(o)
 
     def forward(self, x, mem=None, pos=None, a_prev=None, sparse=False, trace=None):

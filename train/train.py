@@ -129,6 +129,8 @@ def main():
             log(f"time budget reached at step {step}")
             break
         x = torch.from_numpy(train_batch(corpus, args.seed, step, args.batch, args.seq, model.cfg.window))
+        if args.device == "cuda":
+            x = x.pin_memory()  # an async copy: the CPU makes the next batch meanwhile
         x = x.to(args.device, non_blocking=True).long()
         for g in opt.param_groups:
             g["lr"] = lr_at(step, max(total, args.warmup + 1), args)
