@@ -156,12 +156,17 @@ std::string DefaultModelPath() {
     LANDMARK_CHECK_ARG(std::filesystem::exists(env), std::string("LANDMARK_MODEL=") + env + ": no such file");
     return env;
   }
-  try {
-    return FindShippedFile("models/default.safetensors");
-  } catch (const Error& e) {
-    LANDMARK_THROW("the default model weights: " + std::string(e.what()) +
-                   "\nset LANDMARK_MODEL=FILE or pass --model FILE");
+  // The shipped model (train/README.md says which variant and why); a
+  // default.safetensors put beside it takes precedence.
+  std::string missing;
+  for (const char* name : {"models/default.safetensors", "models/lm-hsa.safetensors"}) {
+    try {
+      return FindShippedFile(name);
+    } catch (const Error& e) {
+      missing += std::string(missing.empty() ? "" : "\n") + e.what();
+    }
   }
+  LANDMARK_THROW("the default model weights: " + missing + "\nset LANDMARK_MODEL=FILE or pass --model FILE");
 }
 
 Model Model::LoadSpec(const std::string& spec) { return Load(spec == "default" ? DefaultModelPath() : spec); }
