@@ -17,7 +17,7 @@ namespace landmark::perf {
 struct ModelBenchOptions {
   std::string model = "default";
   std::vector<size_t> sizes;  // default 64K, 1M, 4M, 16M
-  size_t needles = 100;       // questions per size
+  size_t needles = 16;        // questions (needles) per size
   std::string dir;            // scratch directory for the stores
   bool keep = false;          // keep the stores
   uint64_t seed = 7;          // haystacks differ from the demo's

@@ -37,7 +37,7 @@ std::string NeedleQuestion(uint32_t vault);  // " Q: pass key for vault NNN? A: 
 struct ModelDemoOptions {
   std::string model = "default";
   size_t tokens = size_t(1) << 20;
-  size_t needles = 100;
+  size_t needles = 16;
   uint64_t seed = 2026;
   std::string cache_dir;  // "": DefaultCacheDir()
   bool rebuild = false;
