@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cctype>
 #include <chrono>
 #include <cmath>
 #include <filesystem>
@@ -17,6 +18,7 @@
 #include "perf/bench_report.h"
 #include "perf/synthetic_store.h"
 #include "src/attention/dense_over_store.h"
+#include "src/backend/cuda_backend.h"
 
 namespace landmark::perf {
 namespace {
@@ -30,6 +32,54 @@ double Median(std::vector<double> x) {
   if (x.empty()) return 0;
   std::sort(x.begin(), x.end());
   return x[x.size() / 2];
+}
+
+// The GPU retriever on the same store and needles: K/V resident and
+// streamed (one query at a time), and batches of gpu_batch queries.
+void MeasureGpu(const StoreReader& store, RetrieverConfig rc, const Planted& planted, const DecodeBenchOptions& o,
+                DecodeBenchRow& row, const std::function<void(const std::string&)>& progress) {
+  const size_t q_size = rc.q_heads * store.shape().head_dim;
+  const Retriever cpu(store, rc);
+  for (GpuKv placement : {GpuKv::kResident, GpuKv::kStream}) {
+    rc.device = Device::kCuda;
+    rc.gpu_kv = placement;
+    progress(fmt::format("GPU, K/V {}", Name(placement)));
+    const Retriever gpu(store, rc);
+    if (placement == GpuKv::kResident && !gpu.kv_on_gpu()) continue;
+    std::vector<double> times;
+    size_t found = 0, total = 0;
+    for (size_t i = 0; i < o.needles; ++i) {
+      const RetrievalQuery query{planted.queries.data() + i * q_size, nullptr, kLastPosition};
+      RetrievalResult r = gpu.Query(query);
+      double best = 1e30;
+      for (int rep = 0; rep < 5; ++rep) {
+        const auto start = Clock::now();
+        r = gpu.Query(query);
+        best = std::min(best, Millis(start, Clock::now()));
+      }
+      times.push_back(best);
+      const RetrievalResult c = cpu.Query(query);
+      for (size_t k = 0; k < c.out.size(); ++k) row.gpu_max_diff = std::max(row.gpu_max_diff, double(std::abs(c.out[k] - r.out[k])));
+      for (const SelectionExplanation& s : r.selections) {
+        found += std::find(s.chunks.begin(), s.chunks.end(), planted.chunks[i]) != s.chunks.end();
+        ++total;
+      }
+    }
+    row.gpu_recall = double(found) / double(std::max<size_t>(1, total));
+    (placement == GpuKv::kResident ? row.gpu_resident_ms : row.gpu_stream_ms) = Median(times);
+    if (placement == GpuKv::kResident && o.gpu_batch > 1) {
+      std::vector<RetrievalQuery> batch(o.gpu_batch);
+      for (size_t i = 0; i < batch.size(); ++i) batch[i] = {planted.queries.data() + (i % o.needles) * q_size, nullptr, kLastPosition};
+      gpu.QueryBatch(batch);
+      double best = 1e30;
+      for (int rep = 0; rep < 3; ++rep) {
+        const auto start = Clock::now();
+        gpu.QueryBatch(batch);
+        best = std::min(best, Millis(start, Clock::now()));
+      }
+      row.gpu_batch_ms = best / double(batch.size());
+    }
+  }
 }
 
 DecodeBenchRow Measure(const std::string& config, const std::string& dir, size_t n, size_t H, size_t G, size_t d,
@@ -46,6 +96,7 @@ DecodeBenchRow Measure(const std::string& config, const std::string& dir, size_t
   RetrieverConfig rc;
   rc.q_heads = H * G;
   rc.top_k = o.top_k;
+  rc.device = Device::kCpu;
   const size_t q_size = H * G * d;
   // Cold first: mapped pages survive drop_caches, so nothing may hold the
   // store mapped; each cold query opens it anew (reading only the manifest).
@@ -88,6 +139,8 @@ DecodeBenchRow Measure(const std::string& config, const std::string& dir, size_t
   row.recall = double(found) / double(std::max<size_t>(1, total));
   row.landmark_bytes = double(store.chunks()) * store.shape().landmark_bytes_per_chunk();
   row.limit_ms = row.bytes / (limits.read_gbps_all * 1e9) * 1e3;
+  row.kv_bytes = row.bytes - double(store.chunks()) * store.shape().landmark_bytes_per_chunk();
+  if (o.device == Device::kCuda) MeasureGpu(store, rc, planted, o, row, progress);
 
   progress("dense exact decode of the whole store (warm)");
   std::vector<float> out(q_size), lse(H * G);
@@ -127,6 +180,71 @@ std::vector<DecodeBenchRow> BenchDecode(const MachineLimits& limits, const Decod
     rows.push_back(Measure("headline: Hkv 8, G 4", o.dir + "/headline", n, 8, 4, 128, limits, o, progress));
   }
   return rows;
+}
+
+GpuBenchLimits ProbeGpu() {
+  ResolveDevice(Device::kCuda);
+  GpuBenchLimits g;
+  g.gpu = Devices().gpus.at(0).name;
+  backend::GpuLimits l;
+  try {
+    l = backend::CudaBackend()->Probe(0);
+  } catch (const std::exception& e) {
+    LANDMARK_THROW(std::string("bench: ") + e.what());
+  }
+  g.hbm_gbps = l.hbm_gbps;
+  g.h2d_gbps = l.h2d_gbps;
+  g.fma_gflops = l.fma_gflops;
+  return g;
+}
+
+void PrintGpu(std::FILE* out, const GpuBenchLimits& g) {
+  fmt::print(out, "gpu: {}: HBM {:.0f} GB/s (device copy, read + write), PCIe host->device {:.1f} GB/s (pinned), "
+                  "f32 FMA {:.0f} GFLOP/s (CUDA cores)\n", g.gpu, g.hbm_gbps, g.h2d_gbps, g.fma_gflops);
+}
+
+std::string GpuSlug(const std::string& name) {
+  std::string slug;
+  for (char c : name) {
+    if (std::isalnum(static_cast<unsigned char>(c))) slug += char(std::tolower(static_cast<unsigned char>(c)));
+    else if (!slug.empty() && slug.back() != '-') slug += '-';
+  }
+  while (!slug.empty() && slug.back() == '-') slug.pop_back();
+  return slug;
+}
+
+void PrintDecodeGpuTable(std::FILE* out, const GpuBenchLimits& g, const std::vector<DecodeBenchRow>& rows) {
+  fmt::print(out, "{:<22} {:>9} {:>9} {:>9} {:>8} {:>7} {:>9} {:>8} {:>7} {:>10} {:>8} {:>8} {:>7}\n", "store", "tokens",
+             "cpu", "resident", "HBM lim", "ratio", "streamed", "PCIe lim", "ratio", "batch/q", "x cpu", "x dense",
+             "recall");
+  for (const DecodeBenchRow& r : rows) {
+    const double hbm = r.bytes / (g.hbm_gbps * 1e9) * 1e3, pcie = r.kv_bytes / (g.h2d_gbps * 1e9) * 1e3;
+    const double best = r.gpu_resident_ms > 0 ? r.gpu_resident_ms : r.gpu_stream_ms;
+    fmt::print(out, "{:<22} {:>9} {:>7.3f}ms {:>7.3f}ms {:>6.3f}ms {:>7.3f} {:>7.3f}ms {:>6.3f}ms {:>7.3f} {:>8.4f}ms {:>7.1f}x {:>7.0f}x {:>6.0f}%\n",
+               r.config, r.tokens, r.warm_ms, r.gpu_resident_ms, hbm, r.gpu_resident_ms > 0 ? hbm / r.gpu_resident_ms : 0.0,
+               r.gpu_stream_ms, pcie, pcie / r.gpu_stream_ms, r.gpu_batch_ms, r.warm_ms / best, r.dense_ms / best,
+               100 * r.gpu_recall);
+  }
+}
+
+void WriteDecodeGpuCsv(const std::string& path, const MachineLimits& limits, const GpuBenchLimits& g,
+                       const std::vector<DecodeBenchRow>& rows) {
+  std::ofstream csv = OpenCsv(path);
+  csv << "gpu,config,tokens,kv_heads,group,d,bytes_per_query,kv_bytes_per_query,cpu_warm_ms,gpu_resident_ms,"
+         "hbm_limit_ms,hbm_ratio,gpu_stream_ms,pcie_limit_ms,pcie_ratio,gpu_batch_ms_per_query,speedup_resident,"
+         "speedup_stream,speedup_batch,dense_cpu_ms,recall_cpu,recall_gpu,max_abs_diff,hbm_gbps,h2d_gbps,cpu\n";
+  for (const DecodeBenchRow& r : rows) {
+    const double hbm = r.bytes / (g.hbm_gbps * 1e9) * 1e3, pcie = r.kv_bytes / (g.h2d_gbps * 1e9) * 1e3;
+    auto ratio = [](double a, double b) { return b > 0 ? a / b : 0.0; };
+    csv << fmt::format("{},{},{},{},{},{},{:.0f},{:.0f},{:.4f},{:.4f},{:.4f},{:.4f},{:.4f},{:.4f},{:.4f},{:.5f},{:.2f},{:.2f},"
+                       "{:.2f},{:.3f},{:.4f},{:.4f},{:.3g},{:.1f},{:.2f},{}\n",
+                       Quoted(g.gpu), Quoted(r.config), r.tokens, r.kv_heads, r.group, r.d, r.bytes, r.kv_bytes,
+                       r.warm_ms, r.gpu_resident_ms, hbm, ratio(hbm, r.gpu_resident_ms), r.gpu_stream_ms, pcie,
+                       ratio(pcie, r.gpu_stream_ms), r.gpu_batch_ms, ratio(r.warm_ms, r.gpu_resident_ms),
+                       ratio(r.warm_ms, r.gpu_stream_ms), ratio(r.warm_ms, r.gpu_batch_ms), r.dense_ms, r.recall,
+                       r.gpu_recall, r.gpu_max_diff, g.hbm_gbps, g.h2d_gbps, Quoted(limits.cpu));
+  }
+  LANDMARK_CHECK_ARG(csv.good(), path + ": write failed");
 }
 
 void PrintDecodeTable(std::FILE* out, const std::vector<DecodeBenchRow>& rows) {

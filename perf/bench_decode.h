@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "landmark/device.h"
 #include "landmark/probe.h"
 
 namespace landmark::perf {
@@ -21,7 +22,24 @@ struct DecodeBenchOptions {
   bool headline = true;             // plus n = 1M, H_kv 8, G 4, d 128
   size_t needles = 8;               // planted needles (one query each)
   size_t top_k = 64;
+  // kCuda: also the GPU retriever, K/V resident and streamed, one query and
+  // batches of gpu_batch (the CPU figures are measured in the same run).
+  Device device = Device::kCpu;
+  size_t gpu_batch = 64;
 };
+
+// The GPU's limits, probed in the same run (CUDA benches only).
+struct GpuBenchLimits {
+  std::string gpu;           // e.g. "NVIDIA H100 80GB HBM3"
+  double hbm_gbps = 0;       // device-to-device copy (read + write)
+  double h2d_gbps = 0;       // pinned host -> device (PCIe)
+  double fma_gflops = 0;     // f32 FMA on the CUDA cores
+};
+// Throws landmark::Error when CUDA is unavailable.
+GpuBenchLimits ProbeGpu();
+void PrintGpu(std::FILE* out, const GpuBenchLimits& limits);
+// "nvidia-h100-80gb-hbm3": the GPU's name for file names.
+std::string GpuSlug(const std::string& name);
 
 struct DecodeBenchRow {
   std::string config;               // "1 kv head" or "headline"
@@ -33,6 +51,11 @@ struct DecodeBenchRow {
   double dense_ms = 0;              // dense exact decode of the whole store
   double recall = 0;                // planted needle chunks in the top-k
   std::string store;                // path (with keep)
+  // CUDA (0 when not run): median per query over the needles.
+  double gpu_resident_ms = 0, gpu_stream_ms = 0, gpu_batch_ms = 0;  // batch: per query, K/V resident
+  double gpu_recall = 0;
+  double gpu_max_diff = 0;          // max |out_gpu - out_cpu| over the needle queries
+  double kv_bytes = 0;              // K/V attended per query (streamed over PCIe when not resident)
 };
 
 std::vector<DecodeBenchRow> BenchDecode(const MachineLimits& limits, const DecodeBenchOptions& options,
@@ -40,5 +63,9 @@ std::vector<DecodeBenchRow> BenchDecode(const MachineLimits& limits, const Decod
 
 void PrintDecodeTable(std::FILE* out, const std::vector<DecodeBenchRow>& rows);
 void WriteDecodeCsv(const std::string& path, const MachineLimits& limits, const std::vector<DecodeBenchRow>& rows);
+// CUDA rows: resident time vs HBM, streamed time vs PCIe, speedups over the CPU.
+void PrintDecodeGpuTable(std::FILE* out, const GpuBenchLimits& gpu, const std::vector<DecodeBenchRow>& rows);
+void WriteDecodeGpuCsv(const std::string& path, const MachineLimits& limits, const GpuBenchLimits& gpu,
+                       const std::vector<DecodeBenchRow>& rows);
 
 }  // namespace landmark::perf

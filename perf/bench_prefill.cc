@@ -29,6 +29,7 @@ SparsePrefillOptions PolicyOptions(const std::string& spec, size_t block) {
   const std::string name = spec.substr(0, spec.find(':'));
   SparsePrefillOptions o;
   o.block = block;
+  o.device = Device::kCpu;
   if (name == "dense") {
     o.policy = PrefillPolicy::kDense;
   } else if (name == "flashprefill") {
@@ -101,6 +102,25 @@ std::pair<double, double> BestSplit(const Run& run, bool quick) {
   return best;
 }
 
+// The prefill on the GPU: the best end-to-end time (discovery + attention
+// with the copies) and the kernel's best time alone.
+struct GpuTimes {
+  double seconds = 0, kernel = 0;
+};
+GpuTimes OnGpu(const float* q, size_t q_heads, const KVSequence& kv, std::vector<float>& out,
+               SparsePrefillOptions options, bool quick) {
+  options.device = Device::kCuda;
+  GpuTimes t;
+  t.kernel = std::numeric_limits<double>::infinity();
+  const auto split = BestSplit([&] {
+    const SparsePrefillResult run = SparsePrefill(q, q_heads, kv, out.data(), nullptr, options);
+    t.kernel = std::min(t.kernel, run.gpu_kernel_seconds);
+    return std::pair<double, double>{run.mask_seconds, run.attention_seconds};
+  }, quick);
+  t.seconds = split.first + split.second;
+  return t;
+}
+
 // Sparse output vs the dense one on the sampled query blocks.
 prefill::OutputError Compare(const std::vector<float>& out, const std::vector<float>& dense,
                              const std::vector<size_t>& sampled, size_t tokens, size_t q_heads, size_t d,
@@ -143,7 +163,7 @@ std::vector<PrefillBenchResult> BenchPrefill(const PrefillBenchOptions& options,
     const size_t nb = (L + B - 1) / B;
     const std::vector<size_t> sampled = SampledBlocks(nb, options.sample_blocks);
     std::vector<float> out(L * Hq * d, 0.0f), dense_out(L * Hq * d, 0.0f);
-    double dense_seconds = 0;
+    double dense_seconds = 0, gpu_dense_kernel = 0;
     for (const std::string& pattern_name : patterns) {
       prefill::SyntheticOptions synthetic;
       synthetic.pattern = prefill::ParseSyntheticPattern(pattern_name);
@@ -174,6 +194,16 @@ std::vector<PrefillBenchResult> BenchPrefill(const PrefillBenchOptions& options,
         r.attention_seconds = r.dense_seconds = dense_seconds;
         r.min_cosine = 1;
         r.recall = 1;
+        if (options.device == Device::kCuda) {
+          SparsePrefillOptions dense_gpu;
+          dense_gpu.policy = PrefillPolicy::kDense;
+          dense_gpu.block = B;
+          progress(fmt::format("dense {} on the GPU", shape));
+          const GpuTimes t = OnGpu(inputs.q.data(), Hq, kv, out, dense_gpu, options.quick);
+          r.gpu_seconds = t.seconds;
+          r.gpu_kernel_seconds = r.gpu_dense_kernel_seconds = gpu_dense_kernel = t.kernel;
+          r.gpu_min_cosine = 1;
+        }
         results.push_back(r);
       }
       // Dense reference rows: the sampled query blocks attend everything,
@@ -218,6 +248,16 @@ std::vector<PrefillBenchResult> BenchPrefill(const PrefillBenchOptions& options,
         r.rel_l2 = accuracy.relative_l2();
         r.min_cosine = accuracy.min_cosine();
         r.recall = prefill::PlantedRecall(inputs, mask);
+        if (options.device == Device::kCuda) {
+          progress(fmt::format("{} {} {} on the GPU", policy, pattern_name, shape));
+          const GpuTimes t = OnGpu(inputs.q.data(), Hq, kv, out, sparse, options.quick);
+          const prefill::OutputError gpu_accuracy = Compare(out, dense_out, sampled, L, Hq, d, B);
+          r.gpu_seconds = t.seconds;
+          r.gpu_kernel_seconds = t.kernel;
+          r.gpu_dense_kernel_seconds = gpu_dense_kernel;
+          r.gpu_rel_l2 = gpu_accuracy.relative_l2();
+          r.gpu_min_cosine = gpu_accuracy.min_cosine();
+        }
         results.push_back(r);
       }
     }
@@ -244,6 +284,37 @@ void PrintPrefillTable(std::FILE* out, const MachineLimits& m,
                100.0 * r.mask_seconds / r.attention_seconds, gflops, gflops / peak, r.speedup(), r.rel_l2,
                r.min_cosine, Recall(r.recall));
   }
+}
+
+void PrintPrefillGpuTable(std::FILE* out, const std::string& gpu, double peak,
+                          const std::vector<PrefillBenchResult>& results) {
+  fmt::print(out, "{}\n{:>7} {:<8} {:<21} {:>8} {:>10} {:>10} {:>10} {:>9} {:>6} {:>8} {:>9} {:>9}\n", gpu, "L", "pattern",
+             "policy", "density", "cpu", "gpu", "kernel", "GFLOP/s", "/peak", "x cpu", "x gpu-dns", "rel-L2");
+  for (const PrefillBenchResult& r : results) {
+    const double gflops = r.flops / r.gpu_kernel_seconds / 1e9;
+    fmt::print(out, "{:>7} {:<8} {:<21} {:>8.4f} {:>10} {:>10} {:>10} {:>9.0f} {:>6.3f} {:>7.1f}x {:>8.1f}x {:>9.2e}\n",
+               r.tokens, r.pattern, r.policy, r.density, FormatTime(r.seconds()), FormatTime(r.gpu_seconds),
+               FormatTime(r.gpu_kernel_seconds), gflops, gflops / peak, r.seconds() / r.gpu_seconds,
+               r.gpu_dense_kernel_seconds / r.gpu_kernel_seconds, r.gpu_rel_l2);
+  }
+}
+
+void WritePrefillGpuCsv(const std::string& path, const MachineLimits& m, const std::string& gpu, double peak,
+                        double h2d_gbps, const std::vector<PrefillBenchResult>& results) {
+  std::ofstream csv = OpenCsv(path);
+  csv << "gpu,tokens,pattern,policy,shape,density,cpu_seconds,gpu_seconds,mask_seconds,gpu_kernel_seconds,"
+         "gpu_dense_kernel_seconds,gpu_kernel_gflops,gpu_fma_peak_gflops,ratio,speedup_vs_cpu,speedup_vs_gpu_dense,"
+         "rel_l2_cpu,rel_l2_gpu,min_cosine_gpu,recall,h2d_gbps,cpu\n";
+  for (const PrefillBenchResult& r : results) {
+    const double gflops = r.flops / r.gpu_kernel_seconds / 1e9;
+    csv << fmt::format("{},{},{},{},{},{:.6g},{:.6g},{:.6g},{:.6g},{:.6g},{:.6g},{:.6g},{:.6g},{:.4f},{:.4g},{:.4g},{:.4g},{:.4g},{:.6f},{},{:.2f},{}\n",
+                       Quoted(gpu), r.tokens, Quoted(r.pattern), Quoted(r.policy), Quoted(r.shape), r.density,
+                       r.seconds(), r.gpu_seconds, r.mask_seconds, r.gpu_kernel_seconds, r.gpu_dense_kernel_seconds,
+                       gflops, peak, gflops / peak, r.seconds() / r.gpu_seconds,
+                       r.gpu_dense_kernel_seconds / r.gpu_kernel_seconds, r.rel_l2, r.gpu_rel_l2, r.gpu_min_cosine,
+                       std::isnan(r.recall) ? std::string() : fmt::format("{:.4f}", r.recall), h2d_gbps, Quoted(m.cpu));
+  }
+  LANDMARK_CHECK_ARG(csv.good(), path + ": write failed");
 }
 
 void WritePrefillCsv(const std::string& path, const MachineLimits& m,

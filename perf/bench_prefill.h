@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "landmark/device.h"
 #include "landmark/probe.h"
 
 namespace landmark::perf {
@@ -22,6 +23,7 @@ struct PrefillBenchOptions {
   std::vector<std::string> policies;
   size_t q_heads = 4, kv_heads = 1, d = 128, block = 64;
   size_t sample_blocks = 32;          // query blocks compared with dense (spread evenly)
+  Device device = Device::kCpu;       // kCuda: every row also on the GPU (same masks)
 };
 
 // The suite's default policies: FlashPrefill with its defaults (δ = 4) and
@@ -42,6 +44,10 @@ struct PrefillBenchResult {
   double rel_l2 = 0;             // ‖O − O_dense‖ / ‖O_dense‖ over the sampled query blocks
   double min_cosine = 0;         // min over sampled (position, head) rows
   double recall = 0;             // planted key blocks kept (NaN: none planted)
+  // CUDA (0 when not run): discovery (CPU) + GPU attention with its copies,
+  // the GPU kernel alone, and its error against the CPU dense reference.
+  double gpu_seconds = 0, gpu_kernel_seconds = 0, gpu_dense_kernel_seconds = 0;
+  double gpu_rel_l2 = 0, gpu_min_cosine = 0;
   double seconds() const { return mask_seconds + attention_seconds; }
   double speedup() const { return dense_seconds / seconds(); }
 };
@@ -54,5 +60,11 @@ void PrintPrefillTable(std::FILE* out, const MachineLimits& limits,
                        const std::vector<PrefillBenchResult>& results);
 void WritePrefillCsv(const std::string& path, const MachineLimits& limits,
                      const std::vector<PrefillBenchResult>& results);
+// CUDA rows: the GPU kernel's FLOP rate against the probed f32 FMA peak,
+// speedups over the CPU (same policy, same run) and over the GPU dense kernel.
+void PrintPrefillGpuTable(std::FILE* out, const std::string& gpu, double gpu_fma_gflops,
+                          const std::vector<PrefillBenchResult>& results);
+void WritePrefillGpuCsv(const std::string& path, const MachineLimits& limits, const std::string& gpu,
+                        double gpu_fma_gflops, double h2d_gbps, const std::vector<PrefillBenchResult>& results);
 
 }  // namespace landmark::perf

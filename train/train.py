@@ -39,6 +39,8 @@ def parse():
     ap.add_argument("--lr", type=float, default=1e-3)
     ap.add_argument("--warmup", type=int, default=200)
     ap.add_argument("--min-lr-frac", type=float, default=0.1)
+    ap.add_argument("--answer-stop", action="store_true",
+                    help="the answer loss covers the stop byte too (phase 3: fixes '44100' -> '441000')")
     ap.add_argument("--batch", type=int, default=16)
     ap.add_argument("--seq", type=int, default=4096)
     ap.add_argument("--seed", type=int, default=0)
@@ -65,14 +67,15 @@ def make_optimizer(model, args):
     return torch.optim.AdamW(groups, lr=args.lr, betas=(0.9, 0.95), **kw)
 
 
-def losses(model, x):
+def losses(model, x, stop=False):
     inp, tgt = x[:, :-1], x[:, 1:]
     with torch.autocast(device_type=x.device.type, dtype=torch.bfloat16, enabled=x.is_cuda):
         logits = model(inp)
     logits = logits.float()
     lm = F.cross_entropy(logits.reshape(-1, logits.shape[-1]), tgt.reshape(-1))
-    # the answer digits are the 5 bytes before the final '\n'
-    a_logits, a_tgt = logits[:, -ANSWER_LEN - 1:-1], tgt[:, -ANSWER_LEN - 1:-1]
+    # the answer digits are the 5 bytes before the final '\n' (with stop: and the '\n')
+    end = None if stop else -1
+    a_logits, a_tgt = logits[:, -ANSWER_LEN - 1:end], tgt[:, -ANSWER_LEN - 1:end]
     ans = F.cross_entropy(a_logits.reshape(-1, a_logits.shape[-1]), a_tgt.reshape(-1))
     exact = (a_logits.argmax(-1) == a_tgt).all(-1).float().mean()
     return lm, ans, exact
@@ -134,7 +137,7 @@ def main():
         x = x.to(args.device, non_blocking=True).long()
         for g in opt.param_groups:
             g["lr"] = lr_at(step, max(total, args.warmup + 1), args)
-        lm, ans, exact = losses(model, x)
+        lm, ans, exact = losses(model, x, args.answer_stop)
         opt.zero_grad(set_to_none=True)
         (lm + ans).backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)

@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "landmark/dense_attention.h"
+#include "landmark/device.h"
 
 namespace landmark {
 
@@ -94,6 +95,11 @@ struct SparsePrefillOptions {
   size_t block = 64;  // B: pooling block = kernel block
   FlashPrefillOptions flashprefill;
   DmaOptions dma;
+  // Where the block-sparse kernel runs (device.h). CUDA: the mask is found
+  // on the CPU (the same mask), the kernel runs on the GPU (src/cuda/prefill.cu),
+  // Q/K/V copied there and the output back; f32 results within the tolerances
+  // of tests/backend/README.md. Head dims up to 256 on the GPU.
+  Device device = Device::kAuto;
 };
 
 // The policies' masks. Throw landmark::Error for bad shapes or options
@@ -110,7 +116,10 @@ BlockMask BuildMask(const float* q, size_t q_heads, const KVSequence& kv,
 struct SparsePrefillResult {
   BlockMask mask;
   double mask_seconds = 0;       // pattern discovery (pooling, scores, rules)
-  double attention_seconds = 0;  // the block-sparse kernel
+  double attention_seconds = 0;  // the block-sparse kernel (CUDA: with the copies to and from the GPU)
+  Device device = Device::kCpu;  // where the kernel ran
+  double gpu_kernel_seconds = 0;    // CUDA: the kernel alone (CUDA events)
+  double gpu_transfer_seconds = 0;  // CUDA: Q, K, V, mask up and the output down
 };
 
 // BuildMask, then CausalPrefill with that mask: out [L][q_heads][d], lse

@@ -26,12 +26,20 @@
 #include <string>
 #include <vector>
 
+#include "landmark/device.h"
 #include "landmark/store.h"
 
 namespace landmark {
 
 enum class Fusion : uint8_t { kJoint, kHsa };
 enum class RetrievalWeights : uint8_t { kSoftmax, kStickBreaking };
+// Where a GPU retriever keeps the store's K/V: all of it in GPU memory
+// (uploaded once), or only the selected chunks, streamed per query from the
+// mapped store through pinned buffers. kAuto: resident when it fits in half
+// of the GPU's free memory. Landmarks are always resident.
+enum class GpuKv : uint8_t { kAuto, kResident, kStream };
+const char* Name(GpuKv placement);             // "auto" | "resident" | "stream"
+GpuKv ParseGpuKv(const std::string& name);
 const char* Name(Fusion fusion);              // "joint" | "hsa"
 const char* Name(RetrievalWeights weights);   // "softmax" | "stickbreaking"
 Fusion ParseFusion(const std::string& name);  // throws landmark::Error
@@ -50,6 +58,11 @@ struct RetrieverConfig {
   // Queries at least this many go through one oneDNN matmul per landmark
   // tile (fewer: a Highway batched dot each). Mean and learned landmarks only.
   size_t batch_gemm_min = 8;
+  // Where it runs (device.h). On CUDA: landmarks in GPU memory, scoring and
+  // top-k, block attention and fusion on the GPU; the same results as the
+  // CPU within the tolerances of tests/backend/README.md.
+  Device device = Device::kAuto;
+  GpuKv gpu_kv = GpuKv::kAuto;
 };
 
 constexpr size_t kLastPosition = std::numeric_limits<size_t>::max();
@@ -91,6 +104,8 @@ class Retriever {
   Retriever(Retriever&&) noexcept;
 
   const RetrieverConfig& config() const;
+  Device device() const;      // kCpu or kCuda: what config().device resolved to
+  bool kv_on_gpu() const;     // CUDA with the K/V resident in GPU memory
 
   RetrievalResult Query(const RetrievalQuery& query) const;
   // M queries at once: scoring as one GEMM per landmark tile (see

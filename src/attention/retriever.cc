@@ -8,15 +8,18 @@
 #include <tbb/parallel_for.h>
 
 #include <algorithm>
+#include <cstring>
 #include <atomic>
 #include <cmath>
 #include <limits>
+#include <mutex>
 #include <string>
 
 #include "landmark/error.h"
 #include "landmark/kernels.h"
 #include "src/attention/landmark_scores.h"
 #include "src/attention/top_k.h"
+#include "src/backend/cuda_backend.h"
 
 namespace landmark {
 namespace {
@@ -37,6 +40,17 @@ void PrefetchBytes(const void* p, size_t bytes) {
 }
 
 }  // namespace
+
+const char* Name(GpuKv placement) {
+  return placement == GpuKv::kAuto ? "auto" : placement == GpuKv::kResident ? "resident" : "stream";
+}
+
+GpuKv ParseGpuKv(const std::string& name) {
+  for (GpuKv p : {GpuKv::kAuto, GpuKv::kResident, GpuKv::kStream}) {
+    if (name == Name(p)) return p;
+  }
+  LANDMARK_THROW("--gpu-kv: unknown placement '" + name + "' (expected auto, resident or stream)");
+}
 
 const char* Name(Fusion fusion) { return fusion == Fusion::kJoint ? "joint" : "hsa"; }
 const char* Name(RetrievalWeights w) { return w == RetrievalWeights::kSoftmax ? "softmax" : "stickbreaking"; }
@@ -59,6 +73,11 @@ struct Retriever::Impl {
   StoreShape shape;
   size_t H = 0, G = 0, d = 0, S = 0, LH = 0, R = 0;
   LandmarkScorer scorer;
+  Device device = Device::kCpu;
+  // CUDA: the GPU retriever (src/cuda/decode.cu), one batch at a time.
+  std::unique_ptr<backend::Decoder> gpu;
+  mutable std::mutex gpu_mutex;
+  size_t gpu_chunks = 0;  // landmarks uploaded so far
 
   Impl(const StoreReader& s, const RetrieverConfig& c) : store(s), config(c), shape(s.shape()), scorer(s) {
     H = shape.kv_heads;
@@ -76,6 +95,59 @@ struct Retriever::Impl {
                                                std::to_string(H) + ") or one shared");
     LANDMARK_CHECK_ARG(config.fusion == Fusion::kJoint || config.sink_chunks == 0,
                        "retriever: sink chunks belong to joint fusion");
+    device = ResolveDevice(config.device);
+    if (device == Device::kCuda) StartGpu();
+  }
+
+  // ------------------------------------------------------------------ GPU
+
+  backend::DecodeStore GpuStore() const {
+    backend::DecodeStore v;
+    v.dtype = shape.dtype;
+    v.chunk_size = S;
+    v.kv_heads = H;
+    v.head_dim = d;
+    v.landmark_heads = LH;
+    v.landmark_dim = R;
+    v.landmark_values = shape.landmark_values();
+    v.minmax = shape.landmark == LandmarkKind::kMinMax;
+    v.chunks = store.chunks();
+    v.landmarks = store.landmarks();
+    const StoreReader* st = &store;
+    v.record_tokens = [st](uint32_t c, uint32_t h) { return st->chunk(c, h).tokens; };
+    const size_t row_bytes = d * SizeOf(shape.dtype), values_offset = S * row_bytes;
+    v.copy_records = [st, row_bytes, values_offset](const uint32_t* chunks, const uint32_t* heads, size_t count,
+                                                    void* dst, size_t record_bytes) {
+      tbb::parallel_for(tbb::blocked_range<size_t>(0, count, 8), [&](const tbb::blocked_range<size_t>& range) {
+        for (size_t i = range.begin(); i != range.end(); ++i) {
+          const ChunkKV kv = st->chunk(chunks[i], heads[i]);
+          char* record = static_cast<char*>(dst) + i * record_bytes;
+          std::memcpy(record, kv.keys, kv.tokens * row_bytes);
+          std::memcpy(record + values_offset, kv.values, kv.tokens * row_bytes);
+        }
+      });
+    };
+    return v;
+  }
+
+  void StartGpu() {
+    backend::Backend* cuda = backend::CudaBackend();
+    LANDMARK_ASSERT(cuda != nullptr);
+    backend::DecodeOptions options;
+    const uint64_t kv_device_bytes = uint64_t(store.chunks()) * H * 2 * S * d * SizeOf(shape.dtype);
+    const bool fits = kv_device_bytes < cuda->FreeMemory(0) / 2;
+    LANDMARK_CHECK_ARG(config.gpu_kv != GpuKv::kResident || fits,
+                       "retriever: --gpu-kv resident: the store's K/V (" + std::to_string(kv_device_bytes >> 20) +
+                           " MiB) does not fit in half of the GPU's free memory");
+    options.placement = config.gpu_kv == GpuKv::kResident || (config.gpu_kv == GpuKv::kAuto && fits)
+                            ? backend::KvPlacement::kResident
+                            : backend::KvPlacement::kStream;
+    try {
+      gpu = cuda->CreateDecoder(GpuStore(), options);
+    } catch (const std::exception& e) {
+      LANDMARK_THROW(std::string("retriever: ") + e.what());
+    }
+    gpu_chunks = store.chunks();
   }
 
   // Candidates and the local term of a query at `position` (DESIGN.md).
@@ -106,6 +178,9 @@ struct Retriever::Impl {
     plan.local_end = std::min(visible, n);
     return plan;
   }
+
+  // hsa fusion may leave the local term out (a model's own SWA covers it).
+  bool Local() const { return config.local_term || config.fusion == Fusion::kJoint; }
 
   // r per selection head [LH][R]: given, or the mean of the group's queries.
   std::vector<float> RetrievalVectors(const RetrievalQuery& query) const {
@@ -176,8 +251,33 @@ struct Retriever::Impl {
     bool zero_logit;
   };
 
-  RetrievalResult Attend(const Plan& plan, const RetrievalQuery& query,
-                         const std::vector<std::vector<ScoredChunk>>& selected) const {
+  // Per kv head: its selected chunks, then the sinks, then the local pieces.
+  struct Items {
+    std::vector<Item> items;
+    std::vector<size_t> first_item, retrieval_items;  // [H + 1], [H]
+  };
+
+  Items MakeItems(const Plan& plan, const std::vector<std::vector<ScoredChunk>>& selected) const {
+    Items it;
+    it.first_item.assign(H + 1, 0);
+    it.retrieval_items.assign(H, 0);
+    if (plan.empty) return it;
+    const bool softmax1 = config.softmax_off_by_one;
+    for (size_t h = 0; h < H; ++h) {
+      it.first_item[h] = it.items.size();
+      for (const ScoredChunk& c : selected[LH == H ? h : 0]) it.items.push_back({h, c.chunk, S, softmax1});
+      for (size_t c = 0; c < plan.sink_end; ++c) it.items.push_back({h, c, S, softmax1});
+      it.retrieval_items[h] = it.items.size() - it.first_item[h];
+      for (size_t c = plan.cand_end; Local() && c * S < plan.local_end; ++c) {
+        it.items.push_back({h, c, std::min(S, plan.local_end - c * S), false});
+      }
+    }
+    it.first_item[H] = it.items.size();
+    return it;
+  }
+
+  // Outputs sized and zeroed (lse -inf), counts and bytes filled.
+  RetrievalResult EmptyResult(const Plan& plan, const Items& it) const {
     RetrievalResult result;
     const size_t q_heads = config.q_heads;
     result.out.assign(q_heads * d, 0.0f);
@@ -190,26 +290,20 @@ struct Retriever::Impl {
     if (plan.empty) return result;
     result.position = plan.p;
     result.candidates = plan.cand_end - plan.sink_end;
-    const bool local = config.local_term || config.fusion == Fusion::kJoint;
-    result.local_tokens = local ? plan.local_end - plan.local_begin : 0;
+    result.local_tokens = Local() ? plan.local_end - plan.local_begin : 0;
     const size_t b = SizeOf(shape.dtype);
     result.bytes_touched = uint64_t(result.candidates) * LH * shape.landmark_values() * b;
+    for (const Item& item : it.items) result.bytes_touched += 2 * uint64_t(item.tokens) * d * b;
+    return result;
+  }
 
-    // Per kv head: its selected chunks, then the sinks, then the local pieces.
-    const bool softmax1 = config.softmax_off_by_one;
-    std::vector<Item> items;
-    std::vector<size_t> first_item(H + 1), retrieval_items(H);
-    for (size_t h = 0; h < H; ++h) {
-      first_item[h] = items.size();
-      for (const ScoredChunk& c : selected[LH == H ? h : 0]) items.push_back({h, c.chunk, S, softmax1});
-      for (size_t c = 0; c < plan.sink_end; ++c) items.push_back({h, c, S, softmax1});
-      retrieval_items[h] = items.size() - first_item[h];
-      for (size_t c = plan.cand_end; local && c * S < plan.local_end; ++c) {
-        items.push_back({h, c, std::min(S, plan.local_end - c * S), false});
-      }
-    }
-    first_item[H] = items.size();
-    for (const Item& item : items) result.bytes_touched += 2 * uint64_t(item.tokens) * d * b;
+  RetrievalResult Attend(const Plan& plan, const RetrievalQuery& query,
+                         const std::vector<std::vector<ScoredChunk>>& selected) const {
+    const Items it = MakeItems(plan, selected);
+    RetrievalResult result = EmptyResult(plan, it);
+    if (plan.empty) return result;
+    const std::vector<Item>& items = it.items;
+    const size_t b = SizeOf(shape.dtype);
 
     const float scale = 1.0f / std::sqrt(float(d));
     std::vector<QueryBlock> queries(H);
@@ -236,7 +330,7 @@ struct Retriever::Impl {
     });
 
     for (size_t h = 0; h < H; ++h) {
-      const size_t first = first_item[h], parts = first_item[h + 1] - first, retrieval = retrieval_items[h];
+      const size_t first = it.first_item[h], parts = it.first_item[h + 1] - first, retrieval = it.retrieval_items[h];
       const float* part_out = outs.data() + first * G * d;
       const float* part_lse = lses.data() + first * G;
       float* out = result.out.data() + h * G * d;
@@ -253,8 +347,91 @@ struct Retriever::Impl {
         }
       }
     }
-    Explain(selected, items, first_item, lses, result);
+    Explain(selected, it.first_item, lses.data(), result);
     return result;
+  }
+
+  // The batch on the GPU: plans and r here, then scoring and top-k there;
+  // items and HSA weights here (the same code as the CPU path), attention
+  // and fusion there; explanations here from the per-item lse.
+  std::vector<RetrievalResult> QueryOnGpu(const std::vector<RetrievalQuery>& queries) const {
+    std::lock_guard<std::mutex> lock(gpu_mutex);
+    const size_t M = queries.size(), q_heads = config.q_heads;
+    std::vector<Plan> plans(M);
+    std::vector<float> r(M * LH * R, 0.0f), q(M * q_heads * d);
+    std::vector<backend::SelectRange> ranges(M);
+    bool any = false;
+    for (size_t i = 0; i < M; ++i) {
+      plans[i] = MakePlan(queries[i].position, queries[i].past_store);
+      std::copy_n(queries[i].q, q_heads * d, &q[i * q_heads * d]);
+      if (plans[i].empty) continue;
+      const std::vector<float> ri = RetrievalVectors(queries[i]);
+      std::copy(ri.begin(), ri.end(), &r[i * LH * R]);
+      ranges[i] = {uint32_t(plans[i].sink_end), uint32_t(std::max(plans[i].sink_end, plans[i].cand_end))};
+      any = any || ranges[i].end > ranges[i].first;
+    }
+    if (store.chunks() > gpu_chunks) {
+      gpu->SyncLandmarks(GpuStore());
+      const_cast<Impl*>(this)->gpu_chunks = store.chunks();
+    }
+    const size_t k = config.top_k;
+    std::vector<std::vector<std::vector<ScoredChunk>>> selected(M, std::vector<std::vector<ScoredChunk>>(LH));
+    try {
+      if (any && k > 0) {
+        std::vector<uint32_t> chunks(M * LH * k), counts(M * LH);
+        std::vector<float> scores(M * LH * k);
+        gpu->Select(r.data(), ranges.data(), M, k, chunks.data(), scores.data(), counts.data());
+        for (size_t i = 0; i < M; ++i) {
+          for (size_t h = 0; h < LH; ++h) {
+            const size_t base = (i * LH + h) * k;
+            for (size_t j = 0; j < counts[i * LH + h]; ++j) selected[i][h].push_back({scores[base + j], chunks[base + j]});
+            if (!gpu->resident()) Prefetch(selected[i][h], h);
+          }
+        }
+      }
+      std::vector<Items> items(M);
+      std::vector<RetrievalResult> results(M);
+      std::vector<backend::AttendItem> all;
+      std::vector<backend::AttendGroup> groups(M * H);
+      for (size_t i = 0; i < M; ++i) {
+        items[i] = MakeItems(plans[i], selected[i]);
+        results[i] = EmptyResult(plans[i], items[i]);
+        for (size_t h = 0; h < H && !plans[i].empty; ++h) {
+          const size_t first = items[i].first_item[h], retrieval = items[i].retrieval_items[h];
+          groups[i * H + h] = {uint32_t(all.size()), uint32_t(items[i].first_item[h + 1] - first), uint32_t(retrieval)};
+          std::vector<float> w;
+          if (config.fusion == Fusion::kHsa && retrieval > 0) w = HsaWeights(selected[i][LH == H ? h : 0]);
+          for (size_t j = first; j < items[i].first_item[h + 1]; ++j) {
+            const Item& item = items[i].items[j];
+            all.push_back({uint32_t(i), uint32_t(h), uint32_t(item.chunk), uint32_t(item.tokens),
+                           uint32_t(item.zero_logit), j - first < w.size() ? w[j - first] : 0.0f});
+          }
+        }
+      }
+      const bool hsa = config.fusion == Fusion::kHsa;
+      std::vector<float> out(M * q_heads * d), lse(hsa ? 0 : M * q_heads), local_out(hsa ? M * q_heads * d : 0),
+          local_lse(hsa ? M * q_heads : 0), item_lse(all.size() * G);
+      backend::AttendOutput output{out.data(), hsa ? nullptr : lse.data(), hsa ? local_out.data() : nullptr,
+                                   hsa ? local_lse.data() : nullptr, item_lse.data()};
+      gpu->Attend(q.data(), M, q_heads, all.data(), all.size(), groups.data(), hsa, output);
+      for (size_t i = 0; i < M; ++i) {
+        if (plans[i].empty) continue;
+        RetrievalResult& res = results[i];
+        std::copy_n(&out[i * q_heads * d], q_heads * d, res.out.begin());
+        if (hsa) {
+          std::copy_n(&local_out[i * q_heads * d], q_heads * d, res.local_out.begin());
+          std::copy_n(&local_lse[i * q_heads], q_heads, res.local_lse.begin());
+        } else {
+          std::copy_n(&lse[i * q_heads], q_heads, res.lse.begin());
+        }
+        Explain(selected[i], items[i].first_item, item_lse.data() + size_t(groups[i * H].first_item) * G, res);
+      }
+      return results;
+    } catch (const Error&) {
+      throw;
+    } catch (const std::exception& e) {
+      LANDMARK_THROW(std::string("retriever: ") + e.what());
+    }
   }
 
   // HSA weights of the selected chunks (in their order, best first).
@@ -281,9 +458,9 @@ struct Retriever::Impl {
     return w;
   }
 
-  void Explain(const std::vector<std::vector<ScoredChunk>>& selected, const std::vector<Item>& items,
-               const std::vector<size_t>& first_item, const std::vector<float>& lses,
-               RetrievalResult& result) const {
+  // lses: [items][G] of this query, in MakeItems order.
+  void Explain(const std::vector<std::vector<ScoredChunk>>& selected, const std::vector<size_t>& first_item,
+               const float* lses, RetrievalResult& result) const {
     for (size_t s = 0; s < LH; ++s) {
       SelectionExplanation& e = result.selections[s];
       for (const ScoredChunk& c : selected[s]) {
@@ -306,7 +483,6 @@ struct Retriever::Impl {
           }
         }
       }
-      (void)items;
     }
   }
 };
@@ -317,9 +493,12 @@ Retriever::~Retriever() = default;
 Retriever::Retriever(Retriever&&) noexcept = default;
 
 const RetrieverConfig& Retriever::config() const { return impl_->config; }
+Device Retriever::device() const { return impl_->device; }
+bool Retriever::kv_on_gpu() const { return impl_->gpu && impl_->gpu->resident(); }
 
 RetrievalResult Retriever::Query(const RetrievalQuery& query) const {
   LANDMARK_CHECK_ARG(query.q != nullptr, "retriever: the query q is null");
+  if (impl_->gpu) return impl_->QueryOnGpu({query})[0];
   const Impl::Plan plan = impl_->MakePlan(query.position, query.past_store);
   std::vector<std::vector<ScoredChunk>> selected(impl_->LH);
   if (!plan.empty) selected = impl_->Select(plan, impl_->RetrievalVectors(query));
@@ -329,6 +508,7 @@ RetrievalResult Retriever::Query(const RetrievalQuery& query) const {
 std::vector<RetrievalResult> Retriever::QueryBatch(const std::vector<RetrievalQuery>& queries) const {
   const Impl& m = *impl_;
   for (const RetrievalQuery& q : queries) LANDMARK_CHECK_ARG(q.q != nullptr, "retriever: a query q is null");
+  if (m.gpu) return m.QueryOnGpu(queries);
   std::vector<Impl::Plan> plans;
   std::vector<std::vector<float>> r;
   for (const RetrievalQuery& q : queries) {

@@ -8,6 +8,7 @@
 #include <filesystem>
 #include <string>
 
+#include "landmark/device.h"
 #include "landmark/kernels.h"
 #include "landmark/probe.h"
 #include "perf/bench_cross_decoder.h"
@@ -33,7 +34,7 @@ struct BenchArgs {
 
 struct PrefillBenchArgs {
   size_t threads = 0;
-  std::string isa;
+  std::string isa, device = "cpu";
   std::string csv = "perf/results/prefill.csv";
   bool plot = true;
   perf::PrefillBenchOptions options;
@@ -92,8 +93,11 @@ void RunKernels(const BenchArgs& args) {
 
 void RunPrefill(const PrefillBenchArgs& args) {
   if (!args.isa.empty()) CapKernelTarget(args.isa);
+  perf::PrefillBenchOptions options = args.options;
+  options.device = ResolveDevice(ParseDevice(args.device));
+  const perf::GpuBenchLimits gpu = options.device == Device::kCuda ? perf::ProbeGpu() : perf::GpuBenchLimits{};
   const MachineLimits before = Probe(args.options.quick, args.threads);
-  const auto results = perf::BenchPrefill(args.options, [](const std::string& line) {
+  const auto results = perf::BenchPrefill(options, [](const std::string& line) {
     std::fprintf(stderr, "  %s\n", line.c_str());
   });
   const MachineLimits limits = perf::BestOf(before, Probe(args.options.quick, args.threads));
@@ -107,6 +111,22 @@ void RunPrefill(const PrefillBenchArgs& args) {
               "key blocks kept.\n",
               limits.threads);
   if (args.options.quick) std::printf("--quick: short sequences; speedups and ratios are not meaningful.\n");
+  if (options.device == Device::kCuda) {
+    std::printf("\n");
+    perf::PrintGpu(stdout, gpu);
+    perf::PrintPrefillGpuTable(stdout, gpu.gpu, gpu.fma_gflops, results);
+    std::printf("\ncpu / gpu = discovery (CPU, the same mask) + attention, end to end (GPU: with the copies of Q, K, V "
+                "and the output over PCIe); kernel = the GPU kernel alone (CUDA events), GFLOP/s on the computed "
+                "blocks and /peak against the probed f32 FMA peak; x cpu = cpu / gpu; x gpu-dns = GPU dense kernel / "
+                "this kernel; rel-L2 of the GPU output against dense on sampled query blocks.\n");
+    const std::string csv = args.csv == "perf/results/prefill.csv"
+                                ? "perf/results/prefill-cuda-" + perf::GpuSlug(gpu.gpu) + ".csv" : args.csv;
+    if (!csv.empty()) {
+      perf::WritePrefillGpuCsv(csv, limits, gpu.gpu, gpu.fma_gflops, gpu.h2d_gbps, results);
+      std::printf("wrote %s\n", csv.c_str());
+    }
+    return;
+  }
   if (!args.csv.empty()) {
     perf::WritePrefillCsv(args.csv, limits, results);
     std::printf("wrote %s\n", args.csv.c_str());
@@ -150,13 +170,16 @@ void RunIngestBench(const IngestArgs& args) {
 
 struct DecodeArgs {
   perf::DecodeBenchOptions options;
+  std::string device = "cpu";
   bool no_cold = false, no_headline = false, plot = true;
   std::string csv = "perf/results/decode.csv";
 };
 
 void RunDecodeBench(const DecodeArgs& args) {
-  const MachineLimits before = Probe(args.options.quick);
   perf::DecodeBenchOptions options = args.options;
+  options.device = ResolveDevice(ParseDevice(args.device));
+  const perf::GpuBenchLimits gpu = options.device == Device::kCuda ? perf::ProbeGpu() : perf::GpuBenchLimits{};
+  const MachineLimits before = Probe(args.options.quick);
   options.cold = !args.no_cold;
   options.headline = !args.no_headline;
   const bool temporary = options.dir.empty();
@@ -174,6 +197,23 @@ void RunDecodeBench(const DecodeArgs& args) {
   std::printf("\nwarm/cold: median over the planted-needle queries; limit = read/query ÷ %.1f GB/s (probed, all "
               "threads); ratio = limit ÷ warm; dense = dense exact decode of the whole store; recall = planted "
               "needle chunks in the top-%zu.\n", limits.read_gbps_all, options.top_k);
+  if (options.device == Device::kCuda) {
+    std::printf("\n");
+    perf::PrintGpu(stdout, gpu);
+    perf::PrintDecodeGpuTable(stdout, gpu, rows);
+    std::printf("\ncpu = the CPU engine above (warm); resident = GPU with the store's K/V in GPU memory, HBM lim = "
+                "read/query ÷ HBM bandwidth; streamed = GPU with the selected K/V copied from the mapped store per "
+                "query, PCIe lim = K/V per query ÷ pinned host->device bandwidth; ratio = limit ÷ time; batch/q = "
+                "one batch of %zu queries (resident) ÷ %zu; x cpu = cpu ÷ best single-query GPU time; x dense = CPU "
+                "dense ÷ that.\n", options.gpu_batch, options.gpu_batch);
+    const std::string csv = args.csv == "perf/results/decode.csv"
+                                ? "perf/results/decode-cuda-" + perf::GpuSlug(gpu.gpu) + ".csv" : args.csv;
+    if (!csv.empty()) {
+      perf::WriteDecodeGpuCsv(csv, limits, gpu, rows);
+      std::printf("wrote %s\n", csv.c_str());
+    }
+    return;
+  }
   if (!args.csv.empty()) {
     perf::WriteDecodeCsv(args.csv, limits, rows);
     std::printf("wrote %s\n", args.csv.c_str());
@@ -310,6 +350,8 @@ void AddBenchCommands(CLI::App& app) {
                       "Query blocks compared with dense (default 32)")->check(CLI::PositiveNumber);
   prefill->add_option("--csv", prefill_args->csv, "CSV output path (empty to skip)")->capture_default_str();
   prefill->add_flag("!--no-plot", prefill_args->plot, "Do not draw the PNG plot");
+  prefill->add_option("--device", prefill_args->device, "cpu, or cuda: every row also with the GPU kernel")
+      ->capture_default_str();
   prefill->callback([prefill_args] {
     RunWithThreads(prefill_args->threads, [&] { RunPrefill(*prefill_args); });
   });
@@ -327,7 +369,8 @@ void AddBenchCommands(CLI::App& app) {
   CLI::App* decode = bench->add_subcommand(
       "decode", "The retrieval engine on planted-needle stores, 128K-16M tokens: latency, bytes, recall, vs dense");
   decode->add_flag("--quick", decode_args->options.quick, "Small stores (seconds)");
-  decode->add_option("--sizes", decode_args->options.sizes, "Tokens of the one-kv-head stores (default 128K 1M 4M 16M)");
+  decode->add_option("--sizes", decode_args->options.sizes, "Tokens of the one-kv-head stores (default 128K 1M 4M 16M)")
+      ->delimiter(',');
   decode->add_flag("--no-headline", decode_args->no_headline, "Skip the 1M-token, 8-kv-head store");
   decode->add_flag("--no-cold", decode_args->no_cold, "Skip the cold-cache runs");
   decode->add_option("--top-k", decode_args->options.top_k, "Chunks selected")->capture_default_str();
@@ -335,6 +378,10 @@ void AddBenchCommands(CLI::App& app) {
   decode->add_flag("--keep", decode_args->options.keep, "Keep the stores and needle-queries.npy");
   decode->add_option("--csv", decode_args->csv, "CSV output path (empty to skip)")->capture_default_str();
   decode->add_flag("!--no-plot", decode_args->plot, "Do not draw the PNG plot");
+  decode->add_option("--device", decode_args->device,
+                     "cpu, or cuda: also the GPU retriever (K/V resident and streamed, batches), vs HBM and PCIe")
+      ->capture_default_str();
+  decode->add_option("--gpu-batch", decode_args->options.gpu_batch, "CUDA: queries per batch")->capture_default_str();
   decode->callback([decode_args] { RunDecodeBench(*decode_args); });
 
   auto model_args = std::make_shared<ModelArgs>();

@@ -2,6 +2,7 @@
 // policy, writing the output (and optionally the mask and log-sum-exps).
 #include <fmt/core.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <memory>
@@ -20,7 +21,7 @@ namespace {
 
 struct PrefillArgs {
   std::string q, k, v, out, mask_out, lse_out;
-  std::string policy;
+  std::string policy, device = "auto";
   size_t block = 64;
   size_t threads = 0;
   bool compare = false;
@@ -59,6 +60,7 @@ SparsePrefillOptions Options(const CLI::App& app, const PrefillArgs& a, size_t k
   CheckPolicyOptions(app, o.policy);
   LANDMARK_CHECK_ARG(a.block > 0, "--block must be > 0");
   o.block = a.block;
+  o.device = ParseDevice(a.device);
   FlashPrefillOptions& f = o.flashprefill;
   if (a.threshold == "alpha") {
     f.threshold = FlashPrefillOptions::Threshold::kAlpha;
@@ -129,8 +131,12 @@ void RunPrefill(const CLI::App& app, const PrefillArgs& a) {
               kv_heads, d, options.block, Name(k.dtype()));
   std::printf("mask: density %.4f (%zu of %zu causal blocks), pattern discovery %.2f ms\n", mask.Density(),
               mask.SelectedBlocks(), kv_heads * mask.blocks * (mask.blocks + 1) / 2, r.mask_seconds * 1e3);
-  std::printf("attention: %.2f ms, %.1f GFLOP/s on the computed blocks\n", r.attention_seconds * 1e3,
-              r.attention_seconds > 0 ? flops / r.attention_seconds / 1e9 : 0.0);
+  std::printf("attention: %.2f ms, %.1f GFLOP/s on the computed blocks (%s)\n", r.attention_seconds * 1e3,
+              r.attention_seconds > 0 ? flops / r.attention_seconds / 1e9 : 0.0, Name(r.device));
+  if (r.device == Device::kCuda) {
+    std::printf("  on the GPU: kernel %.2f ms (%.1f GFLOP/s), copies %.2f ms\n", r.gpu_kernel_seconds * 1e3,
+                flops / std::max(r.gpu_kernel_seconds, 1e-12) / 1e9, r.gpu_transfer_seconds * 1e3);
+  }
   WriteNpy(a.out, out.data(), DType::kF32, {L, q_heads, d});
   std::printf("wrote %s (%zu, %zu, %zu) f32\n", a.out.c_str(), L, q_heads, d);
   if (!a.mask_out.empty()) {
@@ -169,6 +175,7 @@ void AddPrefillCommand(CLI::App& app) {
   p->add_option("--lse-out", a->lse_out, "Write the log-sum-exps [L, q_heads], f32");
   p->add_option("--block", a->block, "Block size B (pooling and kernel tile)")->capture_default_str();
   p->add_option("--threads", a->threads, "Worker threads (0: all CPUs)");
+  p->add_option("--device", a->device, "Where the kernel runs: auto, cpu or cuda")->capture_default_str();
   p->add_flag("--compare", a->compare, "Also run the dense kernel: speedup, relative L2 error, min cosine");
   p->add_option("--threshold", a->threshold, "flashprefill: delta (keep A >= max - delta) or alpha")
       ->capture_default_str();

@@ -22,7 +22,7 @@ namespace {
 struct QueryArgs {
   std::string store, text, q, rq, out, local_out, local_lse;
   size_t top_k = 64, window = 0, sinks = 0, show = 5, group = 1;
-  std::string fusion = "joint", weights = "softmax";
+  std::string fusion = "joint", weights = "softmax", device = "auto", gpu_kv = "auto";
   bool softmax1 = false, json = false;
   float temperature = 16.0f;
   std::vector<size_t> positions;
@@ -82,6 +82,8 @@ void RunQuery(const QueryArgs& a) {
   config.window = a.window;
   config.sink_chunks = a.sinks;
   config.softmax_off_by_one = a.softmax1;
+  config.device = ParseDevice(a.device);
+  config.gpu_kv = ParseGpuKv(a.gpu_kv);
   const Retriever retriever(store, config);
   std::vector<RetrievalQuery> queries(M);
   const size_t d = s.head_dim, rsize = s.landmark_heads * s.landmark_dim;
@@ -152,7 +154,9 @@ void RunQuery(const QueryArgs& a) {
     std::printf("  read %s of %s (landmarks + selected K/V)\n", Bytes(double(res.bytes_touched)).c_str(),
                 Bytes(double(store.info().kv_bytes + store.info().landmark_bytes)).c_str());
   }
-  std::printf("%zu quer%s in %.2f ms\n", M, M == 1 ? "y" : "ies", ms);
+  std::printf("%zu quer%s in %.2f ms on %s\n", M, M == 1 ? "y" : "ies", ms,
+              retriever.device() == Device::kCuda ? (retriever.kv_on_gpu() ? "cuda (K/V resident)" : "cuda (K/V streamed)")
+                                                  : "cpu");
 }
 
 }  // namespace
@@ -178,6 +182,10 @@ void AddQueryCommand(CLI::App& app) {
   query->add_option("--local-lse", a->local_lse, "HSA: write the local term's lse [M, H_q]");
   query->add_option("--show", a->show, "Chunks shown per head")->capture_default_str();
   query->add_flag("--json", a->json, "Print JSON");
+  query->add_option("--device", a->device, "auto (the GPU if the CUDA backend sees one), cpu or cuda")
+      ->capture_default_str();
+  query->add_option("--gpu-kv", a->gpu_kv, "CUDA: K/V resident in GPU memory, streamed per query, or auto")
+      ->capture_default_str();
   query->callback([a] { RunQuery(*a); });
 }
 

@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "landmark/device.h"
 #include "landmark/error.h"
 #include "landmark/ingest.h"
 #include "landmark/store.h"
@@ -193,10 +194,18 @@ void AddStoreCommands(CLI::App& app) {
 
   auto info_dir = std::make_shared<std::string>();
   auto json = std::make_shared<bool>(false);
-  CLI::App* info = app.add_subcommand("info", "Show a store's shape, counts, sizes and creation parameters");
-  info->add_option("store", *info_dir, "Store directory")->required();
+  auto devices = std::make_shared<bool>(false);
+  CLI::App* info = app.add_subcommand("info", "Show a store's shape, counts, sizes and creation parameters, "
+                                              "or (--devices) the devices landmark can run on");
+  info->add_option("store", *info_dir, "Store directory");
   info->add_flag("--json", *json, "As JSON");
-  info->callback([info_dir, json] {
+  info->add_flag("--devices", *devices, "CPU and CUDA availability, the GPUs, and what --device auto picks");
+  info->callback([info_dir, json, devices] {
+    if (*devices) {
+      std::printf("%s", Devices().ToText().c_str());
+      if (info_dir->empty()) return;
+    }
+    LANDMARK_CHECK_ARG(!info_dir->empty(), "info: give a store directory (or --devices)");
     const StoreInfo i = ReadStoreInfo(*info_dir);
     std::printf("%s\n", (*json ? i.ToJson() : i.ToText()).c_str());
   });

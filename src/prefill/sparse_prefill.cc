@@ -5,6 +5,7 @@
 
 #include "landmark/error.h"
 #include "landmark/prefill.h"
+#include "src/backend/cuda_backend.h"
 
 namespace landmark {
 
@@ -47,7 +48,39 @@ SparsePrefillResult SparsePrefill(const float* q, size_t q_heads, const KVSequen
   kernel.block = options.block;
   // Dense runs without a mask: the kernel then skips reading one.
   kernel.block_mask = options.policy == PrefillPolicy::kDense ? nullptr : result.mask.bits.data();
-  CausalPrefill(q, q_heads, kv, out, lse, kernel);
+  result.device = ResolveDevice(options.device);
+  if (result.device == Device::kCuda && kv.tokens > 0) {
+    LANDMARK_CHECK_ARG(q != nullptr && kv.heads > 0 && q_heads % kv.heads == 0,
+                       "prefill: query heads (" + std::to_string(q_heads) + ") must be a positive multiple of kv heads (" +
+                           std::to_string(kv.heads) + ")");
+    LANDMARK_CHECK_ARG(kv.page_tokens == 0, "prefill: paged K/V layouts run on the CPU only");
+    LANDMARK_CHECK_ARG(kv.d <= 256, "prefill --device cuda: head dim " + std::to_string(kv.d) + " > 256");
+    backend::PrefillProblem p;
+    p.q = q;
+    p.q_heads = q_heads;
+    p.tokens = kv.tokens;
+    p.k = kv.k;
+    p.v = kv.v;
+    p.dtype = kv.dtype;
+    p.kv_heads = kv.heads;
+    p.d = kv.d;
+    p.token_stride = kv.token_stride;
+    p.head_stride = kv.head_stride;
+    p.block = options.block;
+    p.mask = kernel.block_mask;
+    p.out = out;
+    p.lse = lse;
+    backend::PrefillTimings t;
+    try {
+      t = backend::CudaBackend()->Prefill(p, 0);
+    } catch (const std::exception& e) {
+      LANDMARK_THROW(std::string("prefill: ") + e.what());
+    }
+    result.gpu_kernel_seconds = t.kernel;
+    result.gpu_transfer_seconds = t.upload + t.download;
+  } else {
+    CausalPrefill(q, q_heads, kv, out, lse, kernel);
+  }
   result.mask_seconds = std::chrono::duration<double>(built - start).count();
   result.attention_seconds = std::chrono::duration<double>(Clock::now() - built).count();
   return result;
