@@ -19,24 +19,19 @@ namespace {
 
 constexpr const char* kConfigKey = "landmark.model";
 
-// A tensor's values as f32 after checking its shape.
+// A tensor's values as f32 after checking its shape and values.
 std::vector<float> Values(const SafeTensors& file, const std::string& name, std::vector<size_t> shape) {
-  LANDMARK_CHECK_ARG(file.Has(name), file.path() + ": the model lacks tensor '" + name + "'");
-  const TensorView& t = file.Get(name);
-  TensorView expected;
-  expected.shape = shape;
-  LANDMARK_CHECK_ARG(t.shape == shape, t.name + ": shape " + t.ShapeString() + ", the config needs " +
-                                           expected.ShapeString());
+  const TensorView& t = file.Get(name, shape);
   std::vector<float> out(t.elements);
   ConvertToF32(t.data, t.dtype, t.elements, out.data());
   for (float x : out) LANDMARK_CHECK_ARG(std::isfinite(x), t.name + ": holds a non-finite value");
   return out;
 }
 
-// [rows][in] matrices stacked along the output dimension, in the file's
-// dtype when that is bf16 (oneDNN's bf16 matmul where the CPU has
-// AVX512_BF16, as the model was trained; half the bytes per decode step),
-// else f32.
+// [rows][in] matrices stacked along the output dimension (one matmul for
+// q, k and v), in the file's dtype when that is bf16 (oneDNN's bf16 matmul
+// where the CPU has AVX512_BF16, as the model was trained; half the bytes
+// per decode step), else f32.
 Linear Stacked(const SafeTensors& file, const std::vector<std::string>& names, size_t rows, size_t in) {
   bool bf16 = true;
   for (const std::string& name : names) bf16 = bf16 && file.Has(name) && file.Get(name).dtype == DType::kBF16;

@@ -194,9 +194,9 @@ TEST_CASE("model: bad weights, configs, stores and questions are refused by name
     CHECK_THROWS_WITH_AS(Model::Load(bad), doctest::Contains(what.c_str()), Error);
   };
   Rewrite(tiny.path, bad, "upper.1.gmu_win", {});
-  refused("lacks tensor 'upper.1.gmu_win'");
+  refused("no tensor named 'upper.1.gmu_win'");
   Rewrite(tiny.path, bad, "lower.0.w1", {64, 31});
-  refused("lower.0.w1: shape (64, 31), the config needs (64, 32)");
+  refused("lower.0.w1 has shape (64, 31), expected (64, 32)");
   Rewrite(tiny.path, bad, "", {}, {{"format", "pt"}});
   refused("no 'landmark.model' metadata");
   const SafeTensors good = SafeTensors::Open(tiny.path);
