@@ -8,6 +8,7 @@ find_package(nlohmann_json 3 REQUIRED)   # nlohmann-json3-dev
 find_package(tomlplusplus 3 REQUIRED)    # libtomlplusplus-dev: configs (TOML)
 find_package(PkgConfig REQUIRED)
 pkg_check_modules(XXHASH REQUIRED IMPORTED_TARGET libxxhash)  # libxxhash-dev (no CMake config)
+find_package(ZLIB REQUIRED)              # zlib1g-dev: the demo's filler text (train/data/filler.txt.gz)
 find_package(Threads REQUIRED)
 if(NOT LANDMARK_SANITIZE)
   find_package(mimalloc REQUIRED)        # libmimalloc-dev; not under sanitizers

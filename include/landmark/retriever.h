@@ -54,6 +54,7 @@ struct RetrieverConfig {
   size_t window = 0;            // W, tokens
   size_t sink_chunks = 0;       // joint only: the first chunks, always attended
   bool prefetch = true;         // madvise(WILLNEED) selected chunks once chosen
+  bool local_term = true;       // hsa: false skips the local term (a model's own SWA covers it)
   // Queries at least this many go through one oneDNN matmul per landmark
   // tile (fewer: a Highway batched dot each). Mean and learned landmarks only.
   size_t batch_gemm_min = 8;
@@ -70,6 +71,11 @@ struct RetrievalQuery {
   const float* q = nullptr;  // [H_q][d]
   const float* r = nullptr;  // [landmark heads][R], or nullptr: mean of each group's queries
   size_t position = kLastPosition;  // p; kLastPosition: n-1
+  // The caller holds tokens after the store (a question continuing the
+  // document): p may be n or later. The candidate rule is unchanged and must
+  // admit only complete stored chunks; the local term is the stored tokens
+  // after the candidates.
+  bool past_store = false;
 };
 
 // Why each chunk was chosen, per selection head (one per kv head, or one

@@ -1,5 +1,8 @@
 #include "src/attention/landmark_scores.h"
 
+#include <tbb/blocked_range.h>
+#include <tbb/parallel_for.h>
+
 #include <cmath>
 #include <dnnl.hpp>
 #include <mutex>
@@ -41,40 +44,43 @@ void LandmarkScorer::Score(const float* r, size_t head, size_t first, size_t cou
 
 bool LandmarkScorer::SupportsGemm() const { return store_.shape().landmark != LandmarkKind::kMinMax; }
 
-void LandmarkScorer::ScoreBatch(const float* rm, size_t M, size_t head, size_t rows,
-                                const std::function<void(size_t, size_t, const float*)>& consume) const {
+void LandmarkScorer::ScoreBatch(const float* rm, size_t M, size_t rows,
+                                const std::function<void(size_t, size_t, size_t, const float*)>& consume) const {
   LANDMARK_ASSERT(SupportsGemm());
   const StoreShape& s = store_.shape();
-  const size_t R = s.landmark_dim, values = s.landmark_values(), stride = s.landmark_heads * values;
+  const size_t R = s.landmark_dim, LH = s.landmark_heads, stride = LH * s.landmark_values();
   std::call_once(gemm_->once, [&] {
     gemm_->engine = dnnl::engine(dnnl::engine::kind::cpu, 0);
     gemm_->stream = dnnl::stream(gemm_->engine);
   });
   using dt = dnnl::memory::data_type;
   using dims = dnnl::memory::dims;
+  using dim = dnnl::memory::dim;
   const float scale = 1.0f / std::sqrt(float(R));
-  std::vector<float> tile(kGemmTile * R), scores(M * kGemmTile);
+  std::vector<float> tile(kGemmTile * stride), scores(M * kGemmTile);
   for (size_t first = 0; first < rows; first += kGemmTile) {
     const size_t count = std::min(kGemmTile, rows - first);
-    // Widen this head's rows to a contiguous f32 tile [count][R].
-    for (size_t i = 0; i < count; ++i) {
-      const void* row = static_cast<const char*>(store_.landmarks()) +
-                        ((first + i) * stride + head * values) * SizeOf(s.dtype);
-      ConvertToF32(row, s.dtype, R, &tile[i * R]);
+    // Widen the tile's rows of every head to f32 [count][LH][R]: one
+    // contiguous conversion, on every core (this runs outside TBB work).
+    const char* base = static_cast<const char*>(store_.landmarks()) + first * stride * SizeOf(s.dtype);
+    tbb::parallel_for(tbb::blocked_range<size_t>(0, count, 512), [&](const tbb::blocked_range<size_t>& range) {
+      ConvertToF32(base + range.begin() * stride * SizeOf(s.dtype), s.dtype, (range.end() - range.begin()) * stride,
+                   &tile[range.begin() * stride]);
+    });
+    for (size_t head = 0; head < LH; ++head) {
+      // scores [M][count] = rm[head] [M][R] · tile[:, head]ᵀ [R][count]
+      const dnnl::memory::desc a({dim(M), dim(R)}, dt::f32, dims{dim(R), 1});
+      const dnnl::memory::desc b({dim(R), dim(count)}, dt::f32, dims{1, dim(stride)});
+      const dnnl::memory::desc c({dim(M), dim(count)}, dt::f32, dims{dim(count), 1});
+      dnnl::primitive_attr attr;
+      attr.set_output_scales(0, {scale});
+      const dnnl::matmul::primitive_desc pd(dnnl::matmul::desc(a, b, c), attr, gemm_->engine);
+      dnnl::memory am(a, gemm_->engine, const_cast<float*>(rm + head * M * R)),
+          bm(b, gemm_->engine, tile.data() + head * R), cm(c, gemm_->engine, scores.data());
+      dnnl::matmul(pd).execute(gemm_->stream, {{DNNL_ARG_SRC, am}, {DNNL_ARG_WEIGHTS, bm}, {DNNL_ARG_DST, cm}});
+      gemm_->stream.wait();
+      consume(head, first, count, scores.data());
     }
-    // scores [M][count] = rm [M][R] · tileᵀ [R][count]
-    const dnnl::memory::desc a({dnnl::memory::dim(M), dnnl::memory::dim(R)}, dt::f32, dims{dnnl::memory::dim(R), 1});
-    const dnnl::memory::desc b({dnnl::memory::dim(R), dnnl::memory::dim(count)}, dt::f32, dims{1, dnnl::memory::dim(R)});
-    const dnnl::memory::desc c({dnnl::memory::dim(M), dnnl::memory::dim(count)}, dt::f32,
-                               dims{dnnl::memory::dim(count), 1});
-    dnnl::primitive_attr attr;
-    attr.set_output_scales(0, {scale});
-    const dnnl::matmul::primitive_desc pd(dnnl::matmul::desc(a, b, c), attr, gemm_->engine);
-    dnnl::memory am(a, gemm_->engine, const_cast<float*>(rm)), bm(b, gemm_->engine, tile.data()),
-        cm(c, gemm_->engine, scores.data());
-    dnnl::matmul(pd).execute(gemm_->stream, {{DNNL_ARG_SRC, am}, {DNNL_ARG_WEIGHTS, bm}, {DNNL_ARG_DST, cm}});
-    gemm_->stream.wait();
-    consume(first, count, scores.data());
   }
 }
 

@@ -23,11 +23,12 @@ class LandmarkScorer {
   void Score(const float* r, size_t head, size_t first, size_t count, float* scores) const;
 
   bool SupportsGemm() const;  // mean and learned landmarks (not minmax)
-  // Scores chunks [0, rows) of `head` for M queries rm [M][R], tile by tile:
-  // consume(first, count, scores [M][count]). Call outside TBB parallel work
-  // (oneDNN runs on its own OpenMP threads).
-  void ScoreBatch(const float* rm, size_t M, size_t head, size_t rows,
-                  const std::function<void(size_t first, size_t count, const float* scores)>& consume) const;
+  // Scores chunks [0, rows) of every landmark head for M queries
+  // rm [landmark heads][M][R], tile by tile: consume(head, first, count,
+  // scores [M][count]). Each tile is widened to f32 once for all heads. Call
+  // outside TBB parallel work (oneDNN runs on its own OpenMP threads).
+  void ScoreBatch(const float* rm, size_t M, size_t rows,
+                  const std::function<void(size_t head, size_t first, size_t count, const float* scores)>& consume) const;
 
  private:
   const StoreReader& store_;

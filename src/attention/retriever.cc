@@ -156,24 +156,31 @@ struct Retriever::Impl {
     size_t p = 0, sink_end = 0, cand_end = 0, local_begin = 0, local_end = 0;
   };
 
-  Plan MakePlan(size_t position) const {
+  Plan MakePlan(size_t position, bool past_store = false) const {
     Plan plan;
     const size_t n = store.tokens();
     if (position == kLastPosition) {
       if (n == 0) return plan;
       position = n - 1;
     }
-    LANDMARK_CHECK_ARG(position < n, "retriever: query position " + std::to_string(position) +
-                                         " is past the store's " + std::to_string(n) + " tokens");
-    plan.empty = false;
-    plan.p = position;
+    LANDMARK_CHECK_ARG(position < n || past_store, "retriever: query position " + std::to_string(position) +
+                                                       " is past the store's " + std::to_string(n) + " tokens");
     const size_t visible = position + 1;
     plan.cand_end = visible >= config.window ? (visible - config.window) / S : 0;
+    LANDMARK_CHECK_ARG(plan.cand_end <= store.chunks(),
+                       "retriever: a query at position " + std::to_string(position) + " with window " +
+                           std::to_string(config.window) + " needs chunks past the store's " +
+                           std::to_string(store.chunks()) + " complete chunks");
+    plan.empty = n == 0;
+    plan.p = position;
     plan.sink_end = config.fusion == Fusion::kJoint ? std::min(config.sink_chunks, plan.cand_end) : 0;
     plan.local_begin = plan.cand_end * S;
-    plan.local_end = visible;
+    plan.local_end = std::min(visible, n);
     return plan;
   }
+
+  // hsa fusion may leave the local term out (a model's own SWA covers it).
+  bool Local() const { return config.local_term || config.fusion == Fusion::kJoint; }
 
   // r per selection head [LH][R]: given, or the mean of the group's queries.
   std::vector<float> RetrievalVectors(const RetrievalQuery& query) const {
@@ -261,7 +268,7 @@ struct Retriever::Impl {
       for (const ScoredChunk& c : selected[LH == H ? h : 0]) it.items.push_back({h, c.chunk, S, softmax1});
       for (size_t c = 0; c < plan.sink_end; ++c) it.items.push_back({h, c, S, softmax1});
       it.retrieval_items[h] = it.items.size() - it.first_item[h];
-      for (size_t c = plan.cand_end; c * S < plan.local_end; ++c) {
+      for (size_t c = plan.cand_end; Local() && c * S < plan.local_end; ++c) {
         it.items.push_back({h, c, std::min(S, plan.local_end - c * S), false});
       }
     }
@@ -283,7 +290,7 @@ struct Retriever::Impl {
     if (plan.empty) return result;
     result.position = plan.p;
     result.candidates = plan.cand_end - plan.sink_end;
-    result.local_tokens = plan.local_end - plan.local_begin;
+    result.local_tokens = Local() ? plan.local_end - plan.local_begin : 0;
     const size_t b = SizeOf(shape.dtype);
     result.bytes_touched = uint64_t(result.candidates) * LH * shape.landmark_values() * b;
     for (const Item& item : it.items) result.bytes_touched += 2 * uint64_t(item.tokens) * d * b;
@@ -355,7 +362,7 @@ struct Retriever::Impl {
     std::vector<backend::SelectRange> ranges(M);
     bool any = false;
     for (size_t i = 0; i < M; ++i) {
-      plans[i] = MakePlan(queries[i].position);
+      plans[i] = MakePlan(queries[i].position, queries[i].past_store);
       std::copy_n(queries[i].q, q_heads * d, &q[i * q_heads * d]);
       if (plans[i].empty) continue;
       const std::vector<float> ri = RetrievalVectors(queries[i]);
@@ -492,7 +499,7 @@ bool Retriever::kv_on_gpu() const { return impl_->gpu && impl_->gpu->resident();
 RetrievalResult Retriever::Query(const RetrievalQuery& query) const {
   LANDMARK_CHECK_ARG(query.q != nullptr, "retriever: the query q is null");
   if (impl_->gpu) return impl_->QueryOnGpu({query})[0];
-  const Impl::Plan plan = impl_->MakePlan(query.position);
+  const Impl::Plan plan = impl_->MakePlan(query.position, query.past_store);
   std::vector<std::vector<ScoredChunk>> selected(impl_->LH);
   if (!plan.empty) selected = impl_->Select(plan, impl_->RetrievalVectors(query));
   return impl_->Attend(plan, query, selected);
@@ -505,7 +512,7 @@ std::vector<RetrievalResult> Retriever::QueryBatch(const std::vector<RetrievalQu
   std::vector<Impl::Plan> plans;
   std::vector<std::vector<float>> r;
   for (const RetrievalQuery& q : queries) {
-    plans.push_back(m.MakePlan(q.position));
+    plans.push_back(m.MakePlan(q.position, q.past_store));
     r.push_back(plans.back().empty ? std::vector<float>() : m.RetrievalVectors(q));
   }
   std::vector<std::vector<std::vector<ScoredChunk>>> selected(queries.size(),
@@ -515,20 +522,20 @@ std::vector<RetrievalResult> Retriever::QueryBatch(const std::vector<RetrievalQu
     std::vector<TopK> top(queries.size() * m.LH, TopK(m.config.top_k));
     size_t rows = 0;
     for (const Impl::Plan& p : plans) rows = std::max(rows, p.empty ? 0 : p.cand_end);
-    std::vector<float> rm(queries.size() * m.R, 0.0f);
+    std::vector<float> rm(m.LH * queries.size() * m.R, 0.0f);  // [LH][M][R]
     for (size_t h = 0; h < m.LH; ++h) {
       for (size_t i = 0; i < queries.size(); ++i) {
-        if (!plans[i].empty) std::copy_n(&r[i][h * m.R], m.R, &rm[i * m.R]);
+        if (!plans[i].empty) std::copy_n(&r[i][h * m.R], m.R, &rm[(h * queries.size() + i) * m.R]);
       }
-      m.scorer.ScoreBatch(rm.data(), queries.size(), h, rows, [&](size_t first, size_t count, const float* scores) {
-        for (size_t i = 0; i < queries.size(); ++i) {
-          const Impl::Plan& p = plans[i];
-          if (p.empty) continue;
-          const size_t begin = std::max(first, p.sink_end), end = std::min(first + count, p.cand_end);
-          if (begin < end) top[i * m.LH + h].PushRange(scores + i * count + (begin - first), end - begin, uint32_t(begin));
-        }
-      });
     }
+    m.scorer.ScoreBatch(rm.data(), queries.size(), rows, [&](size_t h, size_t first, size_t count, const float* scores) {
+      tbb::parallel_for(size_t(0), queries.size(), [&](size_t i) {  // each query's heap is its own
+        const Impl::Plan& p = plans[i];
+        if (p.empty) return;
+        const size_t begin = std::max(first, p.sink_end), end = std::min(first + count, p.cand_end);
+        if (begin < end) top[i * m.LH + h].PushRange(scores + i * count + (begin - first), end - begin, uint32_t(begin));
+      });
+    });
     for (size_t i = 0; i < queries.size(); ++i) {
       for (size_t h = 0; h < m.LH; ++h) {
         selected[i][h] = top[i * m.LH + h].Sorted();

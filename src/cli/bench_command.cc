@@ -15,6 +15,7 @@
 #include "perf/bench_decode.h"
 #include "perf/bench_ingest.h"
 #include "perf/bench_kernels.h"
+#include "perf/bench_model.h"
 #include "perf/bench_prefill.h"
 #include "src/cli/commands.h"
 
@@ -220,6 +221,43 @@ void RunDecodeBench(const DecodeArgs& args) {
   }
 }
 
+struct ModelArgs {
+  perf::ModelBenchOptions options;
+  bool quick = false, plot = true;
+  std::string csv = "perf/results/model.csv";
+};
+
+void RunModelBench(const ModelArgs& args) {
+  const MachineLimits before = Probe(args.quick);
+  perf::ModelBenchOptions options = args.options;
+  if (args.quick && options.sizes.empty()) options.sizes = {size_t(1) << 16};
+  const bool temporary = options.dir.empty();
+  if (temporary) {
+    options.dir = (std::filesystem::temp_directory_path() / ("landmark-bench-model-" + std::to_string(::getpid()))).string();
+  }
+  auto rows = perf::BenchModel(options, [](const std::string& line) {
+    std::fprintf(stderr, "  %s\n", line.c_str());
+  });
+  if (temporary && !options.keep) std::filesystem::remove_all(options.dir);
+  const MachineLimits limits = perf::BestOf(before, Probe(args.quick));
+  perf::RateModelRows(rows, limits);
+  perf::PrintMachine(stdout, limits);
+  std::printf("\n");
+  perf::PrintModelTable(stdout, rows);
+  std::printf("\naccuracy: exact 5-digit pass keys, one fresh question per needle; retrieved: the needle's chunk "
+              "chosen by the first HSA block's head 0. ingest: whole wall time (store writes included); lower GF/s: "
+              "the lower blocks' and chunk memory's FLOPs ÷ their time; ratio = ÷ %.0f GFLOP/s (f32 FMA, probed, all "
+              "threads). GF/cpu-s: those FLOPs ÷ the ingest's CPU time (every thread; robust to other load on the "
+              "machine); ratio = ÷ %.0f GFLOP/s (one thread's peak). warm: second pass over the questions; first: the "
+              "first pass. read = landmarks scanned + K/V attended per answer; limit = read ÷ %.1f GB/s (probed); ratio = limit ÷ warm.\n",
+              limits.fma_gflops_all, limits.fma_gflops_one, limits.read_gbps_all);
+  if (!args.csv.empty()) {
+    perf::WriteModelCsv(args.csv, limits, options.model, rows);
+    std::printf("wrote %s\n", args.csv.c_str());
+    if (args.plot) Plot(args.csv, "plot_model.py");
+  }
+}
+
 struct CrossDecoderArgs {
   perf::CrossDecoderBenchOptions options;
   bool plot = true;
@@ -345,6 +383,20 @@ void AddBenchCommands(CLI::App& app) {
       ->capture_default_str();
   decode->add_option("--gpu-batch", decode_args->options.gpu_batch, "CUDA: queries per batch")->capture_default_str();
   decode->callback([decode_args] { RunDecodeBench(*decode_args); });
+
+  auto model_args = std::make_shared<ModelArgs>();
+  CLI::App* model = bench->add_subcommand(
+      "model", "landmark's byte model at 64K-16M tokens: accuracy, ingest vs FMA peak, answer latency vs bytes read");
+  model->add_flag("--quick", model_args->quick, "64K tokens only (seconds)");
+  model->add_option("--model", model_args->options.model, "Weights: default or a .safetensors file")->capture_default_str();
+  model->add_option("--sizes", model_args->options.sizes, "Haystack sizes in tokens (default 64K 1M 4M 16M)");
+  model->add_option("--questions", model_args->options.needles, "Questions (needles) per size")->capture_default_str();
+  model->add_option("--seed", model_args->options.seed, "Haystack seed")->capture_default_str();
+  model->add_option("--dir", model_args->options.dir, "Scratch directory for the stores (default: a temp dir)");
+  model->add_flag("--keep", model_args->options.keep, "Keep the stores");
+  model->add_option("--csv", model_args->csv, "CSV output path (empty to skip)")->capture_default_str();
+  model->add_flag("!--no-plot", model_args->plot, "Do not draw the PNG plot");
+  model->callback([model_args] { RunModelBench(*model_args); });
 
   auto xdec_args = std::make_shared<CrossDecoderArgs>();
   CLI::App* xdec = bench->add_subcommand(

@@ -4,6 +4,8 @@
 #include <CLI/CLI.hpp>
 
 #include <functional>
+#include <string>
+#include <vector>
 
 namespace landmark::cli {
 
@@ -14,6 +16,11 @@ void AddQueryCommand(CLI::App& app);
 void AddDemoCommand(CLI::App& app);
 void AddPrefillCommand(CLI::App& app);  // prefill
 void AddGmuCommands(CLI::App& app);     // gmu init-weights | run
+void AddModelCommands(CLI::App& app);   // ask, model info|random
+
+// `ingest --model`: text files through the byte model into a store.
+void RunModelIngest(const std::string& model_spec, const std::string& out, const std::vector<std::string>& inputs,
+                    const std::string& dtype, bool strict);
 
 // Runs `command` in a TBB arena of `threads` (0: all CPUs).
 void RunWithThreads(size_t threads, const std::function<void()>& command);

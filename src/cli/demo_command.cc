@@ -8,6 +8,8 @@
 #include "src/cli/commands.h"
 #include "src/cli/format.h"
 #include "src/cli/progress.h"
+#include "landmark/error.h"
+#include "src/demo/model_demo.h"
 #include "src/demo/passkey_demo.h"
 
 namespace landmark::cli {
@@ -15,11 +17,69 @@ namespace {
 
 struct DemoArgs {
   demo::PasskeyDemoOptions options;
+  demo::ModelDemoOptions model;
+  std::string encoder = "model";
   bool rebuild = false, all = false;
 };
 
+void RunModel(const DemoArgs& a) {
+  demo::ModelDemoOptions o = a.model;
+  o.tokens = a.options.tokens;
+  o.seed = a.options.seed;
+  o.cache_dir = a.options.cache_dir;
+  o.rebuild = a.rebuild;
+  std::printf("landmark demo: landmark's byte model answers %zu pass-key questions over %s tokens on disk\n",
+              o.needles, Count(double(o.tokens)).c_str());
+  std::fflush(stdout);
+  Progress progress;
+  bool building = false;
+  const demo::ModelDemoReport r = demo::RunModelDemo(
+      o, [](const std::string& line) { std::fprintf(stderr, "%s\n", line.c_str()); },
+      [&](const demo::ModelDemoProgress& p) {
+        if (!building) std::fprintf(stderr, "ingesting the haystack through the model (once; cached for later runs)...\n");
+        building = true;
+        progress.Update(double(p.tokens) / double(std::max<uint64_t>(1, p.total)),
+                        fmt::format("{} tokens  {} tok/s", Count(double(p.tokens)),
+                                    Count(double(p.tokens) / std::max(p.seconds, 1e-3))));
+      });
+  progress.Finish();
+  const ModelConfig& c = r.config;
+  std::printf("model: %s (%s parameters; d %zu, %zu heads, window %zu, chunk %zu, top-%zu, %zu lower + %zu upper blocks)\n",
+              r.model_path.c_str(), Count(double(c.parameters())).c_str(), c.d_model, c.heads, c.window, c.chunk,
+              c.top_k, c.lower, c.upper.size());
+  std::printf("store: %s\n       %s tokens, %s of K/V and landmarks; ingest %s%.1f s: %s tokens/s (%.1f GFLOP/s in the "
+              "lower blocks, %.1f GFLOP per CPU-second)\n",
+              r.store_path.c_str(), Count(double(r.tokens)).c_str(), Bytes(double(r.store_bytes)).c_str(),
+              r.reused ? "(cached, when built) " : "", r.ingest_seconds,
+              Count(double(r.tokens) / std::max(r.ingest_seconds, 1e-9)).c_str(),
+              double(r.tokens) * c.ingest_flops_per_token() / std::max(r.lower_seconds, 1e-9) / 1e9,
+              double(r.tokens) * c.ingest_flops_per_token() / std::max(r.ingest_cpu_seconds, 1e-9) / 1e9);
+  std::printf("\n  %-6s %-7s %-8s %-8s %-5s %-9s %-10s %s\n", "vault", "depth", "pass key", "answer", "ok",
+              "retrieved", "latency", "read");
+  const size_t shown = a.all ? r.answers.size() : std::min<size_t>(12, r.answers.size());
+  for (size_t i = 0; i < shown; ++i) {
+    const demo::ModelAnswerResult& x = r.answers[i];
+    std::printf("  %-6u %5.1f%%  %05u    %-8s %-5s %-9s %7.1f ms %s\n", x.needle.vault,
+                100.0 * double(x.needle.position) / double(std::max<size_t>(1, r.tokens)), x.needle.key,
+                x.answer.c_str(), x.correct ? "yes" : "NO", x.retrieved ? "yes" : "no", x.warm_seconds * 1e3,
+                Bytes(double(x.bytes)).c_str());
+  }
+  if (shown < r.answers.size()) std::printf("  ... %zu more (--all shows every question)\n", r.answers.size() - shown);
+  const double n = double(std::max<size_t>(1, r.answers.size()));
+  std::printf("\naccuracy: %zu/%zu exact pass keys (%.1f%%); the needle's chunk among the first HSA head's top-%zu: %zu/%zu\n",
+              r.correct, r.answers.size(), 100.0 * double(r.correct) / n, c.top_k, r.retrieved, r.answers.size());
+  std::printf("answer latency (question + greedy bytes until the newline): median %.1f ms, p95 %.1f ms warm "
+              "(first pass: median %.1f, p95 %.1f)\n",
+              r.median_ms, r.p95_ms, r.cold_median_ms, r.cold_p95_ms);
+  std::printf("read per answer: %s of the store's %s\n", Bytes(double(r.mean_bytes)).c_str(),
+              Bytes(double(r.store_bytes)).c_str());
+}
+
 void RunDemo(const DemoArgs& a) {
+  if (a.encoder == "model") return RunModel(a);
+  LANDMARK_CHECK_ARG(a.encoder == "hashing", "--encoder: '" + a.encoder + "' is not model or hashing");
   demo::PasskeyDemoOptions o = a.options;
+  o.needles = a.model.needles;
   if (o.cache_dir.empty()) o.cache_dir = demo::DefaultCacheDir();
   std::printf("landmark demo: pass-key retrieval over %s tokens on disk, %zu needles\n",
               Count(double(o.tokens)).c_str(), o.needles);
@@ -77,11 +137,15 @@ void AddDemoCommand(CLI::App& app) {
   auto a = std::make_shared<DemoArgs>();
   CLI::App* demo = app.add_subcommand(
       "demo", "The main job: pass keys found in ~1M tokens on disk (store built once and cached)");
+  demo->add_option("--encoder", a->encoder,
+                   "model: landmark's byte model reads and answers; hashing: the training-free hashing encoder finds "
+                   "the needle chunks")->capture_default_str();
+  demo->add_option("--model", a->model.model, "model: weights (default or a .safetensors file)")->capture_default_str();
   demo->add_option("--tokens", a->options.tokens, "Haystack size in tokens")->capture_default_str();
-  demo->add_option("--needles", a->options.needles, "Needles (one question each)")->capture_default_str();
-  demo->add_option("--head-dim", a->options.head_dim, "Hashing-encoder dimension")->capture_default_str();
-  demo->add_option("--top-k", a->options.top_k, "Chunks selected per question")->capture_default_str();
-  demo->add_option("--temperature", a->options.temperature, "Query logit scale")->capture_default_str();
+  demo->add_option("--needles", a->model.needles, "Needles (one question each)")->capture_default_str();
+  demo->add_option("--head-dim", a->options.head_dim, "hashing: encoder dimension")->capture_default_str();
+  demo->add_option("--top-k", a->options.top_k, "hashing: chunks selected per question")->capture_default_str();
+  demo->add_option("--temperature", a->options.temperature, "hashing: query logit scale")->capture_default_str();
   demo->add_option("--seed", a->options.seed, "Haystack seed")->capture_default_str();
   demo->add_option("--cache-dir", a->options.cache_dir, "Where the store is kept (default: " + demo::DefaultCacheDir() + ")");
   demo->add_flag("--rebuild", a->rebuild, "Build the store again even if a valid one is cached");

@@ -55,6 +55,7 @@ int main(int argc, char** argv) {
   landmark::cli::AddDemoCommand(app);
   landmark::cli::AddPrefillCommand(app);
   landmark::cli::AddGmuCommands(app);
+  landmark::cli::AddModelCommands(app);
   landmark::cli::AddBenchCommands(app);
   landmark::cli::AddConfigOptions(app);  // after every command: --config on each
   try {

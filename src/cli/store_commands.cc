@@ -24,6 +24,7 @@ struct IngestArgs {
   std::string out;
   std::vector<std::string> inputs;
   std::string keys, values, landmarks;
+  std::string model;  // through landmark's byte model
   size_t chunk_size = 64, kv_heads = 1, head_dim = 256, landmark_heads = 0, landmark_dim = 0;
   std::string dtype = "f16", landmark = "mean";
   size_t commit_every = 1024;
@@ -44,6 +45,13 @@ void CheckSame(const CLI::App& app, const char* option, const std::string& given
 }
 
 void RunIngest(const CLI::App& app, const IngestArgs& a) {
+  if (!a.model.empty()) {
+    LANDMARK_CHECK_ARG(a.keys.empty() && a.values.empty(), "ingest: --model reads text, not --keys/--values");
+    for (const char* shape : {"--chunk-size", "--kv-heads", "--head-dim", "--landmark", "--seed"}) {
+      LANDMARK_CHECK_ARG(app.count(shape) == 0, std::string("ingest: ") + shape + " comes from the model with --model");
+    }
+    return RunModelIngest(a.model, a.out, a.inputs, a.dtype, a.strict);
+  }
   const bool tensors = !a.keys.empty() || !a.values.empty();
   LANDMARK_CHECK_ARG(!tensors || (!a.keys.empty() && !a.values.empty()), "ingest: --keys and --values go together");
   LANDMARK_CHECK_ARG(tensors != !a.inputs.empty(),
@@ -147,6 +155,8 @@ void AddStoreCommands(CLI::App& app) {
       "ingest", "Stream text (hashing encoder) or model K/V (.npy/.safetensors) into a chunk store");
   ingest->add_option("--out", a->out, "Store directory (created, or appended to if it holds a store)")->required();
   ingest->add_option("inputs", a->inputs, "Text files or directories (recursively)");
+  ingest->add_option("--model", a->model,
+                     "Text through landmark's byte model: default (the shipped weights) or a .safetensors file");
   ingest->add_option("--keys", a->keys, "Keys [n, kv_heads, d]: K.npy or file.safetensors[:NAME]");
   ingest->add_option("--values", a->values, "Values, shaped like the keys");
   ingest->add_option("--landmarks", a->landmarks, "Learned landmarks [chunks, heads, R] (.npy/.safetensors)");

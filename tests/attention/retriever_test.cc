@@ -370,5 +370,32 @@ TEST_CASE("retriever: empty stores, queries before the first chunk, bad queries"
   CHECK_THROWS_WITH_AS(ParseFusion("both"), doctest::Contains("unknown fusion 'both'"), Error);
 }
 
+// A question continuing the store (the byte model's answers): position
+// p ≥ n with the rule unchanged is the same selection as p' = n−1 with the
+// window shortened by p − p'; a rule needing chunks past the store is refused.
+TEST_CASE("retriever: positions past the store") {
+  const Fixture f(StoreCase{});  // n 203, S 16: 12 complete chunks + 11
+  const StoreReader reader = StoreReader::Open(f.dir.str());
+  const auto q = test::RandomNormal(2 * 32, 5);
+  RetrieverConfig past, here;
+  past.fusion = here.fusion = Fusion::kHsa;
+  past.top_k = here.top_k = 3;
+  past.local_term = false;
+  past.window = 40;
+  here.window = 40 - 20;
+  const RetrievalResult a = Retriever(reader, past).Query({q.data(), nullptr, f.c.n - 1 + 20, true});
+  const RetrievalResult b = Retriever(reader, here).Query({q.data(), nullptr, f.c.n - 1});
+  CHECK(a.candidates == b.candidates);
+  CHECK(a.selections[0].chunks == b.selections[0].chunks);
+  CHECK(a.out == b.out);
+  CHECK(a.local_tokens == 0);
+  for (float x : a.local_out) CHECK(x == 0.0f);  // no local term asked for
+  CHECK_THROWS_WITH_AS(Retriever(reader, past).Query({q.data(), nullptr, f.c.n - 1 + 20}),
+                       doctest::Contains("past the store"), Error);
+  past.window = 8;  // position 222 would see chunk 12, which is not complete in the store
+  CHECK_THROWS_WITH_AS(Retriever(reader, past).Query({q.data(), nullptr, f.c.n - 1 + 20, true}),
+                       doctest::Contains("needs chunks past the store's 12 complete chunks"), Error);
+}
+
 }  // namespace
 }  // namespace landmark

@@ -1,0 +1,168 @@
+// landmark's own byte model (docs/model.md): lower blocks (sliding-window
+// attention + MLP) stream documents into a chunk store of K/V and learned
+// landmarks; upper blocks answer questions with HSA over the store (and GMU
+// blocks gating with the preceding HSA output). No Python at run time.
+//
+//   Model::Load("models/default.safetensors")
+//   ModelIngest::Create(model, "doc.store").Add(text) ... .Finish()
+//   ModelAnswerer(model, "doc.store").Ask(" Q: pass key for vault 123? A: ")
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "landmark/dtype.h"
+#include "landmark/store.h"
+
+namespace landmark {
+
+enum class BlockKind : uint8_t { kHsa, kGmu };
+
+// The shape, read from the weights file's "landmark.model" metadata.
+struct ModelConfig {
+  size_t vocab = 128, d_model = 256, heads = 4, head_dim = 64, mlp_hidden = 1024;
+  size_t window = 128;  // W
+  size_t chunk = 64;    // S
+  size_t top_k = 4;
+  size_t lower = 2;
+  std::vector<BlockKind> upper = {BlockKind::kHsa, BlockKind::kGmu, BlockKind::kHsa, BlockKind::kGmu};
+  double rope_theta = 10000.0;
+  double norm_eps = 1e-6;
+
+  // Parses the metadata JSON; throws landmark::Error naming `what` and the
+  // field (missing, wrong type, out of range, inconsistent).
+  static ModelConfig FromJson(const std::string& json, const std::string& what);
+  std::string ToJson() const;
+  void Validate(const std::string& what) const;
+  uint64_t parameters() const;
+  // Multiply-adds × 2 per token of the lower blocks and the chunk memory
+  // (projections and SWA over W keys): what ingest computes.
+  double ingest_flops_per_token() const;
+};
+
+// Loaded weights: matrices in the file's dtype (bf16 or f32; f16 is
+// widened), norms and embeddings in f32.
+class Model {
+ public:
+  // Checks every tensor docs/model.md names (present, shape) and the config;
+  // throws landmark::Error naming the file and the tensor.
+  static Model Load(const std::string& path);
+  // "default": DefaultModelPath(); anything else: a path.
+  static Model LoadSpec(const std::string& spec);
+  ~Model();
+  Model(Model&&) noexcept;
+  Model& operator=(Model&&) noexcept;
+
+  const ModelConfig& config() const;
+  const std::string& path() const;
+  // xxh3-64 of the weights file, hex: a store remembers the model that wrote it.
+  const std::string& digest() const;
+
+  struct Impl;
+  const Impl& impl() const { return *impl_; }
+
+ private:
+  explicit Model(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+// The shipped weights: $LANDMARK_MODEL if set, else models/default.safetensors
+// or models/lm-hsa.safetensors beside the executable's tree
+// (build/bin/../../models, bin/../share/landmark/models) or in the source tree. Throws landmark::Error listing where it looked.
+std::string DefaultModelPath();
+// A file shipped with landmark (e.g. "models/default.safetensors") beside
+// the executable's tree, in the installed share dir or the source tree.
+std::string FindShippedFile(const std::string& relative);
+
+// Random weights of `config` (seeded, scaled like an initialised model) in
+// `dtype` (f32 or bf16): tests and benchmarks before trained weights exist.
+void WriteRandomModel(const std::string& path, const ModelConfig& config, uint64_t seed,
+                      DType dtype = DType::kBF16);
+
+// Bytes as the model reads them: ≥ 128 → '?'; in documents '\n' and '\r' → ' '
+// ('\n' is the stop byte).
+std::string DocumentBytes(std::string_view text);
+
+struct ModelIngestOptions {
+  size_t segment_tokens = 4096;  // tokens per batched pass through the lower blocks
+  DType dtype = DType::kF16;     // store dtype of K, V and landmarks
+  size_t commit_every = 1024;    // chunks between store commits
+  std::map<std::string, std::string> metadata;  // recorded in a new store's manifest
+  bool keep_newlines = false;    // bytes as given ('\n' too): SequenceLogits
+};
+
+// Streams bytes through the lower blocks into a chunk store (K/V heads = the
+// model's heads, learned landmarks), in segments: memory is bounded by the
+// segment and the window, cost is linear in the length. Finish() commits and
+// writes the state a question needs (model-state.safetensors in the store:
+// every block's last W−1 keys and values, the partial chunk), so answering
+// runs only the question's own positions and a later Append continues the
+// same document exactly.
+class ModelIngest {
+ public:
+  static ModelIngest Create(const Model& model, const std::string& dir, const ModelIngestOptions& options = {});
+  // Continues a store this model wrote (checks the digest and the state).
+  static ModelIngest Append(const Model& model, const std::string& dir, const ModelIngestOptions& options = {});
+  ModelIngest(ModelIngest&&) noexcept;
+  ~ModelIngest();
+
+  void Add(std::string_view text);  // mapped by DocumentBytes
+  void Finish();                    // flush, commit, write the answer state
+  uint64_t tokens() const;          // ingested so far (processed or pending)
+  uint64_t processed_tokens() const;
+  double lower_seconds() const;     // in the lower blocks and the chunk memory
+  const std::string& path() const;
+
+  // Tests: called with every segment's lower output h [tokens][D] at
+  // positions [first, first + tokens).
+  std::function<void(const float* h, size_t tokens, size_t first)> on_lower_output;
+
+ private:
+  struct Impl;
+  explicit ModelIngest(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+struct ModelAnswer {
+  std::string text;            // the generated bytes, without the stop byte
+  bool stopped = false;        // the stop byte came (else max_bytes ran out)
+  size_t steps = 0;            // forward passes (1 for the question + 1 per byte after the first)
+  double seconds = 0;
+  uint64_t bytes_touched = 0;  // store bytes (landmarks scored + K/V attended)
+  std::vector<uint32_t> chunks;  // first HSA block, first head: chunks chosen at the question's last byte
+};
+
+// Answers questions about an ingested store: the question's bytes continue
+// the document (positions n, n+1, ...), greedy decoding until '\n'.
+class ModelAnswerer {
+ public:
+  ModelAnswerer(const Model& model, const std::string& dir);
+  ~ModelAnswerer();
+  ModelAnswerer(ModelAnswerer&&) noexcept;
+
+  ModelAnswer Ask(std::string_view question, size_t max_bytes = 16) const;
+  // Logits [bytes][vocab] at each position of `text` continuing the document
+  // (no decoding). The question may hold at most W bytes beyond which its own
+  // chunks would be candidates: longer texts are refused.
+  std::vector<float> Logits(std::string_view text) const;
+  const StoreReader& store() const;
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+// The model's logits at every position of `bytes` read as one document
+// [n][vocab] (the training forward pass): ingest into a fresh store in
+// `scratch_dir` (kept: tests read its K/V and landmarks), then the upper
+// blocks at every position. Memory O(n); for tests and evaluation.
+std::vector<float> SequenceLogits(const Model& model, std::string_view bytes, const std::string& scratch_dir,
+                                  size_t segment_tokens = 4096);
+
+}  // namespace landmark

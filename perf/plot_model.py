@@ -1,0 +1,46 @@
+#!/usr/bin/python3
+"""Draws `landmark bench model` results: exact-answer accuracy and answer
+latency (warm, first pass, bytes read ÷ bandwidth) against context length.
+
+    /usr/bin/python3 perf/plot_model.py perf/results/model.csv   # -> model.png beside it
+"""
+import csv
+import sys
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+from plotting import run, save_figure  # noqa: E402
+
+
+def main(path):
+    with open(path, newline="") as f:
+        rows = list(csv.DictReader(f))
+    if not rows:
+        sys.exit(f"{path}: no rows")
+    n = [int(r["tokens"]) for r in rows]
+    fig, (acc, lat) = plt.subplots(1, 2, figsize=(11, 4.5))
+    acc.semilogx(n, [100 * float(r["accuracy"]) for r in rows], "o-", label="exact pass key")
+    acc.semilogx(n, [100 * int(r["retrieved"]) / max(1, int(r["questions"])) for r in rows], "s--",
+                 label="needle chunk retrieved (HSA block 1, head 0)")
+    acc.set_ylim(0, 105)
+    acc.set_xlabel("context tokens (bytes)")
+    acc.set_ylabel("% of questions")
+    acc.grid(True, which="both", alpha=0.3)
+    acc.legend(fontsize=8)
+    lat.loglog(n, [float(r["warm_median_ms"]) for r in rows], "o-", label="answer, warm (median)")
+    lat.loglog(n, [float(r["first_median_ms"]) for r in rows], "s--", label="answer, first pass (median)")
+    lat.loglog(n, [float(r["limit_ms"]) for r in rows], ":", color="gray", label="bytes read ÷ bandwidth")
+    lat.set_xlabel("context tokens (bytes)")
+    lat.set_ylabel("ms per answer (question + greedy bytes)")
+    lat.grid(True, which="both", alpha=0.3)
+    lat.legend(fontsize=8)
+    r0 = rows[0]
+    fig.suptitle(f"landmark byte model on {r0['cpu']}: ingest {float(r0['lower_ratio']):.2f}-"
+                 f"{max(float(r['lower_ratio']) for r in rows):.2f} of the FMA peak", fontsize=10)
+    save_figure(fig, path)
+
+
+if __name__ == "__main__":
+    run(main, __doc__)

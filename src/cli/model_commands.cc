@@ -1,0 +1,153 @@
+// `landmark ingest --model`, `landmark ask`, `landmark model info|random`:
+// text through landmark's own byte model (include/landmark/model.h).
+#include <fmt/core.h>
+
+#include <cstdio>
+#include <filesystem>
+#include <memory>
+
+#include "landmark/error.h"
+#include "landmark/model.h"
+#include "src/cli/commands.h"
+#include "src/cli/format.h"
+#include "src/cli/progress.h"
+#include "src/io/text_files.h"
+
+namespace landmark::cli {
+
+void RunModelIngest(const std::string& model_spec, const std::string& out, const std::vector<std::string>& inputs,
+                    const std::string& dtype, bool strict) {
+  LANDMARK_CHECK_ARG(!inputs.empty(), "ingest: nothing to ingest (give text files or directories)");
+  const Model model = Model::LoadSpec(model_spec);
+  const bool exists = std::filesystem::exists(std::filesystem::path(out) / "manifest.json");
+  ModelIngestOptions options;
+  options.dtype = ParseDType(dtype, "--dtype");
+  std::vector<std::string> files;
+  uint64_t total = 0;
+  for (const std::string& path : ListTextFiles(inputs)) {
+    size_t bytes = 0;
+    const std::string why = CheckTextFile(path, &bytes);
+    if (!why.empty()) {
+      LANDMARK_CHECK_ARG(!strict, path + ": " + why);
+      std::fprintf(stderr, "warning: skipping %s: %s\n", path.c_str(), why.c_str());
+      continue;
+    }
+    files.push_back(path);
+    total += bytes;
+  }
+  LANDMARK_CHECK_ARG(!files.empty(), "ingest: no text files among the inputs");
+  if (!exists) options.metadata["sources"] = std::to_string(files.size()) + " files";
+  ModelIngest ingest = exists ? ModelIngest::Append(model, out, options) : ModelIngest::Create(model, out, options);
+  const uint64_t before = ingest.tokens();
+  if (exists) std::fprintf(stderr, "appending to %s (%s tokens)\n", out.c_str(), Count(double(before)).c_str());
+  Progress progress;
+  uint64_t read = 0;
+  for (size_t i = 0; i < files.size(); ++i) {
+    TextPieces pieces(files[i], size_t(1) << 20);
+    std::string piece;
+    bool first = true;
+    while (pieces.Next(piece)) {
+      if (first && ingest.tokens() > 0) ingest.Add(" ");  // documents follow one another
+      first = false;
+      ingest.Add(piece);
+      read += piece.size();
+      const double seconds = std::max(progress.elapsed(), 1e-3);
+      progress.Update(total ? double(read) / double(total) : -1.0,
+                      fmt::format("{} tokens  {} tok/s  file {}/{}  {}", Count(double(ingest.processed_tokens() - before)),
+                                  Count(double(ingest.processed_tokens() - before) / seconds), i + 1, files.size(),
+                                  std::filesystem::path(files[i]).filename().string()));
+    }
+  }
+  ingest.Finish();
+  progress.Finish();
+  const double seconds = std::max(progress.elapsed(), 1e-3);
+  const uint64_t added = ingest.tokens() - before;
+  const StoreInfo info = ReadStoreInfo(out);
+  std::printf("ingested %s tokens from %zu files through %s in %s: %s tokens/s (lower blocks %.1f s)\n",
+              Count(double(added)).c_str(), files.size(), std::filesystem::path(model.path()).filename().c_str(),
+              Progress::Duration(seconds).c_str(), Count(double(added) / seconds).c_str(), ingest.lower_seconds());
+  std::printf("%s now holds %zu tokens: %zu chunks of %zu + a tail of %zu, %s of K/V, %s of landmarks\n", out.c_str(),
+              info.tokens, info.chunks, info.shape.chunk_size, info.tail_tokens, Bytes(double(info.kv_bytes)).c_str(),
+              Bytes(double(info.landmark_bytes)).c_str());
+}
+
+namespace {
+
+struct AskArgs {
+  std::string store, model = "default";
+  std::vector<std::string> questions;
+  size_t max_bytes = 16;
+  bool raw = false, explain = false;
+  size_t threads = 0;
+};
+
+void RunAsk(const AskArgs& a) {
+  const Model model = Model::LoadSpec(a.model);
+  const ModelAnswerer answerer(model, a.store);
+  for (const std::string& q : a.questions) {
+    // A bare question gets the task's frame: " Q: ... A: ".
+    const std::string framed = a.raw ? q : " Q: " + q + (q.empty() || q.back() != '?' ? "?" : "") + " A: ";
+    const ModelAnswer r = answerer.Ask(framed, a.max_bytes);
+    std::printf("%s\n", r.text.c_str());
+    if (a.explain) {
+      std::string chunks;
+      for (uint32_t c : r.chunks) chunks += (chunks.empty() ? "" : ", ") + std::to_string(c);
+      std::fprintf(stderr, "  %s%s: %.1f ms, %zu steps, %s of the store read; first HSA head chose chunks [%s]\n",
+                   framed.c_str(), r.stopped ? "" : " (no stop byte)", r.seconds * 1e3, r.steps,
+                   Bytes(double(r.bytes_touched)).c_str(), chunks.c_str());
+    }
+  }
+}
+
+}  // namespace
+
+void AddModelCommands(CLI::App& app) {
+  auto a = std::make_shared<AskArgs>();
+  CLI::App* ask = app.add_subcommand("ask", "Answer questions about a store ingested with --model (greedy, until a newline)");
+  ask->add_option("store", a->store, "Store directory")->required();
+  ask->add_option("questions", a->questions, "Questions, e.g. \"pass key for vault 123\"")->required();
+  ask->add_option("--model", a->model, "Weights: default or a .safetensors file (the one the store was ingested with)")
+      ->capture_default_str();
+  ask->add_option("--max-bytes", a->max_bytes, "Longest answer")->capture_default_str();
+  ask->add_flag("--raw", a->raw, "Use the question bytes as given (no \" Q: ... A: \" frame)");
+  ask->add_flag("--explain", a->explain, "Per question on stderr: latency, bytes read, chosen chunks");
+  ask->add_option("--threads", a->threads, "Worker threads (default: all CPUs)");
+  ask->callback([a] { RunWithThreads(a->threads, [&] { RunAsk(*a); }); });
+
+  CLI::App* m = app.add_subcommand("model", "Inspect model weights or write random ones");
+  m->require_subcommand(1);
+  auto info_path = std::make_shared<std::string>("default");
+  CLI::App* info = m->add_subcommand("info", "Config, parameters, FLOPs per ingested token, digest");
+  info->add_option("weights", *info_path, "default or a .safetensors file")->capture_default_str();
+  info->callback([info_path] {
+    const Model model = Model::LoadSpec(*info_path);
+    const ModelConfig& c = model.config();
+    std::printf("%s\n  config %s\n  %s parameters, %.2f MFLOP per ingested token, digest %s\n", model.path().c_str(),
+                c.ToJson().c_str(), Count(double(c.parameters())).c_str(), c.ingest_flops_per_token() / 1e6,
+                model.digest().c_str());
+  });
+  struct RandomArgs {
+    std::string out, dtype = "bf16", upper = "hsa,gmu,hsa,gmu";
+    uint64_t seed = 1;
+  };
+  auto r = std::make_shared<RandomArgs>();
+  CLI::App* random = m->add_subcommand("random", "Random weights of the default shape (tests, benchmarks)");
+  random->add_option("out", r->out, "Output .safetensors")->required();
+  random->add_option("--seed", r->seed)->capture_default_str();
+  random->add_option("--dtype", r->dtype, "f32 or bf16")->capture_default_str();
+  random->add_option("--upper", r->upper, "Upper block kinds")->capture_default_str();
+  random->callback([r] {
+    ModelConfig c;
+    c.upper.clear();
+    for (const std::string& kind : CLI::detail::split(r->upper, ',')) {
+      LANDMARK_CHECK_ARG(kind == "hsa" || kind == "gmu", "--upper: '" + kind + "' is not hsa or gmu");
+      c.upper.push_back(kind == "hsa" ? BlockKind::kHsa : BlockKind::kGmu);
+    }
+    const std::filesystem::path parent = std::filesystem::path(r->out).parent_path();
+    if (!parent.empty()) std::filesystem::create_directories(parent);
+    WriteRandomModel(r->out, c, r->seed, ParseDType(r->dtype, "--dtype"));
+    std::printf("wrote %s (%s parameters)\n", r->out.c_str(), Count(double(c.parameters())).c_str());
+  });
+}
+
+}  // namespace landmark::cli

@@ -1,0 +1,80 @@
+// The main job with landmark's own byte model: a pass-key haystack of ~1M
+// bytes built from the filler text the training code ships
+// (train/data/filler.txt.gz, its held-out last 10%, read as train/data.py
+// reads it), ingested through the model's lower blocks into a store (built
+// once, cached), and one question per needle answered by the upper blocks
+// with HSA over the store: " Q: pass key for vault NNN? A: " → "NNNNN\n".
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "landmark/model.h"
+
+namespace landmark::demo {
+
+struct ModelNeedle {
+  uint32_t vault = 0, key = 0;
+  size_t position = 0;  // byte offset of the needle sentence
+};
+
+struct ModelHaystack {
+  std::string text;                // exactly `bytes` long, no '\n'
+  std::vector<ModelNeedle> needles;  // in order of position
+};
+
+// The filler corpus: bytes ≥ 128 → '?', < 32 → ' '; the held-out part.
+std::string LoadFillerText(const std::string& path = "");  // "": the shipped file
+// Random ≤ 4 KiB slices of `filler` joined, needles " The pass key for
+// vault NNN is NNNNN. " (distinct vaults 100..999) at seeded random places
+// ending before the last 4 windows. Deterministic in (filler, bytes, needles, seed).
+ModelHaystack MakeModelHaystack(const std::string& filler, size_t bytes, size_t needles, uint64_t seed,
+                                size_t window = 128);
+std::string NeedleQuestion(uint32_t vault);  // " Q: pass key for vault NNN? A: "
+
+struct ModelDemoOptions {
+  std::string model = "default";
+  size_t tokens = size_t(1) << 20;
+  size_t needles = 16;
+  uint64_t seed = 2026;
+  std::string cache_dir;  // "": DefaultCacheDir()
+  bool rebuild = false;
+  bool keep = true;       // keep the store for the next run (bench: false)
+  size_t segment_tokens = 4096;
+};
+
+struct ModelAnswerResult {
+  ModelNeedle needle;
+  std::string answer;
+  bool correct = false;
+  bool retrieved = false;  // the first HSA block's head 0 chose a chunk holding the needle
+  double seconds = 0, warm_seconds = 0;
+  uint64_t bytes = 0;
+};
+
+struct ModelDemoReport {
+  std::string store_path, model_path;
+  ModelConfig config;
+  bool reused = false;
+  double ingest_seconds = 0, lower_seconds = 0;  // of the build (stored with the store when reused)
+  double ingest_cpu_seconds = 0;  // user + system CPU time of the process during the build
+  size_t tokens = 0;
+  uint64_t store_bytes = 0;
+  std::vector<ModelAnswerResult> answers;
+  size_t correct = 0, retrieved = 0;
+  double median_ms = 0, p95_ms = 0;            // warm (second pass)
+  double cold_median_ms = 0, cold_p95_ms = 0;  // first pass
+  uint64_t mean_bytes = 0;
+};
+
+struct ModelDemoProgress {
+  uint64_t tokens = 0, total = 0;
+  double seconds = 0;
+};
+
+ModelDemoReport RunModelDemo(const ModelDemoOptions& options, const std::function<void(const std::string&)>& log,
+                             const std::function<void(const ModelDemoProgress&)>& progress = {});
+
+}  // namespace landmark::demo

@@ -1,0 +1,107 @@
+// ModelConfig: the "landmark.model" metadata JSON (docs/model.md).
+#include <nlohmann/json.hpp>
+
+#include "landmark/error.h"
+#include "landmark/model.h"
+
+namespace landmark {
+namespace {
+
+size_t SizeField(const nlohmann::json& j, const char* key, const std::string& what) {
+  LANDMARK_CHECK_ARG(j.contains(key), what + ": the model config lacks '" + std::string(key) + "'");
+  const nlohmann::json& v = j.at(key);
+  LANDMARK_CHECK_ARG(v.is_number_integer() && v.get<int64_t>() > 0,
+                     what + ": model config '" + std::string(key) + "' must be a positive integer, is " + v.dump());
+  return v.get<size_t>();
+}
+
+double RealField(const nlohmann::json& j, const char* key, const std::string& what) {
+  LANDMARK_CHECK_ARG(j.contains(key), what + ": the model config lacks '" + std::string(key) + "'");
+  const nlohmann::json& v = j.at(key);
+  LANDMARK_CHECK_ARG(v.is_number() && v.get<double>() > 0,
+                     what + ": model config '" + std::string(key) + "' must be a positive number, is " + v.dump());
+  return v.get<double>();
+}
+
+}  // namespace
+
+ModelConfig ModelConfig::FromJson(const std::string& text, const std::string& what) {
+  nlohmann::json j;
+  try {
+    j = nlohmann::json::parse(text);
+  } catch (const nlohmann::json::exception& e) {
+    LANDMARK_THROW(what + ": the model config is not valid JSON (" + std::string(e.what()) + ")");
+  }
+  LANDMARK_CHECK_ARG(j.is_object(), what + ": the model config is not a JSON object");
+  LANDMARK_CHECK_ARG(j.contains("format") && j["format"] == 1,
+                     what + ": model config format " + (j.contains("format") ? j["format"].dump() : "missing") +
+                         " (this build reads format 1)");
+  ModelConfig c;
+  c.vocab = SizeField(j, "vocab", what);
+  c.d_model = SizeField(j, "d_model", what);
+  c.heads = SizeField(j, "heads", what);
+  c.head_dim = SizeField(j, "head_dim", what);
+  c.mlp_hidden = SizeField(j, "mlp_hidden", what);
+  c.window = SizeField(j, "window", what);
+  c.chunk = SizeField(j, "chunk", what);
+  c.top_k = SizeField(j, "top_k", what);
+  c.lower = SizeField(j, "lower", what);
+  c.rope_theta = RealField(j, "rope_theta", what);
+  c.norm_eps = RealField(j, "norm_eps", what);
+  LANDMARK_CHECK_ARG(j.contains("upper") && j["upper"].is_array(),
+                     what + ": model config 'upper' must be a list of \"hsa\" / \"gmu\"");
+  c.upper.clear();
+  for (const nlohmann::json& kind : j["upper"]) {
+    LANDMARK_CHECK_ARG(kind == "hsa" || kind == "gmu",
+                       what + ": model config 'upper' holds " + kind.dump() + " (expected \"hsa\" or \"gmu\")");
+    c.upper.push_back(kind == "hsa" ? BlockKind::kHsa : BlockKind::kGmu);
+  }
+  c.Validate(what);
+  return c;
+}
+
+void ModelConfig::Validate(const std::string& what) const {
+  LANDMARK_CHECK_ARG(heads * head_dim == d_model, what + ": model config heads (" + std::to_string(heads) +
+                                                      ") × head_dim (" + std::to_string(head_dim) +
+                                                      ") must equal d_model (" + std::to_string(d_model) + ")");
+  LANDMARK_CHECK_ARG(head_dim % 2 == 0, what + ": model config head_dim must be even (RoPE pairs)");
+  LANDMARK_CHECK_ARG(vocab >= 128 && vocab <= 256, what + ": model config vocab must be 128..256 (bytes)");
+  LANDMARK_CHECK_ARG(!upper.empty() && upper[0] == BlockKind::kHsa,
+                     what + ": model config 'upper' must start with an \"hsa\" block");
+  LANDMARK_CHECK_ARG(window >= 2, what + ": model config window must be at least 2");
+}
+
+std::string ModelConfig::ToJson() const {
+  nlohmann::ordered_json j;
+  j["format"] = 1;
+  j["vocab"] = vocab;
+  j["d_model"] = d_model;
+  j["heads"] = heads;
+  j["head_dim"] = head_dim;
+  j["mlp_hidden"] = mlp_hidden;
+  j["window"] = window;
+  j["chunk"] = chunk;
+  j["top_k"] = top_k;
+  j["lower"] = lower;
+  j["upper"] = nlohmann::json::array();
+  for (BlockKind k : upper) j["upper"].push_back(k == BlockKind::kHsa ? "hsa" : "gmu");
+  j["rope_theta"] = rope_theta;
+  j["norm_eps"] = norm_eps;
+  return j.dump();
+}
+
+uint64_t ModelConfig::parameters() const {
+  const uint64_t D = d_model, F = mlp_hidden;
+  const uint64_t block = 4 * D * D + 2 * D * F + 2 * D;
+  uint64_t n = 2 * vocab * D + D + (lower + upper.size()) * block + 3 * D * D + 2 * D;
+  for (BlockKind k : upper) n += k == BlockKind::kHsa ? 3 * D * D + 2 * D : 2 * D * D + D;
+  return n;
+}
+
+double ModelConfig::ingest_flops_per_token() const {
+  const double D = double(d_model), F = double(mlp_hidden);
+  const double block = 2 * (4 * D * D + 2 * D * F) + 2 * 2 * double(window) * D;  // projections + q·k, p·v
+  return double(lower) * block + 2 * (2 * D * D) + 2 * D * D / double(chunk);     // + memory K, V, landmark
+}
+
+}  // namespace landmark
