@@ -5,21 +5,15 @@ batch), with the bandwidth limit, and the bytes each layer kind reads.
 
     /usr/bin/python3 perf/plot_cross_decoder.py perf/results/cross_decoder.csv   # -> cross_decoder.png
 """
-import csv
-import sys
-
 import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
-from plotting import run, save_figure  # noqa: E402
+from plotting import read_rows, run, save_figure  # noqa: E402
 
 
 def main(path):
-    with open(path, newline="") as f:
-        rows = list(csv.DictReader(f))
-    if not rows:
-        sys.exit(f"{path}: no rows")
+    rows = read_rows(path)
     batches = sorted({int(r["batch"]) for r in rows})
     fig, axes = plt.subplots(1, len(batches) + 1, figsize=(5 * (len(batches) + 1), 4.5))
     for ax, batch in zip(axes, batches):

@@ -4,21 +4,16 @@ latency (warm, first pass, bytes read ÷ bandwidth) against context length.
 
     /usr/bin/python3 perf/plot_model.py perf/results/model.csv   # -> model.png beside it
 """
-import csv
-import sys
 
 import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
-from plotting import run, save_figure  # noqa: E402
+from plotting import read_rows, run, save_figure  # noqa: E402
 
 
 def main(path):
-    with open(path, newline="") as f:
-        rows = list(csv.DictReader(f))
-    if not rows:
-        sys.exit(f"{path}: no rows")
+    rows = read_rows(path)
     n = [int(r["tokens"]) for r in rows]
     fig, (acc, lat) = plt.subplots(1, 2, figsize=(11, 4.5))
     acc.semilogx(n, [100 * float(r["accuracy"]) for r in rows], "o-", label="exact pass key")

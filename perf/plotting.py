@@ -1,4 +1,5 @@
 """Shared by the perf/plot*.py scripts: the PNG goes beside its CSV."""
+import csv
 import os
 import sys
 
@@ -14,3 +15,12 @@ def run(main, doc):
     if len(sys.argv) != 2:
         sys.exit(doc)
     main(sys.argv[1])
+
+
+def read_rows(csv_path):
+    """The CSV's rows as dicts; exits with a message when it has none."""
+    with open(csv_path, newline="") as f:
+        rows = list(csv.DictReader(f))
+    if not rows:
+        sys.exit(f"{csv_path}: no rows")
+    return rows
