@@ -18,11 +18,8 @@ namespace landmark::perf {
 namespace {
 
 namespace fs = std::filesystem;
-using Clock = std::chrono::steady_clock;
 
 constexpr size_t kKvHeads = 2;
-
-double Millis(Clock::time_point a, Clock::time_point b) { return std::chrono::duration<double>(b - a).count() * 1e3; }
 
 // configs/cross-decoder-16x2048{,-all-hsa}.toml (quick: a small stack).
 CrossDecoderConfig StackConfig(bool quick, bool gmu) {

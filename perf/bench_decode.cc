@@ -24,9 +24,6 @@ namespace landmark::perf {
 namespace {
 
 namespace fs = std::filesystem;
-using Clock = std::chrono::steady_clock;
-
-double Millis(Clock::time_point a, Clock::time_point b) { return std::chrono::duration<double>(b - a).count() * 1e3; }
 
 double Median(std::vector<double> x) {
   if (x.empty()) return 0;

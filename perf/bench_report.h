@@ -35,6 +35,12 @@ struct BenchResult {
   double measured() const { return work / seconds / 1e9; }  // GB/s or GFLOP/s
 };
 
+using Clock = std::chrono::steady_clock;
+// Milliseconds from a to b.
+inline double Millis(Clock::time_point a, Clock::time_point b) {
+  return std::chrono::duration<double>(b - a).count() * 1e3;
+}
+
 // Best wall time of `run` over at least `min_repeats` runs and `min_seconds`
 // in total, after one warm-up run.
 double BestSeconds(const std::function<void()>& run, int min_repeats = 3, double min_seconds = 0.3);

@@ -1,11 +1,11 @@
 // Random-initialised cross-decoder weights (benchmarks, tests).
 
 #include <cmath>
-#include <cstring>
 #include <random>
 
 #include "landmark/cross_decoder.h"
 #include "landmark/error.h"
+#include "landmark/kernels.h"
 #include "landmark/safetensors.h"
 
 namespace landmark {
@@ -30,14 +30,7 @@ struct Tensors {
       }
     }
     std::vector<uint8_t> bytes(n * SizeOf(dtype));
-    for (size_t i = 0; i < n; ++i) {
-      if (dtype == DType::kF32) {
-        std::memcpy(&bytes[i * 4], &v[i], 4);
-      } else {
-        const bf16 b = ToBF16(v[i]);
-        std::memcpy(&bytes[i * 2], &b, 2);
-      }
-    }
+    ConvertFromF32(v.data(), n, dtype, bytes.data());
     storage.push_back(std::move(bytes));
     list.push_back({name, dtype, std::move(shape), storage.back().data()});
   }
