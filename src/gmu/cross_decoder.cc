@@ -101,6 +101,7 @@ void CrossDecoder::Forward(const float* hidden, size_t M, const std::vector<size
                      "CrossDecoder::Forward: positions must be empty or one per row");
   if (stats) *stats = {std::vector<uint64_t>(L), std::vector<uint64_t>(L), std::vector<uint64_t>(L)};
   std::vector<float> x(hidden, hidden + M * D), n(M * D), q(M * dm);
+  std::vector<float> gate(M * c.mlp_hidden), up(M * c.mlp_hidden);  // SwiGLU scratch, reused by every layer
   std::vector<std::vector<float>> memory(L);  // hsa outputs a [M][d_m], kept for the gmu layers
   std::vector<RetrievalQuery> queries(M);
   for (size_t i = 0; i < L; ++i) {
@@ -126,7 +127,6 @@ void CrossDecoder::Forward(const float* hidden, size_t M, const std::vector<size
     }
     if (!l.mlp_norm.empty()) {
       const size_t F = c.mlp_hidden;
-      std::vector<float> gate(M * F), up(M * F);
       RmsNorm(x.data(), l.mlp_norm.data(), M, D, D, c.norm_eps, n.data());
       l.w_gate.Forward(n.data(), M, gate.data());
       l.w_up.Forward(n.data(), M, up.data());
