@@ -89,7 +89,7 @@ class StreamDecoder {
   const Tokenizer& tokenizer_;
   bool skip_special_;
   std::vector<int32_t> ids_;
-  size_t emitted_ = 0;  // bytes of Decode(ids_) already returned
+  size_t prefix_ = 0, read_ = 0;  // ids_[prefix_, read_): context already shown; from read_: not yet
 };
 
 // Chat prompt formats. landmark does not run Jinja: it recognises the family
@@ -133,6 +133,8 @@ class ChatTemplate {
     bool dated_system_header = false;  // llama3.1+
     bool trim_content = true;          // llama3: message content | trim
     bool inst_space = true;            // mistral: ' [/INST]' (v0.1) or '[/INST]' (v0.3)
+    bool system_with_last_user = false;  // mistral v0.3: the system prompt joins the last user message
+    bool assistant_space = false;        // mistral v0.3: ' ' + answer + eos
   };
   const Variant& variant() const { return variant_; }
 

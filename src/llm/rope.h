@@ -11,9 +11,11 @@
 
 #include "landmark/dtype.h"
 
-namespace landmark::llm {
-
+namespace landmark {
 struct LlmConfig;
+}
+
+namespace landmark::llm {
 
 class Rope {
  public:

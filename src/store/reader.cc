@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <map>
 #include <memory>
 #include <vector>
 
@@ -22,6 +23,7 @@ struct StoreReader::Impl {
   StoreInfo info;
   std::unique_ptr<MappedFile> landmarks, text, text_index, tail;
   std::vector<std::unique_ptr<MappedFile>> segments;
+  std::map<std::string, std::unique_ptr<MappedFile>> attachments;  // by attachment name
 
   // Maps `name`, checking it holds at least the committed bytes.
   std::unique_ptr<MappedFile> Map(const std::string& name) {
@@ -42,6 +44,8 @@ struct StoreReader::Impl {
     text = manifest.text ? Map(store::kText) : nullptr;
     text_index = manifest.text ? Map(store::kTextIndex) : nullptr;
     tail = manifest.tail_tokens ? Map(manifest.tail_name()) : nullptr;
+    attachments.clear();
+    for (const auto& [name, a] : manifest.attachments) attachments[name] = Map(a.file);
   }
 
   uint64_t TextEnd(size_t c) const {  // end offset of chunk c's text in text.bin
@@ -84,6 +88,17 @@ ChunkKV StoreReader::chunk(size_t c, size_t head) const {
                          std::to_string(m.chunks) + " chunks" + (m.tail_tokens ? " + tail" : "") + ")");
   const unsigned char* keys = impl_->tail->data() + 2 * head * m.tail_tokens * row;
   return {keys, keys + m.tail_tokens * row, m.tail_tokens};
+}
+
+std::string_view StoreReader::attachment(std::string_view name) const {
+  auto it = impl_->attachments.find(std::string(name));
+  if (it == impl_->attachments.end()) return {};
+  const uint64_t bytes = impl_->manifest.files.at(impl_->manifest.attachments.at(std::string(name)).file).bytes;
+  return bytes ? std::string_view(reinterpret_cast<const char*>(it->second->data()), bytes) : std::string_view();
+}
+
+bool StoreReader::has_attachment(std::string_view name) const {
+  return impl_->manifest.attachments.count(std::string(name)) != 0;
 }
 
 std::string_view StoreReader::text(size_t c) const {
