@@ -63,6 +63,9 @@ struct LlmIngestOptions {
   std::string chat_format;  // "" = the model's template (an error if it has none; say "raw")
   std::string system;       // a system prompt for the preamble ("" = the template's default)
   bool skip_ingested = true;  // a file already in the store (same path and content hash) is skipped
+  // Commits (durable, fsync'd) at most this often; each segment is read by
+  // the next before it is durable. A killed ingest resumes at the last commit.
+  double commit_seconds = 2.0;
   // After every committed segment: tokens and text bytes committed by this
   // run so far. Return false to stop (the last commit stays; resumable).
   std::function<bool(uint64_t tokens, uint64_t bytes)> progress;
@@ -140,6 +143,14 @@ class LlmAnswerer {
   // the answer's text as it is generated (return false to stop).
   LlmAnswer Ask(std::string_view question, const LlmSampling& sampling = {},
                 const std::function<bool(std::string_view text)>& on_text = {}) const;
+
+  // The logits [vocab] of the token after the question (what Ask samples
+  // first): tests and evaluation.
+  std::vector<float> QuestionLogits(std::string_view question) const;
+  // The question's tokens as Ask reads them.
+  std::vector<int32_t> QuestionTokens(std::string_view question) const;
+  // The stream's token ids [0, tokens) (from the store's llm-tokens attachment).
+  std::vector<int32_t> StoredTokens() const;
 
   const StoreReader& store() const;
   const std::vector<LlmDocument>& documents() const;

@@ -102,6 +102,8 @@ struct TokenBatch {
   const uint32_t* token_text_end = nullptr;
 };
 
+class StoreReader;
+
 class StoreWriter {
  public:
   // Creates a store in `dir` (created if missing; must not hold a store).
@@ -137,6 +139,11 @@ class StoreWriter {
 
   StoreInfo info() const;  // as of the last commit, plus pending counts in `tokens`
   const std::string& path() const;
+  // A reader of everything appended so far, committed or not (this
+  // process's view: not durable until Commit). Its pointers stay valid while
+  // it lives; later appends do not show in it. Replaced attachments show as
+  // of the last commit.
+  StoreReader Snapshot() const;
 
  private:
   struct Impl;
@@ -188,6 +195,8 @@ class StoreReader {
   bool Refresh();
 
  private:
+  friend class StoreWriter;
+  static StoreReader FromSnapshot(const std::string& dir, const void* manifest, const std::string& tail);
   struct Impl;
   explicit StoreReader(std::unique_ptr<Impl> impl);
   std::unique_ptr<Impl> impl_;

@@ -2,6 +2,7 @@
 // retrieval attention, then the answer is generated token by token.
 #include <algorithm>
 #include <chrono>
+#include <cstring>
 #include <map>
 
 #include "landmark/error.h"
@@ -80,6 +81,27 @@ LlmAnswerer::~LlmAnswerer() = default;
 LlmAnswerer::LlmAnswerer(LlmAnswerer&&) noexcept = default;
 
 const StoreReader& LlmAnswerer::store() const { return impl_->reader; }
+
+std::vector<int32_t> LlmAnswerer::QuestionTokens(std::string_view question) const {
+  return impl_->QuestionTokens(question);
+}
+
+std::vector<int32_t> LlmAnswerer::StoredTokens() const {
+  const std::string_view bytes = impl_->reader.attachment(llm::kTokensAttachment);
+  std::vector<int32_t> ids(bytes.size() / sizeof(uint32_t));
+  std::memcpy(ids.data(), bytes.data(), ids.size() * sizeof(uint32_t));
+  return ids;
+}
+
+std::vector<float> LlmAnswerer::QuestionLogits(std::string_view question) const {
+  const Impl& m = *impl_;
+  const std::vector<int32_t> ids = m.QuestionTokens(question);
+  llm::Rope rope = llm::MakeRope(m.model);
+  llm::StoreAttention attention(&m.reader, llm::ShapeOf(m.model), rope, m.AttentionOptions());
+  std::vector<float> logits(m.model.config().vocab_size);
+  llm::Forward(m.model, ids.data(), ids.size(), m.reader.tokens(), attention, logits.data());
+  return logits;
+}
 const std::vector<LlmDocument>& LlmAnswerer::documents() const { return impl_->documents; }
 
 LlmAnswer LlmAnswerer::Ask(std::string_view question, const LlmSampling& sampling,

@@ -62,6 +62,9 @@ LlmRetrievalOptions LlmRetrievalOptions::Resolved(const LlmConfig& model, size_t
   LANDMARK_CHECK_ARG(chunk_size > 0, "retrieval: chunk size 0");
   const size_t context = model.max_positions;
   if (o.window == 0) o.window = std::min<size_t>(4096, context / 4);
+  // A sliding-window model (Mistral) sees at most its window exactly; the
+  // retrieved chunks reach beyond it, as InfLLM does.
+  if (model.sliding_window > 0) o.window = std::min(o.window, model.sliding_window);
   if (o.top_k == 0) o.top_k = std::max<size_t>(1, std::min<size_t>(64, context / (4 * chunk_size)));
   LANDMARK_CHECK_ARG(o.select_block > 0, "retrieval: select_block must be positive");
   return o;
@@ -97,22 +100,27 @@ struct LlmIngest::Impl {
   uint64_t pending = 0;                // tokens in `pieces` not yet taken
   double seconds = 0;
   bool finished = false;
+  std::chrono::steady_clock::time_point last_commit = std::chrono::steady_clock::now();
 
   Impl(const LlmModel& m, const LlmIngestOptions& o) : model(m), options(o), rope(llm::MakeRope(m)) {}
 
-  // Re-reads the committed store and plans the attention against it.
+  // Plans the attention against everything appended so far (the writer's
+  // snapshot: a segment is read by the next one before it is durable).
   void Reopen() {
-    if (reader) {
-      reader->Refresh();
-    } else {
-      reader = std::make_unique<StoreReader>(StoreReader::Open(dir));
-    }
-    committed = reader->tokens();
+    auto next = std::make_unique<StoreReader>(writer->Snapshot());
+    committed = next->tokens();
     if (!attention) {
-      attention = std::make_unique<llm::StoreAttention>(reader.get(), llm::ShapeOf(model), rope, AttentionOptions());
+      attention = std::make_unique<llm::StoreAttention>(next.get(), llm::ShapeOf(model), rope, AttentionOptions());
     } else {
-      attention->Rebase(reader.get());
+      attention->Rebase(next.get());
     }
+    reader = std::move(next);
+  }
+
+  // Durable: documents, sources, tokens and K/V of every segment so far.
+  void Commit() {
+    writer->Commit();
+    last_commit = std::chrono::steady_clock::now();
   }
 
   llm::StoreAttentionOptions AttentionOptions() const {
@@ -183,11 +191,15 @@ struct LlmIngest::Impl {
     batch.token_text_end = text_end.data();
     writer->Append(batch);
     if (!sources.empty()) writer->AppendAttachment(llm::kSourcesAttachment, sources.data(), sources.size());
+    std::vector<uint32_t> stream(ids.begin(), ids.end());
+    writer->AppendAttachment(llm::kTokensAttachment, stream.data(), stream.size() * sizeof(uint32_t));
     for (const std::string& line : started) {
       writer->AppendAttachment(llm::kDocumentsAttachment, line.data(), line.size());
       ++committed_documents;
     }
-    writer->Commit();
+    if (std::chrono::duration<double>(std::chrono::steady_clock::now() - last_commit).count() >= options.commit_seconds) {
+      Commit();
+    }
     Reopen();
     done_this_run += T;
     bytes_this_run += text.size();
@@ -199,8 +211,9 @@ struct LlmIngest::Impl {
     while (pending >= segment || (all && pending > 0)) {
       Segment(std::min<uint64_t>(segment, pending));
       if (options.progress && !options.progress(done_this_run, bytes_this_run)) {
-        LANDMARK_THROW(dir + ": ingest stopped (the store holds what was committed: " + std::to_string(committed) +
-                       " tokens)");
+        Commit();
+        LANDMARK_THROW(dir + ": ingest stopped (the store keeps the " + std::to_string(committed) +
+                       " tokens so far; run the same ingest again to continue)");
       }
     }
   }
@@ -237,7 +250,6 @@ LlmIngest LlmIngest::Open(const LlmModel& model, const std::string& dir, const L
     llm::ModelToMetadata(model, store.metadata);
     m.frame.ToMetadata(store.metadata);
     m.writer = std::make_unique<StoreWriter>(StoreWriter::Create(dir, store));
-    m.writer->Commit();  // an empty store: readers open it
     m.retrieval = options.retrieval.Resolved(model.config(), options.chunk_size);
   }
   const size_t context = llm::TrainedContext(model);
@@ -304,6 +316,7 @@ void LlmIngest::Finish() {
   Impl& m = *impl_;
   if (m.finished) return;
   m.Flush(true);
+  m.Commit();
   m.writer->Close();
   m.finished = true;
 }

@@ -19,6 +19,7 @@ namespace landmark::llm {
 
 inline constexpr const char* kDocumentsAttachment = "llm-documents";
 inline constexpr const char* kSourcesAttachment = "llm-sources";
+inline constexpr const char* kTokensAttachment = "llm-tokens";  // u32 LE per token: the stream's ids
 
 // How the stream of a store is wrapped in the chat template: the preamble
 // (everything before the user's message), then documents, then a question

@@ -277,14 +277,7 @@ struct StoreWriter::Impl {
       }
       if (!committed.tail_name().empty()) next.files.erase(committed.tail_name());
       if (partial_tokens) {
-        // [head][K: t×d | V: t×d], then the tail's text.
-        std::vector<uint8_t> tail;
-        tail.reserve(next.tail_kv_bytes() + partial_text.size());
-        for (size_t h = 0; h < shape().kv_heads; ++h) {
-          tail.insert(tail.end(), partial_keys(h), partial_keys(h) + partial_tokens * row_bytes());
-          tail.insert(tail.end(), partial_values(h), partial_values(h) + partial_tokens * row_bytes());
-        }
-        if (committed.text) tail.insert(tail.end(), partial_text.begin(), partial_text.end());
+        const std::string tail = TailBytes();
         const uint64_t hash = store::WriteWholeFile(dir, next.tail_name(), tail.data(), tail.size());
         next.files[next.tail_name()] = {tail.size(), {{0, tail.size(), hash}}};
       }
@@ -320,6 +313,28 @@ struct StoreWriter::Impl {
       failed = true;
       throw;
     }
+  }
+
+  // The partial chunk as its tail file holds it: [head][K: t×d | V: t×d], then its text.
+  std::string TailBytes() {
+    std::string tail;
+    for (size_t h = 0; h < shape().kv_heads; ++h) {
+      tail.append(reinterpret_cast<const char*>(partial_keys(h)), partial_tokens * row_bytes());
+      tail.append(reinterpret_cast<const char*>(partial_values(h)), partial_tokens * row_bytes());
+    }
+    if (committed.text) tail += partial_text;
+    return tail;
+  }
+
+  StoreReader Snapshot() {
+    CheckUsable();
+    Manifest next = committed;
+    next.attachments = attachments;
+    next.chunks = chunks;
+    next.tail_tokens = partial_tokens;
+    next.tail_text_bytes = committed.text ? partial_text.size() : 0;
+    for (auto& [name, file] : files) next.files[name].bytes = file->size();  // regions are for commits
+    return StoreReader::FromSnapshot(dir, &next, TailBytes());
   }
 
   void AppendAttachment(std::string_view name, const void* data, size_t bytes) {
@@ -475,6 +490,7 @@ StoreWriter StoreWriter::Append(const std::string& dir, long commit_every) {
 
 void StoreWriter::Append(const TokenBatch& batch) { impl_->Append(batch); }
 void StoreWriter::Commit() { impl_->Commit(); }
+StoreReader StoreWriter::Snapshot() const { return impl_->Snapshot(); }
 void StoreWriter::AppendAttachment(std::string_view name, const void* data, size_t bytes) {
   impl_->AppendAttachment(name, data, bytes);
 }
