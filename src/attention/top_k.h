@@ -68,10 +68,20 @@ class TopK {
   }
 
   size_t size() const { return heap_.size(); }
+  const std::vector<ScoredChunk>& items() const { return heap_; }  // unordered
 
  private:
   size_t k_;
   std::vector<ScoredChunk> heap_;
 };
+
+// Keeps the best k of `items` (in any order), best first.
+inline void KeepBest(std::vector<ScoredChunk>& items, size_t k) {
+  if (items.size() > k) {
+    std::nth_element(items.begin(), items.begin() + std::ptrdiff_t(k), items.end(), Better);
+    items.resize(k);
+  }
+  std::sort(items.begin(), items.end(), Better);
+}
 
 }  // namespace landmark

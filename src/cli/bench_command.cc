@@ -68,7 +68,7 @@ void Plot(const std::string& csv, const std::string& script_name = "plot.py") {
 
 void RunKernels(const BenchArgs& args) {
   if (!args.isa.empty()) CapKernelTarget(args.isa);
-  const MachineLimits before = Probe(args.quick);
+  const MachineLimits before = Probe(args.quick, args.threads);
   perf::KernelBenchOptions options;
   options.quick = args.quick;
   options.filter = args.filter;
@@ -77,7 +77,7 @@ void RunKernels(const BenchArgs& args) {
   const auto results = perf::BenchKernels(options, [](const std::string& line) {
     std::fprintf(stderr, "  measuring %s\n", line.c_str());
   });
-  const MachineLimits limits = perf::BestOf(before, Probe(args.quick));
+  const MachineLimits limits = perf::BestOf(before, Probe(args.quick, args.threads));
   perf::PrintMachine(stdout, limits);
   std::printf("\n");
   perf::PrintTable(stdout, limits, results);
@@ -135,12 +135,13 @@ void RunPrefill(const PrefillBenchArgs& args) {
 }
 
 struct IngestArgs {
+  size_t threads = 0;
   bool quick = false, keep = false;
   std::string dir, csv = "perf/results/ingest.csv";
 };
 
 void RunIngestBench(const IngestArgs& args) {
-  MachineLimits limits = Probe(true);
+  MachineLimits limits = Probe(true, args.threads);
   perf::IngestBenchOptions options;
   options.quick = args.quick;
   options.keep = args.keep;
@@ -173,13 +174,18 @@ struct DecodeArgs {
   std::string device = "cpu";
   bool no_cold = false, no_headline = false, plot = true;
   std::string csv = "perf/results/decode.csv";
+  std::string scaling_csv = "perf/results/decode-scaling.csv";
+  size_t threads = 0;
 };
 
 void RunDecodeBench(const DecodeArgs& args) {
   perf::DecodeBenchOptions options = args.options;
   options.device = ResolveDevice(ParseDevice(args.device));
   const perf::GpuBenchLimits gpu = options.device == Device::kCuda ? perf::ProbeGpu() : perf::GpuBenchLimits{};
-  const MachineLimits before = Probe(args.options.quick);
+  const MachineLimits before = Probe(args.options.quick, args.threads);
+  std::vector<perf::DecodeScalingRow> scaling;
+  if (!options.thread_sweep.empty() || !options.streams.empty() || !options.gpu_batches.empty()) options.scaling = &scaling;
+  options.hbm_gbps = gpu.hbm_gbps;
   options.cold = !args.no_cold;
   options.headline = !args.no_headline;
   const bool temporary = options.dir.empty();
@@ -190,13 +196,27 @@ void RunDecodeBench(const DecodeArgs& args) {
     std::fprintf(stderr, "  %s\n", line.c_str());
   });
   if (temporary && !options.keep) std::filesystem::remove_all(options.dir);
-  const MachineLimits limits = perf::BestOf(before, Probe(args.options.quick));
+  const MachineLimits limits = perf::BestOf(before, Probe(args.options.quick, args.threads));
   perf::PrintMachine(stdout, limits);
   std::printf("\n");
   perf::PrintDecodeTable(stdout, rows);
   std::printf("\nwarm/cold: median over the planted-needle queries; limit = read/query ÷ %.1f GB/s (probed, all "
               "threads); ratio = limit ÷ warm; dense = dense exact decode of the whole store; recall = planted "
               "needle chunks in the top-%zu.\n", limits.read_gbps_all, options.top_k);
+  if (!scaling.empty()) {
+    std::printf("\n");
+    perf::PrintDecodeScalingTable(stdout, scaling);
+    std::printf("\nthreads: one query at a time on that many threads (median of the needles' best of 5), limit = "
+                "read/query ÷ the read bandwidth probed with as many threads; streams: that many concurrent query "
+                "streams on one shared store, every thread serving, ms/query = wall time ÷ queries, limit with all "
+                "threads' bandwidth; gpu-batch: one resident batch on the GPU, limit = read/query ÷ HBM bandwidth; "
+                "ratio = limit ÷ ms/query.\n");
+    if (!args.scaling_csv.empty()) {
+      perf::WriteDecodeScalingCsv(args.scaling_csv, limits.cpu + (gpu.gpu.empty() ? "" : " + " + gpu.gpu), scaling);
+      std::printf("wrote %s\n", args.scaling_csv.c_str());
+      if (args.plot) Plot(args.scaling_csv, "plot_scaling.py");
+    }
+  }
   if (options.device == Device::kCuda) {
     std::printf("\n");
     perf::PrintGpu(stdout, gpu);
@@ -222,13 +242,14 @@ void RunDecodeBench(const DecodeArgs& args) {
 }
 
 struct ModelArgs {
+  size_t threads = 0;
   perf::ModelBenchOptions options;
   bool quick = false, plot = true;
   std::string csv = "perf/results/model.csv";
 };
 
 void RunModelBench(const ModelArgs& args) {
-  const MachineLimits before = Probe(args.quick);
+  const MachineLimits before = Probe(args.quick, args.threads);
   perf::ModelBenchOptions options = args.options;
   if (args.quick && options.sizes.empty()) options.sizes = {size_t(1) << 16};
   const bool temporary = options.dir.empty();
@@ -239,7 +260,7 @@ void RunModelBench(const ModelArgs& args) {
     std::fprintf(stderr, "  %s\n", line.c_str());
   });
   if (temporary && !options.keep) std::filesystem::remove_all(options.dir);
-  const MachineLimits limits = perf::BestOf(before, Probe(args.quick));
+  const MachineLimits limits = perf::BestOf(before, Probe(args.quick, args.threads));
   perf::RateModelRows(rows, limits);
   perf::PrintMachine(stdout, limits);
   std::printf("\n");
@@ -259,13 +280,14 @@ void RunModelBench(const ModelArgs& args) {
 }
 
 struct CrossDecoderArgs {
+  size_t threads = 0;
   perf::CrossDecoderBenchOptions options;
   bool plot = true;
   std::string csv = "perf/results/cross_decoder.csv";
 };
 
 void RunCrossDecoderBench(const CrossDecoderArgs& args) {
-  const MachineLimits before = Probe(args.options.quick);
+  const MachineLimits before = Probe(args.options.quick, args.threads);
   perf::CrossDecoderBenchOptions options = args.options;
   const bool temporary = options.dir.empty();
   if (temporary) {
@@ -275,7 +297,7 @@ void RunCrossDecoderBench(const CrossDecoderArgs& args) {
     std::fprintf(stderr, "  %s\n", line.c_str());
   });
   if (temporary && !options.keep) std::filesystem::remove_all(options.dir);
-  const MachineLimits limits = perf::BestOf(before, Probe(args.options.quick));
+  const MachineLimits limits = perf::BestOf(before, Probe(args.options.quick, args.threads));
   perf::PrintMachine(stdout, limits);
   std::printf("\n");
   perf::PrintCrossDecoderTable(stdout, rows);
@@ -363,7 +385,8 @@ void AddBenchCommands(CLI::App& app) {
   ingest->add_option("--dir", ingest_args->dir, "Scratch directory on the disk to measure (default: a temp dir)");
   ingest->add_flag("--keep", ingest_args->keep, "Keep the stores");
   ingest->add_option("--csv", ingest_args->csv, "CSV output path (empty to skip)")->capture_default_str();
-  ingest->callback([ingest_args] { RunIngestBench(*ingest_args); });
+  ingest->add_option("--threads", ingest_args->threads, "Worker threads (0: all CPUs)");
+  ingest->callback([ingest_args] { RunWithThreads(ingest_args->threads, [&] { RunIngestBench(*ingest_args); }); });
 
   auto decode_args = std::make_shared<DecodeArgs>();
   CLI::App* decode = bench->add_subcommand(
@@ -382,7 +405,17 @@ void AddBenchCommands(CLI::App& app) {
                      "cpu, or cuda: also the GPU retriever (K/V resident and streamed, batches), vs HBM and PCIe")
       ->capture_default_str();
   decode->add_option("--gpu-batch", decode_args->options.gpu_batch, "CUDA: queries per batch")->capture_default_str();
-  decode->callback([decode_args] { RunDecodeBench(*decode_args); });
+  decode->add_option("--threads", decode_args->threads, "Worker threads (0: all CPUs)");
+  decode->add_option("--thread-sweep", decode_args->options.thread_sweep,
+                     "Also the 1M-token stores' warm latency at each of these thread counts (e.g. 1,2,4,8,16)")
+      ->delimiter(',');
+  decode->add_option("--streams", decode_args->options.streams,
+                     "Also queries/s with each of these numbers of concurrent query streams on one store (e.g. 1,4,16,64)")
+      ->delimiter(',');
+  decode->add_option("--gpu-batches", decode_args->options.gpu_batches,
+                     "CUDA: also resident decode of batches of these sizes (e.g. 1,8,64,256)")->delimiter(',');
+  decode->add_option("--scaling-csv", decode_args->scaling_csv, "CSV of the sweeps (empty to skip)")->capture_default_str();
+  decode->callback([decode_args] { RunWithThreads(decode_args->threads, [&] { RunDecodeBench(*decode_args); }); });
 
   auto model_args = std::make_shared<ModelArgs>();
   CLI::App* model = bench->add_subcommand(
@@ -396,7 +429,8 @@ void AddBenchCommands(CLI::App& app) {
   model->add_flag("--keep", model_args->options.keep, "Keep the stores");
   model->add_option("--csv", model_args->csv, "CSV output path (empty to skip)")->capture_default_str();
   model->add_flag("!--no-plot", model_args->plot, "Do not draw the PNG plot");
-  model->callback([model_args] { RunModelBench(*model_args); });
+  model->add_option("--threads", model_args->threads, "Worker threads (0: all CPUs)");
+  model->callback([model_args] { RunWithThreads(model_args->threads, [&] { RunModelBench(*model_args); }); });
 
   auto xdec_args = std::make_shared<CrossDecoderArgs>();
   CLI::App* xdec = bench->add_subcommand(
@@ -410,7 +444,8 @@ void AddBenchCommands(CLI::App& app) {
   xdec->add_flag("--keep", xdec_args->options.keep, "Keep the stores and weights");
   xdec->add_option("--csv", xdec_args->csv, "CSV output path (empty to skip)")->capture_default_str();
   xdec->add_flag("!--no-plot", xdec_args->plot, "Do not draw the PNG plot");
-  xdec->callback([xdec_args] { RunCrossDecoderBench(*xdec_args); });
+  xdec->add_option("--threads", xdec_args->threads, "Worker threads (0: all CPUs)");
+  xdec->callback([xdec_args] { RunWithThreads(xdec_args->threads, [&] { RunCrossDecoderBench(*xdec_args); }); });
 }
 
 }  // namespace landmark::cli
