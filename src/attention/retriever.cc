@@ -248,26 +248,40 @@ struct Retriever::Impl {
     const size_t threads = size_t(std::max(1, tbb::this_task_arena::max_concurrency()));
     const size_t ranges = std::clamp<size_t>((count + min_chunks - 1) / min_chunks, 1, 4 * threads);
     const size_t per_range = (count + ranges - 1) / ranges;
-    std::vector<TopK> partial(LH * ranges, TopK(config.top_k));
+    // Per (head, range): the range's best k and its k-th score.
+    std::vector<std::vector<ScoredChunk>> partial(LH * ranges);
+    std::vector<float> kth(LH * ranges);
+    struct Scratch {
+      std::vector<float> scores, selection;
+      std::vector<uint32_t> candidates;
+    };
+    tbb::enumerable_thread_specific<Scratch> scratch;
     // Each task scores its range for every head, a few chunks at a time:
     // the landmarks [chunk][head][R] are read front to back once (one head
     // alone would read 1 row in LH, skipping through pages and the TLB).
     tbb::parallel_for(size_t(0), ranges, [&](size_t range) {
-      const size_t from = begin + range * per_range, to = std::min(end, from + per_range);
-      float scores[kSubRange];
+      const size_t from = begin + range * per_range, to = std::min(end, from + per_range), n = to - from;
+      Scratch& local = scratch.local();
+      local.scores.resize(LH * n);
       for (size_t sub = from; sub < to; sub += kSubRange) {
-        const size_t n = std::min(kSubRange, to - sub);
-        for (size_t h = 0; h < LH; ++h) {
-          scorer.Score(&r[h * R], h, sub - First(), n, scores);
-          partial[h * ranges + range].PushRange(scores, n, uint32_t(sub));
-        }
+        const size_t m = std::min(kSubRange, to - sub);
+        for (size_t h = 0; h < LH; ++h) scorer.Score(&r[h * R], h, sub - First(), m, &local.scores[h * n + (sub - from)]);
+      }
+      for (size_t h = 0; h < LH; ++h) {
+        kth[h * ranges + range] = AppendBest(&local.scores[h * n], n, uint32_t(from), config.top_k, local.selection,
+                                             local.candidates, partial[h * ranges + range]);
       }
     });
+    // Per head: only scores at or above the best range's k-th can be among
+    // the k best of all.
     tbb::parallel_for(size_t(0), LH, [&](size_t h) {
+      const float bound = *std::max_element(kth.begin() + std::ptrdiff_t(h * ranges),
+                                            kth.begin() + std::ptrdiff_t((h + 1) * ranges));
       std::vector<ScoredChunk>& chosen = selected[h];
       for (size_t i = 0; i < ranges; ++i) {
-        const std::vector<ScoredChunk>& items = partial[h * ranges + i].items();
-        chosen.insert(chosen.end(), items.begin(), items.end());
+        for (const ScoredChunk& c : partial[h * ranges + i]) {
+          if (bound == kNegInf || c.score >= bound) chosen.push_back(c);
+        }
       }
       KeepBest(chosen, config.top_k);
       Prefetch(chosen, h);
