@@ -11,12 +11,14 @@
 #include "landmark/device.h"
 #include "landmark/kernels.h"
 #include "landmark/probe.h"
+#include "landmark/shard.h"
 #include "perf/bench_cross_decoder.h"
 #include "perf/bench_decode.h"
 #include "perf/bench_ingest.h"
 #include "perf/bench_kernels.h"
 #include "perf/bench_model.h"
 #include "perf/bench_prefill.h"
+#include "perf/bench_shard.h"
 #include "src/cli/commands.h"
 
 namespace landmark::cli {
@@ -313,6 +315,37 @@ void RunCrossDecoderBench(const CrossDecoderArgs& args) {
   }
 }
 
+struct ShardArgs {
+  perf::ShardBenchOptions options;
+  size_t threads = 0;
+  std::string csv = "perf/results/shards.csv";
+};
+
+// Under mpirun: every rank runs it; rank 0 builds the stores and reports.
+void RunShardBench(const ShardArgs& args) {
+  Communicator& comm = MpiWorld();
+  perf::ShardBenchOptions options = args.options;
+  if (options.dir.empty()) options.dir = (std::filesystem::temp_directory_path() / "landmark-bench-sharded").string();
+  const bool root = comm.rank() == 0;
+  const perf::ShardBenchRow row = perf::BenchShards(comm, options, [root](const std::string& line) {
+    if (root) std::fprintf(stderr, "  %s\n", line.c_str());
+  });
+  if (!root) return;
+  const MachineLimits limits = Probe(true, args.threads);
+  perf::PrintMachine(stdout, limits);
+  std::printf("\n");
+  perf::PrintShardTable(stdout, row);
+  std::printf("\nsharded: one query through every rank (broadcast, local top-k, allgather, attend, gather, merge), "
+              "median over the needles of the best of 5; 1 process: the same query on one process over the whole "
+              "store; ratio = 1 process ÷ sharded; limit = landmarks + K/V read per query ÷ this host's read bandwidth "
+              "(%.1f GB/s; every rank shares it); steps: rank 0's, of the fastest query; moved/q: bytes sent between "
+              "ranks per query; same: selections identical to one process.\n", row.read_gbps);
+  if (!args.csv.empty()) {
+    perf::AppendShardCsv(args.csv, limits.cpu, row);
+    std::printf("appended to %s\n", args.csv.c_str());
+  }
+}
+
 }  // namespace
 
 void AddBenchCommands(CLI::App& app) {
@@ -416,6 +449,19 @@ void AddBenchCommands(CLI::App& app) {
                      "CUDA: also resident decode of batches of these sizes (e.g. 1,8,64,256)")->delimiter(',');
   decode->add_option("--scaling-csv", decode_args->scaling_csv, "CSV of the sweeps (empty to skip)")->capture_default_str();
   decode->callback([decode_args] { RunWithThreads(decode_args->threads, [&] { RunDecodeBench(*decode_args); }); });
+
+  auto shard_args = std::make_shared<ShardArgs>();
+  CLI::App* sharded = bench->add_subcommand(
+      "sharded", "Under `mpirun -np N`: sharded-query latency against one process, steps and bytes between ranks");
+  sharded->add_option("--tokens", shard_args->options.tokens, "Tokens of the store")->capture_default_str();
+  sharded->add_option("--kv-heads", shard_args->options.kv_heads, "KV heads (G 4, d 128, f16)")->capture_default_str();
+  sharded->add_option("--top-k", shard_args->options.top_k, "Chunks selected")->capture_default_str();
+  sharded->add_option("--needles", shard_args->options.needles, "Queries")->capture_default_str();
+  sharded->add_option("--dir", shard_args->options.dir, "Scratch directory every rank sees (default: a temp dir)");
+  sharded->add_flag("--keep", shard_args->options.keep, "Keep the stores");
+  sharded->add_option("--threads", shard_args->threads, "Worker threads per rank (0: all CPUs)");
+  sharded->add_option("--csv", shard_args->csv, "CSV to append the row to (empty to skip)")->capture_default_str();
+  sharded->callback([shard_args] { RunWithThreads(shard_args->threads, [&] { RunShardBench(*shard_args); }); });
 
   auto model_args = std::make_shared<ModelArgs>();
   CLI::App* model = bench->add_subcommand(
