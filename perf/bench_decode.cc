@@ -83,21 +83,39 @@ void MeasureGpu(const StoreReader& store, RetrieverConfig rc, const Planted& pla
   }
 }
 
+// Best wall time of `reps` runs, in ms.
+template <class Run>
+double BestMs(int reps, const Run& run) {
+  double best = 1e30;
+  for (int rep = 0; rep < reps; ++rep) {
+    const auto start = Clock::now();
+    run();
+    best = std::min(best, Millis(start, Clock::now()));
+  }
+  return best;
+}
+
 // Median over the needles of the best of 5 runs of query(i).
 template <class Query>
 double WarmMs(size_t needles, const Query& query) {
   std::vector<double> warm;
   for (size_t i = 0; i < needles; ++i) {
     query(i);
-    double best = 1e30;
-    for (int rep = 0; rep < 5; ++rep) {
-      const auto start = Clock::now();
-      query(i);
-      best = std::min(best, Millis(start, Clock::now()));
-    }
-    warm.push_back(best);
+    warm.push_back(BestMs(5, [&] { query(i); }));
   }
   return Median(warm);
+}
+
+// A scaling row of `row`'s store: time per query against bytes ÷ bandwidth.
+DecodeScalingRow ScalingRow(const DecodeBenchRow& row, const char* kind, size_t threads, size_t streams,
+                            double ms_per_query, double limit_gbps) {
+  DecodeScalingRow r{row.config, kind, row.tokens, threads, streams};
+  r.ms_per_query = ms_per_query;
+  r.queries_per_s = 1e3 / ms_per_query;
+  r.bytes = row.bytes;
+  r.limit_gbps = limit_gbps;
+  r.limit_ms = r.bytes / (limit_gbps * 1e9) * 1e3;
+  return r;
 }
 
 // Thread sweep, concurrent streams and GPU batches on one store.
@@ -110,15 +128,11 @@ void MeasureScaling(const StoreReader& store, const RetrieverConfig& rc, const P
   probe.buffer_bytes = size_t(256) << 20;
   for (size_t threads : o.thread_sweep) {
     progress(fmt::format("{}: {} threads", row.config, threads));
-    DecodeScalingRow r{row.config, "threads", row.tokens, threads, 1};
+    double ms = 0;
     tbb::task_arena arena{int(threads)};
-    arena.execute([&] { r.ms_per_query = WarmMs(o.needles, query); });
+    arena.execute([&] { ms = WarmMs(o.needles, query); });
     probe.threads = threads;
-    r.limit_gbps = ProbeMachine(probe).read_gbps_all;
-    r.bytes = row.bytes;
-    r.limit_ms = r.bytes / (r.limit_gbps * 1e9) * 1e3;
-    r.queries_per_s = 1e3 / r.ms_per_query;
-    o.scaling->push_back(r);
+    o.scaling->push_back(ScalingRow(row, "threads", threads, 1, ms, ProbeMachine(probe).read_gbps_all));
   }
   probe.threads = 0;
   const double all_gbps = o.streams.empty() ? 0 : ProbeMachine(probe).read_gbps_all;
@@ -134,19 +148,8 @@ void MeasureScaling(const StoreReader& store, const RetrieverConfig& rc, const P
       });
     };
     run();  // warm
-    double best = 1e30;
-    for (int rep = 0; rep < 3; ++rep) {
-      const auto start = Clock::now();
-      run();
-      best = std::min(best, Millis(start, Clock::now()));
-    }
-    DecodeScalingRow r{row.config, "streams", row.tokens, size_t(tbb::this_task_arena::max_concurrency()), streams};
-    r.ms_per_query = best / double(total);
-    r.queries_per_s = 1e3 / r.ms_per_query;
-    r.bytes = row.bytes;
-    r.limit_gbps = all_gbps;
-    r.limit_ms = r.bytes / (all_gbps * 1e9) * 1e3;
-    o.scaling->push_back(r);
+    o.scaling->push_back(ScalingRow(row, "streams", size_t(tbb::this_task_arena::max_concurrency()), streams,
+                                    BestMs(3, run) / double(total), all_gbps));
   }
 }
 
@@ -162,20 +165,9 @@ void MeasureGpuBatches(const StoreReader& store, RetrieverConfig rc, const Plant
     progress(fmt::format("{}: GPU batch of {}", row.config, batch));
     std::vector<RetrievalQuery> queries(batch);
     for (size_t i = 0; i < batch; ++i) queries[i] = {planted.queries.data() + (i % o.needles) * q_size, nullptr, kLastPosition};
-    gpu.QueryBatch(queries);
-    double best = 1e30;
-    for (int rep = 0; rep < 3; ++rep) {
-      const auto start = Clock::now();
-      gpu.QueryBatch(queries);
-      best = std::min(best, Millis(start, Clock::now()));
-    }
-    DecodeScalingRow r{row.config, "gpu-batch", row.tokens, 0, batch};
-    r.ms_per_query = best / double(batch);
-    r.queries_per_s = 1e3 / r.ms_per_query;
-    r.bytes = row.bytes;
-    r.limit_gbps = hbm_gbps;
-    r.limit_ms = r.bytes / (hbm_gbps * 1e9) * 1e3;
-    o.scaling->push_back(r);
+    gpu.QueryBatch(queries);  // warm
+    const double best = BestMs(3, [&] { gpu.QueryBatch(queries); });
+    o.scaling->push_back(ScalingRow(row, "gpu-batch", 0, batch, best / double(batch), hbm_gbps));
   }
 }
 
