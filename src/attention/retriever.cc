@@ -240,7 +240,8 @@ struct Retriever::Impl {
   // soon as its selection is known.
   Selection Select(const Plan& plan, const std::vector<float>& r) const {
     Selection selected(LH);
-    const auto [begin, end] = HeldCandidates(plan);
+    const std::pair<size_t, size_t> held = HeldCandidates(plan);
+    const size_t begin = held.first, end = held.second;
     if (plan.empty || end <= begin || config.top_k == 0) return selected;
     const size_t count = end - begin;
     const size_t chunk_bytes = LH * shape.landmark_values() * SizeOf(shape.dtype);
