@@ -12,6 +12,15 @@ pkg_check_modules(PCRE2 REQUIRED IMPORTED_TARGET libpcre2-8)  # libpcre2-dev: to
 pkg_check_modules(UTF8PROC REQUIRED IMPORTED_TARGET libutf8proc)  # libutf8proc-dev: NFC and friends
 find_package(ZLIB REQUIRED)              # zlib1g-dev: the demo's filler text (train/data/filler.txt.gz)
 find_package(Threads REQUIRED)
+# Open MPI (libopenmpi-dev, openmpi-bin): sharded stores over ranks
+# (include/landmark/shard.h). ON when found; OFF builds without it.
+find_package(MPI QUIET COMPONENTS C)
+option(LANDMARK_MPI "Sharded stores over MPI (needs libopenmpi-dev)" ${MPI_C_FOUND})
+if(LANDMARK_MPI)
+  find_package(MPI REQUIRED COMPONENTS C)
+  find_program(LANDMARK_MPIEXEC NAMES mpirun mpiexec HINTS ${MPIEXEC_EXECUTABLE})
+  message(STATUS "landmark: MPI ${MPI_C_VERSION} (sharded stores), ${LANDMARK_MPIEXEC}")
+endif()
 if(NOT LANDMARK_SANITIZE)
   find_package(mimalloc REQUIRED)        # libmimalloc-dev; not under sanitizers
 endif()

@@ -7,6 +7,10 @@ include(CMakePackageConfigHelpers)
 # What the static library needs from the system (all Debian packages).
 set(LANDMARK_STATIC_DEPENDENCIES hwy tbb dnnl xxhash tomlplusplus pcre2-8 utf8proc)
 list(TRANSFORM LANDMARK_STATIC_DEPENDENCIES PREPEND "-l" OUTPUT_VARIABLE LANDMARK_STATIC_FLAGS)
+if(LANDMARK_MPI)  # Open MPI's libmpi (sharded stores), by path: Debian keeps it off the linker's path
+  list(APPEND LANDMARK_STATIC_DEPENDENCIES ${MPI_C_LIBRARIES})
+  list(APPEND LANDMARK_STATIC_FLAGS ${MPI_C_LIBRARIES})
+endif()
 string(REPLACE ";" " " LANDMARK_STATIC_FLAGS "${LANDMARK_STATIC_FLAGS}")
 
 install(TARGETS landmark_shared landmark_static

@@ -20,6 +20,10 @@
 #include "src/attention/dense_over_store.h"
 #include "src/backend/cuda_backend.h"
 
+#include <tbb/blocked_range.h>
+#include <tbb/parallel_for.h>
+#include <tbb/task_arena.h>
+
 namespace landmark::perf {
 namespace {
 
@@ -79,6 +83,94 @@ void MeasureGpu(const StoreReader& store, RetrieverConfig rc, const Planted& pla
   }
 }
 
+// Best wall time of `reps` runs, in ms.
+template <class Run>
+double BestMs(int reps, const Run& run) {
+  double best = 1e30;
+  for (int rep = 0; rep < reps; ++rep) {
+    const auto start = Clock::now();
+    run();
+    best = std::min(best, Millis(start, Clock::now()));
+  }
+  return best;
+}
+
+// Median over the needles of the best of 5 runs of query(i).
+template <class Query>
+double WarmMs(size_t needles, const Query& query) {
+  std::vector<double> warm;
+  for (size_t i = 0; i < needles; ++i) {
+    query(i);
+    warm.push_back(BestMs(5, [&] { query(i); }));
+  }
+  return Median(warm);
+}
+
+// A scaling row of `row`'s store: time per query against bytes ÷ bandwidth.
+DecodeScalingRow ScalingRow(const DecodeBenchRow& row, const char* kind, size_t threads, size_t streams,
+                            double ms_per_query, double limit_gbps) {
+  DecodeScalingRow r{row.config, kind, row.tokens, threads, streams};
+  r.ms_per_query = ms_per_query;
+  r.queries_per_s = 1e3 / ms_per_query;
+  r.bytes = row.bytes;
+  r.limit_gbps = limit_gbps;
+  r.limit_ms = r.bytes / (limit_gbps * 1e9) * 1e3;
+  return r;
+}
+
+// Thread sweep, concurrent streams and GPU batches on one store.
+void MeasureScaling(const StoreReader& store, const RetrieverConfig& rc, const Planted& planted, const DecodeBenchRow& row,
+                    const DecodeBenchOptions& o, const std::function<void(const std::string&)>& progress) {
+  const size_t q_size = rc.q_heads * store.shape().head_dim;
+  const Retriever retriever(store, rc);
+  auto query = [&](size_t i) { retriever.Query({planted.queries.data() + (i % o.needles) * q_size, nullptr, kLastPosition}); };
+  ProbeOptions probe;
+  probe.buffer_bytes = size_t(256) << 20;
+  for (size_t threads : o.thread_sweep) {
+    progress(fmt::format("{}: {} threads", row.config, threads));
+    double ms = 0;
+    tbb::task_arena arena{int(threads)};
+    arena.execute([&] { ms = WarmMs(o.needles, query); });
+    probe.threads = threads;
+    o.scaling->push_back(ScalingRow(row, "threads", threads, 1, ms, ProbeMachine(probe).read_gbps_all));
+  }
+  probe.threads = 0;
+  const double all_gbps = o.streams.empty() ? 0 : ProbeMachine(probe).read_gbps_all;
+  for (size_t streams : o.streams) {
+    progress(fmt::format("{}: {} concurrent streams", row.config, streams));
+    // Each stream asks its queries one after another; every thread serves.
+    const size_t rounds = std::max<size_t>(4, 512 / streams), total = rounds * streams;
+    auto run = [&] {
+      tbb::parallel_for(tbb::blocked_range<size_t>(0, streams, 1), [&](const tbb::blocked_range<size_t>& range) {
+        for (size_t s = range.begin(); s != range.end(); ++s) {
+          for (size_t j = 0; j < rounds; ++j) query(s + j);
+        }
+      });
+    };
+    run();  // warm
+    o.scaling->push_back(ScalingRow(row, "streams", size_t(tbb::this_task_arena::max_concurrency()), streams,
+                                    BestMs(3, run) / double(total), all_gbps));
+  }
+}
+
+// Resident GPU decode of batches of each size.
+void MeasureGpuBatches(const StoreReader& store, RetrieverConfig rc, const Planted& planted, const DecodeBenchRow& row,
+                       const DecodeBenchOptions& o, double hbm_gbps, const std::function<void(const std::string&)>& progress) {
+  if (o.gpu_batches.empty()) return;
+  rc.device = Device::kCuda;
+  rc.gpu_kv = GpuKv::kResident;
+  const size_t q_size = rc.q_heads * store.shape().head_dim;
+  const Retriever gpu(store, rc);
+  for (size_t batch : o.gpu_batches) {
+    progress(fmt::format("{}: GPU batch of {}", row.config, batch));
+    std::vector<RetrievalQuery> queries(batch);
+    for (size_t i = 0; i < batch; ++i) queries[i] = {planted.queries.data() + (i % o.needles) * q_size, nullptr, kLastPosition};
+    gpu.QueryBatch(queries);  // warm
+    const double best = BestMs(3, [&] { gpu.QueryBatch(queries); });
+    o.scaling->push_back(ScalingRow(row, "gpu-batch", 0, batch, best / double(batch), hbm_gbps));
+  }
+}
+
 DecodeBenchRow Measure(const std::string& config, const std::string& dir, size_t n, size_t H, size_t G, size_t d,
                        const MachineLimits& limits, const DecodeBenchOptions& o,
                        const std::function<void(const std::string&)>& progress) {
@@ -115,29 +207,25 @@ DecodeBenchRow Measure(const std::string& config, const std::string& dir, size_t
   auto query = [&](size_t i) { return retriever.Query({planted.queries.data() + i * q_size, nullptr, kLastPosition}); };
 
   progress(fmt::format("querying {} planted needles (warm)", o.needles));
-  std::vector<double> warm;
   size_t found = 0, total = 0;
+  row.warm_ms = WarmMs(o.needles, query);
   for (size_t i = 0; i < o.needles; ++i) {
-    RetrievalResult r = query(i);  // warms the pages this query reads
-    double best = 1e30;
-    for (int rep = 0; rep < 5; ++rep) {
-      const auto start = Clock::now();
-      r = query(i);
-      best = std::min(best, Millis(start, Clock::now()));
-    }
-    warm.push_back(best);
+    const RetrievalResult r = query(i);
     row.bytes += double(r.bytes_touched) / double(o.needles);
     for (const SelectionExplanation& s : r.selections) {
       found += std::find(s.chunks.begin(), s.chunks.end(), planted.chunks[i]) != s.chunks.end();
       ++total;
     }
   }
-  row.warm_ms = Median(warm);
   row.recall = double(found) / double(std::max<size_t>(1, total));
   row.landmark_bytes = double(store.chunks()) * store.shape().landmark_bytes_per_chunk();
   row.limit_ms = row.bytes / (limits.read_gbps_all * 1e9) * 1e3;
   row.kv_bytes = row.bytes - double(store.chunks()) * store.shape().landmark_bytes_per_chunk();
   if (o.device == Device::kCuda) MeasureGpu(store, rc, planted, o, row, progress);
+  if (o.scaling && n == (size_t(1) << 20)) {
+    MeasureScaling(store, rc, planted, row, o, progress);
+    if (o.device == Device::kCuda) MeasureGpuBatches(store, rc, planted, row, o, o.hbm_gbps, progress);
+  }
 
   progress("dense exact decode of the whole store (warm)");
   std::vector<float> out(q_size), lse(H * G);
@@ -268,6 +356,31 @@ void WriteDecodeCsv(const std::string& path, const MachineLimits& limits, const 
                        r.config, r.tokens, r.kv_heads, r.group, r.d, r.warm_ms, r.cold_ms, r.bytes, r.landmark_bytes,
                        r.limit_ms, r.limit_ms / r.warm_ms, r.dense_ms, r.dense_ms / r.warm_ms, r.recall,
                        limits.read_gbps_all, limits.cpu);
+  }
+  LANDMARK_CHECK_ARG(csv.good(), path + ": write failed");
+}
+
+}  // namespace landmark::perf
+
+namespace landmark::perf {
+
+void PrintDecodeScalingTable(std::FILE* out, const std::vector<DecodeScalingRow>& rows) {
+  fmt::print(out, "{:<22} {:>9} {:>9} {:>8} {:>8} {:>11} {:>11} {:>10} {:>9} {:>7}\n", "store", "tokens", "sweep", "threads",
+             "streams", "ms/query", "queries/s", "read/query", "limit", "ratio");
+  for (const DecodeScalingRow& r : rows) {
+    fmt::print(out, "{:<22} {:>9} {:>9} {:>8} {:>8} {:>9.4f}ms {:>11.0f} {:>7.1f}MiB {:>7.4f}ms {:>7.2f}\n", r.config,
+               r.tokens, r.kind, r.threads ? std::to_string(r.threads) : "-", r.streams, r.ms_per_query, r.queries_per_s,
+               r.bytes / double(1 << 20), r.limit_ms, r.ratio());
+  }
+}
+
+void WriteDecodeScalingCsv(const std::string& path, const std::string& machine, const std::vector<DecodeScalingRow>& rows) {
+  std::ofstream csv = OpenCsv(path);
+  csv << "config,kind,tokens,threads,streams,ms_per_query,queries_per_s,bytes_per_query,limit_gbps,limit_ms,ratio,machine\n";
+  for (const DecodeScalingRow& r : rows) {
+    csv << fmt::format("{},{},{},{},{},{:.5f},{:.1f},{:.0f},{:.2f},{:.5f},{:.4f},{}\n", Quoted(r.config), r.kind, r.tokens,
+                       r.threads, r.streams, r.ms_per_query, r.queries_per_s, r.bytes, r.limit_gbps, r.limit_ms, r.ratio(),
+                       Quoted(machine));
   }
   LANDMARK_CHECK_ARG(csv.good(), path + ": write failed");
 }

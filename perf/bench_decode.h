@@ -4,6 +4,7 @@
 // exact decode of the same store, from 128K to 16M tokens.
 #pragma once
 
+#include <cstdio>
 #include <functional>
 #include <string>
 #include <vector>
@@ -12,6 +13,8 @@
 #include "landmark/probe.h"
 
 namespace landmark::perf {
+
+struct DecodeScalingRow;
 
 struct DecodeBenchOptions {
   bool quick = false;               // small stores (seconds), for tests
@@ -26,7 +29,30 @@ struct DecodeBenchOptions {
   // batches of gpu_batch (the CPU figures are measured in the same run).
   Device device = Device::kCpu;
   size_t gpu_batch = 64;
+  // Scaling (each on the 1M one-kv-head store and the headline store):
+  std::vector<size_t> thread_sweep;  // warm latency at each thread count, vs the read bandwidth of as many threads
+  std::vector<size_t> streams;       // N concurrent query streams on one shared store: queries/s, vs all threads' bandwidth
+  std::vector<size_t> gpu_batches;   // CUDA: resident decode of batches of each size, vs HBM
+  double hbm_gbps = 0;               // CUDA: the probed HBM bandwidth (ProbeGpu), for gpu_batches
+  // Filled with those rows (nullptr: not measured).
+  std::vector<DecodeScalingRow>* scaling = nullptr;
 };
+
+// One point of a scaling sweep: `kind` "threads" (one query at a time on
+// `threads` threads), "streams" (`streams` concurrent queries on every
+// thread) or "gpu-batch" (a batch of `streams` queries on the GPU).
+struct DecodeScalingRow {
+  std::string config, kind;
+  size_t tokens = 0, threads = 0, streams = 0;
+  double ms_per_query = 0;   // latency (threads), or wall time ÷ queries (streams, gpu-batch)
+  double queries_per_s = 0;
+  double bytes = 0;          // per query
+  double limit_gbps = 0;     // read bandwidth probed with `threads` threads, or HBM
+  double limit_ms = 0;       // bytes ÷ limit
+  double ratio() const { return ms_per_query > 0 ? limit_ms / ms_per_query : 0; }
+};
+void PrintDecodeScalingTable(std::FILE* out, const std::vector<DecodeScalingRow>& rows);
+void WriteDecodeScalingCsv(const std::string& path, const std::string& machine, const std::vector<DecodeScalingRow>& rows);
 
 // The GPU's limits, probed in the same run (CUDA benches only).
 struct GpuBenchLimits {

@@ -6,6 +6,7 @@
 #pragma once
 
 #include <cstdio>
+#include <cstdint>
 #include <functional>
 #include <string>
 #include <vector>

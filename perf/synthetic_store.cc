@@ -8,6 +8,7 @@
 #include <cmath>
 #include <filesystem>
 
+#include "landmark/shard.h"
 #include "landmark/store.h"
 
 namespace landmark::perf {
@@ -53,7 +54,8 @@ std::vector<float> UnitVector(size_t d, Uniform& rng) {
 }  // namespace
 
 Planted BuildStore(const std::string& dir, size_t n, size_t H, size_t G, size_t d, size_t needles, uint32_t seed,
-                   const std::function<void(const std::string&)>& progress) {
+                   const std::function<void(const std::string&)>& progress, size_t shards,
+                   const std::string& shard_prefix) {
   Uniform rng{seed};
   Planted planted;
   const size_t chunks = n / kChunk;
@@ -75,6 +77,15 @@ Planted BuildStore(const std::string& dir, size_t n, size_t H, size_t G, size_t 
   options.shape = {kChunk, H, d, DType::kF16, LandmarkKind::kMean, 0, 0};
   fs::remove_all(dir);
   StoreWriter writer = StoreWriter::Create(dir, options);
+  // Shard i holds tokens [bounds[i], bounds[i + 1]).
+  std::vector<StoreWriter> shard_writers;
+  std::vector<size_t> bounds;
+  if (shards > 0) fs::remove_all(shard_prefix);
+  for (size_t i = 0; i < shards; ++i) {
+    shard_writers.push_back(StoreWriter::Create(ShardPath(shard_prefix, i), options));
+    bounds.push_back(i * chunks / shards * kChunk);
+  }
+  bounds.push_back(n);
   const size_t batch_tokens = 4096;
   std::vector<float> keys(batch_tokens * H * d), values(keys.size());
   for (size_t first = 0; first < n; first += batch_tokens) {
@@ -97,9 +108,19 @@ Planted BuildStore(const std::string& dir, size_t n, size_t H, size_t G, size_t 
     batch.keys = keys.data();
     batch.values = values.data();
     writer.Append(batch);
+    for (size_t i = 0; i < shards; ++i) {  // the part of the batch in shard i
+      const size_t from = std::max(first, bounds[i]), to = std::min(first + tokens, bounds[i + 1]);
+      if (from >= to) continue;
+      TokenBatch part;
+      part.tokens = to - from;
+      part.keys = keys.data() + (from - first) * H * d;
+      part.values = values.data() + (from - first) * H * d;
+      shard_writers[i].Append(part);
+    }
     if (first % (size_t(1) << 22) == 0 && first) progress(fmt::format("  {} / {} tokens", first, n));
   }
   writer.Close();
+  for (StoreWriter& w : shard_writers) w.Close();
   return planted;
 }
 

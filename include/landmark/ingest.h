@@ -50,6 +50,10 @@ struct TensorIngestOptions {
   std::string landmarks;     // learned stores: [chunks, landmark_heads, landmark_dim]; row i is
                              // the landmark of the i-th chunk this ingest completes
   size_t slice_tokens = 8192;  // tokens per append (bounded work per step)
+  // Only tokens [first_token, end_token) of the inputs (one shard of a
+  // sharded store); first_token a multiple of the chunk size, whose learned
+  // landmarks start at row first_token / chunk size.
+  size_t first_token = 0, end_token = size_t(-1);
 };
 
 IngestStats IngestTensors(StoreWriter& writer, const TensorIngestOptions& options,

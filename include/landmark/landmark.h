@@ -306,6 +306,22 @@ LANDMARK_API landmark_status landmark_retriever_shape(const landmark_retriever* 
                                                       size_t* head_dim, size_t* landmark_heads, size_t* landmark_dim);
 LANDMARK_API landmark_status landmark_retriever_close(landmark_retriever* retriever);
 
+/* A sharded store (`landmark ingest --shards N`, include/landmark/shard.h)
+ * over Open MPI: every rank of MPI_COMM_WORLD calls this with the same
+ * arguments and opens PREFIX/shard-<rank> (MPI is initialised here unless
+ * the program did it; landmark finalises it at exit if it did). Queries
+ * with this retriever are collective: every rank calls the same query
+ * function the same number of times; rank 0's queries are used (other ranks
+ * may pass count 0 and q NULL) and rank 0 receives the results, the other
+ * ranks a result of 0 queries. Selections equal one process's over the
+ * whole store, outputs within f32 rounding. Chunk texts are returned for
+ * the chunks of rank 0's shard. Fails with LANDMARK_ERROR_INVALID_ARGUMENT
+ * when landmark was built without MPI. */
+LANDMARK_API landmark_status landmark_sharded_retriever_create(const char* prefix, const landmark_retriever_options* options,
+                                                               landmark_retriever** retriever);
+/* This process's rank and the number of ranks (initialises MPI). */
+LANDMARK_API landmark_status landmark_mpi_rank(size_t* rank, size_t* size);
+
 /* Results of one or more queries; the caller closes it. Holds the store
  * open, so chunk texts stay valid as long as the result. */
 typedef struct landmark_result landmark_result;

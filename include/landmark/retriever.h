@@ -96,6 +96,8 @@ struct RetrievalResult {
   uint64_t bytes_touched = 0;    // landmarks scored + K/V attended
 };
 
+class ShardEngine;  // src/attention/retriever_shard.h: one shard of a sharded store
+
 class Retriever {
  public:
   // Keeps a reference to `store`, which must outlive the Retriever.
@@ -113,6 +115,7 @@ class Retriever {
   std::vector<RetrievalResult> QueryBatch(const std::vector<RetrievalQuery>& queries) const;
 
  private:
+  friend class ShardEngine;
   struct Impl;
   std::unique_ptr<Impl> impl_;
 };

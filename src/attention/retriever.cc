@@ -6,6 +6,7 @@
 #include <tbb/blocked_range.h>
 #include <tbb/enumerable_thread_specific.h>
 #include <tbb/parallel_for.h>
+#include <tbb/task_arena.h>
 
 #include <algorithm>
 #include <cstring>
@@ -18,6 +19,7 @@
 #include "landmark/error.h"
 #include "landmark/kernels.h"
 #include "src/attention/landmark_scores.h"
+#include "src/attention/retriever_shard.h"
 #include "src/attention/top_k.h"
 #include "src/backend/cuda_backend.h"
 
@@ -25,8 +27,10 @@ namespace landmark {
 namespace {
 
 constexpr float kNegInf = -std::numeric_limits<float>::infinity();
-// Landmark rows per scoring task: enough work per task, several per head.
-constexpr size_t kScoreRange = 8192;
+// Landmark bytes per scoring task, at least: enough work to pay for the
+// task; otherwise the candidates are cut into 4 tasks per thread, so that
+// every core scores (a 1M-token store of one head is 4 MiB of landmarks).
+constexpr size_t kMinScoreBytes = size_t(32) << 10;
 // Chunks scored per head before moving to the next head (their landmarks
 // stay in L2 meanwhile).
 constexpr size_t kSubRange = 128;
@@ -78,6 +82,11 @@ struct Retriever::Impl {
   std::unique_ptr<backend::Decoder> gpu;
   mutable std::mutex gpu_mutex;
   size_t gpu_chunks = 0;  // landmarks uploaded so far
+  // A shard of a larger store (ShardEngine): plans in the whole store's
+  // chunk ids, and attends only the chunks this store holds.
+  bool sharded = false;
+  ShardLayout layout;
+  mutable tbb::enumerable_thread_specific<SoftmaxAccumulator> accumulators;
 
   Impl(const StoreReader& s, const RetrieverConfig& c) : store(s), config(c), shape(s.shape()), scorer(s) {
     H = shape.kv_heads;
@@ -150,6 +159,15 @@ struct Retriever::Impl {
     gpu_chunks = store.chunks();
   }
 
+  size_t GlobalChunks() const { return sharded ? layout.chunks : store.chunks(); }
+  size_t GlobalTokens() const { return sharded ? layout.tokens : store.tokens(); }
+  size_t First() const { return sharded ? layout.first_chunk : 0; }
+  // Whether this store holds global chunk c (its complete chunks, or its tail).
+  bool Holds(size_t c) const {
+    return c >= First() && (c - First() < store.chunks() || (c - First() == store.chunks() && store.info().tail_tokens > 0));
+  }
+  ChunkKV ChunkOf(size_t c, size_t head) const { return store.chunk(c - First(), head); }
+
   // Candidates and the local term of a query at `position` (DESIGN.md).
   struct Plan {
     bool empty = true;  // nothing visible (an empty store)
@@ -158,7 +176,7 @@ struct Retriever::Impl {
 
   Plan MakePlan(size_t position, bool past_store = false) const {
     Plan plan;
-    const size_t n = store.tokens();
+    const size_t n = GlobalTokens();
     if (position == kLastPosition) {
       if (n == 0) return plan;
       position = n - 1;
@@ -167,10 +185,10 @@ struct Retriever::Impl {
                                                        " is past the store's " + std::to_string(n) + " tokens");
     const size_t visible = position + 1;
     plan.cand_end = visible >= config.window ? (visible - config.window) / S : 0;
-    LANDMARK_CHECK_ARG(plan.cand_end <= store.chunks(),
+    LANDMARK_CHECK_ARG(plan.cand_end <= GlobalChunks(),
                        "retriever: a query at position " + std::to_string(position) + " with window " +
                            std::to_string(config.window) + " needs chunks past the store's " +
-                           std::to_string(store.chunks()) + " complete chunks");
+                           std::to_string(GlobalChunks()) + " complete chunks");
     plan.empty = n == 0;
     plan.p = position;
     plan.sink_end = config.fusion == Fusion::kJoint ? std::min(config.sink_chunks, plan.cand_end) : 0;
@@ -206,49 +224,79 @@ struct Retriever::Impl {
   void Prefetch(const std::vector<ScoredChunk>& chosen, size_t h) const {
     if (!config.prefetch || chosen.empty()) return;
     std::vector<size_t> ids;
-    for (const ScoredChunk& c : chosen) ids.push_back(c.chunk);
+    for (const ScoredChunk& c : chosen) ids.push_back(c.chunk - First());
     store.Prefetch(ids.data(), ids.size(), LH == H ? h : StoreReader::kAllHeads);
   }
 
-  // Top-k per selection head for one query, prefetching each head's chunks
-  // as soon as its selection is complete (while other heads still score).
-  std::vector<std::vector<ScoredChunk>> Select(const Plan& plan, const std::vector<float>& r) const {
-    std::vector<std::vector<ScoredChunk>> selected(LH);
-    if (plan.empty || plan.cand_end <= plan.sink_end) return selected;
-    const size_t first = plan.sink_end, count = plan.cand_end - plan.sink_end;
-    const size_t ranges = (count + kScoreRange - 1) / kScoreRange;
-    std::vector<TopK> partial(LH * ranges, TopK(config.top_k));
-    tbb::enumerable_thread_specific<std::vector<float>> scratch;
-    // Each task scores a range of chunks for every head, a few chunks at a
-    // time: the landmarks [chunk][head][R] are read front to back once (one
-    // head alone would read 1 row in LH, skipping through pages and the TLB).
+  // This store's candidates [begin, end) (global ids) of a plan.
+  std::pair<size_t, size_t> HeldCandidates(const Plan& plan) const {
+    const size_t begin = std::max(plan.sink_end, First()), end = std::min(plan.cand_end, First() + store.chunks());
+    return {begin, std::max(begin, end)};
+  }
+
+  // Top-k per selection head for one query: every core scores a range of
+  // the candidates and keeps its own top-k per head; the heads' partial
+  // top-k are then merged in parallel, each head's chunks prefetched as
+  // soon as its selection is known.
+  Selection Select(const Plan& plan, const std::vector<float>& r) const {
+    Selection selected(LH);
+    const std::pair<size_t, size_t> held = HeldCandidates(plan);
+    const size_t begin = held.first, end = held.second;
+    if (plan.empty || end <= begin || config.top_k == 0) return selected;
+    const size_t count = end - begin;
+    const size_t chunk_bytes = LH * shape.landmark_values() * SizeOf(shape.dtype);
+    const size_t min_chunks = std::max<size_t>(kSubRange, kMinScoreBytes / std::max<size_t>(1, chunk_bytes));
+    const size_t threads = size_t(std::max(1, tbb::this_task_arena::max_concurrency()));
+    const size_t ranges = std::clamp<size_t>((count + min_chunks - 1) / min_chunks, 1, 4 * threads);
+    const size_t per_range = (count + ranges - 1) / ranges;
+    // Per (head, range): the range's best k and its k-th score.
+    std::vector<std::vector<ScoredChunk>> partial(LH * ranges);
+    std::vector<float> kth(LH * ranges);
+    struct Scratch {
+      std::vector<float> scores, selection;
+      std::vector<uint32_t> candidates;
+    };
+    tbb::enumerable_thread_specific<Scratch> scratch;
+    // Each task scores its range for every head, a few chunks at a time:
+    // the landmarks [chunk][head][R] are read front to back once (one head
+    // alone would read 1 row in LH, skipping through pages and the TLB).
     tbb::parallel_for(size_t(0), ranges, [&](size_t range) {
-      const size_t begin = first + range * kScoreRange, end = std::min(first + count, begin + kScoreRange);
-      std::vector<float>& scores = scratch.local();
-      scores.resize(kSubRange);
-      for (size_t sub = begin; sub < end; sub += kSubRange) {
-        const size_t n = std::min(kSubRange, end - sub);
-        for (size_t h = 0; h < LH; ++h) {
-          scorer.Score(&r[h * R], h, sub, n, scores.data());
-          partial[h * ranges + range].PushRange(scores.data(), n, uint32_t(sub));
-        }
+      const size_t from = begin + range * per_range, to = std::min(end, from + per_range), n = to - from;
+      Scratch& local = scratch.local();
+      local.scores.resize(LH * n);
+      for (size_t sub = from; sub < to; sub += kSubRange) {
+        const size_t m = std::min(kSubRange, to - sub);
+        for (size_t h = 0; h < LH; ++h) scorer.Score(&r[h * R], h, sub - First(), m, &local.scores[h * n + (sub - from)]);
+      }
+      for (size_t h = 0; h < LH; ++h) {
+        kth[h * ranges + range] = AppendBest(&local.scores[h * n], n, uint32_t(from), config.top_k, local.selection,
+                                             local.candidates, partial[h * ranges + range]);
       }
     });
-    for (size_t h = 0; h < LH; ++h) {
-      TopK merged(config.top_k);
-      for (size_t i = 0; i < ranges; ++i) merged.Merge(partial[h * ranges + i]);
-      selected[h] = merged.Sorted();
-      Prefetch(selected[h], h);
-    }
+    // Per head: only scores at or above the best range's k-th can be among
+    // the k best of all.
+    tbb::parallel_for(size_t(0), LH, [&](size_t h) {
+      const float bound = *std::max_element(kth.begin() + std::ptrdiff_t(h * ranges),
+                                            kth.begin() + std::ptrdiff_t((h + 1) * ranges));
+      std::vector<ScoredChunk>& chosen = selected[h];
+      for (size_t i = 0; i < ranges; ++i) {
+        for (const ScoredChunk& c : partial[h * ranges + i]) {
+          if (bound == kNegInf || c.score >= bound) chosen.push_back(c);
+        }
+      }
+      KeepBest(chosen, config.top_k);
+      Prefetch(chosen, h);
+    });
     return selected;
   }
 
   // One chunk (or a prefix of it) attended by one kv head's queries.
   struct Item {
     size_t kv_head;
-    size_t chunk;
+    size_t chunk;  // global id
     size_t tokens;
     bool zero_logit;
+    int64_t selection;  // index in its selection head's chunks; -1: a sink or a local piece
   };
 
   // Per kv head: its selected chunks, then the sinks, then the local pieces.
@@ -257,7 +305,8 @@ struct Retriever::Impl {
     std::vector<size_t> first_item, retrieval_items;  // [H + 1], [H]
   };
 
-  Items MakeItems(const Plan& plan, const std::vector<std::vector<ScoredChunk>>& selected) const {
+  // Only the chunks this store holds (all of them, unless it is a shard).
+  Items MakeItems(const Plan& plan, const Selection& selected) const {
     Items it;
     it.first_item.assign(H + 1, 0);
     it.retrieval_items.assign(H, 0);
@@ -265,11 +314,16 @@ struct Retriever::Impl {
     const bool softmax1 = config.softmax_off_by_one;
     for (size_t h = 0; h < H; ++h) {
       it.first_item[h] = it.items.size();
-      for (const ScoredChunk& c : selected[LH == H ? h : 0]) it.items.push_back({h, c.chunk, S, softmax1});
-      for (size_t c = 0; c < plan.sink_end; ++c) it.items.push_back({h, c, S, softmax1});
+      const std::vector<ScoredChunk>& chosen = selected[LH == H ? h : 0];
+      for (size_t i = 0; i < chosen.size(); ++i) {
+        if (Holds(chosen[i].chunk)) it.items.push_back({h, chosen[i].chunk, S, softmax1, int64_t(i)});
+      }
+      for (size_t c = 0; c < plan.sink_end; ++c) {
+        if (Holds(c)) it.items.push_back({h, c, S, softmax1, -1});
+      }
       it.retrieval_items[h] = it.items.size() - it.first_item[h];
       for (size_t c = plan.cand_end; Local() && c * S < plan.local_end; ++c) {
-        it.items.push_back({h, c, std::min(S, plan.local_end - c * S), false});
+        if (Holds(c)) it.items.push_back({h, c, std::min(S, plan.local_end - c * S), false, -1});
       }
     }
     it.first_item[H] = it.items.size();
@@ -292,13 +346,32 @@ struct Retriever::Impl {
     result.candidates = plan.cand_end - plan.sink_end;
     result.local_tokens = Local() ? plan.local_end - plan.local_begin : 0;
     const size_t b = SizeOf(shape.dtype);
-    result.bytes_touched = uint64_t(result.candidates) * LH * shape.landmark_values() * b;
+    const auto [begin, end] = HeldCandidates(plan);
+    result.bytes_touched = uint64_t(end - begin) * LH * shape.landmark_values() * b;
     for (const Item& item : it.items) result.bytes_touched += 2 * uint64_t(item.tokens) * d * b;
     return result;
   }
 
-  RetrievalResult Attend(const Plan& plan, const RetrievalQuery& query,
-                         const std::vector<std::vector<ScoredChunk>>& selected) const {
+  // Per selection head: [selected][served kv heads][G] log-sum-exps of
+  // the chosen chunks attended here (-inf: not here), from the items'
+  // lses [items][G].
+  std::vector<std::vector<float>> SelectedLse(const Selection& selected, const Items& it, const float* lses) const {
+    const size_t served = LH == H ? 1 : H;
+    std::vector<std::vector<float>> out(LH);
+    for (size_t s = 0; s < LH; ++s) out[s].assign(selected[s].size() * served * G, kNegInf);
+    for (size_t i = 0; i < it.items.size(); ++i) {
+      const Item& item = it.items[i];
+      if (item.selection < 0) continue;
+      const size_t s = LH == H ? item.kv_head : 0, j = LH == H ? 0 : item.kv_head;
+      std::copy_n(lses + i * G, G, &out[s][(size_t(item.selection) * served + j) * G]);
+    }
+    return out;
+  }
+
+  // The chunks this store holds of a query's selection, sinks and local
+  // term, attended and fused (no explanations: see Explain).
+  RetrievalResult Attend(const Plan& plan, const RetrievalQuery& query, const Selection& selected,
+                         std::vector<std::vector<float>>& selected_lse) const {
     const Items it = MakeItems(plan, selected);
     RetrievalResult result = EmptyResult(plan, it);
     if (plan.empty) return result;
@@ -308,8 +381,8 @@ struct Retriever::Impl {
     const float scale = 1.0f / std::sqrt(float(d));
     std::vector<QueryBlock> queries(H);
     for (size_t h = 0; h < H; ++h) queries[h].Prepare(query.q + h * G * d, 1, G, 0, d, scale);
-    std::vector<float> outs(items.size() * G * d), lses(items.size() * G);
-    tbb::enumerable_thread_specific<SoftmaxAccumulator> accumulators;
+    // Every element is written below: no zero fill.
+    const std::unique_ptr<float[]> outs(new float[items.size() * G * d]), lses(new float[items.size() * G]);
     const size_t kv_bytes = d * b;  // per token, K or V
     tbb::parallel_for(tbb::blocked_range<size_t>(0, items.size(), 4), [&](const tbb::blocked_range<size_t>& range) {
       SoftmaxAccumulator& acc = accumulators.local();
@@ -317,22 +390,23 @@ struct Retriever::Impl {
         // Selected chunks lie scattered through the store: fetch the next
         // one's K and V into L2 while this one is attended.
         if (i + 1 != range.end()) {
-          const ChunkKV next = store.chunk(items[i + 1].chunk, items[i + 1].kv_head);
+          const ChunkKV next = ChunkOf(items[i + 1].chunk, items[i + 1].kv_head);
           PrefetchBytes(next.keys, items[i + 1].tokens * kv_bytes);
           PrefetchBytes(next.values, items[i + 1].tokens * kv_bytes);
         }
         const Item& item = items[i];
-        const ChunkKV kv = store.chunk(item.chunk, item.kv_head);
+        const ChunkKV kv = ChunkOf(item.chunk, item.kv_head);
         acc.Reset(queries[item.kv_head]);
         AttendBlock(queries[item.kv_head], KVBlock{kv.keys, kv.values, shape.dtype, item.tokens, d, d}, nullptr, acc);
-        acc.Finish(outs.data() + i * G * d, 0, lses.data() + i * G, 0, item.zero_logit);
+        acc.Finish(outs.get() + i * G * d, 0, lses.get() + i * G, 0, item.zero_logit);
       }
     });
 
+    std::vector<float> weights;
     for (size_t h = 0; h < H; ++h) {
       const size_t first = it.first_item[h], parts = it.first_item[h + 1] - first, retrieval = it.retrieval_items[h];
-      const float* part_out = outs.data() + first * G * d;
-      const float* part_lse = lses.data() + first * G;
+      const float* part_out = outs.get() + first * G * d;
+      const float* part_lse = lses.get() + first * G;
       float* out = result.out.data() + h * G * d;
       if (config.fusion == Fusion::kJoint) {
         MergeByLse(part_out, part_lse, parts, G, d, out, result.lse.data() + h * G);
@@ -340,14 +414,15 @@ struct Retriever::Impl {
         MergeByLse(part_out + retrieval * G * d, part_lse + retrieval * G, parts - retrieval, G, d,
                    result.local_out.data() + h * G * d, result.local_lse.data() + h * G);
         if (retrieval > 0) {
+          // The weights of the whole selection; this store's chunks take theirs.
           const std::vector<float> w = HsaWeights(selected[LH == H ? h : 0]);
-          std::vector<float> weights(retrieval * G);
-          for (size_t i = 0; i < retrieval; ++i) std::fill_n(&weights[i * G], G, w[i]);
+          weights.resize(retrieval * G);
+          for (size_t i = 0; i < retrieval; ++i) std::fill_n(&weights[i * G], G, w[size_t(items[first + i].selection)]);
           WeightedSum(part_out, weights.data(), retrieval, G, d, out);
         }
       }
     }
-    Explain(selected, it.first_item, lses.data(), result);
+    selected_lse = SelectedLse(selected, it, lses.get());
     return result;
   }
 
@@ -424,7 +499,8 @@ struct Retriever::Impl {
         } else {
           std::copy_n(&lse[i * q_heads], q_heads, res.lse.begin());
         }
-        Explain(selected[i], items[i].first_item, item_lse.data() + size_t(groups[i * H].first_item) * G, res);
+        Explain(selected[i], SelectedLse(selected[i], items[i], item_lse.data() + size_t(groups[i * H].first_item) * G),
+                res);
       }
       return results;
     } catch (const Error&) {
@@ -458,9 +534,9 @@ struct Retriever::Impl {
     return w;
   }
 
-  // lses: [items][G] of this query, in MakeItems order.
-  void Explain(const std::vector<std::vector<ScoredChunk>>& selected, const std::vector<size_t>& first_item,
-               const float* lses, RetrievalResult& result) const {
+  // selected_lse: as SelectedLse, for the whole query.
+  void Explain(const Selection& selected, const std::vector<std::vector<float>>& selected_lse,
+               RetrievalResult& result) const {
     for (size_t s = 0; s < LH; ++s) {
       SelectionExplanation& e = result.selections[s];
       for (const ScoredChunk& c : selected[s]) {
@@ -474,16 +550,25 @@ struct Retriever::Impl {
       // Joint: each chunk's share exp(lse_i - LSE), averaged over the heads it served.
       e.weights.assign(selected[s].size(), 0.0f);
       const size_t served = LH == H ? 1 : H;
-      for (size_t h = (LH == H ? s : 0); h < (LH == H ? s + 1 : H); ++h) {
-        for (size_t i = 0; i < selected[s].size(); ++i) {
-          const size_t item = first_item[h] + i;
+      for (size_t i = 0; i < selected[s].size(); ++i) {
+        for (size_t j = 0; j < served; ++j) {
+          const size_t h = LH == H ? s : j;
           for (size_t g = 0; g < G; ++g) {
             const float total = result.lse[h * G + g];
-            if (total != kNegInf) e.weights[i] += std::exp(lses[item * G + g] - total) / float(G * served);
+            const float part = selected_lse[s][(i * served + j) * G + g];
+            if (total != kNegInf) e.weights[i] += std::exp(part - total) / float(G * served);
           }
         }
       }
     }
+  }
+
+  // One query on the CPU.
+  RetrievalResult QueryCpu(const Plan& plan, const RetrievalQuery& query, const Selection& selected) const {
+    std::vector<std::vector<float>> selected_lse;
+    RetrievalResult result = Attend(plan, query, selected, selected_lse);
+    if (!plan.empty) Explain(selected, selected_lse, result);
+    return result;
   }
 };
 
@@ -500,9 +585,9 @@ RetrievalResult Retriever::Query(const RetrievalQuery& query) const {
   LANDMARK_CHECK_ARG(query.q != nullptr, "retriever: the query q is null");
   if (impl_->gpu) return impl_->QueryOnGpu({query})[0];
   const Impl::Plan plan = impl_->MakePlan(query.position, query.past_store);
-  std::vector<std::vector<ScoredChunk>> selected(impl_->LH);
+  Selection selected(impl_->LH);
   if (!plan.empty) selected = impl_->Select(plan, impl_->RetrievalVectors(query));
-  return impl_->Attend(plan, query, selected);
+  return impl_->QueryCpu(plan, query, selected);
 }
 
 std::vector<RetrievalResult> Retriever::QueryBatch(const std::vector<RetrievalQuery>& queries) const {
@@ -548,8 +633,94 @@ std::vector<RetrievalResult> Retriever::QueryBatch(const std::vector<RetrievalQu
     }
   }
   std::vector<RetrievalResult> results(queries.size());
-  tbb::parallel_for(size_t(0), queries.size(), [&](size_t i) { results[i] = m.Attend(plans[i], queries[i], selected[i]); });
+  tbb::parallel_for(size_t(0), queries.size(), [&](size_t i) { results[i] = m.QueryCpu(plans[i], queries[i], selected[i]); });
   return results;
+}
+
+// ------------------------------------------------------------------ shards
+
+ShardEngine::ShardEngine(const StoreReader& shard, const RetrieverConfig& config, const ShardLayout& layout)
+    : retriever_(shard, [&] {
+        RetrieverConfig c = config;
+        c.device = Device::kCpu;
+        return c;
+      }()) {
+  Retriever::Impl& m = *retriever_.impl_;
+  LANDMARK_CHECK_ARG(layout.first_chunk + shard.chunks() <= layout.chunks &&
+                         layout.tokens >= layout.chunks * m.S &&
+                         (shard.info().tail_tokens == 0 || layout.first_chunk + shard.chunks() == layout.chunks),
+                     "shard: chunks [" + std::to_string(layout.first_chunk) + ", " +
+                         std::to_string(layout.first_chunk + shard.chunks()) + ") do not fit a store of " +
+                         std::to_string(layout.chunks) + " chunks (only the last shard may end in a partial chunk)");
+  m.sharded = true;
+  m.layout = layout;
+}
+
+ShardEngine::~ShardEngine() = default;
+
+const RetrieverConfig& ShardEngine::config() const { return retriever_.config(); }
+size_t ShardEngine::selection_heads() const { return retriever_.impl_->LH; }
+
+Selection ShardEngine::SelectLocal(const RetrievalQuery& query) const {
+  const Retriever::Impl& m = *retriever_.impl_;
+  LANDMARK_CHECK_ARG(query.q != nullptr, "retriever: the query q is null");
+  const Retriever::Impl::Plan plan = m.MakePlan(query.position, query.past_store);
+  if (plan.empty) return Selection(m.LH);
+  return m.Select(plan, m.RetrievalVectors(query));
+}
+
+ShardPartial ShardEngine::AttendLocal(const RetrievalQuery& query, const Selection& selected) const {
+  const Retriever::Impl& m = *retriever_.impl_;
+  const Retriever::Impl::Plan plan = m.MakePlan(query.position, query.past_store);
+  ShardPartial p;
+  RetrievalResult r = m.Attend(plan, query, selected, p.selected_lse);
+  if (plan.empty) p.selected_lse.assign(m.LH, {});
+  p.out = std::move(r.out);
+  p.lse = std::move(r.lse);
+  p.local_out = std::move(r.local_out);
+  p.local_lse = std::move(r.local_lse);
+  p.bytes_touched = r.bytes_touched;
+  return p;
+}
+
+RetrievalResult ShardEngine::Combine(const RetrievalQuery& query, const Selection& selected,
+                                     const std::vector<ShardPartial>& partials) const {
+  const Retriever::Impl& m = *retriever_.impl_;
+  const Retriever::Impl::Plan plan = m.MakePlan(query.position, query.past_store);
+  RetrievalResult result = m.EmptyResult(plan, Retriever::Impl::Items{});
+  if (plan.empty) return result;
+  const size_t parts = partials.size(), q_heads = m.config.q_heads, d = m.d, G = m.G;
+  result.bytes_touched = 0;
+  for (const ShardPartial& p : partials) result.bytes_touched += p.bytes_touched;
+  // Per kv head, the shards' parts stacked [parts][G][d] and [parts][G] for MergeByLse.
+  std::vector<float> outs(parts * G * d), lses(parts * G);
+  auto merge = [&](auto out_of, auto lse_of, float* out, float* lse) {
+    for (size_t h = 0; h < m.H; ++h) {
+      for (size_t i = 0; i < parts; ++i) {
+        std::copy_n(&(partials[i].*out_of)[h * G * d], G * d, &outs[i * G * d]);
+        std::copy_n(&(partials[i].*lse_of)[h * G], G, &lses[i * G]);
+      }
+      MergeByLse(outs.data(), lses.data(), parts, G, d, out + h * G * d, lse + h * G);
+    }
+  };
+  if (m.config.fusion == Fusion::kJoint) {
+    merge(&ShardPartial::out, &ShardPartial::lse, result.out.data(), result.lse.data());
+  } else {
+    merge(&ShardPartial::local_out, &ShardPartial::local_lse, result.local_out.data(), result.local_lse.data());
+    for (const ShardPartial& p : partials) {
+      for (size_t i = 0; i < q_heads * d; ++i) result.out[i] += p.out[i];
+    }
+  }
+  std::vector<std::vector<float>> selected_lse(m.LH);
+  for (size_t s = 0; s < m.LH; ++s) {
+    for (const ShardPartial& p : partials) {
+      if (selected_lse[s].empty()) selected_lse[s].assign(p.selected_lse[s].size(), kNegInf);
+      LANDMARK_ASSERT(p.selected_lse[s].size() == selected_lse[s].size());
+      for (size_t i = 0; i < selected_lse[s].size(); ++i) selected_lse[s][i] = std::max(selected_lse[s][i], p.selected_lse[s][i]);
+    }
+  }
+  m.Explain(selected, selected_lse, result);
+  return result;
 }
 
 }  // namespace landmark

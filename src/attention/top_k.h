@@ -8,6 +8,8 @@
 #include <cmath>
 #include <cstddef>
 #include <cstdint>
+#include <functional>
+#include <limits>
 #include <vector>
 
 namespace landmark {
@@ -68,10 +70,70 @@ class TopK {
   }
 
   size_t size() const { return heap_.size(); }
+  const std::vector<ScoredChunk>& items() const { return heap_; }  // unordered
 
  private:
   size_t k_;
   std::vector<ScoredChunk> heap_;
 };
+
+// The best k of scores[i] (chunk first + i), i < n, appended to `out` in
+// any order; returns the k-th best score (a lower bound of the k-th best of
+// any set holding these), or -inf when there are k or fewer, or a NaN.
+// Linear with a small constant: a sample of the scores gives a threshold
+// that about 2k of them pass, one pass keeps those, and a float selection
+// among them finds the k-th score; ties go to the lower chunk id.
+inline float AppendBest(const float* scores, size_t n, uint32_t first, size_t k, std::vector<float>& scratch,
+                        std::vector<uint32_t>& candidates, std::vector<ScoredChunk>& out) {
+  constexpr float kNone = -std::numeric_limits<float>::infinity();
+  bool nan = false;
+  for (size_t i = 0; i < n; ++i) nan |= std::isnan(scores[i]);
+  if (n <= k || k == 0 || nan) {
+    if (nan && n > k) {  // NaN ranks below every number: the heap knows how
+      TopK top(k);
+      top.PushRange(scores, n, first);
+      out.insert(out.end(), top.items().begin(), top.items().end());
+      return kNone;
+    }
+    for (size_t i = 0; i < n && k > 0; ++i) out.push_back({scores[i], first + uint32_t(i)});
+    return kNone;
+  }
+  candidates.clear();
+  const size_t stride = n / (4 * k);
+  if (stride >= 2) {  // the sample's (2k / stride)-th best: about 2k scores reach it
+    scratch.clear();
+    for (size_t i = 0; i < n; i += stride) scratch.push_back(scores[i]);
+    const size_t rank = std::max<size_t>(1, 2 * k / stride);
+    std::nth_element(scratch.begin(), scratch.begin() + std::ptrdiff_t(rank - 1), scratch.end(), std::greater<float>());
+    const float estimate = scratch[rank - 1];
+    for (size_t i = 0; i < n; ++i) {
+      if (scores[i] >= estimate) candidates.push_back(uint32_t(i));
+    }
+    if (candidates.size() < k) candidates.clear();  // too few reached it: take them all
+  }
+  if (candidates.empty()) {
+    for (size_t i = 0; i < n; ++i) candidates.push_back(uint32_t(i));
+  }
+  scratch.clear();
+  for (uint32_t i : candidates) scratch.push_back(scores[i]);
+  std::nth_element(scratch.begin(), scratch.begin() + std::ptrdiff_t(k - 1), scratch.end(), std::greater<float>());
+  const float kth = scratch[k - 1];
+  size_t above = 0;
+  for (uint32_t i : candidates) above += scores[i] > kth;
+  size_t ties = k - above;  // ties to the lower chunk id: the first ones met
+  for (uint32_t i : candidates) {
+    if (scores[i] > kth || (scores[i] == kth && ties > 0 && ties--)) out.push_back({scores[i], first + i});
+  }
+  return kth;
+}
+
+// Keeps the best k of `items` (in any order), best first.
+inline void KeepBest(std::vector<ScoredChunk>& items, size_t k) {
+  if (items.size() > k) {
+    std::nth_element(items.begin(), items.begin() + std::ptrdiff_t(k), items.end(), Better);
+    items.resize(k);
+  }
+  std::sort(items.begin(), items.end(), Better);
+}
 
 }  // namespace landmark

@@ -19,6 +19,7 @@
 #include "landmark/error.h"
 #include "landmark/landmark.h"
 #include "landmark/retriever.h"
+#include "landmark/shard.h"
 #include "landmark/store.h"
 
 namespace landmark::capi {
@@ -128,6 +129,7 @@ struct RetrieverObject {
   static constexpr Kind kKind = Kind::kRetriever;
   std::shared_ptr<const StoreReader> store;  // its own view, unaffected by refreshes of the store handle
   std::unique_ptr<Retriever> retriever;
+  std::unique_ptr<ShardedRetriever> sharded;  // instead of `retriever`: a sharded store (store = this rank's shard)
   std::shared_ptr<tbb::task_arena> arena;
   std::optional<HashingEncoder> encoder;  // text stores
   size_t q_heads = 0;
@@ -138,6 +140,7 @@ struct ResultObject {
   std::shared_ptr<const StoreReader> store;
   std::vector<RetrievalResult> results;
   size_t q_heads = 0, head_dim = 0;
+  bool sharded = false;  // store is rank 0's shard: it holds the texts of chunks [0, its chunks)
 };
 
 // ---- the handle table: ids never reused, so closed handles are detected ----

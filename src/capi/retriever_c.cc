@@ -35,14 +35,52 @@ void Run(const RetrieverObject& r, const std::vector<RetrievalQuery>& queries, l
   object->store = r.store;
   object->q_heads = r.q_heads;
   object->head_dim = r.store->shape().head_dim;
+  object->sharded = r.sharded != nullptr;
   InArena(r.arena, [&] {
-    if (queries.size() == 1) {
+    if (r.sharded) {
+      object->results = As(LANDMARK_ERROR_INVALID_ARGUMENT, [&] { return r.sharded->QueryBatch(queries); });
+    } else if (queries.size() == 1) {
       object->results.push_back(As(LANDMARK_ERROR_INVALID_ARGUMENT, [&] { return r.retriever->Query(queries[0]); }));
     } else {
       object->results = As(LANDMARK_ERROR_INVALID_ARGUMENT, [&] { return r.retriever->QueryBatch(queries); });
     }
   });
   *result = Add<ResultObject, landmark_result>(object);
+}
+
+// The engine's settings from the C options (fusion and weights checked).
+RetrieverConfig ConfigOf(const landmark_retriever_options& o) {
+  const int fusion = Raw(o.fusion), weights = Raw(o.weights);
+  if (fusion != LANDMARK_FUSION_JOINT && fusion != LANDMARK_FUSION_HSA) {
+    Fail(LANDMARK_ERROR_INVALID_ARGUMENT, "options.fusion: unknown fusion " + std::to_string(fusion));
+  }
+  if (weights != LANDMARK_WEIGHTS_SOFTMAX && weights != LANDMARK_WEIGHTS_STICKBREAKING) {
+    Fail(LANDMARK_ERROR_INVALID_ARGUMENT, "options.weights: unknown weights " + std::to_string(weights));
+  }
+  RetrieverConfig config;
+  config.q_heads = o.q_heads;
+  config.top_k = o.top_k;
+  config.fusion = fusion == LANDMARK_FUSION_HSA ? Fusion::kHsa : Fusion::kJoint;
+  config.weights = weights == LANDMARK_WEIGHTS_STICKBREAKING ? RetrievalWeights::kStickBreaking
+                                                             : RetrievalWeights::kSoftmax;
+  config.softmax_off_by_one = o.softmax_off_by_one != 0;
+  config.window = o.window;
+  config.sink_chunks = o.sink_chunks;
+  config.prefetch = o.prefetch != 0;
+  config.device = DeviceFromC(Raw(o.device), "options.device");
+  return config;
+}
+
+// The rest of a retriever handle once its store view is open.
+void Finish(RetrieverObject& object, const landmark_retriever_options& o, const RetrieverConfig& config) {
+  object.arena = ArenaOf(o.arena);
+  object.temperature = o.temperature;
+  const StoreInfo& info = object.store->info();
+  object.q_heads = config.q_heads ? config.q_heads : info.shape.kv_heads;
+  const auto encoder = info.metadata.find("encoder");
+  if (encoder != info.metadata.end() && encoder->second == "hashing") {
+    object.encoder.emplace(HashingEncoderOptionsOf(info));
+  }
 }
 
 }  // namespace
@@ -96,38 +134,39 @@ landmark_status landmark_retriever_create(landmark_store* store, const landmark_
     NotNull(retriever, "retriever") = nullptr;
     const auto s = Get<StoreObject>(store, "store");
     const landmark_retriever_options& o = Options(options, "options");
-    const int fusion = Raw(o.fusion), weights = Raw(o.weights);
-    if (fusion != LANDMARK_FUSION_JOINT && fusion != LANDMARK_FUSION_HSA) {
-      Fail(LANDMARK_ERROR_INVALID_ARGUMENT, "options.fusion: unknown fusion " + std::to_string(fusion));
-    }
-    if (weights != LANDMARK_WEIGHTS_SOFTMAX && weights != LANDMARK_WEIGHTS_STICKBREAKING) {
-      Fail(LANDMARK_ERROR_INVALID_ARGUMENT, "options.weights: unknown weights " + std::to_string(weights));
-    }
-    RetrieverConfig config;
-    config.q_heads = o.q_heads;
-    config.top_k = o.top_k;
-    config.fusion = fusion == LANDMARK_FUSION_HSA ? Fusion::kHsa : Fusion::kJoint;
-    config.weights = weights == LANDMARK_WEIGHTS_STICKBREAKING ? RetrievalWeights::kStickBreaking
-                                                               : RetrievalWeights::kSoftmax;
-    config.softmax_off_by_one = o.softmax_off_by_one != 0;
-    config.window = o.window;
-    config.sink_chunks = o.sink_chunks;
-    config.prefetch = o.prefetch != 0;
-    config.device = DeviceFromC(Raw(o.device), "options.device");
+    const RetrieverConfig config = ConfigOf(o);
     auto object = std::make_shared<RetrieverObject>();
-    object->arena = ArenaOf(o.arena);
-    object->temperature = o.temperature;
     // Its own view of the store's commit as of now (a later refresh of the
     // store handle does not move it under running queries).
     object->store = std::make_shared<const StoreReader>(As(LANDMARK_ERROR_IO, [&] { return StoreReader::Open(s->dir); }));
-    const StoreInfo& info = object->store->info();
-    object->q_heads = config.q_heads ? config.q_heads : info.shape.kv_heads;
+    Finish(*object, o, config);
     object->retriever = std::make_unique<Retriever>(*object->store, config);
-    const auto encoder = info.metadata.find("encoder");
-    if (encoder != info.metadata.end() && encoder->second == "hashing") {
-      object->encoder.emplace(HashingEncoderOptionsOf(info));
-    }
     *retriever = Add<RetrieverObject, landmark_retriever>(object);
+  });
+}
+
+landmark_status landmark_sharded_retriever_create(const char* prefix, const landmark_retriever_options* options,
+                                                  landmark_retriever** retriever) {
+  return Guard(LANDMARK_ERROR_INVALID_ARGUMENT, [&] {
+    NotNull(retriever, "retriever") = nullptr;
+    const std::string dir = Str(prefix, "prefix");
+    const landmark_retriever_options& o = Options(options, "options");
+    const RetrieverConfig config = ConfigOf(o);
+    Communicator& world = As(LANDMARK_ERROR_INVALID_ARGUMENT, [&]() -> Communicator& { return MpiWorld(); });
+    auto object = std::make_shared<RetrieverObject>();
+    object->sharded = As(LANDMARK_ERROR_IO, [&] { return std::make_unique<ShardedRetriever>(dir, config, world); });
+    object->store = std::make_shared<const StoreReader>(
+        As(LANDMARK_ERROR_IO, [&] { return StoreReader::Open(ShardPath(dir, world.rank())); }));
+    Finish(*object, o, config);
+    *retriever = Add<RetrieverObject, landmark_retriever>(object);
+  });
+}
+
+landmark_status landmark_mpi_rank(size_t* rank, size_t* size) {
+  return Guard(LANDMARK_ERROR_INVALID_ARGUMENT, [&] {
+    Communicator& world = MpiWorld();
+    if (rank) *rank = world.rank();
+    if (size) *size = world.size();
   });
 }
 
@@ -160,6 +199,10 @@ landmark_status landmark_retriever_query_batch(const landmark_retriever* retriev
   return Guard(LANDMARK_ERROR_INVALID_ARGUMENT, [&] {
     NotNull(result, "result") = nullptr;
     const auto object = Get<RetrieverObject>(retriever, "retriever");
+    if (object->sharded && object->sharded->communicator().rank() != 0) {  // rank 0's queries are broadcast
+      Run(*object, {}, result);
+      return;
+    }
     NotNull(q, "q");
     if (count == 0) Fail(LANDMARK_ERROR_INVALID_ARGUMENT, "count is 0 (no queries)");
     const StoreShape& s = object->store->shape();
@@ -261,7 +304,9 @@ landmark_status landmark_result_chunk_text(const landmark_result* result, size_t
       Fail(LANDMARK_ERROR_INVALID_ARGUMENT, "chunk index " + std::to_string(i) + " is past the " +
                                                 std::to_string(s.chunks.size()) + " selected chunks");
     }
-    const std::string_view t = object->store->text(s.chunks[i]);
+    // A sharded result: the texts of chunks on other ranks are not here.
+    const bool here = !object->sharded || s.chunks[i] < object->store->chunks();
+    const std::string_view t = here ? object->store->text(s.chunks[i]) : std::string_view();
     *text = t.data();
     *length = t.size();
   });

@@ -11,12 +11,14 @@
 #include "landmark/device.h"
 #include "landmark/kernels.h"
 #include "landmark/probe.h"
+#include "landmark/shard.h"
 #include "perf/bench_cross_decoder.h"
 #include "perf/bench_decode.h"
 #include "perf/bench_ingest.h"
 #include "perf/bench_kernels.h"
 #include "perf/bench_model.h"
 #include "perf/bench_prefill.h"
+#include "perf/bench_shard.h"
 #include "src/cli/commands.h"
 
 namespace landmark::cli {
@@ -68,7 +70,7 @@ void Plot(const std::string& csv, const std::string& script_name = "plot.py") {
 
 void RunKernels(const BenchArgs& args) {
   if (!args.isa.empty()) CapKernelTarget(args.isa);
-  const MachineLimits before = Probe(args.quick);
+  const MachineLimits before = Probe(args.quick, args.threads);
   perf::KernelBenchOptions options;
   options.quick = args.quick;
   options.filter = args.filter;
@@ -77,7 +79,7 @@ void RunKernels(const BenchArgs& args) {
   const auto results = perf::BenchKernels(options, [](const std::string& line) {
     std::fprintf(stderr, "  measuring %s\n", line.c_str());
   });
-  const MachineLimits limits = perf::BestOf(before, Probe(args.quick));
+  const MachineLimits limits = perf::BestOf(before, Probe(args.quick, args.threads));
   perf::PrintMachine(stdout, limits);
   std::printf("\n");
   perf::PrintTable(stdout, limits, results);
@@ -135,12 +137,13 @@ void RunPrefill(const PrefillBenchArgs& args) {
 }
 
 struct IngestArgs {
+  size_t threads = 0;
   bool quick = false, keep = false;
   std::string dir, csv = "perf/results/ingest.csv";
 };
 
 void RunIngestBench(const IngestArgs& args) {
-  MachineLimits limits = Probe(true);
+  MachineLimits limits = Probe(true, args.threads);
   perf::IngestBenchOptions options;
   options.quick = args.quick;
   options.keep = args.keep;
@@ -173,13 +176,18 @@ struct DecodeArgs {
   std::string device = "cpu";
   bool no_cold = false, no_headline = false, plot = true;
   std::string csv = "perf/results/decode.csv";
+  std::string scaling_csv = "perf/results/decode-scaling.csv";
+  size_t threads = 0;
 };
 
 void RunDecodeBench(const DecodeArgs& args) {
   perf::DecodeBenchOptions options = args.options;
   options.device = ResolveDevice(ParseDevice(args.device));
   const perf::GpuBenchLimits gpu = options.device == Device::kCuda ? perf::ProbeGpu() : perf::GpuBenchLimits{};
-  const MachineLimits before = Probe(args.options.quick);
+  const MachineLimits before = Probe(args.options.quick, args.threads);
+  std::vector<perf::DecodeScalingRow> scaling;
+  if (!options.thread_sweep.empty() || !options.streams.empty() || !options.gpu_batches.empty()) options.scaling = &scaling;
+  options.hbm_gbps = gpu.hbm_gbps;
   options.cold = !args.no_cold;
   options.headline = !args.no_headline;
   const bool temporary = options.dir.empty();
@@ -190,13 +198,27 @@ void RunDecodeBench(const DecodeArgs& args) {
     std::fprintf(stderr, "  %s\n", line.c_str());
   });
   if (temporary && !options.keep) std::filesystem::remove_all(options.dir);
-  const MachineLimits limits = perf::BestOf(before, Probe(args.options.quick));
+  const MachineLimits limits = perf::BestOf(before, Probe(args.options.quick, args.threads));
   perf::PrintMachine(stdout, limits);
   std::printf("\n");
   perf::PrintDecodeTable(stdout, rows);
   std::printf("\nwarm/cold: median over the planted-needle queries; limit = read/query ÷ %.1f GB/s (probed, all "
               "threads); ratio = limit ÷ warm; dense = dense exact decode of the whole store; recall = planted "
               "needle chunks in the top-%zu.\n", limits.read_gbps_all, options.top_k);
+  if (!scaling.empty()) {
+    std::printf("\n");
+    perf::PrintDecodeScalingTable(stdout, scaling);
+    std::printf("\nthreads: one query at a time on that many threads (median of the needles' best of 5), limit = "
+                "read/query ÷ the read bandwidth probed with as many threads; streams: that many concurrent query "
+                "streams on one shared store, every thread serving, ms/query = wall time ÷ queries, limit with all "
+                "threads' bandwidth; gpu-batch: one resident batch on the GPU, limit = read/query ÷ HBM bandwidth; "
+                "ratio = limit ÷ ms/query.\n");
+    if (!args.scaling_csv.empty()) {
+      perf::WriteDecodeScalingCsv(args.scaling_csv, limits.cpu + (gpu.gpu.empty() ? "" : " + " + gpu.gpu), scaling);
+      std::printf("wrote %s\n", args.scaling_csv.c_str());
+      if (args.plot) Plot(args.scaling_csv, "plot_scaling.py");
+    }
+  }
   if (options.device == Device::kCuda) {
     std::printf("\n");
     perf::PrintGpu(stdout, gpu);
@@ -222,13 +244,14 @@ void RunDecodeBench(const DecodeArgs& args) {
 }
 
 struct ModelArgs {
+  size_t threads = 0;
   perf::ModelBenchOptions options;
   bool quick = false, plot = true;
   std::string csv = "perf/results/model.csv";
 };
 
 void RunModelBench(const ModelArgs& args) {
-  const MachineLimits before = Probe(args.quick);
+  const MachineLimits before = Probe(args.quick, args.threads);
   perf::ModelBenchOptions options = args.options;
   if (args.quick && options.sizes.empty()) options.sizes = {size_t(1) << 16};
   const bool temporary = options.dir.empty();
@@ -239,7 +262,7 @@ void RunModelBench(const ModelArgs& args) {
     std::fprintf(stderr, "  %s\n", line.c_str());
   });
   if (temporary && !options.keep) std::filesystem::remove_all(options.dir);
-  const MachineLimits limits = perf::BestOf(before, Probe(args.quick));
+  const MachineLimits limits = perf::BestOf(before, Probe(args.quick, args.threads));
   perf::RateModelRows(rows, limits);
   perf::PrintMachine(stdout, limits);
   std::printf("\n");
@@ -259,13 +282,14 @@ void RunModelBench(const ModelArgs& args) {
 }
 
 struct CrossDecoderArgs {
+  size_t threads = 0;
   perf::CrossDecoderBenchOptions options;
   bool plot = true;
   std::string csv = "perf/results/cross_decoder.csv";
 };
 
 void RunCrossDecoderBench(const CrossDecoderArgs& args) {
-  const MachineLimits before = Probe(args.options.quick);
+  const MachineLimits before = Probe(args.options.quick, args.threads);
   perf::CrossDecoderBenchOptions options = args.options;
   const bool temporary = options.dir.empty();
   if (temporary) {
@@ -275,7 +299,7 @@ void RunCrossDecoderBench(const CrossDecoderArgs& args) {
     std::fprintf(stderr, "  %s\n", line.c_str());
   });
   if (temporary && !options.keep) std::filesystem::remove_all(options.dir);
-  const MachineLimits limits = perf::BestOf(before, Probe(args.options.quick));
+  const MachineLimits limits = perf::BestOf(before, Probe(args.options.quick, args.threads));
   perf::PrintMachine(stdout, limits);
   std::printf("\n");
   perf::PrintCrossDecoderTable(stdout, rows);
@@ -288,6 +312,37 @@ void RunCrossDecoderBench(const CrossDecoderArgs& args) {
     perf::WriteCrossDecoderCsv(args.csv, limits, rows);
     std::printf("wrote %s\n", args.csv.c_str());
     if (args.plot) Plot(args.csv, "plot_cross_decoder.py");
+  }
+}
+
+struct ShardArgs {
+  perf::ShardBenchOptions options;
+  size_t threads = 0;
+  std::string csv = "perf/results/shards.csv";
+};
+
+// Under mpirun: every rank runs it; rank 0 builds the stores and reports.
+void RunShardBench(const ShardArgs& args) {
+  Communicator& comm = MpiWorld();
+  perf::ShardBenchOptions options = args.options;
+  if (options.dir.empty()) options.dir = (std::filesystem::temp_directory_path() / "landmark-bench-sharded").string();
+  const bool root = comm.rank() == 0;
+  const perf::ShardBenchRow row = perf::BenchShards(comm, options, [root](const std::string& line) {
+    if (root) std::fprintf(stderr, "  %s\n", line.c_str());
+  });
+  if (!root) return;
+  const MachineLimits limits = Probe(true, args.threads);
+  perf::PrintMachine(stdout, limits);
+  std::printf("\n");
+  perf::PrintShardTable(stdout, row);
+  std::printf("\nsharded: one query through every rank (broadcast, local top-k, allgather, attend, gather, merge), "
+              "median over the needles of the best of 5; 1 process: the same query on one process over the whole "
+              "store; ratio = 1 process ÷ sharded; limit = landmarks + K/V read per query ÷ this host's read bandwidth "
+              "(%.1f GB/s; every rank shares it); steps: rank 0's, of the fastest query; moved/q: bytes sent between "
+              "ranks per query; same: selections identical to one process.\n", row.read_gbps);
+  if (!args.csv.empty()) {
+    perf::AppendShardCsv(args.csv, limits.cpu, row);
+    std::printf("appended to %s\n", args.csv.c_str());
   }
 }
 
@@ -363,7 +418,8 @@ void AddBenchCommands(CLI::App& app) {
   ingest->add_option("--dir", ingest_args->dir, "Scratch directory on the disk to measure (default: a temp dir)");
   ingest->add_flag("--keep", ingest_args->keep, "Keep the stores");
   ingest->add_option("--csv", ingest_args->csv, "CSV output path (empty to skip)")->capture_default_str();
-  ingest->callback([ingest_args] { RunIngestBench(*ingest_args); });
+  ingest->add_option("--threads", ingest_args->threads, "Worker threads (0: all CPUs)");
+  ingest->callback([ingest_args] { RunWithThreads(ingest_args->threads, [&] { RunIngestBench(*ingest_args); }); });
 
   auto decode_args = std::make_shared<DecodeArgs>();
   CLI::App* decode = bench->add_subcommand(
@@ -382,7 +438,30 @@ void AddBenchCommands(CLI::App& app) {
                      "cpu, or cuda: also the GPU retriever (K/V resident and streamed, batches), vs HBM and PCIe")
       ->capture_default_str();
   decode->add_option("--gpu-batch", decode_args->options.gpu_batch, "CUDA: queries per batch")->capture_default_str();
-  decode->callback([decode_args] { RunDecodeBench(*decode_args); });
+  decode->add_option("--threads", decode_args->threads, "Worker threads (0: all CPUs)");
+  decode->add_option("--thread-sweep", decode_args->options.thread_sweep,
+                     "Also the 1M-token stores' warm latency at each of these thread counts (e.g. 1,2,4,8,16)")
+      ->delimiter(',');
+  decode->add_option("--streams", decode_args->options.streams,
+                     "Also queries/s with each of these numbers of concurrent query streams on one store (e.g. 1,4,16,64)")
+      ->delimiter(',');
+  decode->add_option("--gpu-batches", decode_args->options.gpu_batches,
+                     "CUDA: also resident decode of batches of these sizes (e.g. 1,8,64,256)")->delimiter(',');
+  decode->add_option("--scaling-csv", decode_args->scaling_csv, "CSV of the sweeps (empty to skip)")->capture_default_str();
+  decode->callback([decode_args] { RunWithThreads(decode_args->threads, [&] { RunDecodeBench(*decode_args); }); });
+
+  auto shard_args = std::make_shared<ShardArgs>();
+  CLI::App* sharded = bench->add_subcommand(
+      "sharded", "Under `mpirun -np N`: sharded-query latency against one process, steps and bytes between ranks");
+  sharded->add_option("--tokens", shard_args->options.tokens, "Tokens of the store")->capture_default_str();
+  sharded->add_option("--kv-heads", shard_args->options.kv_heads, "KV heads (G 4, d 128, f16)")->capture_default_str();
+  sharded->add_option("--top-k", shard_args->options.top_k, "Chunks selected")->capture_default_str();
+  sharded->add_option("--needles", shard_args->options.needles, "Queries")->capture_default_str();
+  sharded->add_option("--dir", shard_args->options.dir, "Scratch directory every rank sees (default: a temp dir)");
+  sharded->add_flag("--keep", shard_args->options.keep, "Keep the stores");
+  sharded->add_option("--threads", shard_args->threads, "Worker threads per rank (0: all CPUs)");
+  sharded->add_option("--csv", shard_args->csv, "CSV to append the row to (empty to skip)")->capture_default_str();
+  sharded->callback([shard_args] { RunWithThreads(shard_args->threads, [&] { RunShardBench(*shard_args); }); });
 
   auto model_args = std::make_shared<ModelArgs>();
   CLI::App* model = bench->add_subcommand(
@@ -396,7 +475,8 @@ void AddBenchCommands(CLI::App& app) {
   model->add_flag("--keep", model_args->options.keep, "Keep the stores");
   model->add_option("--csv", model_args->csv, "CSV output path (empty to skip)")->capture_default_str();
   model->add_flag("!--no-plot", model_args->plot, "Do not draw the PNG plot");
-  model->callback([model_args] { RunModelBench(*model_args); });
+  model->add_option("--threads", model_args->threads, "Worker threads (0: all CPUs)");
+  model->callback([model_args] { RunWithThreads(model_args->threads, [&] { RunModelBench(*model_args); }); });
 
   auto xdec_args = std::make_shared<CrossDecoderArgs>();
   CLI::App* xdec = bench->add_subcommand(
@@ -410,7 +490,8 @@ void AddBenchCommands(CLI::App& app) {
   xdec->add_flag("--keep", xdec_args->options.keep, "Keep the stores and weights");
   xdec->add_option("--csv", xdec_args->csv, "CSV output path (empty to skip)")->capture_default_str();
   xdec->add_flag("!--no-plot", xdec_args->plot, "Do not draw the PNG plot");
-  xdec->callback([xdec_args] { RunCrossDecoderBench(*xdec_args); });
+  xdec->add_option("--threads", xdec_args->threads, "Worker threads (0: all CPUs)");
+  xdec->callback([xdec_args] { RunWithThreads(xdec_args->threads, [&] { RunCrossDecoderBench(*xdec_args); }); });
 }
 
 }  // namespace landmark::cli

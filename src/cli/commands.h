@@ -7,6 +7,10 @@
 #include <string>
 #include <vector>
 
+namespace landmark {
+struct StoreOptions;
+}
+
 namespace landmark::cli {
 
 // Each Add* registers a subcommand whose callback does the work.
@@ -22,6 +26,11 @@ void AddLlmCommands(CLI::App& app);     // generate
 // `ingest --model`: text files through the byte model into a store.
 void RunModelIngest(const std::string& model_spec, const std::string& out, const std::vector<std::string>& inputs,
                     const std::string& dtype, bool strict);
+
+// `ingest --shards N`: keys/values split into N shards of whole chunks,
+// PREFIX/shard-NNNNN, each a new store made with `options`.
+void RunShardedIngest(const std::string& prefix, const std::string& keys, const std::string& values,
+                      const std::string& landmarks, size_t shards, const StoreOptions& options);
 
 // Runs `command` in a TBB arena of `threads` (0: all CPUs).
 void RunWithThreads(size_t threads, const std::function<void()>& command);

@@ -98,8 +98,7 @@ void RunAsk(const CLI::App& app, AskArgs& a) {
     a.llm.questions = a.questions;
     return RunLlmAsk(a.llm);
   }
-  for (const char* option : {"--max-tokens", "--temperature", "--top-p", "--seed", "--window", "--top-k", "--sinks",
-                             "--select-block", "--true-positions", "--dense-prefill"}) {
+  for (const char* option : {"--max-tokens", "--temperature", "--top-p"}) {
     LANDMARK_CHECK_ARG(app.count(option) == 0,
                        std::string("ask: ") + option + " belongs to stores of Hugging Face models (--model DIR)");
   }

@@ -12,6 +12,7 @@
 #include "landmark/error.h"
 #include "landmark/npy.h"
 #include "landmark/retriever.h"
+#include "landmark/shard.h"
 #include "landmark/store.h"
 #include "src/cli/commands.h"
 #include "src/cli/format.h"
@@ -23,7 +24,7 @@ struct QueryArgs {
   std::string store, text, q, rq, out, local_out, local_lse;
   size_t top_k = 64, window = 0, sinks = 0, show = 5, group = 1;
   std::string fusion = "joint", weights = "softmax", device = "auto", gpu_kv = "auto";
-  bool softmax1 = false, json = false;
+  bool softmax1 = false, json = false, sharded = false;
   float temperature = 16.0f;
   std::vector<size_t> positions;
 };
@@ -37,7 +38,11 @@ std::string Snippet(std::string_view text, size_t max = 120) {
 }
 
 void RunQuery(const QueryArgs& a) {
-  const StoreReader store = StoreReader::Open(a.store);
+  // --sharded: `store` is the prefix of a sharded store; every rank (MPI
+  // process) reads the queries, rank 0's are broadcast, rank 0 reports.
+  Communicator* comm = a.sharded ? &MpiWorld() : nullptr;
+  const bool reporter = !comm || comm->rank() == 0;
+  const StoreReader store = StoreReader::Open(comm ? ShardPath(a.store, comm->rank()) : a.store);
   const StoreShape& s = store.shape();
   LANDMARK_CHECK_ARG(a.text.empty() != a.q.empty(), "query: give --text or --q (one of them)");
   // Queries: M × [H_q][d] (and optionally r: M × [LH][R]).
@@ -84,7 +89,10 @@ void RunQuery(const QueryArgs& a) {
   config.softmax_off_by_one = a.softmax1;
   config.device = ParseDevice(a.device);
   config.gpu_kv = ParseGpuKv(a.gpu_kv);
-  const Retriever retriever(store, config);
+  std::unique_ptr<Retriever> retriever;
+  std::unique_ptr<ShardedRetriever> sharded;
+  if (comm) sharded = std::make_unique<ShardedRetriever>(a.store, config, *comm);
+  else retriever = std::make_unique<Retriever>(store, config);
   std::vector<RetrievalQuery> queries(M);
   const size_t d = s.head_dim, rsize = s.landmark_heads * s.landmark_dim;
   for (size_t i = 0; i < M; ++i) {
@@ -93,9 +101,16 @@ void RunQuery(const QueryArgs& a) {
     if (!a.positions.empty()) queries[i].position = a.positions[a.positions.size() == 1 ? 0 : i];
   }
   const auto start = std::chrono::steady_clock::now();
-  const std::vector<RetrievalResult> results =
-      M == 1 ? std::vector<RetrievalResult>{retriever.Query(queries[0])} : retriever.QueryBatch(queries);
+  const std::vector<RetrievalResult> results = sharded ? sharded->QueryBatch(queries)
+                                             : M == 1   ? std::vector<RetrievalResult>{retriever->Query(queries[0])}
+                                                        : retriever->QueryBatch(queries);
   const double ms = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count() * 1e3;
+  if (!reporter) return;
+  // Chunk texts: rank 0's shard holds the first chunks of a sharded store.
+  const bool has_text = store.info().has_text;
+  auto text = [&](uint32_t chunk) {
+    return has_text && (!sharded || chunk < store.chunks()) ? store.text(chunk) : std::string_view();
+  };
 
   auto write = [&](const std::string& path, auto member, size_t per_query) {
     if (path.empty()) return;
@@ -121,7 +136,7 @@ void RunQuery(const QueryArgs& a) {
         nlohmann::json chunks = nlohmann::json::array();
         for (size_t i = 0; i < sel.chunks.size(); ++i) {
           nlohmann::json c = {{"chunk", sel.chunks[i]}, {"score", sel.scores[i]}, {"weight", sel.weights[i]}};
-          if (store.info().has_text) c["text"] = std::string(store.text(sel.chunks[i]));
+          if (has_text) c["text"] = std::string(text(sel.chunks[i]));
           chunks.push_back(c);
         }
         selections.push_back(chunks);
@@ -141,22 +156,25 @@ void RunQuery(const QueryArgs& a) {
     for (size_t h = 0; h < res.selections.size(); ++h) {
       const SelectionExplanation& sel = res.selections[h];
       if (res.selections.size() > 1) std::printf(" kv head %zu\n", h);
-      std::printf("  %-8s %-9s %-8s %s\n", "chunk", "score", "weight", store.info().has_text ? "text" : "");
+      std::printf("  %-8s %-9s %-8s %s\n", "chunk", "score", "weight", has_text ? "text" : "");
       for (size_t k = 0; k < std::min(a.show, sel.chunks.size()); ++k) {
         std::printf("  %-8u %-9.4f %-8.4f %s\n", sel.chunks[k], sel.scores[k], sel.weights[k],
-                    store.info().has_text ? Snippet(store.text(sel.chunks[k])).c_str() : "");
+                    has_text ? Snippet(text(sel.chunks[k])).c_str() : "");
       }
     }
     double norm = 0;
     for (float x : res.out) norm += double(x) * x;
     std::printf("  output [%zu, %zu]: norm %.4f, first values %.4f %.4f %.4f\n", q_heads, d, std::sqrt(norm),
                 res.out[0], res.out[1 % res.out.size()], res.out[2 % res.out.size()]);
-    std::printf("  read %s of %s (landmarks + selected K/V)\n", Bytes(double(res.bytes_touched)).c_str(),
-                Bytes(double(store.info().kv_bytes + store.info().landmark_bytes)).c_str());
+    std::printf("  read %s of %s (landmarks + selected K/V%s)\n", Bytes(double(res.bytes_touched)).c_str(),
+                Bytes(double(store.info().kv_bytes + store.info().landmark_bytes)).c_str(),
+                sharded ? ", all ranks; of rank 0's shard" : "");
   }
-  std::printf("%zu quer%s in %.2f ms on %s\n", M, M == 1 ? "y" : "ies", ms,
-              retriever.device() == Device::kCuda ? (retriever.kv_on_gpu() ? "cuda (K/V resident)" : "cuda (K/V streamed)")
-                                                  : "cpu");
+  const std::string where = sharded ? fmt::format("{} ranks (sharded, {} tokens)", comm->size(), sharded->tokens())
+                            : retriever->device() == Device::kCuda
+                                ? (retriever->kv_on_gpu() ? "cuda (K/V resident)" : "cuda (K/V streamed)")
+                                : "cpu";
+  std::printf("%zu quer%s in %.2f ms on %s\n", M, M == 1 ? "y" : "ies", ms, where.c_str());
 }
 
 }  // namespace
@@ -164,7 +182,9 @@ void RunQuery(const QueryArgs& a) {
 void AddQueryCommand(CLI::App& app) {
   auto a = std::make_shared<QueryArgs>();
   CLI::App* query = app.add_subcommand("query", "Ask a store: score landmarks, select top-k chunks, attend, fuse");
-  query->add_option("store", a->store, "Store directory")->required();
+  query->add_option("store", a->store, "Store directory (--sharded: the sharded store's prefix)")->required();
+  query->add_flag("--sharded", a->sharded,
+                  "A sharded store (ingest --shards), one shard per MPI rank: mpirun -np N landmark query --sharded PREFIX ...");
   query->add_option("--text", a->text, "A question, encoded by the store's hashing encoder (text stores)");
   query->add_option("--q", a->q, "Queries [M, H_q, d] f32 .npy (position n-1 unless --pos)");
   query->add_option("--rq", a->rq, "Retrieval queries [M, landmark heads, R] f32 (default: mean of each group's q)");

@@ -11,6 +11,7 @@
 #include "landmark/device.h"
 #include "landmark/error.h"
 #include "landmark/ingest.h"
+#include "landmark/shard.h"
 #include "landmark/store.h"
 #include "landmark/tensor_file.h"
 #include "src/cli/commands.h"
@@ -39,6 +40,7 @@ struct IngestArgs {
   bool raw = false;
   size_t llm_segment = 0;
   LlmRetrievalOptions retrieval;
+  size_t shards = 0;  // split into a sharded store (PREFIX/shard-NNNNN)
 };
 
 // Options given on the command line must agree with an existing store.
@@ -73,8 +75,8 @@ void RunLlmIngestFromArgs(const CLI::App& app, const IngestArgs& a) {
 
 void RunIngest(const CLI::App& app, const IngestArgs& a) {
   if (!a.model.empty() && IsLlmDirectory(a.model)) return RunLlmIngestFromArgs(app, a);
-  for (const char* option : {"--chat-format", "--raw", "--system", "--segment", "--window", "--top-k", "--sinks",
-                             "--select-block", "--true-positions", "--dense-prefill"}) {
+  // (--window, --top-k, ... may come from a preset's [retrieval]: ignored here.)
+  for (const char* option : {"--chat-format", "--raw", "--system", "--segment"}) {
     LANDMARK_CHECK_ARG(app.count(option) == 0,
                        std::string("ingest: ") + option + " belongs to --model DIR (a Hugging Face model directory)");
   }
@@ -91,6 +93,10 @@ void RunIngest(const CLI::App& app, const IngestArgs& a) {
                      tensors ? "ingest: give text inputs or --keys/--values, not both"
                              : "ingest: nothing to ingest (give text files/directories, or --keys and --values)");
   const bool exists = std::filesystem::exists(std::filesystem::path(a.out) / "manifest.json");
+  LANDMARK_CHECK_ARG(a.shards == 0 || (tensors && !exists && !std::filesystem::exists(ShardPath(a.out, 0))),
+                     "ingest: --shards splits --keys/--values into a new sharded store (" + ShardPath(a.out, 0) +
+                         ", ...); per-rank text: ingest each shard's documents into its own PREFIX/shard-NNNNN");
+  StoreOptions shard_options;
   std::unique_ptr<StoreWriter> writer;
   HashingEncoderOptions encoder;
   encoder.seed = a.seed;
@@ -137,8 +143,10 @@ void RunIngest(const CLI::App& app, const IngestArgs& a) {
     }
     options.commit_every = a.commit_every;
     options.segment_bytes = ParseByteSize(a.segment_size, "--segment-size");
-    writer = std::make_unique<StoreWriter>(StoreWriter::Create(a.out, options));
+    if (a.shards > 0) shard_options = options;
+    else writer = std::make_unique<StoreWriter>(StoreWriter::Create(a.out, options));
   }
+  if (a.shards > 0) return RunShardedIngest(a.out, a.keys, a.values, a.landmarks, a.shards, shard_options);
 
   const size_t token_bytes = 2 * writer->info().shape.kv_heads * writer->info().shape.head_dim *
                              SizeOf(writer->info().shape.dtype);
@@ -205,6 +213,8 @@ void AddStoreCommands(CLI::App& app) {
   ingest->add_option("--bigram-weight", a->bigram_weight, "Text: weight of the bigram term in keys")->capture_default_str();
   ingest->add_option("--commit-every", a->commit_every, "Chunks between commits")->capture_default_str();
   ingest->add_option("--segment-size", a->segment_size, "KV file roll-over size")->capture_default_str();
+  ingest->add_option("--shards", a->shards, "Split --keys/--values into N shards of whole chunks, PREFIX/shard-NNNNN "
+                                            "(for `mpirun -np N landmark query --sharded PREFIX`)");
   ingest->add_flag("--strict", a->strict, "Stop at a file that is not UTF-8 text (default: skip it with a warning)");
   // --model DIR
   ingest->add_option("--chat-format", a->chat_format,

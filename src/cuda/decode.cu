@@ -51,6 +51,51 @@ __global__ void ScoreKernel(const T* landmarks, uint32_t LH, uint32_t values, ui
   }
 }
 
+// Batches: scores of a tile of kScoreChunks chunks × kScoreQueries queries
+// of one landmark head per block, both staged in shared memory as f32
+// (landmark rows padded by one float against bank conflicts), so that each
+// landmark row is read from memory once per batch instead of once per
+// query. Thread t owns chunk t % 32 and queries t / 32 + 8j, j < 4.
+constexpr uint32_t kScoreChunks = 32, kScoreQueries = 32;
+
+template <class T>
+__global__ void __launch_bounds__(256) ScoreTileKernel(const T* landmarks, uint32_t LH, uint32_t values, uint32_t R,
+                                                       bool minmax, const float* r, const SelectRange* ranges,
+                                                       uint32_t M, uint32_t C, float scale, float* scores) {
+  extern __shared__ float tile[];
+  const uint32_t row = values + 1;           // padded
+  float* ls = tile;                          // [kScoreChunks][values + 1]
+  float* rs = tile + kScoreChunks * row;     // [kScoreQueries][R]
+  const uint32_t c0 = blockIdx.x * kScoreChunks, h = blockIdx.y, t = threadIdx.x;
+  for (uint32_t i = t; i < kScoreChunks * values; i += blockDim.x) {
+    const uint32_t c = i / values, k = i % values;
+    ls[c * row + k] = c0 + c < C ? Load(landmarks, (size_t(c0 + c) * LH + h) * values + k) : 0.0f;
+  }
+  const uint32_t c = c0 + t % 32, mine = t / 32;
+  for (uint32_t m0 = 0; m0 < M; m0 += kScoreQueries) {
+    __syncthreads();  // ls written, or the previous rs consumed
+    for (uint32_t i = t; i < kScoreQueries * R; i += blockDim.x) {
+      const uint32_t m = m0 + i / R;
+      rs[i] = m < M ? r[(size_t(m) * LH + h) * R + i % R] : 0.0f;
+    }
+    __syncthreads();
+    const float* lrow = ls + (t % 32) * row;
+#pragma unroll
+    for (uint32_t j = 0; j < kScoreQueries / 8; ++j) {
+      const uint32_t m = m0 + mine + 8 * j;
+      if (m >= M || c >= C || c < ranges[m].first || c >= ranges[m].end) continue;
+      const float* rq = rs + (mine + 8 * j) * R;
+      float dot = 0;
+      if (minmax) {
+        for (uint32_t k = 0; k < R; ++k) dot += fmaxf(rq[k] * lrow[k], rq[k] * lrow[R + k]);
+      } else {
+        for (uint32_t k = 0; k < R; ++k) dot = fmaf(rq[k], lrow[k], dot);
+      }
+      scores[(size_t(m) * LH + h) * C + c] = dot * scale;
+    }
+  }
+}
+
 // A total order matching the CPU's Better(): higher score first, ties to
 // the lower chunk, NaN below every number, -0 equal to +0.
 __device__ __forceinline__ uint64_t RankKey(float s, uint32_t c) {
@@ -329,7 +374,9 @@ class Decoder final : public backend::Decoder {
     uint64_t* scratch = top_keys_.Reserve(M * LH * top_k);
     LANDMARK_CUDA_CHECK(cudaMemcpyAsync(up_dev, up, r_bytes + ranges_bytes, cudaMemcpyHostToDevice, compute_));
     const float scale = 1.0f / std::sqrt(float(R));
-    if (C > 0) {
+    // One query: a warp per landmark row. Batches: tiles of chunks × queries.
+    const size_t tile_shared = (kScoreChunks * (store_.landmark_values + 1) + kScoreQueries * R) * sizeof(float);
+    if (C > 0 && (M < 4 || tile_shared > 96 * 1024)) {
       const size_t warps = size_t(C) * LH, blocks = (warps * 32 + kThreads - 1) / kThreads;
       WithElement(store_.dtype, [&](auto* tag) {
         using T = std::remove_pointer_t<decltype(tag)>;
@@ -337,6 +384,20 @@ class Decoder final : public backend::Decoder {
                                                           uint32_t(LH), uint32_t(store_.landmark_values), uint32_t(R),
                                                           store_.minmax, r_dev, ranges_dev, uint32_t(M), C, scale,
                                                           scores_dev);
+      });
+      LANDMARK_CUDA_CHECK(cudaGetLastError());
+    } else if (C > 0) {
+      const dim3 grid((C + kScoreChunks - 1) / kScoreChunks, unsigned(LH));
+      WithElement(store_.dtype, [&](auto* tag) {
+        using T = std::remove_pointer_t<decltype(tag)>;
+        if (tile_shared > 48 * 1024) {
+          LANDMARK_CUDA_CHECK(cudaFuncSetAttribute(ScoreTileKernel<T>, cudaFuncAttributeMaxDynamicSharedMemorySize,
+                                                   int(tile_shared)));
+        }
+        ScoreTileKernel<T><<<grid, 256, tile_shared, compute_>>>(
+            static_cast<const T*>(static_cast<const void*>(landmarks_.get())), uint32_t(LH),
+            uint32_t(store_.landmark_values), uint32_t(R), store_.minmax, r_dev, ranges_dev, uint32_t(M), C, scale,
+            scores_dev);
       });
       LANDMARK_CUDA_CHECK(cudaGetLastError());
     }

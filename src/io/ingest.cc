@@ -90,7 +90,11 @@ IngestStats IngestTensors(StoreWriter& writer, const TensorIngestOptions& option
   const TensorFile values = TensorFile::Open(options.values);
   keys.CheckRank(3, "keys");
   values.CheckRank(3, "values");
-  const size_t n = keys.shape()[0];
+  const size_t end = std::min(options.end_token, keys.shape()[0]), first = std::min(options.first_token, end);
+  const size_t n = end - first;
+  LANDMARK_CHECK_ARG(n == 0 || (first % s.chunk_size == 0 && (first == 0 || info.tokens == 0)),
+                     keys.name() + ": a token range starts at a chunk boundary of a new store (first token " +
+                         std::to_string(first) + ")");
   LANDMARK_CHECK_ARG(keys.shape()[1] == s.kv_heads && keys.shape()[2] == s.head_dim,
                      keys.name() + ": keys of shape " + keys.ShapeString() + " do not match the store's [n, " +
                          std::to_string(s.kv_heads) + ", " + std::to_string(s.head_dim) + "]");
@@ -105,7 +109,7 @@ IngestStats IngestTensors(StoreWriter& writer, const TensorIngestOptions& option
     landmarks = std::make_unique<TensorFile>(TensorFile::Open(options.landmarks));
     landmarks->CheckRank(3, "landmarks");
     LANDMARK_CHECK_ARG(landmarks->shape()[1] == s.landmark_heads && landmarks->shape()[2] == s.landmark_dim &&
-                           landmarks->shape()[0] >= completes,
+                           landmarks->shape()[0] >= first / s.chunk_size + completes,
                        landmarks->name() + ": landmarks of shape " + landmarks->ShapeString() + " do not cover [" +
                            std::to_string(completes) + ", " + std::to_string(s.landmark_heads) + ", " +
                            std::to_string(s.landmark_dim) + "] (one per chunk this ingest completes)");
@@ -117,20 +121,20 @@ IngestStats IngestTensors(StoreWriter& writer, const TensorIngestOptions& option
   IngestProgress p;
   p.current = keys.name();
   p.files_total = 1;
-  p.input_total = 2 * keys.elements() * SizeOf(keys.dtype());
+  p.input_total = 2 * n * s.kv_heads * s.head_dim * SizeOf(keys.dtype());
   const size_t row = s.kv_heads * s.head_dim * SizeOf(keys.dtype());
   const size_t landmark_row = s.landmark_heads * s.landmark_dim * (landmarks ? SizeOf(landmarks->dtype()) : 0);
   // Slices end at chunk boundaries, so each carries whole chunks' landmarks.
   const size_t slice = std::max<size_t>(s.chunk_size, options.slice_tokens / s.chunk_size * s.chunk_size);
-  size_t done = 0, landmarks_used = 0;
+  size_t done = 0, landmarks_used = first / s.chunk_size;
   while (done < n) {
     const size_t to_boundary = s.chunk_size - (start + done) % s.chunk_size;
     const size_t tokens = std::min(n - done, done == 0 ? to_boundary + slice - s.chunk_size : slice);
     TokenBatch batch;
     batch.tokens = tokens;
     batch.dtype = keys.dtype();
-    batch.keys = static_cast<const uint8_t*>(keys.data()) + done * row;
-    batch.values = static_cast<const uint8_t*>(values.data()) + done * row;
+    batch.keys = static_cast<const uint8_t*>(keys.data()) + (first + done) * row;
+    batch.values = static_cast<const uint8_t*>(values.data()) + (first + done) * row;
     if (landmarks) {
       batch.landmark_chunks = ((start + done) % s.chunk_size + tokens) / s.chunk_size;
       batch.landmarks = static_cast<const uint8_t*>(landmarks->data()) + landmarks_used * landmark_row;

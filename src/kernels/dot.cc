@@ -45,13 +45,15 @@ void BatchedDotT(const float* HWY_RESTRICT q, const T* HWY_RESTRICT rows, size_t
   const hn::ScalableTag<float> df;
   const size_t N = hn::Lanes(df);
   const size_t d_vec = d - d % N;
-  size_t r = 0;
-  for (; r + 4 <= n; r += 4) {
+  // One code path for every row (a last group of fewer than 4 repeats its
+  // last row): a row's score does not depend on where a range starts, so a
+  // shard of a store scores its chunks exactly as the whole store does.
+  for (size_t r = 0; r < n; r += 4) {
     const T* row0 = rows + r * row_stride;
-    const T* row1 = row0 + row_stride;
-    const T* row2 = row1 + row_stride;
-    const T* row3 = row2 + row_stride;
-    for (size_t k = 0; k < 4; ++k) PrefetchRow(rows + (r + k + kPrefetchRows) * row_stride, d);
+    const T* row1 = rows + std::min(r + 1, n - 1) * row_stride;
+    const T* row2 = rows + std::min(r + 2, n - 1) * row_stride;
+    const T* row3 = rows + std::min(r + 3, n - 1) * row_stride;
+    for (size_t k = 0; k < 4; ++k) PrefetchRow(rows + (r + k + kPrefetchRows) * row_stride, d);  // never faults
     auto sum0 = hn::Zero(df), sum1 = hn::Zero(df), sum2 = hn::Zero(df), sum3 = hn::Zero(df);
     for (size_t i = 0; i < d_vec; i += N) {
       const auto qv = hn::LoadU(df, q + i);
@@ -68,9 +70,8 @@ void BatchedDotT(const float* HWY_RESTRICT q, const T* HWY_RESTRICT rows, size_t
       s[2] += q[i] * ScalarF32(row2 + i);
       s[3] += q[i] * ScalarF32(row3 + i);
     }
-    for (size_t k = 0; k < 4; ++k) out[r + k] = s[k];
+    for (size_t k = 0; k < 4 && r + k < n; ++k) out[r + k] = s[k];
   }
-  for (; r < n; ++r) out[r] = DotT(q, rows + r * row_stride, d);
 }
 
 template <typename T>

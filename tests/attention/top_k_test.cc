@@ -56,5 +56,34 @@ TEST_CASE("top-k: merged partial heaps equal one heap; k > n keeps everything") 
   }
 }
 
+TEST_CASE("top-k: ranges' AppendBest, bounded and merged, equal one heap (ties, NaN, -0)") {
+  std::mt19937 rng(9);
+  for (int trial = 0; trial < 60; ++trial) {
+    const size_t n = 1 + rng() % 5000, k = 1 + rng() % 200, range = 1 + rng() % 1500;
+    std::uniform_int_distribution<int> value(0, trial % 3 == 0 ? 30 : 100000);  // many ties, or few
+    std::vector<float> scores(n);
+    for (float& s : scores) s = float(value(rng)) * (rng() % 2 ? 1.0f : -1.0f);
+    if (trial % 5 == 1) scores[rng() % n] = std::nanf("");
+    if (trial % 7 == 2) scores[rng() % n] = -0.0f;
+    TopK whole(k);
+    whole.PushRange(scores.data(), n, 0);
+    std::vector<ScoredChunk> parts;
+    std::vector<float> scratch;
+    std::vector<uint32_t> candidates;
+    float bound = -std::numeric_limits<float>::infinity();
+    for (size_t begin = 0; begin < n; begin += range) {
+      const size_t m = std::min(range, n - begin);
+      bound = std::max(bound, AppendBest(scores.data() + begin, m, uint32_t(begin), k, scratch, candidates, parts));
+    }
+    std::vector<ScoredChunk> chosen;
+    for (const ScoredChunk& c : parts) {
+      if (bound == -std::numeric_limits<float>::infinity() || c.score >= bound) chosen.push_back(c);
+    }
+    KeepBest(chosen, k);
+    INFO("n ", n, " k ", k, " range ", range);
+    CHECK(Ids(chosen) == Ids(whole.Sorted()));
+  }
+}
+
 }  // namespace
 }  // namespace landmark
