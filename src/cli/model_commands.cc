@@ -117,9 +117,12 @@ void AddModelCommands(CLI::App& app) {
   CLI::App* m = app.add_subcommand("model", "Inspect model weights or write random ones");
   m->require_subcommand(1);
   auto info_path = std::make_shared<std::string>("default");
-  CLI::App* info = m->add_subcommand("info", "Config, parameters, FLOPs per ingested token, digest");
-  info->add_option("weights", *info_path, "default or a .safetensors file")->capture_default_str();
+  CLI::App* info = m->add_subcommand("info", "Config, parameters, FLOPs per ingested token, digest (or a Hugging Face "
+                                             "model directory: architecture, shape, dtype, trained context)");
+  info->add_option("weights", *info_path, "default, a .safetensors file or a Hugging Face model directory")
+      ->capture_default_str();
   info->callback([info_path] {
+    if (std::filesystem::is_directory(*info_path)) return DescribeLlm(*info_path);
     const Model model = Model::LoadSpec(*info_path);
     const ModelConfig& c = model.config();
     std::printf("%s\n  config %s\n  %s parameters, %.2f MFLOP per ingested token, digest %s\n", model.path().c_str(),
