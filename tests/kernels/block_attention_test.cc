@@ -210,7 +210,7 @@ TEST_CASE("AttendBlock: masked rows, including rows that see nothing") {
   });
 }
 
-TEST_CASE("AttendBlock: key ranges [first, visible) (sliding windows), including empty ones") {
+TEST_CASE("AttendBlock: key ranges from a first visible key (sliding windows), including empty ones") {
   // (positions, heads): the row-dot path and the transposed one.
   const std::pair<size_t, size_t> shapes[] = {{9, 1}, {3, 4}, {20, 1}, {4, 8}};
   for (auto [positions, heads] : shapes) {
