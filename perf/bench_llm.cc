@@ -78,7 +78,7 @@ std::string PrepareRandomLlm(const std::string& cache_dir, const std::string& na
   DType dtype = DType::kF32;
   const llm::LlmConfig config = LlmBenchConfig(name, &dtype);
   const std::filesystem::path dir = std::filesystem::path(cache_dir) / fmt::format("{}-seed{}", name, seed);
-  const std::string stamp = fmt::format("{} seed {} dtype {}\n", name, seed, Name(dtype));
+  const std::string stamp = fmt::format("{} seed {} dtype {} v1\n", name, seed, Name(dtype));
   {
     std::ifstream marker(dir / kMarker);
     std::string line;

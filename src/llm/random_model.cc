@@ -10,22 +10,11 @@
 #include "landmark/error.h"
 #include "landmark/kernels.h"
 #include "landmark/llm.h"
+#include "src/core/splitmix.h"
 #include "src/llm/weights.h"
 
 namespace landmark::llm {
 namespace {
-
-// splitmix64: a fast, seedable stream (the same values on every platform).
-struct SplitMix {
-  uint64_t state;
-  uint64_t Next() {
-    uint64_t z = (state += 0x9e3779b97f4a7c15ull);
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-    return z ^ (z >> 31);
-  }
-  float Uniform() { return float(double(Next() >> 11) * 0x1.0p-53 * 2.0 - 1.0); }  // [-1, 1)
-};
 
 nlohmann::json ConfigJson(const LlmConfig& c, DType dtype) {
   nlohmann::json j;
@@ -88,14 +77,14 @@ void WriteRandomLlm(const std::string& dir, const LlmConfig& config, uint64_t se
     const TensorSpec& s = specs[i];
     size_t n = 1;
     for (size_t dim : s.shape) n *= dim;
-    SplitMix rng{seed * 0x100000001b3ull + i};
+    SplitMix64 rng{seed * 0x100000001b3ull + i};
     const bool matrix = s.shape.size() == 2, norm = s.name.find("norm") != std::string::npos;
     const float scale = matrix ? float(std::sqrt(3.0 / double(s.shape[1]))) : norm ? 0.1f : 0.05f;
     data[i].resize(n * SizeOf(dtype));
     std::vector<float> block(std::min<size_t>(n, size_t(1) << 20));
     for (size_t first = 0; first < n; first += block.size()) {
       const size_t count = std::min(block.size(), n - first);
-      for (size_t k = 0; k < count; ++k) block[k] = (norm ? 1.0f : 0.0f) + scale * rng.Uniform();
+      for (size_t k = 0; k < count; ++k) block[k] = (norm ? 1.0f : 0.0f) + scale * rng.Symmetric();
       ConvertFromF32(block.data(), count, dtype, data[i].data() + first * SizeOf(dtype));
     }
     total += data[i].size();
