@@ -38,14 +38,20 @@ struct LlmBenchRow {
   std::string model, dtype;
   uint64_t parameters = 0;
   size_t prompt_tokens = 0;
-  double prefill_s = 0, flops_per_token = 0;  // best of the repeats; matmuls (+ one LM head row) + attention
+  double flops_per_token = 0;  // the layers' matmuls (+ one LM head row) + causal attention
+  double prefill_s = 0;        // best of the repeats, wall
   double prefill_gflops = 0, prefill_ratio = 0;  // ÷ the FMA peak (f32, all threads)
+  // Contention-proof: the FLOPs ÷ the CPU time of the least costly repeat
+  // (every thread), against one thread's FMA peak.
+  double prefill_cpu_s = 0, prefill_cpu_gflops = 0, prefill_cpu_ratio = 0;
   size_t decode_steps = 0;
-  double decode_ms = 0;       // median per token, at a context of prompt_tokens
+  double decode_ms = 0, decode_best_ms = 0;  // median and fastest step, at a context of prompt_tokens
+  double decode_cpu_ms = 0;                  // median CPU time per step (every thread)
   double decode_bytes = 0;    // weights (LM head included) + K/V read per token
   double weight_bytes = 0;
   double decode_limit_ms = 0;  // decode_bytes ÷ read bandwidth (all threads)
   double decode_ratio = 0;     // decode_ms ÷ decode_limit_ms (target ≤ 1.5)
+  double decode_best_ratio = 0;  // decode_best_ms ÷ decode_limit_ms (other load only slows steps down)
 };
 
 std::vector<LlmBenchRow> BenchLlm(const LlmBenchOptions& options, const std::function<void(const std::string&)>& log);

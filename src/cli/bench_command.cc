@@ -281,12 +281,14 @@ void RunLlmBench(const LlmArgs& args) {
   std::printf("\n");
   perf::PrintLlmTable(stdout, rows);
   std::printf("\nrandom weights of each shape (the computation does not depend on their values); dense KV cache. "
-              "prefill: best of the repeats, one fresh session each; GFLOP/s = (2 × the layers' matmul parameters per "
-              "token + causal attention + one LM head row) ÷ time; ratio = ÷ %.0f GFLOP/s (f32 FMA, probed, all threads; "
-              "bf16 matmuls may exceed it). decode: median step after the prompt; read = the weights (LM head "
-              "included) + the f32 K/V of the context; limit = read ÷ %.1f GB/s (probed, all threads); ratio = decode "
-              "÷ limit (1 = bandwidth-bound).\n",
-              limits.fma_gflops_all, limits.read_gbps_all);
+              "prefill: best of 2 repeats after a warm-up, one fresh session each; GFLOP/s = (2 × the layers' matmul "
+              "parameters per token + causal attention + one LM head row) ÷ wall time; ratio = ÷ %.0f GFLOP/s (f32 "
+              "FMA, probed, all threads; bf16 matmuls may exceed it). GF/cpu-s: the same FLOPs ÷ the repeat's CPU "
+              "time (every thread; robust to other load on the machine); ratio = ÷ %.0f GFLOP/s (one thread's peak). "
+              "decode: median and fastest step after the prompt, and the median step's CPU time; read = the weights "
+              "(LM head included) + the f32 K/V of the context; limit = read ÷ %.1f GB/s (probed, all threads); "
+              "ratio = decode ÷ limit (1 = bandwidth-bound; target ≤ 1.5), best = fastest step ÷ limit.\n",
+              limits.fma_gflops_all, limits.fma_gflops_one, limits.read_gbps_all);
   if (!args.csv.empty()) {
     perf::WriteLlmCsv(args.csv, limits, rows);
     std::printf("wrote %s\n", args.csv.c_str());
