@@ -41,6 +41,7 @@ std::vector<float> LlmSession::Append(const int32_t* ids, size_t count, size_t l
                          " new), beyond the model's trained context of " + std::to_string(c.max_position_embeddings) +
                          " (max_position_embeddings). For longer documents, ingest them into a chunk store "
                          "(landmark ingest) and ask with `landmark ask`");
+  CheckTokenIds(c, ids, count);  // before anything enters the cache
   std::vector<float> logits(logit_rows * c.vocab_size);
   const size_t wanted_from = count - logit_rows;  // logits of tokens [wanted_from, count)
   for (size_t begin = 0; begin < count; begin += state_->prefill_chunk) {

@@ -31,6 +31,14 @@ void Norm(const float* x, const std::vector<float>& weight, size_t rows, size_t 
 
 }  // namespace
 
+void CheckTokenIds(const LlmConfig& config, const int32_t* ids, size_t count) {
+  for (size_t t = 0; t < count; ++t) {
+    LANDMARK_CHECK_ARG(ids[t] >= 0 && size_t(ids[t]) < config.vocab_size,
+                       "token id " + std::to_string(ids[t]) + " is outside the vocabulary of " +
+                           std::to_string(config.vocab_size) + " (" + config.dir + ")");
+  }
+}
+
 Transformer::Transformer(const LlmModel& model) : m_(model.impl()) {}
 
 const LlmConfig& Transformer::config() const { return m_.config; }
@@ -40,11 +48,7 @@ void Transformer::Forward(const int32_t* tokens, size_t T, size_t first, LayerAt
   const LlmConfig& c = m_.config;
   LANDMARK_CHECK_ARG(logit_rows <= T, "transformer: " + std::to_string(logit_rows) + " logit rows of " +
                                           std::to_string(T) + " tokens");
-  for (size_t t = 0; t < T; ++t) {
-    LANDMARK_CHECK_ARG(tokens[t] >= 0 && size_t(tokens[t]) < c.vocab_size,
-                       "token id " + std::to_string(tokens[t]) + " is outside the vocabulary of " +
-                           std::to_string(c.vocab_size) + " (" + c.dir + ")");
-  }
+  CheckTokenIds(c, tokens, T);
   if (T == 0) return;
   const size_t D = c.hidden_size, F = c.intermediate_size, d = c.head_dim;
   const size_t Q = c.q_heads * d, KV = c.kv_heads * d;

@@ -43,4 +43,7 @@ class Transformer {
   std::vector<float> x_, h_, q_, k_, v_, o_, gate_, up_;
 };
 
+// Throws landmark::Error naming the first id outside config's vocabulary.
+void CheckTokenIds(const LlmConfig& config, const int32_t* ids, size_t count);
+
 }  // namespace landmark::llm
