@@ -1,6 +1,7 @@
 #include "perf/bench_report.h"
 
 #include <fmt/core.h>
+#include <sys/resource.h>
 #include <unistd.h>
 #include <fmt/os.h>
 
@@ -11,6 +12,12 @@
 #include "landmark/error.h"
 
 namespace landmark::perf {
+
+double ProcessCpuSeconds() {
+  rusage u{};
+  getrusage(RUSAGE_SELF, &u);
+  return double(u.ru_utime.tv_sec + u.ru_stime.tv_sec) + 1e-6 * double(u.ru_utime.tv_usec + u.ru_stime.tv_usec);
+}
 
 double BestSeconds(const std::function<void()>& run, int min_repeats, double min_seconds) {
   using Clock = std::chrono::steady_clock;

@@ -41,6 +41,10 @@ inline double Millis(Clock::time_point a, Clock::time_point b) {
   return std::chrono::duration<double>(b - a).count() * 1e3;
 }
 
+// User + system CPU time of this process so far, seconds (every thread):
+// figures per CPU-second do not depend on other load on the machine.
+double ProcessCpuSeconds();
+
 // Best wall time of `run` over at least `min_repeats` runs and `min_seconds`
 // in total, after one warm-up run.
 double BestSeconds(const std::function<void()>& run, int min_repeats = 3, double min_seconds = 0.3);

@@ -158,10 +158,12 @@ class SoftmaxAccumulator {
   size_t rows_ = 0, heads_ = 0, d_ = 0;
 };
 
-// Every row attends the block's keys [0, visible[position]) (all m when
-// `visible` is nullptr; 0 means the row sees nothing of this block).
+// Every row attends the block's keys [first_visible[position], visible[position])
+// (visible nullptr: up to m; first_visible nullptr: from 0; an empty range
+// means the row sees nothing of this block). first_visible is the lower
+// edge of a sliding window.
 void AttendBlock(const QueryBlock& queries, const KVBlock& kv, const uint32_t* visible,
-                 SoftmaxAccumulator& state);
+                 SoftmaxAccumulator& state, const uint32_t* first_visible = nullptr);
 
 // -------------------------------------------------------------- combiners
 

@@ -1,11 +1,11 @@
 // A pretrained LLM's KV cache of a whole document library in a chunk store:
 // ingest once, ask forever.
 //
-//   LlmModel model = LlmModel::Load("Qwen2.5-0.5B-Instruct");
-//   LlmIngest ingest = LlmIngest::Open(model, "library.store");   // new, or resumes
+//   llm::LlmModel model = llm::LlmModel::Load("Qwen2.5-0.5B-Instruct");
+//   llm::LlmIngest ingest = llm::LlmIngest::Open(model, "library.store");   // new, or resumes
 //   ingest.AddFile("docs/manual.txt"); ... ingest.Finish();
-//   LlmAnswerer answerer(model, "library.store");
-//   LlmAnswer a = answerer.Ask("What does the manual say about backups?");
+//   llm::LlmAnswerer answerer(model, "library.store");
+//   llm::LlmAnswer a = answerer.Ask("What does the manual say about backups?");
 //
 // The store (docs/llm.md) holds, for every token of every document, every
 // layer's key (BEFORE RoPE) and value: its kv heads are layer-major (store
@@ -33,8 +33,9 @@
 #include "landmark/dtype.h"
 #include "landmark/llm.h"
 #include "landmark/store.h"
+#include "landmark/tokenizer.h"
 
-namespace landmark {
+namespace landmark::llm {
 
 // How the model reads the store. Zeros mean "from the model's trained
 // context Lmax": window min(4096, Lmax/4), top_k min(64, Lmax/(4·S)),
@@ -47,8 +48,9 @@ struct LlmRetrievalOptions {
   bool true_positions = false;  // chunks at their own positions (tests; beyond Lmax the model sees unseen positions)
   bool flashprefill = true;     // inside an ingest segment / a long question: FlashPrefill block masks (else dense)
 
-  // The zeros filled in for `model` and a store of chunk size S.
-  LlmRetrievalOptions Resolved(const LlmConfig& model, size_t chunk_size) const;
+  // The zeros filled in for `model` and a store of chunk size S (a
+  // sliding-window model's local window is at most its window).
+  LlmRetrievalOptions Resolved(const LlmModel& model, size_t chunk_size) const;
 };
 
 struct LlmIngestOptions {
@@ -139,9 +141,11 @@ class LlmAnswerer {
   LlmAnswerer(LlmAnswerer&&) noexcept;
 
   // The question continues the stored stream as the user's message, then the
-  // assistant's turn (the format the store was ingested with). on_text gets
-  // the answer's text as it is generated (return false to stop).
-  LlmAnswer Ask(std::string_view question, const LlmSampling& sampling = {},
+  // assistant's turn (the format the store was ingested with); the answer is
+  // generated as `options` says (max_tokens, sampling; stop_ids empty: the
+  // model's end-of-sequence and end-of-turn ids). on_text gets the answer's
+  // text as it is generated (return false to stop).
+  LlmAnswer Ask(std::string_view question, const GenerateOptions& options = {},
                 const std::function<bool(std::string_view text)>& on_text = {}) const;
 
   // The logits [vocab] of the token after the question (what Ask samples
@@ -153,6 +157,7 @@ class LlmAnswerer {
   std::vector<int32_t> StoredTokens() const;
 
   const StoreReader& store() const;
+  const Tokenizer& tokenizer() const;
   const std::vector<LlmDocument>& documents() const;
 
  private:
@@ -160,4 +165,4 @@ class LlmAnswerer {
   std::unique_ptr<Impl> impl_;
 };
 
-}  // namespace landmark
+}  // namespace landmark::llm

@@ -1,6 +1,6 @@
 // Dense building blocks of model layers (the GMU, the cross-decoder and the
 // byte model): a linear layer, RMSNorm and the activations. Row-major f32
-// activations everywhere; weights f32 or bf16.
+// activations everywhere; weights f32, bf16 or f16.
 #pragma once
 
 #include <cstddef>
@@ -15,21 +15,24 @@ namespace landmark {
 class SafeTensors;
 
 // y[M][out] = x[M][in] · Wᵀ with W row-major [out][in] (torch nn.Linear's
-// layout). No bias. Weights are copied in their dtype (f32, bf16 or f16), or
-// used in place (View: a memory-mapped model's weights stay in the map):
+// layout). No bias. Weights f32, bf16 or f16, copied (the constructor) or
+// used in place (Borrow: a memory-mapped checkpoint, no copy):
 //  - M ≤ 8 rows (decode): Highway dot products per block of output rows,
 //    threaded over blocks; reads W once in its own dtype (bandwidth-bound)
 //    and each block M times from L2. (oneDNN here lost to OpenMP and TBB
 //    threads contending for the cores, and repacks W on every call.)
 //  - larger M: one oneDNN matmul; bf16 weights run as bf16 × bf16 → f32
-//    where the CPU has AVX512_BF16, else they (and f16 weights: oneDNN 2.6
-//    has no f16 matmul) are widened to f32 a tile of rows at a time.
+//    where the CPU has AVX512_BF16, else they are widened to f32 a tile of
+//    rows at a time (oneDNN 2.6 has no fast bf16 path without it, and no
+//    f16 matmul at all: f16 weights are always widened by tiles).
 class Linear {
  public:
   Linear() = default;
+  // Copies `weights` ([out][in] of dtype).
   Linear(const void* weights, DType dtype, size_t out, size_t in);
-  // Borrows `weights`, which must outlive the Linear (and its moves).
-  static Linear View(const void* weights, DType dtype, size_t out, size_t in);
+  // Reads `weights` where they are: they must outlive this Linear (and any
+  // Linear moved from it). The 2-byte dtypes need 2-byte alignment.
+  static Linear Borrow(const void* weights, DType dtype, size_t out, size_t in);
   ~Linear();
   Linear(Linear&&) noexcept;
   Linear& operator=(Linear&&) noexcept;
@@ -38,6 +41,8 @@ class Linear {
   size_t out() const { return out_; }
   DType dtype() const { return dtype_; }
   uint64_t weight_bytes() const { return uint64_t(in_) * out_ * SizeOf(dtype_); }
+  const void* weights() const { return data_; }
+  bool borrowed() const { return data_ != nullptr && owned_.empty(); }
 
   // y = x·Wᵀ (accumulate: y += x·Wᵀ). x and y must not overlap. Safe to call
   // from several threads at once.
@@ -47,9 +52,9 @@ class Linear {
   struct Gemm;
   size_t out_ = 0, in_ = 0;
   DType dtype_ = DType::kF32;
-  std::vector<uint8_t> w_;  // [out][in] of dtype_ when owned
-  const uint8_t* data_ = nullptr;  // w_.data(), or the borrowed weights
-  Gemm* gemm_ = nullptr;    // oneDNN state, made on first large-M call
+  std::vector<uint8_t> owned_;    // [out][in] of dtype_ when copied
+  const uint8_t* data_ = nullptr;  // owned_.data() or the borrowed weights
+  Gemm* gemm_ = nullptr;           // oneDNN state, made on first large-M call
 };
 
 // y = x / sqrt(mean(x²) + eps) ⊙ weight over each group of `group` values of
@@ -72,7 +77,7 @@ void SiluGate(const float* m, const float* a, size_t n, float* y);
 void AddInPlace(float* y, const float* x, size_t n);
 
 // Weights by tensor name, shape-checked; errors name the file and tensor.
-// [out, in] (f32 or bf16) as a Linear:
+// [out, in] (f32, bf16 or f16) as a Linear (a copy):
 Linear LoadLinear(const SafeTensors& weights, const std::string& name, size_t out, size_t in);
 // [n] (any dtype) widened to f32, e.g. a norm's weight:
 std::vector<float> LoadVector(const SafeTensors& weights, const std::string& name, size_t n);

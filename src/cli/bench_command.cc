@@ -3,6 +3,7 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
@@ -16,6 +17,7 @@
 #include "perf/bench_decode.h"
 #include "perf/bench_ingest.h"
 #include "perf/bench_kernels.h"
+#include "perf/bench_llm.h"
 #include "perf/bench_model.h"
 #include "perf/bench_prefill.h"
 #include "perf/bench_shard.h"
@@ -281,6 +283,41 @@ void RunModelBench(const ModelArgs& args) {
   }
 }
 
+struct LlmArgs {
+  perf::LlmBenchOptions options;
+  bool quick = false;
+  size_t threads = 0;
+  std::string csv = "perf/results/llm.csv";
+};
+
+void RunLlmBench(const LlmArgs& args) {
+  const MachineLimits before = Probe(args.quick, args.threads);
+  perf::LlmBenchOptions options = args.options;
+  if (args.quick) {
+    options.prompt_tokens = std::min<size_t>(options.prompt_tokens, 64);
+    options.decode_steps = std::min<size_t>(options.decode_steps, 4);
+  }
+  auto rows = perf::BenchLlm(options, [](const std::string& line) { std::fprintf(stderr, "  %s\n", line.c_str()); });
+  const MachineLimits limits = perf::BestOf(before, Probe(args.quick, args.threads));
+  perf::RateLlmRows(rows, limits);
+  perf::PrintMachine(stdout, limits);
+  std::printf("\n");
+  perf::PrintLlmTable(stdout, rows);
+  std::printf("\nrandom weights of each shape (the computation does not depend on their values); dense KV cache. "
+              "prefill: best of 2 repeats after a warm-up, one fresh session each; GFLOP/s = (2 × the layers' matmul "
+              "parameters per token + causal attention + one LM head row) ÷ wall time; ratio = ÷ %.0f GFLOP/s (f32 "
+              "FMA, probed, all threads; bf16 matmuls may exceed it). GF/cpu-s: the same FLOPs ÷ the repeat's CPU "
+              "time (every thread; robust to other load on the machine); ratio = ÷ %.0f GFLOP/s (one thread's peak). "
+              "decode: median and fastest step after the prompt, and the median step's CPU time; read = the weights "
+              "(LM head included) + the f32 K/V of the context; limit = read ÷ %.1f GB/s (probed, all threads); "
+              "ratio = decode ÷ limit (1 = bandwidth-bound; target ≤ 1.5), best = fastest step ÷ limit.\n",
+              limits.fma_gflops_all, limits.fma_gflops_one, limits.read_gbps_all);
+  if (!args.csv.empty()) {
+    perf::WriteLlmCsv(args.csv, limits, rows);
+    std::printf("wrote %s\n", args.csv.c_str());
+  }
+}
+
 struct CrossDecoderArgs {
   size_t threads = 0;
   perf::CrossDecoderBenchOptions options;
@@ -477,6 +514,22 @@ void AddBenchCommands(CLI::App& app) {
   model->add_flag("!--no-plot", model_args->plot, "Do not draw the PNG plot");
   model->add_option("--threads", model_args->threads, "Worker threads (0: all CPUs)");
   model->callback([model_args] { RunWithThreads(model_args->threads, [&] { RunModelBench(*model_args); }); });
+
+  auto llm_args = std::make_shared<LlmArgs>();
+  CLI::App* llm = bench->add_subcommand(
+      "llm", "Hugging Face-shaped models (tiny; Qwen2.5-0.5B's shape, bf16), random weights, dense KV cache: prefill "
+             "vs FMA peak, decode vs weight bytes ÷ bandwidth");
+  llm->add_flag("--quick", llm_args->quick, "64-token prompts, 4 decode steps, quick probe");
+  llm->add_option("--models", llm_args->options.models, "tiny, qwen2.5-0.5b (default both)")->delimiter(',');
+  llm->add_option("--prompt-tokens", llm_args->options.prompt_tokens, "Prefill length (and decode context)")
+      ->capture_default_str();
+  llm->add_option("--steps", llm_args->options.decode_steps, "Decode steps timed")->capture_default_str();
+  llm->add_option("--cache-dir", llm_args->options.cache_dir,
+                  "Where the random models are written once (default ~/.cache/landmark/bench-llm)");
+  llm->add_option("--seed", llm_args->options.seed, "Random weights' seed")->capture_default_str();
+  llm->add_option("--threads", llm_args->threads, "Worker threads (default: all CPUs)");
+  llm->add_option("--csv", llm_args->csv, "CSV output path (empty to skip)")->capture_default_str();
+  llm->callback([llm_args] { RunWithThreads(llm_args->threads, [&] { RunLlmBench(*llm_args); }); });
 
   auto xdec_args = std::make_shared<CrossDecoderArgs>();
   CLI::App* xdec = bench->add_subcommand(

@@ -21,7 +21,10 @@ void AddDemoCommand(CLI::App& app);
 void AddPrefillCommand(CLI::App& app);  // prefill
 void AddGmuCommands(CLI::App& app);     // gmu init-weights | run
 void AddModelCommands(CLI::App& app);   // ask, model info|random
-void AddLlmCommands(CLI::App& app);     // generate
+void AddLlmCommands(CLI::App& app);     // generate (Hugging Face models)
+
+// `model info DIR`: a Hugging Face model directory described on stdout.
+void DescribeLlm(const std::string& dir);
 
 // `ingest --model`: text files through the byte model into a store.
 void RunModelIngest(const std::string& model_spec, const std::string& out, const std::vector<std::string>& inputs,

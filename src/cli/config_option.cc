@@ -57,7 +57,14 @@ const Binding kBindings[] = {
     {"", "--device", "runtime.device"},
 };
 
+// `generate`'s sampling options share their names with the hashing
+// encoder's temperature and the retriever's top-k; no preset key means them.
+bool SamplingOption(const std::string& command, const std::string& option) {
+  return command == "generate" && (option == "--temperature" || option == "--top-k");
+}
+
 std::optional<std::string> PresetValue(const Config& config, const std::string& command, const std::string& option) {
+  if (SamplingOption(command, option)) return std::nullopt;
   for (const Binding& b : kBindings) {
     if (option != b.option || (b.command[0] != '\0' && command != b.command)) continue;
     const auto it = config.values.find(b.key);

@@ -29,7 +29,7 @@ bool IsLlmStore(const std::string& dir) {
   return it != info.metadata.end() && it->second == "llm";
 }
 
-void AddLlmRetrievalOptions(CLI::App& command, LlmRetrievalOptions& r) {
+void AddLlmRetrievalOptions(CLI::App& command, llm::LlmRetrievalOptions& r) {
   command.add_option("--window", r.window, "Local tokens attended exactly (default: min(4096, trained context/4))")
       ->check(CLI::NonNegativeNumber);
   command.add_option("--top-k", r.top_k, "Chunks per kv head and layer (default: min(64, context/(4·chunk)))")
@@ -62,8 +62,8 @@ void RunLlmIngest(const LlmIngestArgs& a) {
     total += bytes;
   }
   LANDMARK_CHECK_ARG(!files.empty(), "ingest: no text files among the inputs");
-  const LlmModel model = LlmModel::Load(a.model);
-  LlmIngestOptions options = a.options;
+  const llm::LlmModel model = llm::LlmModel::Load(a.model);
+  llm::LlmIngestOptions options = a.options;
   Progress progress;
   uint64_t tokens = 0, bytes = 0;
   size_t file = 0;
@@ -78,7 +78,7 @@ void RunLlmIngest(const LlmIngestArgs& a) {
     return true;
   };
   const bool exists = std::filesystem::exists(std::filesystem::path(a.out) / "manifest.json");
-  LlmIngest ingest = LlmIngest::Open(model, a.out, options);
+  llm::LlmIngest ingest = llm::LlmIngest::Open(model, a.out, options);
   if (exists) std::fprintf(stderr, "%s: %s tokens already; adding or resuming\n", a.out.c_str(), Count(double(ingest.tokens())).c_str());
   size_t skipped = 0;
   for (file = 0; file < files.size(); ++file) {
@@ -103,25 +103,30 @@ void RunLlmIngest(const LlmIngestArgs& a) {
 }
 
 void RunLlmAsk(const LlmAskArgs& a) {
-  const LlmModel model = LlmModel::Load(a.model);
-  const LlmAnswerer answerer(model, a.store, a.retrieval);
+  const llm::LlmModel model = llm::LlmModel::Load(a.model);
+  const llm::LlmAnswerer answerer(model, a.store, a.retrieval);
   for (const std::string& question : a.questions) {
     if (a.questions.size() > 1) std::printf("Q: %s\n", question.c_str());
-    const LlmAnswer r = answerer.Ask(question, a.sampling, [](std::string_view text) {
+    const llm::LlmAnswer r = answerer.Ask(question, a.generation, [](std::string_view text) {
       std::fwrite(text.data(), 1, text.size(), stdout);
       std::fflush(stdout);
       return true;
     });
     std::printf("%s\n", r.stopped ? "" : " [stopped at --max-tokens]");
-    std::printf("sources (the chunks the layers chose most while reading the question):\n");
+    if (r.sources.empty()) {
+      std::printf("sources: none retrieved (the whole store lies inside the sinks and the local window)\n");
+    } else {
+      std::printf("sources (the chunks the layers chose most while reading the question):\n");
+    }
     for (size_t i = 0; i < r.sources.size(); ++i) {
-      const LlmSourceUse& s = r.sources[i];
+      const llm::LlmSourceUse& s = r.sources[i];
       std::string snippet = s.text.substr(0, 70);
       for (char& c : snippet) c = (c == '\n' || c == '\r' || c == '\t') ? ' ' : c;
       std::printf("  %zu. %s @ byte %llu  (chunk %u, %.0f%% of selections)  \"%s…\"\n", i + 1,
                   s.document.empty() ? "(preamble)" : s.document.c_str(),
                   static_cast<unsigned long long>(s.source.offset), s.chunk, 100 * s.share, snippet.c_str());
     }
+    std::fflush(stdout);
     std::fprintf(stderr, "question %zu tokens in %.2f s; answer %zu tokens in %.2f s (%.1f tokens/s)\n",
                  r.question_tokens, r.prefill_seconds, r.tokens.size(), r.decode_seconds,
                  r.decode_seconds > 0 ? double(r.tokens.size()) / r.decode_seconds : 0.0);

@@ -16,12 +16,12 @@ bool IsLlmDirectory(const std::string& spec);
 bool IsLlmStore(const std::string& dir);
 
 // --window, --top-k, --sinks, --select-block, --true-positions, --dense-prefill.
-void AddLlmRetrievalOptions(CLI::App& command, LlmRetrievalOptions& retrieval);
+void AddLlmRetrievalOptions(CLI::App& command, llm::LlmRetrievalOptions& retrieval);
 
 struct LlmIngestArgs {
   std::string model, out;
   std::vector<std::string> inputs;
-  LlmIngestOptions options;
+  llm::LlmIngestOptions options;
   bool strict = false;
 };
 void RunLlmIngest(const LlmIngestArgs& args);
@@ -29,8 +29,8 @@ void RunLlmIngest(const LlmIngestArgs& args);
 struct LlmAskArgs {
   std::string model, store;
   std::vector<std::string> questions;
-  LlmRetrievalOptions retrieval;
-  LlmSampling sampling;
+  llm::LlmRetrievalOptions retrieval;
+  llm::GenerateOptions generation;
 };
 void RunLlmAsk(const LlmAskArgs& args);
 

@@ -130,16 +130,16 @@ void AddModelCommands(CLI::App& app) {
                   "The model the store was ingested with: a Hugging Face model directory, or the byte model's "
                   "weights (default or a .safetensors file)")
       ->capture_default_str();
-  ask->add_option("--max-tokens", a->llm.sampling.max_tokens, "--model DIR: longest answer, tokens")
+  ask->add_option("--max-tokens", a->llm.generation.max_tokens, "--model DIR: longest answer, tokens")
       ->capture_default_str()
       ->check(CLI::Range(size_t(1), size_t(1) << 20));
-  ask->add_option("--temperature", a->llm.sampling.temperature, "--model DIR: 0 = greedy")
+  ask->add_option("--temperature", a->llm.generation.sampling.temperature, "--model DIR: 0 = greedy")
       ->capture_default_str()
-      ->check(CLI::Range(0.0f, 100.0f));
-  ask->add_option("--top-p", a->llm.sampling.top_p, "--model DIR: nucleus sampling mass")
+      ->check(CLI::Range(0.0, 100.0));
+  ask->add_option("--top-p", a->llm.generation.sampling.top_p, "--model DIR: nucleus sampling mass")
       ->capture_default_str()
-      ->check(CLI::Range(0.0001f, 1.0f));
-  ask->add_option("--seed", a->llm.sampling.seed, "--model DIR: sampling seed")->capture_default_str();
+      ->check(CLI::Range(0.0001, 1.0));
+  ask->add_option("--seed", a->llm.generation.sampling.seed, "--model DIR: sampling seed")->capture_default_str();
   AddLlmRetrievalOptions(*ask, a->llm.retrieval);
   ask->add_option("--max-bytes", a->max_bytes, "Longest answer")->capture_default_str();
   ask->add_flag("--raw", a->raw, "Use the question bytes as given (no \" Q: ... A: \" frame)");
@@ -150,21 +150,12 @@ void AddModelCommands(CLI::App& app) {
   CLI::App* m = app.add_subcommand("model", "Inspect model weights or write random ones");
   m->require_subcommand(1);
   auto info_path = std::make_shared<std::string>("default");
-  CLI::App* info = m->add_subcommand("info", "Config, parameters, FLOPs per token, digest");
-  info->add_option("weights", *info_path, "default, a .safetensors file, or a Hugging Face model directory")
+  CLI::App* info = m->add_subcommand("info", "Config, parameters, FLOPs per ingested token, digest (or a Hugging Face "
+                                             "model directory: architecture, shape, dtype, trained context)");
+  info->add_option("weights", *info_path, "default, a .safetensors file or a Hugging Face model directory")
       ->capture_default_str();
   info->callback([info_path] {
-    if (IsLlmDirectory(*info_path)) {
-      const LlmModel model = LlmModel::Load(*info_path);
-      const LlmConfig& c = model.config();
-      std::printf("%s\n  %s\n  %s parameters (%s in the layers), %s of weights read per token, "
-                  "%.2f GFLOP per token (matrices), digest %s\n  tokenizer: %zu tokens%s\n",
-                  model.dir().c_str(), c.Describe().c_str(), Count(double(c.parameters())).c_str(),
-                  Count(double(c.layer_parameters())).c_str(), Bytes(double(model.weight_bytes())).c_str(),
-                  c.matmul_flops_per_token(true) / 1e9, model.digest().c_str(), model.tokenizer().vocab_size(),
-                  model.tokenizer().chat_template().empty() ? ", no chat template" : ", chat template");
-      return;
-    }
+    if (std::filesystem::is_directory(*info_path)) return DescribeLlm(*info_path);
     const Model model = Model::LoadSpec(*info_path);
     const ModelConfig& c = model.config();
     std::printf("%s\n  config %s\n  %s parameters, %.2f MFLOP per ingested token, digest %s\n", model.path().c_str(),

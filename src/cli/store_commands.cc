@@ -39,7 +39,7 @@ struct IngestArgs {
   std::string chat_format, system;
   bool raw = false;
   size_t llm_segment = 0;
-  LlmRetrievalOptions retrieval;
+  llm::LlmRetrievalOptions retrieval;
   size_t shards = 0;  // split into a sharded store (PREFIX/shard-NNNNN)
 };
 

@@ -4,20 +4,12 @@
 #include <regex>
 #include <set>
 
+#include "src/core/splitmix.h"
+
 namespace landmark::demo {
 namespace {
 
-// Splitmix64: tiny, seeded, the same everywhere.
-struct Rng {
-  uint64_t state;
-  uint64_t Next() {
-    uint64_t z = (state += 0x9e3779b97f4a7c15ull);
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-    return z ^ (z >> 31);
-  }
-  size_t Below(size_t n) { return size_t(Next() % n); }
-};
+using Rng = SplitMix64;  // tiny, seeded, the same everywhere
 
 const char* const kAdjectives[] = {
     "quiet", "bright", "ancient", "narrow", "golden", "restless", "silver", "gentle", "crooked", "hollow",

@@ -63,9 +63,11 @@ HWY_INLINE VF SafeExp(DF df, VF x) {
   return hn::Exp(df, hn::IfThenElse(hn::Ge(x, floor), x, floor));
 }
 
-size_t VisibleKeys(const uint32_t* visible, size_t position, size_t key_offset, size_t m) {
-  if (!visible) return m;
-  const size_t v = visible[position];
+// Keys of this pass (K[0] is key `key_offset` of the caller's block) below
+// the bound `bound[position]` of the caller's block; `all` when no bounds.
+size_t KeysBelow(const uint32_t* bound, size_t position, size_t key_offset, size_t m, size_t all) {
+  if (!bound) return all;
+  const size_t v = bound[position];
   return v <= key_offset ? 0 : std::min(v - key_offset, m);
 }
 
@@ -226,26 +228,32 @@ void ScoresRows(const float* Q, size_t R, size_t d, const T* K, size_t k_stride,
 // ------------------------------------------------------------- softmax
 
 // Online-softmax update with scores in columns: S [m][Rp], one query row per
-// lane. Replaces S by p = exp(s - new_max), masked keys (j >= visible) by 0.
-void SoftmaxColumns(float* HWY_RESTRICT S, size_t m, size_t Rp, const int32_t* visible,
+// lane. Replaces S by p = exp(s - new_max), masked keys (outside
+// [first[r], visible[r])) by 0.
+void SoftmaxColumns(float* HWY_RESTRICT S, size_t m, size_t Rp, const int32_t* first, const int32_t* visible,
                     bool masked, float* row_max, float* row_sum, float* alpha) {
   const DF df;
   const hn::RebindToSigned<DF> di;
   const size_t N = hn::Lanes(df);
   const VF neg_inf = hn::Set(df, kNegInf);
   for (size_t c = 0; c < Rp; c += N) {
+    const auto lo = hn::LoadU(di, first + c);
     const auto vis = hn::LoadU(di, visible + c);
+    auto keep = [&](size_t j) {
+      const auto jv = hn::Set(di, int32_t(j));
+      return hn::RebindMask(df, hn::And(hn::Lt(jv, vis), hn::Not(hn::Lt(jv, lo))));
+    };
     const VF old_max = hn::LoadU(df, row_max + c);
     VF new_max = old_max;
     for (size_t j = 0; j < m; ++j) {
       VF s = hn::LoadU(df, S + j * Rp + c);
-      if (masked) s = hn::IfThenElse(hn::RebindMask(df, hn::Lt(hn::Set(di, int32_t(j)), vis)), s, neg_inf);
+      if (masked) s = hn::IfThenElse(keep(j), s, neg_inf);
       new_max = hn::Max(new_max, s);
     }
     VF sum = hn::Zero(df);
     for (size_t j = 0; j < m; ++j) {
       VF s = hn::LoadU(df, S + j * Rp + c);
-      if (masked) s = hn::IfThenElse(hn::RebindMask(df, hn::Lt(hn::Set(di, int32_t(j)), vis)), s, neg_inf);
+      if (masked) s = hn::IfThenElse(keep(j), s, neg_inf);
       const VF p = SafeExp(df, hn::Sub(s, new_max));
       hn::StoreU(p, df, S + j * Rp + c);
       sum = hn::Add(sum, p);
@@ -258,23 +266,23 @@ void SoftmaxColumns(float* HWY_RESTRICT S, size_t m, size_t Rp, const int32_t* v
 }
 
 // Online-softmax update with scores in rows: S [R][s_stride], keys along
-// lanes. Writes p for keys [0, m) (0 for masked keys).
-void SoftmaxRows(float* HWY_RESTRICT S, size_t s_stride, size_t R, size_t m,
+// lanes. Writes p for keys [0, m) (0 for keys outside [first[r], visible[r])).
+void SoftmaxRows(float* HWY_RESTRICT S, size_t s_stride, size_t R, size_t m, const int32_t* first,
                  const int32_t* visible, float* row_max, float* row_sum, float* alpha) {
   const DF df;
   const size_t N = hn::Lanes(df);
   for (size_t r = 0; r < R; ++r) {
     float* row = S + r * s_stride;
-    const size_t n = size_t(visible[r]);
+    const size_t n = size_t(visible[r]), lo = std::min(size_t(first[r]), n);
     VF vmax = hn::Set(df, kNegInf);
-    size_t j = 0;
+    size_t j = lo;
     for (; j + N <= n; j += N) vmax = hn::Max(vmax, hn::LoadU(df, row + j));
     float new_max = std::max(row_max[r], hn::GetLane(hn::MaxOfLanes(df, vmax)));
     for (; j < n; ++j) new_max = std::max(new_max, row[j]);
     const float a = new_max == kNegInf ? 1.0f : std::exp(row_max[r] - new_max);
     VF sum = hn::Zero(df);
     const VF max_v = hn::Set(df, new_max);
-    for (j = 0; j + N <= n; j += N) {
+    for (j = lo; j + N <= n; j += N) {
       const VF p = SafeExp(df, hn::Sub(hn::LoadU(df, row + j), max_v));
       hn::StoreU(p, df, row + j);
       sum = hn::Add(sum, p);
@@ -284,6 +292,7 @@ void SoftmaxRows(float* HWY_RESTRICT S, size_t s_stride, size_t R, size_t m,
       row[j] = std::exp(row[j] - new_max);
       total += row[j];
     }
+    std::fill(row, row + lo, 0.0f);
     std::fill(row + n, row + m, 0.0f);
     alpha[r] = a;
     row_max[r] = new_max;
@@ -367,8 +376,8 @@ void AccumulateOutput(const float* P, size_t p_row_stride, size_t p_key_stride, 
 // At most kMaxKeysPerPass keys; `key_offset` = index of K[0] in the caller's block.
 template <typename T>
 void AttendPass(const QueryBlock& queries, const T* K, size_t k_stride, const T* V,
-                size_t v_stride, size_t m, const uint32_t* visible, size_t key_offset,
-                SoftmaxAccumulator& state) {
+                size_t v_stride, size_t m, const uint32_t* visible, const uint32_t* first_visible,
+                size_t key_offset, SoftmaxAccumulator& state) {
   const size_t R = queries.rows(), d = queries.dim(), heads = queries.heads();
   const size_t Rp = RoundUp(R, kRowPad);
   const bool transposed = queries.transposed();
@@ -378,20 +387,26 @@ void AttendPass(const QueryBlock& queries, const T* K, size_t k_stride, const T*
   const size_t s_stride = transposed ? Rp : kRowChunk;
   const size_t s_floats = transposed ? m * Rp : R * s_stride;
   const size_t widened = widen ? 2 * m * d : 0;
-  float* scratch = state.scratch(s_floats + 3 * Rp + widened);
+  // After S: alpha, then the rows' key ranges [first, visible) in this pass
+  // and in the current chunk of it (row path), Rp each.
+  constexpr size_t kRowArrays = 5;
+  float* scratch = state.scratch(s_floats + kRowArrays * Rp + widened);
   float* S = scratch;
   float* alpha = S + s_floats;
   int32_t* visible_rows = reinterpret_cast<int32_t*>(alpha + Rp);
+  int32_t* first_rows = visible_rows + Rp;
   for (size_t r = 0; r < Rp; ++r) {
-    visible_rows[r] = r < R ? int32_t(VisibleKeys(visible, r / heads, key_offset, m)) : 0;
+    visible_rows[r] = r < R ? int32_t(KeysBelow(visible, r / heads, key_offset, m, m)) : 0;
+    first_rows[r] = r < R ? int32_t(KeysBelow(first_visible, r / heads, key_offset, m, 0)) : 0;
   }
+  const bool masked = visible != nullptr || first_visible != nullptr;
 
   if (transposed) {
     const float* Kf = reinterpret_cast<const float*>(K);
     const float* Vf = reinterpret_cast<const float*>(V);
     size_t kf_stride = k_stride, vf_stride = v_stride;
     if (widen) {  // the micro-kernels read each element R/MR times: widen once
-      float* k_wide = alpha + 3 * Rp;
+      float* k_wide = alpha + kRowArrays * Rp;
       float* v_wide = k_wide + m * d;
       for (size_t j = 0; j < m; ++j) {
         ConvertRowToF32(K + j * k_stride, d, k_wide + j * d);
@@ -400,8 +415,7 @@ void AttendPass(const QueryBlock& queries, const T* K, size_t k_stride, const T*
       Kf = k_wide, Vf = v_wide, kf_stride = vf_stride = d;
     }
     ScoresTransposed(Kf, kf_stride, m, d, queries.data(), Rp, S);
-    SoftmaxColumns(S, m, Rp, visible_rows, visible != nullptr, state.mutable_max(),
-                   state.mutable_sum(), alpha);
+    SoftmaxColumns(S, m, Rp, first_rows, visible_rows, masked, state.mutable_max(), state.mutable_sum(), alpha);
     RescaleRows(state.mutable_acc(), R, d, alpha);
     AccumulateOutput(S, 1, Rp, R, m, Vf, vf_stride, state.mutable_acc(), d);
   } else {
@@ -414,15 +428,18 @@ void AttendPass(const QueryBlock& queries, const T* K, size_t k_stride, const T*
       PrefetchRow(K + j * k_stride, d);
       PrefetchRow<2>(V + j * v_stride, d);
     }
-    int32_t* chunk_visible = visible_rows + Rp;
+    int32_t* chunk_visible = first_rows + Rp;
+    int32_t* chunk_first = chunk_visible + Rp;
     for (size_t first = 0; first < m; first += kRowChunk) {
       const size_t keys = std::min(kRowChunk, m - first);
       for (size_t r = 0; r < R; ++r) {
         chunk_visible[r] = int32_t(std::clamp<size_t>(size_t(visible_rows[r]), first, first + keys) - first);
+        chunk_first[r] = int32_t(std::clamp<size_t>(size_t(first_rows[r]), first, first + keys) - first);
       }
       ScoresRows(queries.data(), R, d, K + first * k_stride, k_stride, V + first * v_stride, v_stride,
                  keys, S, s_stride);
-      SoftmaxRows(S, s_stride, R, keys, chunk_visible, state.mutable_max(), state.mutable_sum(), alpha);
+      SoftmaxRows(S, s_stride, R, keys, chunk_first, chunk_visible, state.mutable_max(), state.mutable_sum(),
+                  alpha);
       RescaleRows(state.mutable_acc(), R, d, alpha);
       AccumulateOutput(S, s_stride, 1, R, keys, V + first * v_stride, v_stride, state.mutable_acc(), d);
     }
@@ -432,7 +449,7 @@ void AttendPass(const QueryBlock& queries, const T* K, size_t k_stride, const T*
 }  // namespace
 
 void AttendBlock(const QueryBlock& queries, const KVBlock& kv, const uint32_t* visible,
-                 SoftmaxAccumulator& state) {
+                 SoftmaxAccumulator& state, const uint32_t* first_visible) {
   if (queries.rows() == 0 || kv.m == 0) return;
   VisitStorage(kv.dtype, [&](auto* type) {
     using T = std::remove_const_t<std::remove_pointer_t<decltype(type)>>;
@@ -441,7 +458,7 @@ void AttendBlock(const QueryBlock& queries, const KVBlock& kv, const uint32_t* v
     for (size_t j0 = 0; j0 < kv.m; j0 += kMaxKeysPerPass) {
       const size_t m = std::min(kMaxKeysPerPass, kv.m - j0);
       AttendPass(queries, K + j0 * kv.k_stride, kv.k_stride, V + j0 * kv.v_stride, kv.v_stride, m,
-                 visible, j0, state);
+                 visible, first_visible, j0, state);
     }
   });
 }
@@ -456,10 +473,10 @@ namespace landmark {
 HWY_EXPORT(AttendBlock);
 
 void AttendBlock(const QueryBlock& queries, const KVBlock& kv, const uint32_t* visible,
-                 SoftmaxAccumulator& state) {
+                 SoftmaxAccumulator& state, const uint32_t* first_visible) {
   LANDMARK_CHECK_ARG(state.rows() == queries.rows() && state.dim() == queries.dim(),
                      "AttendBlock: the accumulator was not Reset() for these queries");
-  HWY_DYNAMIC_DISPATCH(AttendBlock)(queries, kv, visible, state);
+  HWY_DYNAMIC_DISPATCH(AttendBlock)(queries, kv, visible, state, first_visible);
 }
 
 }  // namespace landmark

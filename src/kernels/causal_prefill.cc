@@ -1,7 +1,8 @@
 // Causal block-sparse prefill on the block kernel: one task per (kv head,
 // query block) attends that block's selected key blocks with the online
 // softmax, so the result is the exact softmax over the union of the selected
-// blocks. With no mask every causal block is selected (dense attention).
+// blocks. With no mask every causal key is attended (dense attention), or
+// those of a sliding window; the queries may continue cached tokens.
 //
 // Two things make sparse masks run near the dense kernel's FLOP rate:
 //  - tasks are ordered by their actual cost (selected blocks), most
@@ -18,6 +19,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
+#include <string>
 #include <vector>
 
 #include "landmark/dense_attention.h"
@@ -31,13 +33,13 @@ namespace {
 
 using kv_sequence::At;
 
-// Consecutive selected key blocks go to the kernel together up to one kernel
-// pass of keys; a piece is also the unit of prefetching.
+// Consecutive keys go to the kernel together up to one kernel pass (whole
+// blocks); a piece is also the unit of prefetching.
 constexpr size_t kPieceKeys = block_layout::kMaxKeysPerPass;
 
-// Selected key blocks [first, first + blocks) of one query block.
+// Keys [first, first + keys) attended at once.
 struct Piece {
-  size_t first = 0, blocks = 0;
+  size_t first = 0, keys = 0;
 };
 
 struct Task {
@@ -48,7 +50,7 @@ struct Task {
 struct Workspace {
   QueryBlock queries;
   SoftmaxAccumulator state;
-  std::vector<uint32_t> visible;
+  std::vector<uint32_t> visible, first_visible;
   std::vector<Piece> pieces;
 };
 
@@ -74,16 +76,23 @@ void CausalPrefill(const float* q, size_t q_heads, const KVSequence& kv, float* 
   kv_sequence::Check(kv, q_heads, "CausalPrefill");
   LANDMARK_CHECK_ARG(kv.page_tokens == 0, "CausalPrefill: paged K/V layouts are for decode only");
   LANDMARK_CHECK_ARG(options.block > 0, "CausalPrefill: block size must be > 0");
-  const size_t L = kv.tokens, B = options.block, d = kv.d;
+  const size_t P = options.past_tokens, W = options.window;
+  LANDMARK_CHECK_ARG(P <= kv.tokens, "CausalPrefill: past_tokens (" + std::to_string(P) + ") exceeds the " +
+                                         std::to_string(kv.tokens) + " kv tokens");
+  const uint8_t* mask = options.block_mask;
+  LANDMARK_CHECK_ARG(mask == nullptr || (P == 0 && W == 0),
+                     "CausalPrefill: a block mask goes with neither past_tokens nor a window");
+  const size_t L = kv.tokens - P, B = options.block, d = kv.d;
   const size_t group = q_heads / kv.heads;
   const size_t blocks = (L + B - 1) / B;
   const float scale = 1.0f / std::sqrt(float(d));
   const size_t q_stride = q_heads * d;
   const size_t piece_blocks = std::max<size_t>(1, kPieceKeys / B);
-  const uint8_t* mask = options.block_mask;
   auto selected = [&](size_t head, size_t i, size_t j) {
     return j == 0 || j == i || !mask || mask[(head * blocks + i) * blocks + j] != 0;
   };
+  // The first key position p sees.
+  auto first_key = [&](size_t p) { return W != 0 && p + 1 > W ? p + 1 - W : size_t(0); };
 
   // Most expensive first; ties keep the order late blocks first, heads interleaved.
   std::vector<Task> tasks;
@@ -111,40 +120,58 @@ void CausalPrefill(const float* q, size_t q_heads, const KVSequence& kv, float* 
     for (size_t t = range.begin(); t != range.end(); ++t) {
       const size_t i = tasks[t].block, head = tasks[t].head;
       const size_t first = i * B, positions = std::min(B, L - first);
+      const size_t p0 = P + first;  // the block's positions are p0 .. p0 + positions − 1
       ws.queries.Prepare(q + first * q_stride + head * group * d, positions, group, q_stride, d, scale);
       ws.state.Reset(ws.queries);
-      // Runs of consecutive selected blocks, cut into pieces of at most
-      // piece_blocks; the diagonal block goes alone (it is masked).
+      // Keys before the block's own: runs of consecutive selected blocks (or
+      // the window's keys), cut into pieces of at most piece_blocks blocks;
+      // then the block's own keys (causally masked).
       ws.pieces.clear();
-      for (size_t j = 0; j < i;) {
-        if (!selected(head, i, j)) {
-          ++j;
-          continue;
+      if (mask) {
+        for (size_t j = 0; j < i;) {
+          if (!selected(head, i, j)) {
+            ++j;
+            continue;
+          }
+          size_t end = j + 1;
+          while (end < i && end - j < piece_blocks && selected(head, i, end)) ++end;
+          ws.pieces.push_back({j * B, (end - j) * B});
+          j = end;
         }
-        size_t end = j + 1;
-        while (end < i && end - j < piece_blocks && selected(head, i, end)) ++end;
-        ws.pieces.push_back({j, end - j});
-        j = end;
+      } else {
+        for (size_t a = first_key(p0); a < p0; a += piece_blocks * B) {
+          ws.pieces.push_back({a, std::min(piece_blocks * B, p0 - a)});
+        }
       }
-      ws.pieces.push_back({i, 1});
+      ws.pieces.push_back({p0, positions});
+      const size_t window_edge = first_key(p0 + positions - 1);  // keys before it: not seen by every position
       for (size_t p = 0; p < ws.pieces.size(); ++p) {
         const Piece& piece = ws.pieces[p];
         if (p + 1 < ws.pieces.size()) {
           const Piece& next = ws.pieces[p + 1];
-          PrefetchKeys(kv, head, next.first * B, std::min(B, L - next.first * B));
+          PrefetchKeys(kv, head, next.first, std::min(B, next.keys));
         }
-        const size_t key_first = piece.first * B;
-        const size_t keys = std::min((piece.first + piece.blocks) * B, L) - key_first;
-        const size_t offset = key_first * kv.token_stride + head * kv.head_stride;
+        const size_t offset = piece.first * kv.token_stride + head * kv.head_stride;
         const KVBlock block{At(kv.k, kv.dtype, offset), At(kv.v, kv.dtype, offset), kv.dtype,
-                            keys, kv.token_stride, kv.token_stride};
+                            piece.keys, kv.token_stride, kv.token_stride};
         const uint32_t* visible = nullptr;
-        if (piece.first == i) {  // position first+p sees keys first..first+p
+        const uint32_t* first_visible = nullptr;
+        if (piece.first + piece.keys > p0 + 1) {  // keys after the first position: position p0+r sees ..p0+r
           ws.visible.resize(positions);
-          for (size_t r = 0; r < positions; ++r) ws.visible[r] = uint32_t(r + 1);
+          for (size_t r = 0; r < positions; ++r) {
+            ws.visible[r] = uint32_t(std::min(piece.keys, p0 + r + 1 - piece.first));
+          }
           visible = ws.visible.data();
         }
-        AttendBlock(ws.queries, block, visible, ws.state);
+        if (piece.first < window_edge) {  // keys before the last position's window
+          ws.first_visible.resize(positions);
+          for (size_t r = 0; r < positions; ++r) {
+            const size_t lo = first_key(p0 + r);
+            ws.first_visible[r] = uint32_t(lo > piece.first ? std::min(piece.keys, lo - piece.first) : 0);
+          }
+          first_visible = ws.first_visible.data();
+        }
+        AttendBlock(ws.queries, block, visible, ws.state, first_visible);
       }
       ws.state.Finish(out + first * q_stride + head * group * d, q_stride,
                       lse ? lse + first * q_heads + head * group : nullptr, q_heads);

@@ -9,14 +9,15 @@
 #include "landmark/llm_store.h"
 #include "src/llm/library.h"
 #include "src/llm/model_access.h"
+#include "src/llm/rope.h"
 #include "src/llm/store_attention.h"
+#include "src/llm/transformer.h"
 
-namespace landmark {
-
-using llm::ChatFrame;
+namespace landmark::llm {
 
 struct LlmAnswerer::Impl {
   const LlmModel& model;
+  Tokenizer tokenizer;
   std::string dir;
   StoreReader reader;
   LlmRetrievalOptions retrieval;
@@ -24,15 +25,15 @@ struct LlmAnswerer::Impl {
   std::vector<LlmDocument> documents;
 
   Impl(const LlmModel& m, const std::string& d, const LlmRetrievalOptions& o)
-      : model(m), dir(d), reader(StoreReader::Open(d)) {
-    llm::CheckModel(reader.info(), model);
+      : model(m), tokenizer(Tokenizer::FromDirectory(m.config().dir)), dir(d), reader(StoreReader::Open(d)) {
+    CheckModel(reader.info(), model);
     frame = ChatFrame::FromMetadata(reader.info());
-    retrieval = o.Resolved(model.config(), reader.shape().chunk_size);
-    documents = llm::ParseDocuments(reader.attachment(llm::kDocumentsAttachment), dir);
+    retrieval = o.Resolved(model, reader.shape().chunk_size);
+    documents = ParseDocuments(reader.attachment(kDocumentsAttachment), dir);
   }
 
-  llm::StoreAttentionOptions AttentionOptions() const {
-    llm::StoreAttentionOptions o;
+  StoreAttentionOptions AttentionOptions() const {
+    StoreAttentionOptions o;
     o.sink_chunks = retrieval.sink_chunks;
     o.window = retrieval.window;
     o.top_k = retrieval.top_k;
@@ -44,7 +45,7 @@ struct LlmAnswerer::Impl {
   }
 
   std::vector<int32_t> QuestionTokens(std::string_view question) const {
-    const Tokenizer& t = model.tokenizer();
+    const Tokenizer& t = tokenizer;
     std::vector<int32_t> ids = t.Encode(frame.question_prefix + std::string(question), {false, false});
     const std::vector<int32_t> suffix = t.Encode(frame.question_suffix, {false, true});
     ids.insert(ids.end(), suffix.begin(), suffix.end());
@@ -59,12 +60,12 @@ struct LlmAnswerer::Impl {
     for (const auto& [chunk, n] : votes) ranked.push_back({n, chunk});
     std::sort(ranked.begin(), ranked.end(), [](auto& a, auto& b) { return a.first != b.first ? a.first > b.first : a.second < b.second; });
     std::vector<LlmSourceUse> out;
-    const std::string_view sources = reader.attachment(llm::kSourcesAttachment);
+    const std::string_view sources = reader.attachment(kSourcesAttachment);
     for (size_t i = 0; i < std::min(keep, ranked.size()); ++i) {
       LlmSourceUse use;
       use.chunk = ranked[i].second;
       use.share = total > 0 ? ranked[i].first / total : 0;
-      use.source = llm::ReadSource(sources, use.chunk);
+      use.source = ReadSource(sources, use.chunk);
       if (use.source.document >= 0 && size_t(use.source.document) < documents.size()) {
         use.document = documents[size_t(use.source.document)].path;
       }
@@ -87,7 +88,7 @@ std::vector<int32_t> LlmAnswerer::QuestionTokens(std::string_view question) cons
 }
 
 std::vector<int32_t> LlmAnswerer::StoredTokens() const {
-  const std::string_view bytes = impl_->reader.attachment(llm::kTokensAttachment);
+  const std::string_view bytes = impl_->reader.attachment(kTokensAttachment);
   std::vector<int32_t> ids(bytes.size() / sizeof(uint32_t));
   std::memcpy(ids.data(), bytes.data(), ids.size() * sizeof(uint32_t));
   return ids;
@@ -96,15 +97,18 @@ std::vector<int32_t> LlmAnswerer::StoredTokens() const {
 std::vector<float> LlmAnswerer::QuestionLogits(std::string_view question) const {
   const Impl& m = *impl_;
   const std::vector<int32_t> ids = m.QuestionTokens(question);
-  llm::Rope rope = llm::MakeRope(m.model);
-  llm::StoreAttention attention(&m.reader, llm::ShapeOf(m.model), rope, m.AttentionOptions());
+  Rope rope(m.model.config());
+  StoreAttention attention(&m.reader, ShapeOf(m.model), rope, m.AttentionOptions());
+  Transformer transformer(m.model);
   std::vector<float> logits(m.model.config().vocab_size);
-  llm::Forward(m.model, ids.data(), ids.size(), m.reader.tokens(), attention, logits.data());
+  transformer.Forward(ids.data(), ids.size(), m.reader.tokens(), attention, 1, logits.data());
   return logits;
 }
+
+const Tokenizer& LlmAnswerer::tokenizer() const { return impl_->tokenizer; }
 const std::vector<LlmDocument>& LlmAnswerer::documents() const { return impl_->documents; }
 
-LlmAnswer LlmAnswerer::Ask(std::string_view question, const LlmSampling& sampling,
+LlmAnswer LlmAnswerer::Ask(std::string_view question, const GenerateOptions& options,
                            const std::function<bool(std::string_view)>& on_text) const {
   using Clock = std::chrono::steady_clock;
   const Impl& m = *impl_;
@@ -113,9 +117,10 @@ LlmAnswer LlmAnswerer::Ask(std::string_view question, const LlmSampling& samplin
   const std::vector<int32_t> ids = m.QuestionTokens(question);
   answer.question_tokens = ids.size();
 
-  llm::Rope rope = llm::MakeRope(model);
-  llm::StoreAttention attention(&m.reader, llm::ShapeOf(model), rope, m.AttentionOptions());
-  const size_t context = llm::TrainedContext(model);
+  Rope rope(model.config());
+  StoreAttention attention(&m.reader, ShapeOf(model), rope, m.AttentionOptions());
+  Transformer transformer(model);
+  const size_t context = TrainedContext(model);
   LANDMARK_CHECK_ARG(attention.next_frame_position() + ids.size() < context,
                      "ask: the question (" + std::to_string(ids.size()) + " tokens) after the sinks, " +
                          std::to_string(attention.selected_per_head()) + " retrieved chunks and the local window (" +
@@ -129,18 +134,19 @@ LlmAnswer LlmAnswerer::Ask(std::string_view question, const LlmSampling& samplin
   const size_t vocab = model.config().vocab_size;
   std::vector<float> logits(vocab);
   const auto start = Clock::now();
-  llm::Forward(model, ids.data(), ids.size(), m.reader.tokens(), attention, logits.data());
+  transformer.Forward(ids.data(), ids.size(), m.reader.tokens(), attention, 1, logits.data());
   answer.prefill_seconds = std::chrono::duration<double>(Clock::now() - start).count();
   answer.sources = m.Sources(votes, 5);
   attention.on_select = nullptr;
 
-  const std::vector<int32_t> stops = llm::StopIds(model);
-  llm::TokenSampler sampler(sampling);
-  StreamDecoder decoder(model.tokenizer());
+  const std::vector<int32_t> stops = options.stop_ids.empty() ? StopIds(model, m.tokenizer) : options.stop_ids;
+  Sampler sampler(options.sampling);
+  StreamDecoder decoder(m.tokenizer);
   const auto decode_start = Clock::now();
   size_t position = m.reader.tokens() + ids.size();
-  while (answer.tokens.size() < sampling.max_tokens) {
-    const int32_t token = sampler.Next(logits.data(), vocab);
+  while (answer.tokens.size() < options.max_tokens) {
+    const int32_t token = sampler.Sample(logits.data(), vocab);
+    if (options.on_token && !options.on_token(token)) break;
     if (std::find(stops.begin(), stops.end(), token) != stops.end()) {
       answer.stopped = true;
       break;
@@ -150,7 +156,7 @@ LlmAnswer LlmAnswerer::Ask(std::string_view question, const LlmSampling& samplin
     answer.text += piece;
     if (on_text && !piece.empty() && !on_text(piece)) break;
     if (attention.next_frame_position() + 1 >= context) break;  // the model's context is full
-    llm::Forward(model, &token, 1, position++, attention, logits.data());
+    transformer.Forward(&token, 1, position++, attention, 1, logits.data());
   }
   const std::string rest = decoder.Flush();
   answer.text += rest;
@@ -159,4 +165,4 @@ LlmAnswer LlmAnswerer::Ask(std::string_view question, const LlmSampling& samplin
   return answer;
 }
 
-}  // namespace landmark
+}  // namespace landmark::llm

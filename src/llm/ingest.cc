@@ -17,11 +17,11 @@
 #include "landmark/llm_store.h"
 #include "src/llm/library.h"
 #include "src/llm/model_access.h"
+#include "src/llm/rope.h"
 #include "src/llm/store_attention.h"
+#include "src/llm/transformer.h"
 
-namespace landmark {
-
-using llm::ChatFrame;
+namespace landmark::llm {
 
 namespace {
 
@@ -57,14 +57,14 @@ size_t InvalidUtf8(std::string_view s) {
 
 }  // namespace
 
-LlmRetrievalOptions LlmRetrievalOptions::Resolved(const LlmConfig& model, size_t chunk_size) const {
+LlmRetrievalOptions LlmRetrievalOptions::Resolved(const LlmModel& model, size_t chunk_size) const {
   LlmRetrievalOptions o = *this;
   LANDMARK_CHECK_ARG(chunk_size > 0, "retrieval: chunk size 0");
-  const size_t context = model.max_positions;
+  const size_t context = TrainedContext(model);
   if (o.window == 0) o.window = std::min<size_t>(4096, context / 4);
   // A sliding-window model (Mistral) sees at most its window exactly; the
   // retrieved chunks reach beyond it, as InfLLM does.
-  if (model.sliding_window > 0) o.window = std::min(o.window, model.sliding_window);
+  if (SmallestWindow(model) > 0) o.window = std::min(o.window, SmallestWindow(model));
   if (o.top_k == 0) o.top_k = std::max<size_t>(1, std::min<size_t>(64, context / (4 * chunk_size)));
   LANDMARK_CHECK_ARG(o.select_block > 0, "retrieval: select_block must be positive");
   return o;
@@ -83,14 +83,16 @@ struct Piece {
 
 struct LlmIngest::Impl {
   const LlmModel& model;
+  Tokenizer tokenizer;
+  Transformer transformer;
   LlmIngestOptions options;
   LlmRetrievalOptions retrieval;
   std::string dir;
   size_t segment = 0;
   std::unique_ptr<StoreWriter> writer;
   std::unique_ptr<StoreReader> reader;
-  llm::Rope rope;
-  std::unique_ptr<llm::StoreAttention> attention;
+  Rope rope;
+  std::unique_ptr<StoreAttention> attention;
   ChatFrame frame;
   std::vector<LlmDocument> documents;  // committed ones and this run's
   size_t committed_documents = 0;      // of `documents`, in the store's attachment
@@ -102,7 +104,8 @@ struct LlmIngest::Impl {
   bool finished = false;
   std::chrono::steady_clock::time_point last_commit = std::chrono::steady_clock::now();
 
-  Impl(const LlmModel& m, const LlmIngestOptions& o) : model(m), options(o), rope(llm::MakeRope(m)) {}
+  Impl(const LlmModel& m, const LlmIngestOptions& o)
+      : model(m), tokenizer(Tokenizer::FromDirectory(m.config().dir)), transformer(m), options(o), rope(m.config()) {}
 
   // Plans the attention against everything appended so far (the writer's
   // snapshot: a segment is read by the next one before it is durable).
@@ -110,7 +113,7 @@ struct LlmIngest::Impl {
     auto next = std::make_unique<StoreReader>(writer->Snapshot());
     committed = next->tokens();
     if (!attention) {
-      attention = std::make_unique<llm::StoreAttention>(next.get(), llm::ShapeOf(model), rope, AttentionOptions());
+      attention = std::make_unique<StoreAttention>(next.get(), ShapeOf(model), rope, AttentionOptions());
     } else {
       attention->Rebase(next.get());
     }
@@ -123,8 +126,8 @@ struct LlmIngest::Impl {
     last_commit = std::chrono::steady_clock::now();
   }
 
-  llm::StoreAttentionOptions AttentionOptions() const {
-    llm::StoreAttentionOptions o;
+  StoreAttentionOptions AttentionOptions() const {
+    StoreAttentionOptions o;
     o.sink_chunks = retrieval.sink_chunks;
     o.window = retrieval.window;
     o.top_k = retrieval.top_k;
@@ -141,7 +144,7 @@ struct LlmIngest::Impl {
     EncodeOptions e;
     e.add_special = preamble && frame.format == "raw";  // BOS from the post-processor when there is no template
     e.parse_special = preamble;                         // documents cannot inject control tokens
-    p.ids = model.tokenizer().Encode(*text, e, &p.offsets);
+    p.ids = tokenizer.Encode(*text, e, &p.offsets);
     p.text = std::move(text);
     p.document = document;
     p.header = header;
@@ -169,7 +172,7 @@ struct LlmIngest::Impl {
         LlmChunkSource s;
         s.document = p.document;
         s.offset = p.document < 0 ? begin : begin > p.header ? begin - p.header : 0;
-        llm::AppendSource(sources, s);
+        AppendSource(sources, s);
       }
       ids.push_back(p.ids[i]);
       text.append(*p.text, begin, end - begin);
@@ -177,10 +180,10 @@ struct LlmIngest::Impl {
       if (++p.next == p.ids.size()) pieces.pop_front();
     }
     pending -= T;
-    llm::Forward(model, ids.data(), T, committed, *attention, nullptr);
+    transformer.Forward(ids.data(), T, committed, *attention, 0, nullptr);
     // Documents whose first token lies in this segment are recorded with it.
     for (size_t d = committed_documents; d < documents.size(); ++d) {
-      if (documents[d].first_token < committed + T) started.push_back(llm::DocumentLine(documents[d]));
+      if (documents[d].first_token < committed + T) started.push_back(DocumentLine(documents[d]));
     }
     TokenBatch batch;
     batch.tokens = T;
@@ -190,11 +193,11 @@ struct LlmIngest::Impl {
     batch.text = text;
     batch.token_text_end = text_end.data();
     writer->Append(batch);
-    if (!sources.empty()) writer->AppendAttachment(llm::kSourcesAttachment, sources.data(), sources.size());
+    if (!sources.empty()) writer->AppendAttachment(kSourcesAttachment, sources.data(), sources.size());
     std::vector<uint32_t> stream(ids.begin(), ids.end());
-    writer->AppendAttachment(llm::kTokensAttachment, stream.data(), stream.size() * sizeof(uint32_t));
+    writer->AppendAttachment(kTokensAttachment, stream.data(), stream.size() * sizeof(uint32_t));
     for (const std::string& line : started) {
-      writer->AppendAttachment(llm::kDocumentsAttachment, line.data(), line.size());
+      writer->AppendAttachment(kDocumentsAttachment, line.data(), line.size());
       ++committed_documents;
     }
     if (std::chrono::duration<double>(std::chrono::steady_clock::now() - last_commit).count() >= options.commit_seconds) {
@@ -230,15 +233,15 @@ LlmIngest LlmIngest::Open(const LlmModel& model, const std::string& dir, const L
   const bool exists = std::filesystem::exists(std::filesystem::path(dir) / "manifest.json");
   if (exists) {
     const StoreInfo info = ReadStoreInfo(dir);
-    llm::CheckModel(info, model);
+    CheckModel(info, model);
     m.frame = ChatFrame::FromMetadata(info);
     m.writer = std::make_unique<StoreWriter>(StoreWriter::Append(dir, 0));
-    m.retrieval = options.retrieval.Resolved(model.config(), info.shape.chunk_size);
+    m.retrieval = options.retrieval.Resolved(model, info.shape.chunk_size);
   } else {
     LANDMARK_CHECK_ARG(options.landmark == LandmarkKind::kMean || options.landmark == LandmarkKind::kMinMax,
                        "ingest --model: landmarks must be mean or minmax");
-    m.frame = ChatFrame::Make(model.tokenizer(), options.chat_format, options.system);
-    const llm::AttentionShape shape = llm::ShapeOf(model);
+    m.frame = ChatFrame::Make(m.tokenizer, options.chat_format, options.system);
+    const AttentionShape shape = ShapeOf(model);
     StoreOptions store;
     store.shape.chunk_size = options.chunk_size;
     store.shape.kv_heads = shape.layers * shape.kv_heads;
@@ -247,15 +250,15 @@ LlmIngest LlmIngest::Open(const LlmModel& model, const std::string& dir, const L
     store.shape.landmark = options.landmark;
     store.commit_every = 0;  // commits at segment ends only: a resumed ingest continues at a segment boundary
     store.text = true;
-    llm::ModelToMetadata(model, store.metadata);
+    ModelToMetadata(model, store.metadata);
     m.frame.ToMetadata(store.metadata);
     m.writer = std::make_unique<StoreWriter>(StoreWriter::Create(dir, store));
-    m.retrieval = options.retrieval.Resolved(model.config(), options.chunk_size);
+    m.retrieval = options.retrieval.Resolved(model, options.chunk_size);
   }
-  const size_t context = llm::TrainedContext(model);
+  const size_t context = TrainedContext(model);
   m.segment = options.segment ? options.segment : std::max<size_t>(1, std::min<size_t>(1024, context / 8));
   m.Reopen();
-  m.documents = llm::ParseDocuments(m.reader->attachment(llm::kDocumentsAttachment), dir);
+  m.documents = ParseDocuments(m.reader->attachment(kDocumentsAttachment), dir);
   m.committed_documents = m.documents.size();
   // The preamble, or what of it a killed first run did not commit.
   auto preamble = std::make_shared<const std::string>(m.frame.preamble);
@@ -290,22 +293,22 @@ bool LlmIngest::AddText(const std::string& name, std::string_view text) {
       break;
     }
     // The document a killed run was ingesting: the rest of its tokens.
-    auto piece = std::make_shared<const std::string>(llm::DocumentHeader(name) + std::string(text) +
-                                                     llm::kDocumentTrailer);
+    auto piece = std::make_shared<const std::string>(DocumentHeader(name) + std::string(text) +
+                                                     kDocumentTrailer);
     const uint64_t have = m.committed + m.pending - d.first_token;
-    m.Queue(piece, int64_t(i), llm::DocumentHeader(name).size(), false, have);
+    m.Queue(piece, int64_t(i), DocumentHeader(name).size(), false, have);
     m.Flush(false);
     return true;
   }
-  auto piece = std::make_shared<const std::string>(llm::DocumentHeader(name) + std::string(text) +
-                                                   llm::kDocumentTrailer);
+  auto piece = std::make_shared<const std::string>(DocumentHeader(name) + std::string(text) +
+                                                   kDocumentTrailer);
   LlmDocument d;
   d.path = name;
   d.bytes = text.size();
   d.hash = hash;
   d.first_token = m.committed + m.pending;
   const size_t before = m.pending;
-  m.Queue(piece, int64_t(m.documents.size()), llm::DocumentHeader(name).size(), false, 0);
+  m.Queue(piece, int64_t(m.documents.size()), DocumentHeader(name).size(), false, 0);
   d.tokens = m.pending - before;
   m.documents.push_back(d);
   m.Flush(false);
@@ -325,4 +328,4 @@ uint64_t LlmIngest::tokens() const { return impl_->committed; }
 double LlmIngest::seconds() const { return impl_->seconds; }
 const std::string& LlmIngest::path() const { return impl_->dir; }
 
-}  // namespace landmark
+}  // namespace landmark::llm

@@ -25,7 +25,8 @@ std::string Meta(const StoreInfo& info, const std::string& key) {
 
 ChatFrame ChatFrame::Make(const Tokenizer& tokenizer, const std::string& format, const std::string& system) {
   ChatFrame frame;
-  if (format == "raw") {
+  // A base model (no chat template) reads documents and questions as plain text.
+  if (format == "raw" || (format.empty() && tokenizer.chat_template().empty())) {
     frame.format = "raw";
     frame.question_suffix = "\nAnswer:";
     return frame;
@@ -131,6 +132,7 @@ void ModelToMetadata(const LlmModel& model, std::map<std::string, std::string>& 
   metadata["encoder"] = "llm";
   metadata["llm.model"] = ModelName(model);
   metadata["llm.digest"] = ModelDigest(model);
+  metadata["llm.architecture"] = Name(model.config().architecture);
   metadata["llm.layers"] = std::to_string(s.layers);
   metadata["llm.kv_heads"] = std::to_string(s.kv_heads);
   metadata["llm.q_heads"] = std::to_string(s.q_heads);

@@ -1,18 +1,16 @@
-// What the store side (ingest, answering) needs of a loaded model: its
-// attention shape, a RoPE table of its own, one forward pass through a
-// LayerAttention context, and an identity for the store's metadata.
+// What the store side (ingest, answering) needs of a loaded model beyond
+// include/landmark/llm.h: its attention shape, its trained context, the
+// tokenizer of its directory, the ids that end an answer, and an identity
+// for the store's metadata.
 #pragma once
 
 #include <cstddef>
 #include <cstdint>
-#include <memory>
 #include <string>
 #include <vector>
 
 #include "landmark/llm.h"
-#include "landmark/llm_store.h"
-#include "src/llm/layer_attention.h"
-#include "src/llm/rope.h"
+#include "landmark/tokenizer.h"
 #include "src/llm/store_attention.h"
 
 namespace landmark::llm {
@@ -20,26 +18,14 @@ namespace landmark::llm {
 AttentionShape ShapeOf(const LlmModel& model);
 // The model's trained context (max_position_embeddings).
 size_t TrainedContext(const LlmModel& model);
-Rope MakeRope(const LlmModel& model);
-// T tokens at positions first.. through every layer; the last token's
-// logits [vocab] into last_logits unless it is null.
-void Forward(const LlmModel& model, const int32_t* tokens, size_t T, size_t first, LayerAttention& attention,
-             float* last_logits);
-// Identifies the model a store was written by (config, tokenizer, weights' shapes).
+// The smallest sliding window of its layers (0: none).
+size_t SmallestWindow(const LlmModel& model);
+// xxh3 of config.json, tokenizer.json and every weight file's size and
+// safetensors header (tensor names, shapes, dtypes, offsets), hex: the
+// model a store was written by (values are not read: loading stays fast).
 std::string ModelDigest(const LlmModel& model);
 std::string ModelName(const LlmModel& model);  // the directory's name
-std::vector<int32_t> StopIds(const LlmModel& model);
-
-// Picks tokens from logits as `sampling` says (greedy at temperature 0).
-class TokenSampler {
- public:
-  explicit TokenSampler(const LlmSampling& sampling);
-  ~TokenSampler();
-  int32_t Next(const float* logits, size_t vocab);
-
- private:
-  struct Impl;
-  std::unique_ptr<Impl> impl_;
-};
+// The config's eos ids, the tokenizer's eos and the end of a chat turn.
+std::vector<int32_t> StopIds(const LlmModel& model, const Tokenizer& tokenizer);
 
 }  // namespace landmark::llm

@@ -6,42 +6,8 @@
 
 #include "landmark/error.h"
 #include "landmark/kernels.h"
-#include "landmark/llm.h"
 
 namespace landmark::llm {
-namespace {
-
-// transformers' inverse frequencies: θ^(−2i/d) in f32, then the rope type's
-// rescaling (linear: ÷ factor; llama3: low frequencies ÷ factor, high ones
-// kept, a smooth blend between).
-std::vector<float> InverseFrequencies(const LlmConfig& c) {
-  const size_t d = c.head_dim, half = d / 2;
-  std::vector<float> inv(half);
-  for (size_t i = 0; i < half; ++i) {
-    const float exponent = float(2 * i) / float(d);
-    inv[i] = 1.0f / std::pow(float(c.rope_theta), exponent);
-  }
-  if (c.rope_type == "linear") {
-    for (float& f : inv) f = float(f / c.rope_factor);
-  } else if (c.rope_type == "llama3") {
-    const double old = double(c.rope_original_max_positions);
-    const double low_wavelen = old / c.rope_low_freq_factor, high_wavelen = old / c.rope_high_freq_factor;
-    for (float& f : inv) {
-      const double wavelen = 2 * M_PI / double(f);
-      if (wavelen > low_wavelen) {
-        f = float(f / c.rope_factor);
-      } else if (wavelen >= high_wavelen) {
-        const double smooth = (old / wavelen - c.rope_low_freq_factor) / (c.rope_high_freq_factor - c.rope_low_freq_factor);
-        f = float((1 - smooth) * f / c.rope_factor + smooth * f);
-      }
-    }
-  }
-  return inv;
-}
-
-}  // namespace
-
-Rope::Rope(const LlmConfig& config) : Rope(InverseFrequencies(config)) {}
 
 Rope::Rope(std::vector<float> inv_freq, float attention_scaling)
     : inv_freq_(std::move(inv_freq)), attention_scaling_(attention_scaling) {

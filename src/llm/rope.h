@@ -11,11 +11,9 @@
 
 #include "landmark/dtype.h"
 
-namespace landmark {
-struct LlmConfig;
-}
-
 namespace landmark::llm {
+
+struct LlmConfig;
 
 class Rope {
  public:

@@ -1,68 +1,75 @@
-// Next-token choice: greedy, or temperature + top-k + top-p (nucleus)
-// sampling with a seeded std::mt19937_64 (the same seed, the same tokens).
+// Greedy, temperature, top-k and nucleus (top-p) sampling, reproducible:
+// the kept tokens are ordered by probability (ties: lower id), and one
+// std::mt19937_64 draw per token picks among them.
 #include <algorithm>
 #include <cmath>
-#include <numeric>
-#include <random>
 #include <string>
 
 #include "landmark/error.h"
-#include "src/llm/model_access.h"
+#include "landmark/llm.h"
 
 namespace landmark::llm {
+namespace {
 
-struct TokenSampler::Impl {
-  LlmSampling s;
-  std::mt19937_64 rng;
-  std::vector<uint32_t> order;
-  std::vector<double> p;
-};
-
-TokenSampler::TokenSampler(const LlmSampling& s) : impl_(std::make_unique<Impl>()) {
-  LANDMARK_CHECK_ARG(std::isfinite(s.temperature) && s.temperature >= 0,
-                     "sampling: temperature must be a finite number ≥ 0, not " + std::to_string(s.temperature));
-  LANDMARK_CHECK_ARG(std::isfinite(s.top_p) && s.top_p > 0 && s.top_p <= 1,
-                     "sampling: top-p must be in (0, 1], not " + std::to_string(s.top_p));
-  impl_->s = s;
-  impl_->rng.seed(s.seed);
+int32_t Argmax(const float* logits, size_t vocab) {
+  return int32_t(std::max_element(logits, logits + vocab) - logits);  // the first of equal maxima
 }
-TokenSampler::~TokenSampler() = default;
 
-int32_t TokenSampler::Next(const float* logits, size_t vocab) {
-  Impl& m = *impl_;
-  LANDMARK_CHECK_ARG(vocab > 0, "sampling: empty vocabulary");
-  size_t best = 0;
-  for (size_t i = 0; i < vocab; ++i) {
-    LANDMARK_CHECK_ARG(!std::isnan(logits[i]), "sampling: the model produced NaN logits");
-    if (logits[i] > logits[best]) best = i;
-  }
-  if (m.s.temperature == 0) return int32_t(best);
-  // Candidates by logit, best first (ties to the lower id); top-k cut.
-  m.order.resize(vocab);
-  std::iota(m.order.begin(), m.order.end(), 0u);
-  const size_t k = m.s.top_k ? std::min(m.s.top_k, vocab) : vocab;
-  auto better = [&](uint32_t a, uint32_t b) { return logits[a] != logits[b] ? logits[a] > logits[b] : a < b; };
-  std::partial_sort(m.order.begin(), m.order.begin() + k, m.order.end(), better);
-  m.p.resize(k);
+}  // namespace
+
+Sampler::Sampler(const SamplingOptions& options) : options_(options), rng_(options.seed) {
+  LANDMARK_CHECK_ARG(std::isfinite(options.temperature), "sampling: temperature must be a finite number");
+  LANDMARK_CHECK_ARG(options.top_p > 0 && options.top_p <= 1,
+                     "sampling: top_p must be in (0, 1], got " + std::to_string(options.top_p));
+}
+
+std::vector<std::pair<int32_t, float>> Sampler::Distribution(const float* logits, size_t vocab) const {
+  LANDMARK_CHECK_ARG(vocab > 0, "sampling: no logits");
+  if (options_.temperature <= 0) return {{Argmax(logits, vocab), 1.0f}};
+  // p_i ∝ exp((z_i − max z) / T), in double.
+  const double max = *std::max_element(logits, logits + vocab), T = options_.temperature;
+  std::vector<std::pair<int32_t, double>> p(vocab);
   double total = 0;
-  for (size_t i = 0; i < k; ++i) {
-    total += (m.p[i] = std::exp((double(logits[m.order[i]]) - double(logits[best])) / m.s.temperature));
+  for (size_t i = 0; i < vocab; ++i) {
+    p[i] = {int32_t(i), std::exp((double(logits[i]) - max) / T)};
+    total += p[i].second;
   }
-  // Nucleus: the smallest prefix holding top_p of the probability.
-  size_t keep = k;
-  double mass = 0;
-  for (size_t i = 0; i < k; ++i) {
-    mass += m.p[i];
-    if (mass >= m.s.top_p * total) {
-      keep = i + 1;
+  const auto more_likely = [](const std::pair<int32_t, double>& a, const std::pair<int32_t, double>& b) {
+    return a.second > b.second || (a.second == b.second && a.first < b.first);
+  };
+  // Sort only as far as top-k and top-p need: the most likely 64, 256, ...
+  const size_t limit = options_.top_k > 0 ? std::min(options_.top_k, vocab) : vocab;
+  const double mass = options_.top_p * total;
+  size_t sorted = 0, keep = limit;
+  for (size_t n = std::min<size_t>(64, limit);; n = std::min(limit, 4 * n)) {
+    std::partial_sort(p.begin() + sorted, p.begin() + n, p.end(), more_likely);
+    sorted = n;
+    double cumulative = 0;
+    size_t i = 0;
+    while (i < n && cumulative < mass) cumulative += p[i++].second;
+    if (options_.top_p < 1 && cumulative >= mass) {  // the nucleus lies in the sorted prefix
+      keep = i;
       break;
     }
+    if (n == limit) break;
   }
-  double u = std::uniform_real_distribution<double>(0.0, 1.0)(m.rng) * std::accumulate(m.p.begin(), m.p.begin() + keep, 0.0);
-  for (size_t i = 0; i < keep; ++i) {
-    if ((u -= m.p[i]) < 0) return int32_t(m.order[i]);
+  double kept = 0;
+  for (size_t i = 0; i < keep; ++i) kept += p[i].second;
+  std::vector<std::pair<int32_t, float>> out(keep);
+  for (size_t i = 0; i < keep; ++i) out[i] = {p[i].first, float(p[i].second / kept)};
+  return out;
+}
+
+int32_t Sampler::Sample(const float* logits, size_t vocab) {
+  if (options_.temperature <= 0) return Argmax(logits, vocab);
+  const auto distribution = Distribution(logits, vocab);
+  const double u = double(rng_() >> 11) * 0x1.0p-53;  // uniform in [0, 1), the same on every platform
+  double cumulative = 0;
+  for (const auto& [id, probability] : distribution) {
+    cumulative += probability;
+    if (u < cumulative) return id;
   }
-  return int32_t(m.order[keep - 1]);
+  return distribution.back().first;  // rounding left u above the last sum
 }
 
 }  // namespace landmark::llm

@@ -1,65 +1,98 @@
-// The decoder's forward pass (src/llm/transformer.h).
+// The decoder layers over T new tokens (the steps are in transformer.h).
 #include "src/llm/transformer.h"
 
+#include <tbb/blocked_range.h>
+#include <tbb/parallel_for.h>
+
 #include <string>
-#include <vector>
 
 #include "landmark/error.h"
 #include "landmark/kernels.h"
+#include "landmark/nn.h"
+#include "src/llm/weights.h"
 
 namespace landmark::llm {
 namespace {
 
-void AddBias(float* x, const std::vector<float>& bias, size_t rows) {
-  if (bias.empty()) return;
-  for (size_t r = 0; r < rows; ++r) AddInPlace(x + r * bias.size(), bias.data(), bias.size());
+// f(begin, end) over ranges of rows in parallel (the element-wise steps;
+// matmuls thread themselves).
+template <class F>
+void ForRows(size_t rows, const F& f, size_t grain = 8) {
+  tbb::parallel_for(tbb::blocked_range<size_t>(0, rows, grain),
+                    [&](const tbb::blocked_range<size_t>& r) { f(r.begin(), r.end()); });
+}
+
+// RMSNorm of `rows` rows of `width` values (weight [width]) in parallel.
+void Norm(const float* x, const std::vector<float>& weight, size_t rows, size_t width, float eps, float* y) {
+  ForRows(rows, [&](size_t begin, size_t end) {
+    RmsNorm(x + begin * width, weight.data(), end - begin, width, width, eps, y + begin * width);
+  });
 }
 
 }  // namespace
 
-void Forward(const LlmModel::Impl& m, const int32_t* tokens, size_t T, size_t first, LayerAttention& attention,
-             float* logits, size_t logit_rows) {
-  const LlmConfig& c = m.config;
-  const size_t D = c.hidden, dh = c.head_dim, q_width = c.q_heads * dh, kv_width = c.kv_heads * dh;
-  const size_t F = c.intermediate;
-  const float eps = float(c.rms_eps);
-  LANDMARK_CHECK_ARG(logit_rows <= T, "forward: logits for more rows than tokens");
-  // Activations, allocated once per pass.
-  std::vector<float> x(T * D), h(T * D), q(T * q_width), k(T * kv_width), v(T * kv_width), attn(T * q_width);
-  std::vector<float> gate(T * F), up(T * F);
-  const size_t row_bytes = D * SizeOf(m.embed.dtype);
-  for (size_t t = 0; t < T; ++t) {
-    LANDMARK_CHECK_ARG(tokens[t] >= 0 && size_t(tokens[t]) < c.vocab_size,
-                       "forward: token id " + std::to_string(tokens[t]) + " is outside the vocabulary (" +
-                           std::to_string(c.vocab_size) + ")");
-    ConvertToF32(static_cast<const uint8_t*>(m.embed.data) + size_t(tokens[t]) * row_bytes, m.embed.dtype, D,
-                 &x[t * D]);
+void CheckTokenIds(const LlmConfig& config, const int32_t* ids, size_t count) {
+  for (size_t t = 0; t < count; ++t) {
+    LANDMARK_CHECK_ARG(ids[t] >= 0 && size_t(ids[t]) < config.vocab_size,
+                       "token id " + std::to_string(ids[t]) + " is outside the vocabulary of " +
+                           std::to_string(config.vocab_size) + " (" + config.dir + ")");
   }
-  for (size_t l = 0; l < c.layers; ++l) {
-    const LlmLayerWeights& L = m.layers[l];
-    RmsNorm(x.data(), L.input_norm.data(), T, D, D, eps, h.data());
-    L.q.Forward(h.data(), T, q.data());
-    L.k.Forward(h.data(), T, k.data());
-    L.v.Forward(h.data(), T, v.data());
-    AddBias(q.data(), L.q_bias, T);
-    AddBias(k.data(), L.k_bias, T);
-    AddBias(v.data(), L.v_bias, T);
-    if (!L.q_norm.empty()) {
-      RmsNorm(q.data(), L.q_norm.data(), T, q_width, dh, eps, q.data());
-      RmsNorm(k.data(), L.k_norm.data(), T, kv_width, dh, eps, k.data());
+}
+
+Transformer::Transformer(const LlmModel& model) : m_(model.impl()) {}
+
+const LlmConfig& Transformer::config() const { return m_.config; }
+
+void Transformer::Forward(const int32_t* tokens, size_t T, size_t first, LayerAttention& attention,
+                          size_t logit_rows, float* logits) {
+  const LlmConfig& c = m_.config;
+  LANDMARK_CHECK_ARG(logit_rows <= T, "transformer: " + std::to_string(logit_rows) + " logit rows of " +
+                                          std::to_string(T) + " tokens");
+  CheckTokenIds(c, tokens, T);
+  if (T == 0) return;
+  const size_t D = c.hidden_size, F = c.intermediate_size, d = c.head_dim;
+  const size_t Q = c.q_heads * d, KV = c.kv_heads * d;
+  const float eps = float(c.rms_norm_eps);
+  x_.resize(T * D);
+  h_.resize(T * D);
+  q_.resize(T * Q);
+  k_.resize(T * KV);
+  v_.resize(T * KV);
+  o_.resize(T * Q);
+  gate_.resize(T * F);
+  up_.resize(T * F);
+  float *x = x_.data(), *h = h_.data(), *q = q_.data(), *k = k_.data(), *v = v_.data(), *o = o_.data();
+  float *gate = gate_.data(), *up = up_.data();
+
+  const size_t row_bytes = D * SizeOf(m_.embed_dtype);
+  ForRows(T, [&](size_t begin, size_t end) {
+    for (size_t t = begin; t < end; ++t) {
+      ConvertToF32(static_cast<const char*>(m_.embed) + size_t(tokens[t]) * row_bytes, m_.embed_dtype, D, x + t * D);
     }
-    attention.Attend(l, first, q.data(), k.data(), v.data(), T, attn.data());
-    L.o.Forward(attn.data(), T, x.data(), /*accumulate=*/true);
-    RmsNorm(x.data(), L.post_norm.data(), T, D, D, eps, h.data());
-    L.gate.Forward(h.data(), T, gate.data());
-    L.up.Forward(h.data(), T, up.data());
-    SiluGate(up.data(), gate.data(), T * F, gate.data());  // SiLU(gate) ⊙ up
-    L.down.Forward(gate.data(), T, x.data(), /*accumulate=*/true);
+  });
+  for (size_t layer = 0; layer < c.layers; ++layer) {
+    const LayerWeights& w = m_.layers[layer];
+    Norm(x, w.input_norm, T, D, eps, h);
+    w.q.Forward(h, T, q);
+    w.k.Forward(h, T, k);
+    w.v.Forward(h, T, v);
+    if (c.qk_norm) {
+      Norm(q, w.q_norm, T * c.q_heads, d, eps, q);
+      Norm(k, w.k_norm, T * c.kv_heads, d, eps, k);
+    }
+    attention.Attend(layer, first, q, k, v, T, o);
+    w.o.Forward(o, T, x, /*accumulate=*/true);
+    Norm(x, w.post_attention_norm, T, D, eps, h);
+    w.gate.Forward(h, T, gate);
+    w.up.Forward(h, T, up);
+    ForRows(T, [&](size_t begin, size_t end) {  // gate = SiLU(gate) ⊙ up
+      SiluGate(up + begin * F, gate + begin * F, (end - begin) * F, gate + begin * F);
+    });
+    w.down.Forward(gate, T, x, /*accumulate=*/true);
   }
   if (logit_rows == 0) return;
-  const float* last = x.data() + (T - logit_rows) * D;
-  RmsNorm(last, m.final_norm.data(), logit_rows, D, D, eps, h.data());
-  m.lm_head.Forward(h.data(), logit_rows, logits);
+  Norm(x + (T - logit_rows) * D, m_.final_norm, logit_rows, D, eps, h);
+  m_.lm_head.Forward(h, logit_rows, logits);
 }
 
 }  // namespace landmark::llm

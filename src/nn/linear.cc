@@ -4,6 +4,7 @@
 #include <cpuid.h>
 
 #include <algorithm>
+#include <cstdint>
 #include <cstring>
 #include <dnnl.hpp>
 #include <map>
@@ -23,7 +24,7 @@ namespace {
 
 constexpr size_t kGemvMaxRows = 8;     // up to this many rows: dot products (W read once, rows from L2)
 constexpr size_t kGemvGrain = 64;      // output rows per TBB task
-constexpr size_t kWidenTileRows = 512; // bf16 rows widened to f32 per matmul (no AVX512_BF16)
+constexpr size_t kWidenTileRows = 512; // bf16 (no AVX512_BF16) or f16 rows widened to f32 per matmul
 
 // AVX512_BF16 (CPUID.(EAX=7,ECX=1):EAX bit 5), and only while dispatch is
 // allowed AVX-512 (CapKernelTarget lowers it to test the other path).
@@ -79,20 +80,21 @@ struct Linear::Gemm {
 
 Linear::Linear(const void* weights, DType dtype, size_t out, size_t in) : out_(out), in_(in), dtype_(dtype) {
   LANDMARK_CHECK_ARG(out > 0 && in > 0, "Linear: empty weight matrix");
-  w_.resize(weight_bytes());
-  std::memcpy(w_.data(), weights, w_.size());
-  data_ = w_.data();
+  owned_.resize(weight_bytes());
+  std::memcpy(owned_.data(), weights, owned_.size());
+  data_ = owned_.data();
 }
 
-Linear Linear::View(const void* weights, DType dtype, size_t out, size_t in) {
+Linear Linear::Borrow(const void* weights, DType dtype, size_t out, size_t in) {
   LANDMARK_CHECK_ARG(out > 0 && in > 0, "Linear: empty weight matrix");
-  LANDMARK_CHECK_ARG(weights != nullptr, "Linear: no weights");
-  Linear l;
-  l.out_ = out;
-  l.in_ = in;
-  l.dtype_ = dtype;
-  l.data_ = static_cast<const uint8_t*>(weights);
-  return l;
+  LANDMARK_CHECK_ARG(weights != nullptr && reinterpret_cast<uintptr_t>(weights) % SizeOf(dtype) == 0,
+                     "Linear: borrowed weights must be aligned to their element size");
+  Linear linear;
+  linear.out_ = out;
+  linear.in_ = in;
+  linear.dtype_ = dtype;
+  linear.data_ = static_cast<const uint8_t*>(weights);
+  return linear;
 }
 
 Linear::~Linear() { delete gemm_; }
@@ -103,10 +105,8 @@ Linear& Linear::operator=(Linear&& other) noexcept {
     out_ = other.out_;
     in_ = other.in_;
     dtype_ = other.dtype_;
-    const bool owned = other.data_ == other.w_.data();
-    w_ = std::move(other.w_);
-    data_ = owned ? w_.data() : other.data_;
-    other.data_ = nullptr;
+    owned_ = std::move(other.owned_);  // the buffer moves with its address
+    data_ = std::exchange(other.data_, nullptr);
     gemm_ = std::exchange(other.gemm_, nullptr);
   }
   return *this;
@@ -115,10 +115,11 @@ Linear& Linear::operator=(Linear&& other) noexcept {
 void Linear::Forward(const float* x, size_t M, float* y, bool accumulate) const {
   LANDMARK_CHECK_ARG(data_ != nullptr, "Linear: no weights");
   if (M == 0) return;
+  const size_t element = SizeOf(dtype_);
   if (M <= kGemvMaxRows) {
     tbb::parallel_for(size_t(0), (out_ + kGemvGrain - 1) / kGemvGrain, [&](size_t task) {
       const size_t first = task * kGemvGrain, count = std::min(kGemvGrain, out_ - first);
-      const void* rows = data_ + first * in_ * SizeOf(dtype_);
+      const void* rows = data_ + first * in_ * element;
       float dots[kGemvGrain];
       for (size_t m = 0; m < M; ++m) {
         BatchedDot(x + m * in_, rows, dtype_, count, in_, in_, dots);
@@ -141,11 +142,11 @@ void Linear::Forward(const float* x, size_t M, float* y, bool accumulate) const 
     std::vector<bf16> xb(M * in_);
     ConvertFromF32(x, M * in_, DType::kBF16, xb.data());
     g.Run(g.Get(M, out_, in_, out_, dt::bf16, accumulate), M, out_, in_, out_, dt::bf16, xb.data(), data_, y);
-  } else {  // bf16 without AVX512_BF16, f16 (no oneDNN 2.6 matmul): widened a tile of rows at a time
+  } else {  // bf16 without AVX512_BF16, and f16: f32 tiles of rows
     std::vector<float> tile(std::min(kWidenTileRows, out_) * in_);
     for (size_t first = 0; first < out_; first += kWidenTileRows) {
       const size_t count = std::min(kWidenTileRows, out_ - first);
-      ConvertToF32(data_ + first * in_ * 2, dtype_, count * in_, tile.data());
+      ConvertToF32(data_ + first * in_ * element, dtype_, count * in_, tile.data());
       g.Run(g.Get(M, count, in_, out_, dt::f32, accumulate), M, count, in_, out_, dt::f32, x, tile.data(),
             y + first);
     }

@@ -23,6 +23,7 @@ struct Case {
   size_t extra_stride = 0;        // K/V rows are d + extra_stride apart
   size_t split = 0;               // feed the keys in blocks of this many (0: one block)
   bool masked = false;            // random visible counts per position, some 0
+  bool windowed = false;          // random first visible keys per position, some past the visible ones
   bool zero_logit = false;
   float q_scale = 1.0f;           // > 1: large logits
   uint64_t seed = 1;
@@ -32,6 +33,7 @@ struct Inputs {
   std::vector<float> q;           // [positions][heads][d]
   test::Stored k, v;              // [m][stride]
   std::vector<uint32_t> visible;  // [positions]
+  std::vector<uint32_t> first;    // [positions]
   size_t stride;
 };
 
@@ -45,6 +47,11 @@ Inputs MakeInputs(const Case& c) {
   if (c.masked) {
     std::mt19937 rng(uint32_t(c.seed));
     for (size_t p = 0; p < c.positions; ++p) in.visible[p] = p % 3 == 0 ? 0 : uint32_t(rng() % (c.m + 1));
+  }
+  in.first.assign(c.positions, 0);
+  if (c.windowed) {
+    std::mt19937 rng(uint32_t(c.seed + 1));
+    for (size_t p = 0; p < c.positions; ++p) in.first[p] = uint32_t(rng() % (in.visible[p] + 2));
   }
   return in;
 }
@@ -63,7 +70,8 @@ void Expected(const Case& c, const Inputs& in, std::vector<double>& out, std::ve
   }
   for (size_t r = 0; r < rows; ++r) {
     std::vector<double> q(in.q.begin() + r * c.d, in.q.begin() + (r + 1) * c.d);
-    reference::Attention(q.data(), K.data(), V.data(), in.visible[r / c.heads], c.d,
+    const size_t lo = std::min(in.first[r / c.heads], in.visible[r / c.heads]);
+    reference::Attention(q.data(), K.data() + lo * c.d, V.data() + lo * c.d, in.visible[r / c.heads] - lo, c.d,
                          1.0 / std::sqrt(double(c.d)), c.zero_logit, &out[r * c.d], &lse[r]);
   }
 }
@@ -75,17 +83,18 @@ void Run(const Case& c, const Inputs& in, std::vector<float>& out, std::vector<f
                   1.0f / std::sqrt(float(c.d)));
   state.Reset(queries);
   const size_t step = c.split ? c.split : std::max<size_t>(c.m, 1);
-  std::vector<uint32_t> visible(c.positions);
+  std::vector<uint32_t> visible(c.positions), first(c.positions);
   for (size_t j0 = 0; j0 < c.m; j0 += step) {
     const size_t m = std::min(step, c.m - j0);
     for (size_t p = 0; p < c.positions; ++p) {
       visible[p] = in.visible[p] <= j0 ? 0 : uint32_t(std::min<size_t>(in.visible[p] - j0, m));
+      first[p] = in.first[p] <= j0 ? 0 : uint32_t(std::min<size_t>(in.first[p] - j0, m));
     }
     const size_t b = SizeOf(c.dtype);
     const KVBlock block{static_cast<const char*>(in.k.data()) + j0 * in.stride * b,
                         static_cast<const char*>(in.v.data()) + j0 * in.stride * b, c.dtype, m,
                         in.stride, in.stride};
-    AttendBlock(queries, block, c.masked ? visible.data() : nullptr, state);
+    AttendBlock(queries, block, c.masked ? visible.data() : nullptr, state, c.windowed ? first.data() : nullptr);
   }
   out.assign(c.positions * c.heads * c.d, -1.0f);
   lse.assign(c.positions * c.heads, -1.0f);
@@ -104,6 +113,7 @@ void Check(const Case& c, double out_max = test::kKernelMaxError,
   CAPTURE(dtype_name);
   CAPTURE(c.split);
   CAPTURE(c.masked);
+  CAPTURE(c.windowed);
   const Inputs in = MakeInputs(c);
   std::vector<double> expected_out, expected_lse;
   Expected(c, in, expected_out, expected_lse);
@@ -198,6 +208,29 @@ TEST_CASE("AttendBlock: masked rows, including rows that see nothing") {
     for (float o : out) CHECK(o == 0.0f);
     for (float l : lse) CHECK(l == -std::numeric_limits<float>::infinity());
   });
+}
+
+TEST_CASE("AttendBlock: key ranges from a first visible key (sliding windows), including empty ones") {
+  // (positions, heads): the row-dot path and the transposed one.
+  const std::pair<size_t, size_t> shapes[] = {{9, 1}, {3, 4}, {20, 1}, {4, 8}};
+  for (auto [positions, heads] : shapes) {
+    for (bool masked : {false, true}) {
+      for (size_t split : {0, 29}) {
+        for (DType dtype : {DType::kF32, DType::kBF16}) {
+          Case c;
+          c.positions = positions;
+          c.heads = heads;
+          c.m = 300;  // more than one kernel pass and row chunk
+          c.masked = masked;
+          c.windowed = true;
+          c.split = split;
+          c.dtype = dtype;
+          c.seed = positions * 7 + heads + split + masked;
+          Check(c);
+        }
+      }
+    }
+  }
 }
 
 TEST_CASE("AttendBlock: large logits stay finite and exact") {

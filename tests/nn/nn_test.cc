@@ -19,19 +19,20 @@ using test::ForEachTarget;
 using test::RandomNormal;
 
 // |got − expected| against Σ|x·w|, the scale a dot product's rounding has.
-void CheckLinear(size_t M, size_t out, size_t in, DType dtype, bool accumulate) {
+void CheckLinear(size_t M, size_t out, size_t in, DType dtype, bool accumulate, bool borrow = false) {
   CAPTURE(M);
   CAPTURE(out);
   CAPTURE(in);
   CAPTURE(Name(dtype));
   CAPTURE(accumulate);
+  CAPTURE(borrow);
   const auto x = RandomNormal(M * in, 11 + M + in);
   const test::Stored w = test::Store(RandomNormal(out * in, 7 + out), dtype);
   const auto y0 = RandomNormal(M * out, 5);
-  Linear owned(w.data(), dtype, out, in);
-  CHECK(owned.weight_bytes() == out * in * SizeOf(dtype));
-  // In place (a memory-mapped model's weights) or copied: the same numbers.
-  const Linear linear = (M % 2) ? Linear::View(w.data(), dtype, out, in) : Linear(std::move(owned));
+  const Linear linear = borrow ? Linear::Borrow(w.data(), dtype, out, in) : Linear(w.data(), dtype, out, in);
+  CHECK(linear.weight_bytes() == out * in * SizeOf(dtype));
+  CHECK(linear.borrowed() == borrow);
+  CHECK((linear.weights() == w.data()) == borrow);
   std::vector<float> y = y0;
   linear.Forward(x.data(), M, y.data(), accumulate);
   // x is rounded to bf16 on the native bf16 path: 2^-8 relative per term.
@@ -49,17 +50,32 @@ void CheckLinear(size_t M, size_t out, size_t in, DType dtype, bool accumulate) 
   }
 }
 
-TEST_CASE("Linear matches x·Wᵀ for decode and batched rows, f32, bf16 and f16 weights, copied or in place") {
+TEST_CASE("Linear matches x·Wᵀ for decode and batched rows, f32, bf16 and f16 weights, copied or borrowed") {
   ForEachTarget([] {
-    for (DType dtype : {DType::kF32, DType::kBF16, DType::kF16}) {
+    for (DType dtype : test::kAllDTypes) {
       for (size_t M : {1, 4, 5, 37}) {
         for (auto [out, in] : {std::pair<size_t, size_t>{1, 1}, {63, 31}, {130, 256}, {600, 17}}) {
           CheckLinear(M, out, in, dtype, false);
         }
         CheckLinear(M, 96, 40, dtype, true);
+        CheckLinear(M, 70, 33, dtype, M % 2 == 1, /*borrow=*/true);
       }
     }
   });
+}
+
+TEST_CASE("Linear: a borrowed matrix is read in place, also after a move") {
+  std::vector<float> w = RandomNormal(8 * 4, 9);
+  Linear a = Linear::Borrow(w.data(), DType::kF32, 8, 4);
+  const Linear b = std::move(a);
+  CHECK(b.weights() == w.data());
+  const std::vector<float> x = {1, 0, 0, 0};
+  std::vector<float> y(8);
+  b.Forward(x.data(), 1, y.data());
+  CHECK(y[3] == w[3 * 4]);
+  w[3 * 4] = 123.0f;  // no copy: the change shows
+  b.Forward(x.data(), 1, y.data());
+  CHECK(y[3] == 123.0f);
 }
 
 TEST_CASE("Linear: the same results from several threads, and M = 0 is a no-op") {
@@ -78,13 +94,11 @@ TEST_CASE("Linear: the same results from several threads, and M = 0 is a no-op")
   CHECK(untouched == 42);
 }
 
-TEST_CASE("Linear rejects empty shapes and missing weights") {
+TEST_CASE("Linear rejects empty shapes and misaligned borrowed weights") {
   const std::vector<uint16_t> w(4);
   CHECK_THROWS_AS(Linear(w.data(), DType::kF32, 0, 2), Error);
-  CHECK_THROWS_AS(Linear::View(nullptr, DType::kF16, 2, 2), Error);
-  const Linear none;
-  float x = 1, y = 0;
-  CHECK_THROWS_AS(none.Forward(&x, 1, &y), Error);
+  CHECK_THROWS_AS(Linear::Borrow(w.data(), DType::kF16, 2, 0), Error);
+  CHECK_THROWS_AS(Linear::Borrow(reinterpret_cast<const uint8_t*>(w.data()) + 1, DType::kBF16, 1, 2), Error);
 }
 
 TEST_CASE("RmsNorm: whole rows and per-head groups") {
