@@ -5,7 +5,7 @@ include(GNUInstallDirs)
 include(CMakePackageConfigHelpers)
 
 # What the static library needs from the system (all Debian packages).
-set(LANDMARK_STATIC_DEPENDENCIES hwy tbb dnnl xxhash tomlplusplus)
+set(LANDMARK_STATIC_DEPENDENCIES hwy tbb dnnl xxhash tomlplusplus pcre2-8 utf8proc)
 list(TRANSFORM LANDMARK_STATIC_DEPENDENCIES PREPEND "-l" OUTPUT_VARIABLE LANDMARK_STATIC_FLAGS)
 string(REPLACE ";" " " LANDMARK_STATIC_FLAGS "${LANDMARK_STATIC_FLAGS}")
 

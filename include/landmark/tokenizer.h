@@ -49,15 +49,22 @@ class Tokenizer {
 
   // `offsets`, when given, receives for each id the byte offset in `text`
   // where its token begins (tokens the post-processor adds: the offset of
-  // the next token, or text.size()). Linear-time in the text (documents of
-  // many MB are encoded whole).
+  // the next token, or text.size()). Exact where normalization keeps the
+  // text (byte-level and SentencePiece tokenizers: a token that starts
+  // inside a character, a byte-fallback or byte-level piece of it, gets that
+  // byte's offset); a token that begins inside a combining sequence NFC
+  // (or NFD, NFKC, NFKD) changed gets the offset of the sequence. Linear-time
+  // in the text (documents of many MB are encoded whole); safe to call from
+  // many threads. `text` that is not UTF-8 is an error naming the byte.
   std::vector<int32_t> Encode(std::string_view text, const EncodeOptions& options = {},
                               std::vector<size_t>* offsets = nullptr) const;
   // Ids out of range are an error. skip_special drops special added tokens.
   std::string Decode(const std::vector<int32_t>& ids, bool skip_special = false) const;
 
   size_t vocab_size() const;                 // the largest id + 1, added tokens included
-  std::string TokenString(int32_t id) const;  // the vocabulary entry ("Ġthe", "<0x0A>", "<|im_end|>")
+  // The vocabulary entry ("Ġthe", "<0x0A>", "<|im_end|>"); an error for an
+  // id the vocabulary does not hold.
+  std::string TokenString(int32_t id) const;
   int32_t TokenId(std::string_view token) const;  // -1 if absent
   bool IsSpecial(int32_t id) const;
 
@@ -78,7 +85,9 @@ class Tokenizer {
 
 // Decodes a stream of generated ids piece by piece: Next(id) returns the
 // text that is complete so far (holding back an incomplete UTF-8 sequence or
-// byte-fallback run), Flush() the rest.
+// byte-fallback run: text that ends in U+FFFD), Flush() the rest. The pieces
+// joined are Decode(all ids) (unless the ids end inside a character). Like `tokenizers`' DecodeStream, it decodes a
+// window of the last ids only, so each step costs O(1) amortized.
 class StreamDecoder {
  public:
   explicit StreamDecoder(const Tokenizer& tokenizer, bool skip_special = true);
@@ -86,10 +95,13 @@ class StreamDecoder {
   std::string Flush();
 
  private:
+  std::string DecodePending() const;  // the ids not yet returned, on their own
+
   const Tokenizer& tokenizer_;
   bool skip_special_;
-  std::vector<int32_t> ids_;
-  size_t emitted_ = 0;  // bytes of Decode(ids_) already returned
+  std::vector<int32_t> ids_;  // the window: context ids, then ids not yet returned
+  std::string prefix_;        // Decode of the context ids, already returned
+  size_t prefix_index_ = 0;   // where the ids not yet returned begin in ids_
 };
 
 // Chat prompt formats. landmark does not run Jinja: it recognises the family
@@ -133,6 +145,9 @@ class ChatTemplate {
     bool dated_system_header = false;  // llama3.1+
     bool trim_content = true;          // llama3: message content | trim
     bool inst_space = true;            // mistral: ' [/INST]' (v0.1) or '[/INST]' (v0.3)
+    bool assistant_space = false;      // mistral: ' ' + answer (v0.3) or the answer alone (v0.1)
+    bool system_in_last_user = false;  // mistral v0.3: the system message opens the last [INST];
+                                       // v0.1 has no system role (roles must alternate from the first)
   };
   const Variant& variant() const { return variant_; }
 
