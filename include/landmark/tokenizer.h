@@ -143,7 +143,7 @@ class ChatTemplate {
   struct Variant {  // what Recognise read from the template text
     std::string default_system;  // chatml: the system prompt used when none is given
     bool dated_system_header = false;  // llama3.1+
-    bool trim_content = true;          // llama3: message content | trim
+    bool trim_content = true;          // llama3: message content | trim; mistral: answers | trim
     bool inst_space = true;            // mistral: ' [/INST]' (v0.1) or '[/INST]' (v0.3)
     bool assistant_space = false;      // mistral: ' ' + answer (v0.3) or the answer alone (v0.1)
     bool system_in_last_user = false;  // mistral v0.3: the system message opens the last [INST];

@@ -37,9 +37,7 @@ bool WordCharBefore(std::string_view s, size_t end) {
   return IsWordChar(NextCodePoint(s, start));
 }
 
-bool WordCharAt(std::string_view s, size_t begin) {
-  return begin < s.size() && IsWordChar(NextCodePoint(s, begin));
-}
+bool WordCharAt(std::string_view s, size_t begin) { return begin < s.size() && IsWordChar(NextCodePoint(s, begin)); }
 
 }  // namespace
 

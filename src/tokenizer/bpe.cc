@@ -8,9 +8,7 @@
 namespace landmark::tokenizer {
 namespace {
 
-uint64_t PairKey(int32_t left, int32_t right) {
-  return (uint64_t(uint32_t(left)) << 32) | uint32_t(right);
-}
+uint64_t PairKey(int32_t left, int32_t right) { return (uint64_t(uint32_t(left)) << 32) | uint32_t(right); }
 
 // Ids index tables, so a vocabulary may not be much sparser than this
 // (real ones have no gaps at all).
@@ -58,7 +56,9 @@ Bpe::Bpe(const Json& model, const Where& where) : cache_(new CacheShard[kCacheSh
   int64_t max_id = -1;
   for (const auto& [token, value] : vocab.items()) {
     const int64_t id = AsInt(value, vocab_where / ("\"" + token + "\""));
-    if (id < 0 || id > INT32_MAX) vocab_where.Fail("token '" + token + "' has id " + std::to_string(id) + ", out of range");
+    if (id < 0 || id > INT32_MAX) {
+      vocab_where.Fail("token '" + token + "' has id " + std::to_string(id) + ", out of range");
+    }
     max_id = std::max(max_id, id);
   }
   if (max_id >= static_cast<int64_t>(vocab.size()) + kMaxIdSlack) {
@@ -182,7 +182,8 @@ void Bpe::MergeWord(std::string_view word, std::vector<BpeToken>& out) const {
     }
     if (byte_fallback_ &&
         std::all_of(key.begin(), key.end(), [this](char c) { return byte_ids_[static_cast<uint8_t>(c)] >= 0; })) {
-      for (const char c : key) add(byte_ids_[static_cast<uint8_t>(c)], 1);  // a pending unk stays pending, as in `tokenizers`
+      // A pending unk stays pending, after these bytes, as in `tokenizers`.
+      for (const char c : key) add(byte_ids_[static_cast<uint8_t>(c)], 1);
       continue;
     }
     if (unk_id_ >= 0) {

@@ -43,7 +43,7 @@ class Bpe {
   int32_t TokenId(std::string_view token) const;  // -1 when absent
   // The vocabulary entry of `id`, nullptr for ids it does not hold.
   const std::string* TokenString(int32_t id) const;
-  size_t size() const { return vocab_.size(); }  // entries
+  size_t size() const { return vocab_.size(); }                             // entries
   int32_t end_id() const { return static_cast<int32_t>(strings_.size()); }  // the largest id + 1
 
  private:

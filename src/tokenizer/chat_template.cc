@@ -92,6 +92,7 @@ ChatTemplate ChatTemplate::Recognise(std::string_view jinja, std::string bos_tok
   } else if (Contains(jinja, "[INST]")) {
     t.format_ = ChatFormat::kMistral;
     t.variant_.inst_space = Contains(jinja, "' [/INST]'") || Contains(jinja, "\" [/INST]\"");
+    t.variant_.trim_content = Contains(jinja, "trim");  // v0.3 as published trims answers
     t.variant_.assistant_space = Contains(jinja, "' ' + message") || Contains(jinja, "\" \" + message");
     t.variant_.system_in_last_user = Contains(jinja, "system_message") && Contains(jinja, "loop.last");
   } else {
@@ -103,9 +104,10 @@ ChatTemplate ChatTemplate::Recognise(std::string_view jinja, std::string bos_tok
 
 ChatTemplate ChatTemplate::FromTokenizer(const Tokenizer& tokenizer) {
   LANDMARK_CHECK_ARG(!tokenizer.chat_template().empty(),
-                     tokenizer.path() + ": the tokenizer has no chat template (no chat_template in "
-                                        "tokenizer_config.json, no chat_template.jinja); pass --chat-format NAME "
-                                        "(llama2, llama3, chatml, mistral) or --raw");
+                     tokenizer.path() +
+                         ": the tokenizer has no chat template (no chat_template in "
+                         "tokenizer_config.json, no chat_template.jinja); pass --chat-format NAME "
+                         "(llama2, llama3, chatml, mistral) or --raw");
   return Recognise(tokenizer.chat_template(), tokenizer.bos_token(), tokenizer.eos_token());
 }
 
@@ -143,14 +145,16 @@ std::string ChatTemplate::Render(const std::vector<ChatMessage>& messages, bool 
       return out;  // the template has no generation prompt: the answer follows [/INST]
     }
     case ChatFormat::kLlama3: {
-      const auto header = [](const std::string& role) { return "<|start_header_id|>" + role + "<|end_header_id|>\n\n"; };
+      const auto header = [](const std::string& role) {
+        return "<|start_header_id|>" + role + "<|end_header_id|>\n\n";
+      };
       const auto content = [this](const std::string& c) { return variant_.trim_content ? Strip(c) : c; };
       size_t first = 0;
       if (variant_.dated_system_header) {
         const std::string system = leading_system ? Strip(messages[0].content) : "";
         first = leading_system ? 1 : 0;
-        out += bos_ + header("system") + "Cutting Knowledge Date: December 2023\nToday Date: " + date_string_ +
-               "\n\n" + system + "<|eot_id|>";
+        out += bos_ + header("system") + "Cutting Knowledge Date: December 2023\nToday Date: " + date_string_ + "\n\n" +
+               system + "<|eot_id|>";
       }
       for (size_t i = first; i < messages.size(); ++i) {
         if (i == 0 && !variant_.dated_system_header) out += bos_;
@@ -183,7 +187,7 @@ std::string ChatTemplate::Render(const std::vector<ChatMessage>& messages, bool 
               system && i + 1 == messages.size() ? messages[0].content + "\n\n" + m.content : m.content;
           out += "[INST] " + text + (variant_.inst_space ? " [/INST]" : "[/INST]");
         } else if (m.role == "assistant") {
-          out += (variant_.assistant_space ? " " : "") + m.content + eos_;
+          out += (variant_.assistant_space ? " " : "") + (variant_.trim_content ? Strip(m.content) : m.content) + eos_;
         } else {
           LANDMARK_THROW(variant_.system_in_last_user
                              ? "Only user and assistant roles are supported, with the exception of an initial "

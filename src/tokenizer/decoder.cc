@@ -86,6 +86,7 @@ class ByteFallback : public Decoder {
  public:
   void DecodeChain(std::vector<std::string>& tokens) const override {
     std::vector<std::string> out;
+    out.reserve(tokens.size());
     std::string run;  // pending bytes
     size_t run_length = 0;
     const auto flush = [&] {
@@ -114,7 +115,10 @@ class ByteFallback : public Decoder {
 
  private:
   static int HexDigit(char c) {
-    return c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
+    return c >= '0' && c <= '9'   ? c - '0'
+           : c >= 'a' && c <= 'f' ? c - 'a' + 10
+           : c >= 'A' && c <= 'F' ? c - 'A' + 10
+                                  : -1;
   }
   // The byte of "<0xNN>" (Rust's u8::from_str_radix, which also takes "+N"), or -1.
   static int ByteOf(const std::string& token) {
@@ -141,12 +145,8 @@ class Strip : public Decoder {
   void DecodeChain(std::vector<std::string>& tokens) const override {
     for (std::string& token : tokens) {
       std::string_view rest = token;
-      for (size_t k = 0; k < start_ && rest.substr(0, content_.size()) == content_; ++k) rest.remove_prefix(content_.size());
-      for (size_t k = 0; k < stop_ && rest.size() >= content_.size() &&
-                         rest.substr(rest.size() - content_.size()) == content_;
-           ++k) {
-        rest.remove_suffix(content_.size());
-      }
+      for (size_t k = 0; k < start_ && rest.starts_with(content_); ++k) rest.remove_prefix(content_.size());
+      for (size_t k = 0; k < stop_ && rest.ends_with(content_); ++k) rest.remove_suffix(content_.size());
       token = std::string(rest);
     }
   }
@@ -176,7 +176,7 @@ size_t Count(const Json& node, std::string_view key, const Where& where) {
 }  // namespace
 
 std::unique_ptr<Decoder> ParseDecoder(const Json& node, const Where& where, int depth) {
-  if (depth > kMaxNesting) where.Fail("decoders nested deeper than " + std::to_string(kMaxNesting));
+  CheckNesting(depth, "decoder", where);
   const std::string type = TypeOf(node, where);
   if (type == "ByteLevel") return std::make_unique<ByteLevel>();
   if (type == "Metaspace") return std::make_unique<Metaspace>(ParseMetaspaceOptions(node, where));
@@ -195,15 +195,10 @@ std::unique_ptr<Decoder> ParseDecoder(const Json& node, const Where& where, int 
     return std::make_unique<Strip>(content, Count(node, "start", where), Count(node, "stop", where));
   }
   if (type == "Sequence") {
-    const Where list = where / "decoders";
-    std::vector<std::unique_ptr<Decoder>> steps;
-    const Json& array = AsArray(Member(node, "decoders", where), list);
-    for (size_t i = 0; i < array.size(); ++i) steps.push_back(ParseDecoder(array[i], list[i], depth + 1));
-    return std::make_unique<Sequence>(std::move(steps));
+    return std::make_unique<Sequence>(ParseSteps<Decoder>(
+        node, "decoders", where, [depth](const Json& n, const Where& w) { return ParseDecoder(n, w, depth + 1); }));
   }
-  where.Fail("decoder type '" + type +
-             "' is not supported (landmark reads ByteLevel, Metaspace, Replace, ByteFallback, Fuse, Strip and "
-             "Sequence)");
+  Unsupported("decoder", type, "ByteLevel, Metaspace, Replace, ByteFallback, Fuse, Strip and Sequence", where);
 }
 
 }  // namespace landmark::tokenizer

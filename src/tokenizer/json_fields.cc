@@ -110,4 +110,13 @@ std::optional<std::string> OptionalString(const Json& node, std::string_view key
 
 std::string TypeOf(const Json& node, const Where& where) { return StringMember(node, "type", where); }
 
+void CheckNesting(int depth, std::string_view kind, const Where& where) {
+  if (depth > kMaxNesting) where.Fail(std::string(kind) + "s nested deeper than " + std::to_string(kMaxNesting));
+}
+
+void Unsupported(std::string_view kind, const std::string& type, std::string_view supported, const Where& where) {
+  where.Fail(std::string(kind) + " type '" + type + "' is not supported (landmark reads " + std::string(supported) +
+             ")");
+}
+
 }  // namespace landmark::tokenizer

@@ -4,10 +4,12 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace landmark::tokenizer {
 
@@ -18,7 +20,7 @@ class Where {
  public:
   Where(const std::string& file, std::string path) : file_(&file), path_(std::move(path)) {}
   Where operator/(std::string_view key) const;  // a member: "model.vocab"
-  Where operator[](size_t index) const;          // an element: "merges[3]"
+  Where operator[](size_t index) const;         // an element: "merges[3]"
   const std::string& file() const { return *file_; }
   const std::string& path() const { return path_; }
   std::string Describe() const;  // "<file>: <path>"
@@ -49,7 +51,24 @@ std::optional<std::string> OptionalString(const Json& node, std::string_view key
 // The "type" of a component object.
 std::string TypeOf(const Json& node, const Where& where);
 
-// Components nest through Sequence; deeper than this is hostile input.
+// Components (normalizers, pre-tokenizers, decoders, post-processors) nest
+// through Sequence; deeper than this is hostile input.
 inline constexpr int kMaxNesting = 32;
+void CheckNesting(int depth, std::string_view kind, const Where& where);
+// A component type landmark does not implement: `supported` lists those it does.
+[[noreturn]] void Unsupported(std::string_view kind, const std::string& type, std::string_view supported,
+                              const Where& where);
+
+// The steps of a Sequence component: the array `key` of `node`, each
+// element parsed by `parse(element, where)`.
+template <class Component, class Parse>
+std::vector<std::unique_ptr<Component>> ParseSteps(const Json& node, std::string_view key, const Where& where,
+                                                   const Parse& parse) {
+  const Where list = where / key;
+  const Json& array = AsArray(Member(node, key, where), list);
+  std::vector<std::unique_ptr<Component>> steps;
+  for (size_t i = 0; i < array.size(); ++i) steps.push_back(parse(array[i], list[i]));
+  return steps;
+}
 
 }  // namespace landmark::tokenizer

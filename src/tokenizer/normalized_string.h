@@ -51,8 +51,8 @@ class NormalizedBuilder {
   // source: text inserted after its last byte).
   void Write(std::string_view with, size_t at) {
     const uint32_t origin = at < source_.origin.size() ? source_.origin[at]
-                            : source_.origin.empty()    ? 0
-                                                        : source_.origin.back() + 1;
+                            : source_.origin.empty()   ? 0
+                                                       : source_.origin.back() + 1;
     out_.text.append(with);
     out_.origin.insert(out_.origin.end(), with.size(), origin);
   }

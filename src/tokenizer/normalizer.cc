@@ -17,9 +17,9 @@ bool IsAscii(char c) { return static_cast<unsigned char>(c) < 0x80; }
 
 std::string Utf8procMap(std::string_view s, int options) {
   utf8proc_uint8_t* out = nullptr;
-  const utf8proc_ssize_t n = utf8proc_map(reinterpret_cast<const utf8proc_uint8_t*>(s.data()),
-                                          static_cast<utf8proc_ssize_t>(s.size()), &out,
-                                          static_cast<utf8proc_option_t>(options));
+  const utf8proc_ssize_t n =
+      utf8proc_map(reinterpret_cast<const utf8proc_uint8_t*>(s.data()), static_cast<utf8proc_ssize_t>(s.size()), &out,
+                   static_cast<utf8proc_option_t>(options));
   LANDMARK_ASSERT(n >= 0);  // the input was checked to be valid UTF-8
   std::string result(reinterpret_cast<const char*>(out), static_cast<size_t>(n));
   std::free(out);
@@ -222,7 +222,7 @@ class Sequence : public Normalizer {
 }  // namespace
 
 std::unique_ptr<Normalizer> ParseNormalizer(const Json& node, const Where& where, int depth) {
-  if (depth > kMaxNesting) where.Fail("normalizers nested deeper than " + std::to_string(kMaxNesting));
+  CheckNesting(depth, "normalizer", where);
   const std::string type = TypeOf(node, where);
   if (type == "NFC") return std::make_unique<UnicodeForm>(UTF8PROC_COMPOSE);
   if (type == "NFD") return std::make_unique<UnicodeForm>(UTF8PROC_DECOMPOSE);
@@ -240,15 +240,12 @@ std::unique_ptr<Normalizer> ParseNormalizer(const Json& node, const Where& where
                                      StringMember(node, "content", where));
   }
   if (type == "Sequence") {
-    const Where list = where / "normalizers";
-    std::vector<std::unique_ptr<Normalizer>> steps;
-    const Json& array = AsArray(Member(node, "normalizers", where), list);
-    for (size_t i = 0; i < array.size(); ++i) steps.push_back(ParseNormalizer(array[i], list[i], depth + 1));
-    return std::make_unique<Sequence>(std::move(steps));
+    return std::make_unique<Sequence>(
+        ParseSteps<Normalizer>(node, "normalizers", where,
+                               [depth](const Json& n, const Where& w) { return ParseNormalizer(n, w, depth + 1); }));
   }
-  where.Fail("normalizer type '" + type +
-             "' is not supported (landmark reads NFC, NFD, NFKC, NFKD, Lowercase, Strip, StripAccents, Prepend, "
-             "Replace, ByteLevel and Sequence)");
+  Unsupported("normalizer", type,
+              "NFC, NFD, NFKC, NFKD, Lowercase, Strip, StripAccents, Prepend, Replace, ByteLevel and Sequence", where);
 }
 
 }  // namespace landmark::tokenizer

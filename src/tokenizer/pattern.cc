@@ -80,7 +80,8 @@ Pattern& Pattern::operator=(Pattern&& other) noexcept {
 void Pattern::FindAll(std::string_view text, std::vector<Span>& matches) const {
   matches.clear();
   if (code_ == nullptr && !literal_.empty()) {
-    for (size_t at = text.find(literal_); at != std::string_view::npos; at = text.find(literal_, at + literal_.size())) {
+    for (size_t at = text.find(literal_); at != std::string_view::npos;
+         at = text.find(literal_, at + literal_.size())) {
       matches.emplace_back(at, at + literal_.size());
     }
     return;

@@ -144,23 +144,18 @@ std::unique_ptr<PostProcessor> ParseClsSep(const Json& node, const Where& where,
 }  // namespace
 
 std::unique_ptr<PostProcessor> ParsePostProcessor(const Json& node, const Where& where, int32_t end_id, int depth) {
-  if (depth > kMaxNesting) where.Fail("post-processors nested deeper than " + std::to_string(kMaxNesting));
+  CheckNesting(depth, "post-processor", where);
   const std::string type = TypeOf(node, where);
   if (type == "TemplateProcessing") return ParseTemplate(node, where, end_id);
   if (type == "ByteLevel") return std::make_unique<Nothing>();
   if (type == "RobertaProcessing" || type == "BertProcessing") return ParseClsSep(node, where, end_id);
   if (type == "Sequence") {
-    const Where list = where / "processors";
-    std::vector<std::unique_ptr<PostProcessor>> steps;
-    const Json& array = AsArray(Member(node, "processors", where), list);
-    for (size_t i = 0; i < array.size(); ++i) {
-      steps.push_back(ParsePostProcessor(array[i], list[i], end_id, depth + 1));
-    }
-    return std::make_unique<Sequence>(std::move(steps));
+    return std::make_unique<Sequence>(ParseSteps<PostProcessor>(
+        node, "processors", where,
+        [&](const Json& n, const Where& w) { return ParsePostProcessor(n, w, end_id, depth + 1); }));
   }
-  where.Fail("post-processor type '" + type +
-             "' is not supported (landmark reads TemplateProcessing, ByteLevel, RobertaProcessing, BertProcessing "
-             "and Sequence)");
+  Unsupported("post-processor", type, "TemplateProcessing, ByteLevel, RobertaProcessing, BertProcessing and Sequence",
+              where);
 }
 
 }  // namespace landmark::tokenizer

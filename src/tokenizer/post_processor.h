@@ -20,7 +20,6 @@ class PostProcessor {
 };
 
 // The "post_processor" object of tokenizer.json; ids must be < `end_id`.
-std::unique_ptr<PostProcessor> ParsePostProcessor(const Json& node, const Where& where, int32_t end_id,
-                                                  int depth = 0);
+std::unique_ptr<PostProcessor> ParsePostProcessor(const Json& node, const Where& where, int32_t end_id, int depth = 0);
 
 }  // namespace landmark::tokenizer

@@ -1,6 +1,5 @@
 #include "src/tokenizer/pre_tokenizer.h"
 
-#include <algorithm>
 #include <functional>
 #include <utility>
 
@@ -24,50 +23,33 @@ using Flagged = std::vector<std::pair<Span, bool>>;  // spans covering a piece; 
 
 void SplitPiece(const NormalizedString& s, const Flagged& matches, Behavior behavior,
                 std::vector<NormalizedString>& out) {
-  Flagged splits;  // (span, removed)
-  bool previous = false;
-  switch (behavior) {
-    case Behavior::kIsolated:
-      for (const auto& [span, is_match] : matches) splits.push_back({span, false});
-      break;
-    case Behavior::kRemoved:
-      splits = matches;
-      break;
-    case Behavior::kContiguous:
-      for (const auto& [span, is_match] : matches) {
-        if (is_match == previous && !splits.empty()) {
-          splits.back().first.second = span.second;
-        } else {
-          splits.push_back({span, false});
-        }
-        previous = is_match;
-      }
-      break;
-    case Behavior::kMergedWithPrevious:
-      for (const auto& [span, is_match] : matches) {
-        if (is_match && !previous && !splits.empty()) {
-          splits.back().first.second = span.second;
-        } else {
-          splits.push_back({span, false});
-        }
-        previous = is_match;
-      }
-      break;
-    case Behavior::kMergedWithNext:
-      for (auto it = matches.rbegin(); it != matches.rend(); ++it) {
-        if (it->second && !previous && !splits.empty()) {
-          splits.back().first.first = it->first.first;
-        } else {
-          splits.push_back({it->first, false});
-        }
-        previous = it->second;
-      }
-      std::reverse(splits.begin(), splits.end());
-      break;
+  // Each span joins the one before it where `joins(is_match, previous_is_match)`
+  // (`tokenizers` folds MergedWithNext backwards; joining a gap to the
+  // match before it is the same thing).
+  const auto joins = [behavior](bool is_match, bool previous) {
+    switch (behavior) {
+      case Behavior::kContiguous: return is_match == previous;
+      case Behavior::kMergedWithPrevious: return is_match && !previous;
+      case Behavior::kMergedWithNext: return previous && !is_match;
+      default: return false;
+    }
+  };
+  Span current{0, 0};
+  bool previous = false, open = false;
+  const auto emit = [&] {
+    if (open && current.second > current.first) out.push_back(s.Slice(current.first, current.second));
+  };
+  for (const auto& [span, is_match] : matches) {
+    if (open && joins(is_match, previous)) {
+      current.second = span.second;
+    } else {
+      emit();
+      current = span;
+      open = behavior != Behavior::kRemoved || !is_match;
+    }
+    previous = is_match;
   }
-  for (const auto& [span, removed] : splits) {
-    if (!removed && span.second > span.first) out.push_back(s.Slice(span.first, span.second));
-  }
+  emit();
 }
 
 // `tokenizers`' find_matches for a character predicate: every character
@@ -92,7 +74,9 @@ template <class Fn>
 void SplitEach(std::vector<NormalizedString>& pieces, const Fn& split) {
   std::vector<NormalizedString> out;
   out.reserve(pieces.size());
-  for (const NormalizedString& piece : pieces) split(piece, out);
+  for (const NormalizedString& piece : pieces) {
+    if (!piece.empty()) split(piece, out);
+  }
   pieces = std::move(out);
 }
 
@@ -124,8 +108,8 @@ class ByteLevel : public PreTokenizer {
  public:
   ByteLevel(bool add_prefix_space, bool use_regex) : add_prefix_space_(add_prefix_space), use_regex_(use_regex) {}
   void PreTokenize(std::vector<NormalizedString>& pieces) const override {
-    static const Pattern gpt2 = Pattern::Regex(
-        R"('s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+)", "ByteLevel");
+    static const Pattern gpt2 =
+        Pattern::Regex(R"('s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+)", "ByteLevel");
     std::vector<Span> found;
     std::vector<NormalizedString> words;
     SplitEach(pieces, [&](const NormalizedString& piece, std::vector<NormalizedString>& out) {
@@ -305,7 +289,7 @@ MetaspaceOptions ParseMetaspaceOptions(const Json& node, const Where& where) {
 }
 
 std::unique_ptr<PreTokenizer> ParsePreTokenizer(const Json& node, const Where& where, int depth) {
-  if (depth > kMaxNesting) where.Fail("pre-tokenizers nested deeper than " + std::to_string(kMaxNesting));
+  CheckNesting(depth, "pre-tokenizer", where);
   const std::string type = TypeOf(node, where);
   if (type == "Split") {
     return std::make_unique<Split>(ParsePattern(Member(node, "pattern", where), where / "pattern"),
@@ -320,15 +304,12 @@ std::unique_ptr<PreTokenizer> ParsePreTokenizer(const Json& node, const Where& w
   if (type == "Whitespace") return std::make_unique<Whitespace>(false);
   if (type == "WhitespaceSplit") return std::make_unique<Whitespace>(true);
   if (type == "Sequence") {
-    const Where list = where / "pretokenizers";
-    std::vector<std::unique_ptr<PreTokenizer>> steps;
-    const Json& array = AsArray(Member(node, "pretokenizers", where), list);
-    for (size_t i = 0; i < array.size(); ++i) steps.push_back(ParsePreTokenizer(array[i], list[i], depth + 1));
-    return std::make_unique<Sequence>(std::move(steps));
+    return std::make_unique<Sequence>(ParseSteps<PreTokenizer>(
+        node, "pretokenizers", where,
+        [depth](const Json& n, const Where& w) { return ParsePreTokenizer(n, w, depth + 1); }));
   }
-  where.Fail("pre-tokenizer type '" + type +
-             "' is not supported (landmark reads Split, ByteLevel, Metaspace, Digits, Whitespace, "
-             "WhitespaceSplit and Sequence)");
+  Unsupported("pre-tokenizer", type, "Split, ByteLevel, Metaspace, Digits, Whitespace, WhitespaceSplit and Sequence",
+              where);
 }
 
 }  // namespace landmark::tokenizer

@@ -28,8 +28,9 @@ Tokenizer Tokenizer::FromDirectory(const std::string& dir) {
   namespace fs = std::filesystem;
   LANDMARK_CHECK_ARG(fs::is_directory(dir), dir + ": not a directory");
   const std::string json = (fs::path(dir) / "tokenizer.json").string();
-  LANDMARK_CHECK_ARG(fs::exists(json), dir + ": no tokenizer.json (landmark reads the Hugging Face `tokenizers` "
-                                             "format; a SentencePiece tokenizer.model alone is not enough)");
+  LANDMARK_CHECK_ARG(fs::exists(json), dir +
+                                           ": no tokenizer.json (landmark reads the Hugging Face `tokenizers` "
+                                           "format; a SentencePiece tokenizer.model alone is not enough)");
   std::unique_ptr<Impl> impl = tokenizer::LoadTokenizerJson(json);
   tokenizer::LoadTokenizerConfig(dir, *impl);
   return Tokenizer(std::move(impl));
@@ -40,8 +41,8 @@ std::vector<int32_t> Tokenizer::Encode(std::string_view text, const EncodeOption
   const Impl& t = *impl_;
   const size_t valid = tokenizer::ValidUtf8Prefix(text);
   LANDMARK_CHECK_ARG(valid == text.size(), "Encode: the text is not valid UTF-8 at byte " + std::to_string(valid));
-  LANDMARK_CHECK_ARG(text.size() < UINT32_MAX, "Encode: " + std::to_string(text.size()) +
-                                                   " bytes of text at once is too much (4 GiB at most)");
+  LANDMARK_CHECK_ARG(text.size() < UINT32_MAX,
+                     "Encode: " + std::to_string(text.size()) + " bytes of text at once is too much (4 GiB at most)");
   std::vector<int32_t> ids;
   if (offsets != nullptr) offsets->clear();
   const auto emit = [&](int32_t id, size_t offset) {
@@ -132,7 +133,9 @@ StreamDecoder::StreamDecoder(const Tokenizer& tokenizer, bool skip_special)
     : tokenizer_(tokenizer), skip_special_(skip_special) {}
 
 namespace {
-bool EndsWithReplacement(const std::string& s) { return s.size() >= 3 && s.compare(s.size() - 3, 3, "\xEF\xBF\xBD") == 0; }
+bool EndsWithReplacement(const std::string& s) {
+  return s.size() >= 3 && s.compare(s.size() - 3, 3, "\xEF\xBF\xBD") == 0;
+}
 }  // namespace
 
 // `tokenizers`' step_decode_stream: decode the window; when it grew past

@@ -16,14 +16,14 @@
 namespace landmark {
 
 struct Tokenizer::Impl {
-  std::string path;  // tokenizer.json
+  std::string path;                                        // tokenizer.json
   std::unique_ptr<tokenizer::Normalizer> normalizer;       // may be null
   std::unique_ptr<tokenizer::PreTokenizer> pre_tokenizer;  // may be null
   std::unique_ptr<tokenizer::Bpe> model;
   tokenizer::AddedVocabulary added;
   std::unique_ptr<tokenizer::PostProcessor> post_processor;  // may be null
   std::unique_ptr<tokenizer::Decoder> decoder;               // may be null: tokens joined by spaces
-  int32_t end_id = 0;  // the largest id + 1
+  int32_t end_id = 0;                                        // the largest id + 1
 
   std::string bos_token, eos_token, chat_template;
   int32_t bos_id = -1, eos_id = -1;

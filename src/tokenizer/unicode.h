@@ -25,11 +25,11 @@ size_t ValidUtf8Prefix(std::string_view s);
 // one U+FFFD.
 std::string Utf8Lossy(std::string_view bytes);
 
-bool IsWhitespace(char32_t c);   // White_Space (Rust char::is_whitespace, regex \s)
-bool IsNumeric(char32_t c);      // general category N* (Rust char::is_numeric)
-bool IsWordChar(char32_t c);     // regex \w: letters, marks, Nd, Nl, Pc, joiners
+bool IsWhitespace(char32_t c);     // White_Space (Rust char::is_whitespace, regex \s)
+bool IsNumeric(char32_t c);        // general category N* (Rust char::is_numeric)
+bool IsWordChar(char32_t c);       // regex \w: letters, marks, Nd, Nl, Pc, joiners
 bool IsCombiningMark(char32_t c);  // general category M*
-bool IsPythonSpace(char32_t c);  // Python str.isspace
+bool IsPythonSpace(char32_t c);    // Python str.isspace
 
 // Python's str.strip(): leading and trailing IsPythonSpace characters removed.
 std::string_view PythonStrip(std::string_view s);

@@ -29,10 +29,14 @@ std::string Token(const json& value) { return value.is_null() ? "" : value.get<s
 TEST_CASE("chat: every template of templates.json renders as transformers does") {
   // The family expected of each template, and the fixture tokenizer it was rendered with.
   const std::map<std::string, std::pair<ChatFormat, std::string>> expected = {
-      {"llama2", {ChatFormat::kLlama2, "sentencepiece-legacy"}}, {"llama3", {ChatFormat::kLlama3, "llama3"}},
-      {"llama3.2", {ChatFormat::kLlama3, "llama3"}},             {"qwen2", {ChatFormat::kChatMl, "qwen2"}},
-      {"qwen2.5", {ChatFormat::kChatMl, "qwen2"}},               {"chatml", {ChatFormat::kChatMl, "qwen2"}},
-      {"smollm2", {ChatFormat::kChatMl, "qwen2"}},               {"mistral-v0.1", {ChatFormat::kMistral, "sentencepiece-legacy"}},
+      {"llama2", {ChatFormat::kLlama2, "sentencepiece-legacy"}},
+      {"llama3", {ChatFormat::kLlama3, "llama3"}},
+      {"llama3.2", {ChatFormat::kLlama3, "llama3"}},
+      {"qwen2", {ChatFormat::kChatMl, "qwen2"}},
+      {"qwen2.5", {ChatFormat::kChatMl, "qwen2"}},
+      {"chatml", {ChatFormat::kChatMl, "qwen2"}},
+      {"smollm2", {ChatFormat::kChatMl, "qwen2"}},
+      {"mistral-v0.1", {ChatFormat::kMistral, "sentencepiece-legacy"}},
       {"mistral-v0.3", {ChatFormat::kMistral, "sentencepiece-legacy"}}};
   const json templates = test::ReadJson(kLlmData + "chat/templates.json")["templates"];
   CHECK(templates.size() == 10);
@@ -42,9 +46,11 @@ TEST_CASE("chat: every template of templates.json renders as transformers does")
     CAPTURE(name);
     const std::string jinja = entry["template"];
     if (name == "zephyr") {  // not a family landmark knows
-      CHECK_THROWS_WITH_AS(ChatTemplate::Recognise(jinja, "<s>", "</s>"), doctest::Contains("--chat-format NAME"), Error);
+      CHECK_THROWS_WITH_AS(ChatTemplate::Recognise(jinja, "<s>", "</s>"), doctest::Contains("--chat-format NAME"),
+                           Error);
       CHECK_THROWS_WITH_AS(ChatTemplate::Recognise(jinja, "<s>", "</s>"),
-                           doctest::Contains("llama2 ([INST] with <<SYS>>), llama3 (<|start_header_id|>), chatml"), Error);
+                           doctest::Contains("llama2 ([INST] with <<SYS>>), llama3 (<|start_header_id|>), chatml"),
+                           Error);
       CHECK_THROWS_WITH_AS(ChatTemplate::Recognise(jinja, "<s>", "</s>"), doctest::Contains("--raw"), Error);
       continue;
     }
@@ -59,8 +65,8 @@ TEST_CASE("chat: every template of templates.json renders as transformers does")
       CAPTURE(c["messages"].dump());
       CAPTURE(generation);
       if (c.contains("error")) {
-        CHECK_THROWS_WITH_AS(chat.Render(messages, generation), doctest::Contains(c["error"].get<std::string>().c_str()),
-                             Error);
+        CHECK_THROWS_WITH_AS(chat.Render(messages, generation),
+                             doctest::Contains(c["error"].get<std::string>().c_str()), Error);
         ++refused;
         continue;
       }
@@ -79,7 +85,8 @@ TEST_CASE("chat: what Recognise reads from the template text") {
   const json templates = test::ReadJson(kLlmData + "chat/templates.json")["templates"];
   for (const json& entry : templates) {
     const std::string name = entry["name"];
-    if (name != "zephyr") variants[name] = ChatTemplate::Recognise(entry["template"].get<std::string>(), "", "").variant();
+    if (name == "zephyr") continue;
+    variants[name] = ChatTemplate::Recognise(entry["template"].get<std::string>(), "", "").variant();
   }
   CHECK(variants["qwen2"].default_system == "You are a helpful assistant.");
   CHECK(variants["qwen2.5"].default_system == "You are Qwen, created by Alibaba Cloud. You are a helpful assistant.");
@@ -92,6 +99,23 @@ TEST_CASE("chat: what Recognise reads from the template text") {
   CHECK_FALSE(variants["mistral-v0.3"].inst_space);
   CHECK(variants["mistral-v0.3"].assistant_space);
   CHECK(variants["mistral-v0.3"].system_in_last_user);
+  CHECK_FALSE(variants["mistral-v0.3"].trim_content);
+
+  // The loop of Mistral-7B-Instruct-v0.3's template as published: double
+  // quotes, answers trimmed.
+  const std::string published =
+      "{%- if messages[0][\"role\"] == \"system\" %}{%- set system_message = messages[0][\"content\"] %}"
+      "{%- set loop_messages = messages[1:] %}{%- else %}{%- set loop_messages = messages %}{%- endif %}"
+      "{{- bos_token }}{%- for message in loop_messages %}{%- if message[\"role\"] == \"user\" %}"
+      "{%- if loop.last and system_message is defined %}"
+      "{{- \"[INST] \" + system_message + \"\\n\\n\" + message[\"content\"] + \"[/INST]\" }}"
+      "{%- else %}{{- \"[INST] \" + message[\"content\"] + \"[/INST]\" }}{%- endif %}"
+      "{%- elif message[\"role\"] == \"assistant\" %}{{- \" \" + message[\"content\"]|trim + eos_token}}"
+      "{%- endif %}{%- endfor %}";
+  const ChatTemplate v03 = ChatTemplate::Recognise(published, "<s>", "</s>");
+  CHECK(v03.format() == ChatFormat::kMistral);
+  CHECK(v03.Render({{"system", "S"}, {"user", "Hi"}, {"assistant", " Hello "}, {"user", "Q"}}, true) ==
+        "<s>[INST] Hi[/INST] Hello</s>[INST] S\n\nQ[/INST]");
 }
 
 TEST_CASE("chat: the models' own templates, the date, forced formats, bad conversations") {

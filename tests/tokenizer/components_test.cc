@@ -29,8 +29,8 @@ std::vector<std::string> Tokens(const Tokenizer& t, const std::string& text, con
 using Strings = std::vector<std::string>;
 
 json Added(int id, const std::string& content, bool special, json options = json::object()) {
-  json a = {{"id", id}, {"content", content}, {"special", special}, {"single_word", false}, {"lstrip", false},
-            {"rstrip", false}, {"normalized", !special}};
+  json a = {{"id", id},        {"content", content}, {"special", special},    {"single_word", false},
+            {"lstrip", false}, {"rstrip", false},    {"normalized", !special}};
   for (const auto& [k, v] : options.items()) a[k] = v;
   return a;
 }
@@ -58,8 +58,8 @@ TEST_CASE("tokenizer: text that is not UTF-8 is an error naming the byte") {
   const Tokenizer t = Tokenizer::FromFile(kLlmData + "tokenizers/llama3/tokenizer.json");
   CHECK_THROWS_WITH_AS(t.Encode("abc\xC3("), doctest::Contains("not valid UTF-8 at byte 3"), Error);
   CHECK_THROWS_WITH_AS(t.Encode("\xED\xA0\x80"), doctest::Contains("at byte 0"), Error);  // a surrogate
-  CHECK_THROWS_AS(t.Encode("\xC0\x80"), Error);                                          // overlong
-  CHECK_THROWS_AS(t.Encode("\xF4\x90\x80\x80"), Error);                                  // past U+10FFFF
+  CHECK_THROWS_AS(t.Encode("\xC0\x80"), Error);                                           // overlong
+  CHECK_THROWS_AS(t.Encode("\xF4\x90\x80\x80"), Error);                                   // past U+10FFFF
 }
 
 TEST_CASE("tokenizer: non-special added tokens match even when special ones are read as text") {
@@ -81,12 +81,13 @@ TEST_CASE("tokenizer: non-special added tokens match even when special ones are 
 
 TEST_CASE("tokenizer: added tokens: lstrip, rstrip, single_word, normalized") {
   test::TempDir dir("tokenizer-added");
-  const json j = BpeJson({"a", "b", " ", "h", "i"}, {},
-                         {{"normalizer", {{"type", "Lowercase"}}},
-                          {"added_tokens", {Added(5, "<mask>", true, {{"lstrip", true}}),
-                                            Added(6, "ab", false, {{"single_word", true}, {"normalized", false}}),
-                                            Added(7, "[R]", true, {{"rstrip", true}}),
-                                            Added(8, "HI", false, {{"normalized", true}})}}});
+  const json j =
+      BpeJson({"a", "b", " ", "h", "i"}, {},
+              {{"normalizer", {{"type", "Lowercase"}}},
+               {"added_tokens",
+                {Added(5, "<mask>", true, {{"lstrip", true}}),
+                 Added(6, "ab", false, {{"single_word", true}, {"normalized", false}}),
+                 Added(7, "[R]", true, {{"rstrip", true}}), Added(8, "HI", false, {{"normalized", true}})}}});
   const Tokenizer t = test::TokenizerFromJson(dir, j.dump());
   std::vector<size_t> offsets;
   CHECK(t.Encode("a <mask>b", {}, &offsets) == std::vector<int32_t>{0, 5, 1});
@@ -98,14 +99,15 @@ TEST_CASE("tokenizer: added tokens: lstrip, rstrip, single_word, normalized") {
   // Read as text: lowercased to "[r]", whose characters this vocabulary lacks (dropped: no unk token).
   CHECK(Tokens(t, "a[R]a", {.parse_special = false}) == Strings{"a", "a"});
   CHECK(Tokens(t, "Hi hI") == Strings{"HI", " ", "HI"});  // matched after lowercasing, as "hi"
-  CHECK(t.Decode(t.Encode("Hi")) == "hi");  // decodes as it is matched, as `tokenizers` does
+  CHECK(t.Decode(t.Encode("Hi")) == "hi");                // decodes as it is matched, as `tokenizers` does
 }
 
 TEST_CASE("tokenizer: normalizers (NFKC, NFD, Lowercase, Strip, Replace regex, StripAccents) and their offsets") {
   test::TempDir dir("tokenizer-normalizers");
   const Strings chars = {"<unk>", "f", "i", "e", "\xCC\x81", "\xC3\xA9", " ", "x", "1"};
   const auto make = [&](const json& normalizer) {
-    return test::TokenizerFromJson(dir, BpeJson(chars, {}, {{"normalizer", normalizer}, {"model", {{"unk_token", "<unk>"}}}}).dump());
+    return test::TokenizerFromJson(
+        dir, BpeJson(chars, {}, {{"normalizer", normalizer}, {"model", {{"unk_token", "<unk>"}}}}).dump());
   };
   std::vector<size_t> offsets;
   const Tokenizer nfkc = make({{"type", "NFKC"}});
@@ -113,7 +115,7 @@ TEST_CASE("tokenizer: normalizers (NFKC, NFD, Lowercase, Strip, Replace regex, S
   nfkc.Encode("x\xEF\xAC\x81x", {}, &offsets);
   CHECK(offsets == std::vector<size_t>{0, 1, 1, 4});
   CHECK(Tokens(nfkc, "e\xCC\x81") == Strings{"\xC3\xA9"});  // composed
-  CHECK(Tokens(nfkc, "\xE2\x91\xA0") == Strings{"1"});     // circled one
+  CHECK(Tokens(nfkc, "\xE2\x91\xA0") == Strings{"1"});      // circled one
   const Tokenizer nfd = make({{"type", "NFD"}});
   CHECK(Tokens(nfd, "x\xC3\xA9") == Strings{"x", "e", "\xCC\x81"});
   nfd.Encode("x\xC3\xA9", {}, &offsets);
@@ -121,12 +123,14 @@ TEST_CASE("tokenizer: normalizers (NFKC, NFD, Lowercase, Strip, Replace regex, S
   const Tokenizer lower = make({{"type", "Lowercase"}});
   CHECK(Tokens(lower, "FI\xC4\xB0") == Strings{"f", "i", "i", "<unk>"});  // İ is i + U+0307
   const Tokenizer strip = make({{"type", "Sequence"},
-                                {"normalizers", {{{"type", "Strip"}, {"strip_left", true}, {"strip_right", true}},
-                                                 {{"type", "Replace"}, {"pattern", {{"Regex", "\\s+"}}}, {"content", " "}}}}});
+                                {"normalizers",
+                                 {{{"type", "Strip"}, {"strip_left", true}, {"strip_right", true}},
+                                  {{"type", "Replace"}, {"pattern", {{"Regex", "\\s+"}}}, {"content", " "}}}}});
   CHECK(Tokens(strip, " \t x \n\n x  ") == Strings{"x", " ", "x"});
   strip.Encode(" \t x \n\n x  ", {}, &offsets);
   CHECK(offsets == std::vector<size_t>{3, 4, 8});
-  const Tokenizer accents = make({{"type", "Sequence"}, {"normalizers", {{{"type", "NFD"}}, {{"type", "StripAccents"}}}}});
+  const Tokenizer accents =
+      make({{"type", "Sequence"}, {"normalizers", {{{"type", "NFD"}}, {{"type", "StripAccents"}}}}});
   CHECK(Tokens(accents, "\xC3\xA9") == Strings{"e"});
 }
 
@@ -135,7 +139,8 @@ TEST_CASE("tokenizer: Split behaviours, Digits, Metaspace schemes, Whitespace") 
   const Strings vocab = {"<unk>", "a", "b", "-", "ab", "a-", "-b", "a-b", "--", "1", "2", "12", ",", "ab,"};
   const Strings merges = {"a -", "- b", "a- b", "a b", "- -", "1 2", "ab ,"};
   const auto make = [&](const json& pre) {
-    return test::TokenizerFromJson(dir, BpeJson(vocab, merges, {{"pre_tokenizer", pre}, {"model", {{"unk_token", "<unk>"}}}}).dump());
+    return test::TokenizerFromJson(
+        dir, BpeJson(vocab, merges, {{"pre_tokenizer", pre}, {"model", {{"unk_token", "<unk>"}}}}).dump());
   };
   const auto split = [&](const char* behavior, bool invert = false) {
     return make({{"type", "Split"}, {"pattern", {{"String", "-"}}}, {"behavior", behavior}, {"invert", invert}});
@@ -148,7 +153,8 @@ TEST_CASE("tokenizer: Split behaviours, Digits, Metaspace schemes, Whitespace") 
   CHECK(Tokens(split("Contiguous"), "a--b") == Strings{"a", "--", "b"});
   CHECK(Tokens(split("Isolated"), "a--b") == Strings{"a", "-", "-", "b"});
   CHECK(Tokens(split("Removed", true), "a-b") == Strings{"-"});
-  const json regex = {{"type", "Split"}, {"pattern", {{"Regex", "\\p{N}+"}}}, {"behavior", "Isolated"}, {"invert", false}};
+  const json regex = {
+      {"type", "Split"}, {"pattern", {{"Regex", "\\p{N}+"}}}, {"behavior", "Isolated"}, {"invert", false}};
   CHECK(Tokens(make(regex), "a12b") == Strings{"a", "12", "b"});
   CHECK(Tokens(make({{"type", "Digits"}, {"individual_digits", true}}), "a12") == Strings{"a", "1", "2"});
   CHECK(Tokens(make({{"type", "Digits"}, {"individual_digits", false}}), "a12") == Strings{"a", "12"});
@@ -160,8 +166,10 @@ TEST_CASE("tokenizer: Split behaviours, Digits, Metaspace schemes, Whitespace") 
   const auto metaspace = [&](const char* scheme, bool split_words) {
     return test::TokenizerFromJson(
         dir, BpeJson({"a", "b", m, m + "a", m + "b"}, {m + " a", m + " b"},
-                     {{"pre_tokenizer", {{"type", "Metaspace"}, {"replacement", m}, {"prepend_scheme", scheme}, {"split", split_words}}},
-                      {"decoder", {{"type", "Metaspace"}, {"replacement", m}, {"prepend_scheme", scheme}, {"split", split_words}}},
+                     {{"pre_tokenizer",
+                       {{"type", "Metaspace"}, {"replacement", m}, {"prepend_scheme", scheme}, {"split", split_words}}},
+                      {"decoder",
+                       {{"type", "Metaspace"}, {"replacement", m}, {"prepend_scheme", scheme}, {"split", split_words}}},
                       {"added_tokens", added}})
                  .dump());
   };
@@ -178,9 +186,13 @@ TEST_CASE("tokenizer: Split behaviours, Digits, Metaspace schemes, Whitespace") 
 TEST_CASE("tokenizer: BPE options: byte fallback, unk (fused or not), ignore_merges, dropped characters") {
   test::TempDir dir("tokenizer-bpe");
   const Strings vocab = {"<unk>", "a", "b", "c", "ab", "abc", "<0xC3>", "<0xA9>"};
-  const auto make = [&](const json& model) { return test::TokenizerFromJson(dir, BpeJson(vocab, {"a b"}, {{"model", model}}).dump()); };
+  const auto make = [&](const json& model) {
+    return test::TokenizerFromJson(dir, BpeJson(vocab, {"a b"}, {{"model", model}}).dump());
+  };
   const Tokenizer fallback = make({{"unk_token", "<unk>"}, {"byte_fallback", true}, {"fuse_unk", true}});
-  CHECK(Tokens(fallback, "\xC3\xA9" "ab") == Strings{"<0xC3>", "<0xA9>", "ab"});
+  CHECK(Tokens(fallback,
+               "\xC3\xA9"
+               "ab") == Strings{"<0xC3>", "<0xA9>", "ab"});
   CHECK(Tokens(fallback, "xyab") == Strings{"<unk>", "ab"});  // <0x78> is not in the vocabulary: unk, fused
   CHECK(Tokens(make({{"unk_token", "<unk>"}}), "xyab") == Strings{"<unk>", "<unk>", "ab"});
   CHECK(Tokens(make(json::object()), "xyab") == Strings{"ab"});  // no unk token: dropped, as in `tokenizers`
@@ -216,7 +228,8 @@ TEST_CASE("tokenizer: decoding invalid UTF-8: byte fallback gives U+FFFD per byt
   CHECK_THROWS_WITH_AS(bl.Decode({int32_t(bl.vocab_size())}), doctest::Contains("is not in the vocabulary"), Error);
   CHECK_THROWS_AS(bl.Decode({-1}), Error);
   CHECK_THROWS_AS(bl.TokenString(1 << 30), Error);
-  CHECK(tokenizer::Utf8Lossy("a\xF0\x9F\x98" "b\x80") == "a" + fffd + "b" + fffd);
+  CHECK(tokenizer::Utf8Lossy("a\xF0\x9F\x98"
+                             "b\x80") == "a" + fffd + "b" + fffd);
 }
 
 TEST_CASE("tokenizer: post-processors add their tokens with offsets; RobertaProcessing; no decoder") {
@@ -224,22 +237,31 @@ TEST_CASE("tokenizer: post-processors add their tokens with offsets; RobertaProc
   const Strings vocab = {"<s>", "</s>", "a", "b"};
   const json added = {Added(0, "<s>", true), Added(1, "</s>", true)};
   std::vector<size_t> offsets;
-  const Tokenizer roberta = test::TokenizerFromJson(
-      dir, BpeJson(vocab, {}, {{"added_tokens", added},
-                               {"post_processor", {{"type", "RobertaProcessing"}, {"sep", {"</s>", 1}}, {"cls", {"<s>", 0}},
-                                                   {"trim_offsets", true}, {"add_prefix_space", false}}}})
-               .dump());
+  const Tokenizer roberta = test::TokenizerFromJson(dir, BpeJson(vocab, {},
+                                                                 {{"added_tokens", added},
+                                                                  {"post_processor",
+                                                                   {{"type", "RobertaProcessing"},
+                                                                    {"sep", {"</s>", 1}},
+                                                                    {"cls", {"<s>", 0}},
+                                                                    {"trim_offsets", true},
+                                                                    {"add_prefix_space", false}}}})
+                                                             .dump());
   CHECK(roberta.Encode("ab", {}, &offsets) == std::vector<int32_t>{0, 2, 3, 1});
   CHECK(offsets == std::vector<size_t>{0, 0, 1, 2});
   CHECK(roberta.Encode("ab", {.add_special = false}) == std::vector<int32_t>{2, 3});
   CHECK(roberta.Decode({0, 2, 3, 1}) == "<s> a b </s>");  // no decoder: tokens joined by spaces
   CHECK(roberta.Decode({0, 2, 3, 1}, true) == "a b");
-  const Tokenizer text_template = test::TokenizerFromJson(
-      dir, BpeJson(vocab, {}, {{"added_tokens", added},
-                               {"post_processor", {{"type", "TemplateProcessing"}, {"single", "<s> $A </s>"}, {"pair", "$A $B"},
-                                                   {"special_tokens", {{"<s>", {{"id", "<s>"}, {"ids", {0}}, {"tokens", {"<s>"}}}},
-                                                                       {"</s>", {{"id", "</s>"}, {"ids", {1}}, {"tokens", {"</s>"}}}}}}}}})
-               .dump());
+  const Tokenizer text_template =
+      test::TokenizerFromJson(dir, BpeJson(vocab, {},
+                                           {{"added_tokens", added},
+                                            {"post_processor",
+                                             {{"type", "TemplateProcessing"},
+                                              {"single", "<s> $A </s>"},
+                                              {"pair", "$A $B"},
+                                              {"special_tokens",
+                                               {{"<s>", {{"id", "<s>"}, {"ids", {0}}, {"tokens", {"<s>"}}}},
+                                                {"</s>", {{"id", "</s>"}, {"ids", {1}}, {"tokens", {"</s>"}}}}}}}}})
+                                       .dump());
   CHECK(text_template.Encode("", {}, &offsets) == std::vector<int32_t>{0, 1});
   CHECK(offsets == std::vector<size_t>{0, 0});
   CHECK(text_template.Encode("ba", {}, &offsets) == std::vector<int32_t>{0, 3, 2, 1});

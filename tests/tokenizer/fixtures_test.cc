@@ -24,7 +24,9 @@ using test::ReadJson;
 
 const char* const kFixtures[] = {"llama3", "qwen2", "gpt2-digits", "sentencepiece-legacy", "sentencepiece-metaspace"};
 
-Tokenizer Fixture(const std::string& name) { return Tokenizer::FromFile(kLlmData + "tokenizers/" + name + "/tokenizer.json"); }
+Tokenizer Fixture(const std::string& name) {
+  return Tokenizer::FromFile(kLlmData + "tokenizers/" + name + "/tokenizer.json");
+}
 json Cases(const std::string& name) { return ReadJson(kLlmData + "tokenizers/" + name + "/cases.json")["cases"]; }
 std::vector<int32_t> Ids(const json& j) { return j.get<std::vector<int32_t>>(); }
 bool ByteLevel(const std::string& name) { return name.rfind("sentencepiece", 0) != 0; }
@@ -36,10 +38,14 @@ std::string TokenBytes(const Tokenizer& t, int32_t id, bool byte_level) {
   if (t.IsSpecial(id)) return token;
   std::string bytes;
   if (byte_level) {
-    for (size_t i = 0; i < token.size();) bytes += static_cast<char>(tokenizer::CharToByte(tokenizer::NextCodePoint(token, i)));
+    for (size_t i = 0; i < token.size();) {
+      bytes += static_cast<char>(tokenizer::CharToByte(tokenizer::NextCodePoint(token, i)));
+    }
     return bytes;
   }
-  if (token.size() == 6 && token.rfind("<0x", 0) == 0) return std::string(1, static_cast<char>(std::stoi(token.substr(3, 2), nullptr, 16)));
+  if (token.size() == 6 && token.rfind("<0x", 0) == 0) {
+    return std::string(1, static_cast<char>(std::stoi(token.substr(3, 2), nullptr, 16)));
+  }
   for (size_t at = 0;;) {
     const size_t found = token.find("\xE2\x96\x81", at);
     bytes += token.substr(at, found - at);
@@ -172,13 +178,13 @@ TEST_CASE("tokenizer: model directories (tokenizer_config.json, chat_template.ji
     const char* eos;
     ChatFormat format;
   };
-  for (const Model& m : {Model{"llama3", "<|begin_of_text|>", "<|eot_id|>", ChatFormat::kLlama3},
-                         Model{"llama3-bf16", "<|begin_of_text|>", "<|eot_id|>", ChatFormat::kLlama3},
-                         Model{"qwen2", "", "<|im_end|>", ChatFormat::kChatMl},
-                         Model{"qwen2-f16", "", "<|im_end|>", ChatFormat::kChatMl},
-                         Model{"qwen3", "", "<|im_end|>", ChatFormat::kChatMl},
-                         Model{"mistral", "<s>", "</s>", ChatFormat::kMistral},
-                         Model{"llama2", "<s>", "</s>", ChatFormat::kLlama2}}) {
+  for (const Model& m :
+       {Model{"llama3", "<|begin_of_text|>", "<|eot_id|>", ChatFormat::kLlama3},
+        Model{"llama3-bf16", "<|begin_of_text|>", "<|eot_id|>", ChatFormat::kLlama3},
+        Model{"qwen2", "", "<|im_end|>", ChatFormat::kChatMl},
+        Model{"qwen2-f16", "", "<|im_end|>", ChatFormat::kChatMl},
+        Model{"qwen3", "", "<|im_end|>", ChatFormat::kChatMl}, Model{"mistral", "<s>", "</s>", ChatFormat::kMistral},
+        Model{"llama2", "<s>", "</s>", ChatFormat::kLlama2}}) {
     CAPTURE(m.dir);
     const std::string dir = kLlmData + "models/" + m.dir;
     const Tokenizer t = Tokenizer::FromDirectory(dir);

@@ -44,11 +44,14 @@ TEST_CASE("tokenizer: unknown component types are named") {
   Refused(dir, Small({{"model", {{"type", "Unigram"}}}}).dump(), "model.type: model type 'Unigram' is not supported");
   Refused(dir, Small({{"normalizer", {{"type", "Precompiled"}, {"precompiled_charsmap", ""}}}}).dump(),
           "normalizer: normalizer type 'Precompiled' is not supported");
-  Refused(dir, Small({{"pre_tokenizer", {{"type", "Sequence"}, {"pretokenizers", {{{"type", "BertPreTokenizer"}}}}}}}).dump(),
-          "pre_tokenizer.pretokenizers[0]: pre-tokenizer type 'BertPreTokenizer' is not supported");
+  Refused(
+      dir,
+      Small({{"pre_tokenizer", {{"type", "Sequence"}, {"pretokenizers", {{{"type", "BertPreTokenizer"}}}}}}}).dump(),
+      "pre_tokenizer.pretokenizers[0]: pre-tokenizer type 'BertPreTokenizer' is not supported");
   Refused(dir, Small({{"decoder", {{"type", "WordPiece"}, {"prefix", "##"}}}}).dump(),
           "decoder: decoder type 'WordPiece' is not supported");
-  Refused(dir, Small({{"post_processor", {{"type", "Mystery"}}}}).dump(), "post-processor type 'Mystery' is not supported");
+  Refused(dir, Small({{"post_processor", {{"type", "Mystery"}}}}).dump(),
+          "post-processor type 'Mystery' is not supported");
   Refused(dir, Small({{"normalizer", {{"kind", "NFC"}}}}).dump(), "normalizer: missing the field 'type'");
   json deep = {{"type", "NFC"}};
   for (int k = 0; k < 100; ++k) deep = {{"type", "Sequence"}, {"normalizers", {deep}}};
@@ -58,37 +61,58 @@ TEST_CASE("tokenizer: unknown component types are named") {
 TEST_CASE("tokenizer: wrong types, bad merges, ids out of range or repeated") {
   test::TempDir dir("tokenizer-fields");
   Refused(dir, Small({{"model", {{"vocab", {"a", "b"}}}}}).dump(), "model.vocab: expected an object, got an array");
-  Refused(dir, Small({{"model", {{"vocab", {{"a", "zero"}}}}}}).dump(), "model.vocab.\"a\": expected an integer, got a string");
-  Refused(dir, Small({{"model", {{"merges", {"a b", 5}}}}}).dump(), "model.merges[1]: expected \"a b\" or [\"a\", \"b\"]");
+  Refused(dir, Small({{"model", {{"vocab", {{"a", "zero"}}}}}}).dump(),
+          "model.vocab.\"a\": expected an integer, got a string");
+  Refused(dir, Small({{"model", {{"merges", {"a b", 5}}}}}).dump(),
+          "model.merges[1]: expected \"a b\" or [\"a\", \"b\"]");
   Refused(dir, Small({{"model", {{"merges", {"a b c"}}}}}).dump(), "expected two tokens separated by one space");
   Refused(dir, Small({{"model", {{"merges", json::array({json::array({"a", "z"})})}}}}).dump(),
           "model.merges[0]: 'z' is not in the vocabulary");
   Refused(dir, Small({{"model", {{"merges", {"b a"}}}}}).dump(), "the merged token 'ba' is not in the vocabulary");
   Refused(dir, Small({{"model", {{"vocab", {{"a", 0}, {"b", -1}}}}}}).dump(), "token 'b' has id -1, out of range");
-  Refused(dir, Small({{"model", {{"vocab", {{"a", 0}, {"b", 4000000000LL}}}}}}).dump(), "has id 4000000000, out of range");
+  Refused(dir, Small({{"model", {{"vocab", {{"a", 0}, {"b", 4000000000LL}}}}}}).dump(),
+          "has id 4000000000, out of range");
   Refused(dir, Small({{"model", {{"vocab", {{"a", 0}, {"b", 100000000}}}}}}).dump(), "ids must be dense");
   Refused(dir, Small({{"model", {{"vocab", {{"a", 0}, {"b", 0}, {"ab", 1}}}}}}).dump(), "have the same id 0");
   Refused(dir, Small({{"model", {{"dropout", 0.1}}}}).dump(), "model.dropout: BPE dropout");
-  Refused(dir, Small({{"model", {{"unk_token", "<unk>"}}}}).dump(), "model.unk_token: '<unk>' is not in the vocabulary");
+  Refused(dir, Small({{"model", {{"unk_token", "<unk>"}}}}).dump(),
+          "model.unk_token: '<unk>' is not in the vocabulary");
   Refused(dir, Small({{"model", {{"byte_fallback", "yes"}}}}).dump(), "model.byte_fallback: expected true or false");
   Refused(dir, Small({{"added_tokens", {{{"id", 7}, {"content", "<x>"}, {"special", true}}}}}).dump(),
           "added_tokens[0]: token '<x>' has id 7, but `tokenizers` gives it id 3");
-  Refused(dir, Small({{"added_tokens", {{{"id", 3}, {"content", 5}}}}}).dump(), "added_tokens[0].content: expected a string");
+  Refused(dir, Small({{"added_tokens", {{{"id", 3}, {"content", 5}}}}}).dump(),
+          "added_tokens[0].content: expected a string");
   Refused(dir, Small({{"added_tokens", "none"}}).dump(), "added_tokens: expected an array");
-  const json pattern_split = {{"type", "Split"}, {"pattern", {{"Regex", "(?<=a+"}}}, {"behavior", "Isolated"}, {"invert", false}};
+  const json pattern_split = {
+      {"type", "Split"}, {"pattern", {{"Regex", "(?<=a+"}}}, {"behavior", "Isolated"}, {"invert", false}};
   Refused(dir, Small({{"pre_tokenizer", pattern_split}}).dump(), "pre_tokenizer.pattern.Regex: bad regex at offset");
-  Refused(dir, Small({{"pre_tokenizer", {{"type", "Split"}, {"pattern", {{"Glob", "*"}}}, {"behavior", "Isolated"}, {"invert", false}}}}).dump(),
+  Refused(dir,
+          Small({{"pre_tokenizer",
+                  {{"type", "Split"}, {"pattern", {{"Glob", "*"}}}, {"behavior", "Isolated"}, {"invert", false}}}})
+              .dump(),
           "pre_tokenizer.pattern: expected {\"String\": ...} or {\"Regex\": ...}");
-  Refused(dir, Small({{"pre_tokenizer", {{"type", "Split"}, {"pattern", {{"String", "-"}}}, {"behavior", "Sideways"}, {"invert", false}}}}).dump(),
+  Refused(dir,
+          Small({{"pre_tokenizer",
+                  {{"type", "Split"}, {"pattern", {{"String", "-"}}}, {"behavior", "Sideways"}, {"invert", false}}}})
+              .dump(),
           "unknown split behavior 'Sideways'");
   Refused(dir, Small({{"pre_tokenizer", {{"type", "Metaspace"}, {"replacement", "ab"}}}}).dump(),
           "pre_tokenizer.replacement: expected one character");
   const json tokens = {{"<s>", {{"id", "<s>"}, {"ids", {9}}, {"tokens", {"<s>"}}}}};
-  Refused(dir, Small({{"post_processor", {{"type", "TemplateProcessing"}, {"single", "<s> $A"}, {"special_tokens", tokens}}}}).dump(),
-          "post_processor.special_tokens.<s>.ids[0]: id 9 is not in the vocabulary");
-  Refused(dir, Small({{"post_processor", {{"type", "TemplateProcessing"}, {"single", "<t> $A"}, {"special_tokens", tokens}}}}).dump(),
-          "special token '<t>' is not in special_tokens");
-  Refused(dir, Small({{"post_processor", {{"type", "TemplateProcessing"}, {"single", "$B"}, {"special_tokens", json::object()}}}}).dump(),
+  Refused(
+      dir,
+      Small({{"post_processor", {{"type", "TemplateProcessing"}, {"single", "<s> $A"}, {"special_tokens", tokens}}}})
+          .dump(),
+      "post_processor.special_tokens.<s>.ids[0]: id 9 is not in the vocabulary");
+  Refused(
+      dir,
+      Small({{"post_processor", {{"type", "TemplateProcessing"}, {"single", "<t> $A"}, {"special_tokens", tokens}}}})
+          .dump(),
+      "special token '<t>' is not in special_tokens");
+  Refused(dir,
+          Small({{"post_processor",
+                  {{"type", "TemplateProcessing"}, {"single", "$B"}, {"special_tokens", json::object()}}}})
+              .dump(),
           "not 'B'");
 }
 
@@ -100,7 +124,8 @@ TEST_CASE("tokenizer: tokenizer_config.json errors name that file") {
                        doctest::Contains("tokenizer_config.json: bos_token: '<s>' is not in the vocabulary"), Error);
   test::WriteFile(dir / "tokenizer_config.json", R"({"eos_token": 2})");
   CHECK_THROWS_WITH_AS(Tokenizer::FromDirectory(dir.str()), doctest::Contains("eos_token: expected a string"), Error);
-  test::WriteFile(dir / "tokenizer_config.json", R"({"eos_token": {"content": "ab"}, "chat_template": [{"name": "tool_use", "template": "x"}]})");
+  test::WriteFile(dir / "tokenizer_config.json",
+                  R"({"eos_token": {"content": "ab"}, "chat_template": [{"name": "tool_use", "template": "x"}]})");
   const Tokenizer t = Tokenizer::FromDirectory(dir.str());
   CHECK(t.eos_id() == 2);
   CHECK(t.chat_template().empty());  // no "default" among the named templates
@@ -112,7 +137,8 @@ TEST_CASE("tokenizer: tokenizer_config.json errors name that file") {
 
 TEST_CASE("tokenizer: a regex that backtracks without end is an error, not a hang") {
   test::TempDir dir("tokenizer-backtrack");
-  const json split = {{"type", "Split"}, {"pattern", {{"Regex", "(a|aa)+$"}}}, {"behavior", "Isolated"}, {"invert", false}};
+  const json split = {
+      {"type", "Split"}, {"pattern", {{"Regex", "(a|aa)+$"}}}, {"behavior", "Isolated"}, {"invert", false}};
   const Tokenizer t = test::TokenizerFromJson(dir, Small({{"pre_tokenizer", split}}).dump());
   std::string text(5000, 'a');
   text += "b";
