@@ -86,8 +86,9 @@ class Tokenizer {
 // Decodes a stream of generated ids piece by piece: Next(id) returns the
 // text that is complete so far (holding back an incomplete UTF-8 sequence or
 // byte-fallback run: text that ends in U+FFFD), Flush() the rest. The pieces
-// joined are Decode(all ids) (unless the ids end inside a character). Like `tokenizers`' DecodeStream, it decodes a
-// window of the last ids only, so each step costs O(1) amortized.
+// joined are Decode(all ids), unless the ids hold byte runs that are not
+// UTF-8. Like `tokenizers`' DecodeStream it decodes a window of the last
+// ids only, so a step costs O(1) amortized.
 class StreamDecoder {
  public:
   explicit StreamDecoder(const Tokenizer& tokenizer, bool skip_special = true);
@@ -145,9 +146,9 @@ class ChatTemplate {
     bool dated_system_header = false;  // llama3.1+
     bool trim_content = true;          // llama3: message content | trim; mistral: answers | trim
     bool inst_space = true;            // mistral: ' [/INST]' (v0.1) or '[/INST]' (v0.3)
-    bool assistant_space = false;      // mistral: ' ' + answer (v0.3) or the answer alone (v0.1)
-    bool system_in_last_user = false;  // mistral v0.3: the system message opens the last [INST];
-                                       // v0.1 has no system role (roles must alternate from the first)
+    bool system_with_last_user = false;  // mistral v0.3: the system prompt joins the last user message
+                                         // (v0.1 has no system role: roles alternate from the first)
+    bool assistant_space = false;        // mistral v0.3: ' ' + answer + eos (v0.1: the answer alone)
   };
   const Variant& variant() const { return variant_; }
 

@@ -94,7 +94,7 @@ ChatTemplate ChatTemplate::Recognise(std::string_view jinja, std::string bos_tok
     t.variant_.inst_space = Contains(jinja, "' [/INST]'") || Contains(jinja, "\" [/INST]\"");
     t.variant_.trim_content = Contains(jinja, "trim");  // v0.3 as published trims answers
     t.variant_.assistant_space = Contains(jinja, "' ' + message") || Contains(jinja, "\" \" + message");
-    t.variant_.system_in_last_user = Contains(jinja, "system_message") && Contains(jinja, "loop.last");
+    t.variant_.system_with_last_user = Contains(jinja, "system_message") && Contains(jinja, "loop.last");
   } else {
     LANDMARK_THROW(std::string("chat template not recognised: landmark does not run Jinja, it renders the families ") +
                    kFamilies + "; pass --chat-format NAME to use one of them, or --raw to send the prompt as it is");
@@ -120,7 +120,7 @@ ChatTemplate ChatTemplate::FromFormat(ChatFormat format, std::string bos_token, 
   if (format == ChatFormat::kMistral) {  // v0.3, the newest 7B instruct model's template
     t.variant_.inst_space = false;
     t.variant_.assistant_space = true;
-    t.variant_.system_in_last_user = true;
+    t.variant_.system_with_last_user = true;
   }
   return t;
 }
@@ -174,13 +174,13 @@ std::string ChatTemplate::Render(const std::vector<ChatMessage>& messages, bool 
     case ChatFormat::kMistral: {
       // v0.3 moves a leading system message into the last [INST]; v0.1 has
       // no system role, so one breaks the alternation.
-      const bool system = variant_.system_in_last_user && leading_system;
+      const bool system = variant_.system_with_last_user && leading_system;
       const size_t first = system ? 1 : 0;
       out += bos_;
       for (size_t i = first; i < messages.size(); ++i) {
         const ChatMessage& m = messages[i];
         LANDMARK_CHECK_ARG((m.role == "user") == ((i - first) % 2 == 0),
-                           std::string(variant_.system_in_last_user ? "After the optional system message, c" : "C") +
+                           std::string(variant_.system_with_last_user ? "After the optional system message, c" : "C") +
                                "onversation roles must alternate user/assistant/user/assistant/...");
         if (m.role == "user") {
           const std::string text =
@@ -189,7 +189,7 @@ std::string ChatTemplate::Render(const std::vector<ChatMessage>& messages, bool 
         } else if (m.role == "assistant") {
           out += (variant_.assistant_space ? " " : "") + (variant_.trim_content ? Strip(m.content) : m.content) + eos_;
         } else {
-          LANDMARK_THROW(variant_.system_in_last_user
+          LANDMARK_THROW(variant_.system_with_last_user
                              ? "Only user and assistant roles are supported, with the exception of an initial "
                                "optional system message!"
                              : "Only user and assistant roles are supported!");

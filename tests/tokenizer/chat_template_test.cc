@@ -95,10 +95,10 @@ TEST_CASE("chat: what Recognise reads from the template text") {
   CHECK(variants["llama3.2"].dated_system_header);
   CHECK_FALSE(variants["llama3"].dated_system_header);
   CHECK(variants["mistral-v0.1"].inst_space);
-  CHECK_FALSE(variants["mistral-v0.1"].system_in_last_user);
+  CHECK_FALSE(variants["mistral-v0.1"].system_with_last_user);
   CHECK_FALSE(variants["mistral-v0.3"].inst_space);
   CHECK(variants["mistral-v0.3"].assistant_space);
-  CHECK(variants["mistral-v0.3"].system_in_last_user);
+  CHECK(variants["mistral-v0.3"].system_with_last_user);
   CHECK_FALSE(variants["mistral-v0.3"].trim_content);
 
   // The loop of Mistral-7B-Instruct-v0.3's template as published: double

@@ -162,7 +162,7 @@ TEST_CASE("tokenizer: Split behaviours, Digits, Metaspace schemes, Whitespace") 
   CHECK(Tokens(make({{"type", "WhitespaceSplit"}}), "ab, ab") == Strings{"ab,", "ab"});
 
   const std::string m = "\xE2\x96\x81";  // ▁
-  const json added = {Added(5, "<x>", true)};
+  const json added = json::array({Added(5, "<x>", true)});
   const auto metaspace = [&](const char* scheme, bool split_words) {
     return test::TokenizerFromJson(
         dir, BpeJson({"a", "b", m, m + "a", m + "b"}, {m + " a", m + " b"},
