@@ -40,6 +40,58 @@ size_t NextBoundary(std::string_view text, size_t i) {
 
 }  // namespace
 
+// Oniguruma's meaning of the escapes whose PCRE2 meaning differs: \s is
+// White_Space (PCRE2's also takes U+180E), \w is Alphabetic, marks, Nd, Pc
+// and joiners (PCRE2's is \p{L}\p{N}_), \h is a hex digit (PCRE2's is
+// horizontal space). \W and \H inside a [class] keep PCRE2's meaning (a
+// class cannot hold a negated set); \Q..\E is copied as it is.
+std::string OnigurumaToPcre2(std::string_view regex) {
+  constexpr std::string_view kWord = "\\p{Alphabetic}\\p{M}\\p{Nd}\\p{Pc}\\p{Join_Control}", kHex = "0-9a-fA-F";
+  std::string out;
+  bool in_class = false;
+  for (size_t i = 0; i < regex.size(); ++i) {
+    const char c = regex[i];
+    if (c == '\\' && i + 1 < regex.size()) {
+      const char e = regex[++i];
+      const auto set = [&](std::string_view members, bool negated) {
+        out += in_class ? std::string(members) : std::string(negated ? "[^" : "[") + std::string(members) + "]";
+      };
+      if (e == 's' || e == 'S') {
+        out += e == 's' ? "\\p{White_Space}" : "\\P{White_Space}";
+      } else if ((e == 'w' || e == 'h') || (!in_class && (e == 'W' || e == 'H'))) {
+        set(e == 'w' || e == 'W' ? kWord : kHex, e == 'W' || e == 'H');
+      } else if (e == 'Q') {
+        const size_t end = regex.find("\\E", i + 1);
+        out += regex.substr(i - 1, end == std::string_view::npos ? std::string_view::npos : end + 2 - (i - 1));
+        if (end == std::string_view::npos) break;
+        i = end + 1;
+      } else {
+        out += c;
+        out += e;
+      }
+      continue;
+    }
+    if (in_class && c == '[' && i + 1 < regex.size() && regex[i + 1] == ':') {  // [:alpha:]
+      const size_t end = regex.find(":]", i + 2);
+      if (end != std::string_view::npos) {
+        out += regex.substr(i, end + 2 - i);
+        i = end + 1;
+        continue;
+      }
+    }
+    if (!in_class && c == '[') {
+      in_class = true;
+      out += c;
+      if (i + 1 < regex.size() && regex[i + 1] == '^') out += regex[++i];
+      if (i + 1 < regex.size() && regex[i + 1] == ']') out += regex[++i];  // a leading ']' is literal
+      continue;
+    }
+    if (in_class && c == ']') in_class = false;
+    out += c;
+  }
+  return out;
+}
+
 Pattern Pattern::Literal(std::string text) {
   Pattern p;
   p.literal_ = std::move(text);
@@ -51,11 +103,12 @@ Pattern Pattern::Regex(const std::string& regex, const std::string& where) {
   p.where_ = where;
   int error = 0;
   PCRE2_SIZE offset = 0;
-  p.code_ = pcre2_compile(reinterpret_cast<PCRE2_SPTR>(regex.data()), regex.size(), PCRE2_UTF | PCRE2_UCP, &error,
+  const std::string pcre2 = OnigurumaToPcre2(regex);
+  p.code_ = pcre2_compile(reinterpret_cast<PCRE2_SPTR>(pcre2.data()), pcre2.size(), PCRE2_UTF | PCRE2_UCP, &error,
                           &offset, nullptr);
   if (p.code_ == nullptr) {
-    LANDMARK_THROW(where + ": bad regex at offset " + std::to_string(offset) + ": " + Pcre2Message(error) + " in /" +
-                   regex + "/");
+    LANDMARK_THROW(where + ": bad regex (" + Pcre2Message(error) + ", at offset " + std::to_string(offset) + " of /" +
+                   pcre2 + "/)");
   }
   pcre2_jit_compile(p.code_, PCRE2_JIT_COMPLETE);  // failure leaves the interpreter, same results
   return p;

@@ -1,8 +1,8 @@
 // The patterns of Split pre-tokenizers and Replace normalizers/decoders:
 // a literal string or a regex. `tokenizers` compiles regexes with
-// Oniguruma; landmark with PCRE2 in UTF + UCP mode (\s \w \d and \p{..}
-// by Unicode properties, lookahead as Oniguruma), JIT-compiled when the
-// platform allows.
+// Oniguruma; landmark with PCRE2 in UTF + UCP mode (\p{..} and lookaround
+// as Oniguruma has them; \s, \w, \h rewritten to Oniguruma's meaning),
+// JIT-compiled when the platform allows.
 #pragma once
 
 #include <cstddef>
@@ -48,5 +48,8 @@ Pattern ParsePattern(const nlohmann::json& node, const Where& where);
 // [begin, end) spans covering all of `text`, each flagged when it is a match
 // (`tokenizers`' Pattern::find_matches); one unmatched span for "" text.
 std::vector<std::pair<Span, bool>> MatchesAndGaps(std::string_view text, const std::vector<Span>& matches);
+
+// An Oniguruma regex written for PCRE2 (exposed for tests).
+std::string OnigurumaToPcre2(std::string_view regex);
 
 }  // namespace landmark::tokenizer

@@ -10,6 +10,7 @@
 #include "landmark/error.h"
 #include "landmark/tokenizer.h"
 #include "src/tokenizer/byte_level.h"
+#include "src/tokenizer/pattern.h"
 #include "src/tokenizer/unicode.h"
 #include "tests/tokenizer/tokenizer_test_util.h"
 
@@ -158,6 +159,13 @@ TEST_CASE("tokenizer: Split behaviours, Digits, Metaspace schemes, Whitespace") 
   CHECK(Tokens(make(regex), "a12b") == Strings{"a", "12", "b"});
   CHECK(Tokens(make({{"type", "Digits"}, {"individual_digits", true}}), "a12") == Strings{"a", "1", "2"});
   CHECK(Tokens(make({{"type", "Digits"}, {"individual_digits", false}}), "a12") == Strings{"a", "12"});
+  // \s as Oniguruma has it: White_Space, which U+180E is not (PCRE2's \s takes it).
+  const std::string mongolian = "\xE1\xA0\x8E";
+  const Tokenizer spaces = test::TokenizerFromJson(
+      dir, BpeJson({"a", "b", mongolian}, {},
+                   {{"pre_tokenizer", {{"type", "Split"}, {"pattern", {{"Regex", "\\s+"}}}, {"behavior", "Removed"}, {"invert", false}}}})
+               .dump());
+  CHECK(Tokens(spaces, "a" + mongolian + "b \u3000a") == Strings{"a", mongolian, "b", "a"});
   CHECK(Tokens(make({{"type", "Whitespace"}}), "ab, ab") == Strings{"ab", ",", "ab"});
   CHECK(Tokens(make({{"type", "WhitespaceSplit"}}), "ab, ab") == Strings{"ab,", "ab"});
 
@@ -286,6 +294,17 @@ TEST_CASE("tokenizer: many threads encode at once and agree") {
   }
   for (std::thread& thread : threads) thread.join();
   for (const int good : ok) CHECK(good == int(20 * cases.size()));
+}
+
+TEST_CASE("tokenizer: Oniguruma regexes written for PCRE2") {
+  using tokenizer::OnigurumaToPcre2;
+  CHECK(OnigurumaToPcre2(R"(\s+(?!\S)|\s+)") == R"(\p{White_Space}+(?!\P{White_Space})|\p{White_Space}+)");
+  CHECK(OnigurumaToPcre2(R"( ?[^\s\p{L}\p{N}]+)") == R"( ?[^\p{White_Space}\p{L}\p{N}]+)");
+  CHECK(OnigurumaToPcre2(R"(\h+[\h_])") == R"([0-9a-fA-F]+[0-9a-fA-F_])");
+  CHECK(OnigurumaToPcre2(R"(\w\W)") ==
+        R"([\p{Alphabetic}\p{M}\p{Nd}\p{Pc}\p{Join_Control}][^\p{Alphabetic}\p{M}\p{Nd}\p{Pc}\p{Join_Control}])");
+  CHECK(OnigurumaToPcre2(R"(\\s\Q\s\E[]\s][[:alpha:]\s])") == R"(\\s\Q\s\E[]\p{White_Space}][[:alpha:]\p{White_Space}])");
+  CHECK(OnigurumaToPcre2(R"((?i:'s|'t)|\p{N}{1,3})") == R"((?i:'s|'t)|\p{N}{1,3})");
 }
 
 TEST_CASE("tokenizer: Python's strip for Jinja's trim, Unicode classes") {
