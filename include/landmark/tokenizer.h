@@ -53,9 +53,10 @@ class Tokenizer {
   // text (byte-level and SentencePiece tokenizers: a token that starts
   // inside a character, a byte-fallback or byte-level piece of it, gets that
   // byte's offset); a token that begins inside a combining sequence NFC
-  // (or NFD, NFKC, NFKD) changed gets the offset of the sequence. Linear-time
-  // in the text (documents of many MB are encoded whole); safe to call from
-  // many threads. `text` that is not UTF-8 is an error naming the byte.
+  // (or NFD, NFKC, NFKD) changed gets the offset of the sequence.
+  // O(n log n) in the text at worst (a document of many MB is encoded whole,
+  // even as one BPE word); safe to call from many threads. `text` that is not
+  // UTF-8 is an error naming the byte.
   std::vector<int32_t> Encode(std::string_view text, const EncodeOptions& options = {},
                               std::vector<size_t>* offsets = nullptr) const;
   // Ids out of range are an error. skip_special drops special added tokens.

@@ -162,9 +162,11 @@ TEST_CASE("tokenizer: Split behaviours, Digits, Metaspace schemes, Whitespace") 
   // \s as Oniguruma has it: White_Space, which U+180E is not (PCRE2's \s takes it).
   const std::string mongolian = "\xE1\xA0\x8E";
   const Tokenizer spaces = test::TokenizerFromJson(
-      dir, BpeJson({"a", "b", mongolian}, {},
-                   {{"pre_tokenizer", {{"type", "Split"}, {"pattern", {{"Regex", "\\s+"}}}, {"behavior", "Removed"}, {"invert", false}}}})
-               .dump());
+      dir,
+      BpeJson({"a", "b", mongolian}, {},
+              {{"pre_tokenizer",
+                {{"type", "Split"}, {"pattern", {{"Regex", "\\s+"}}}, {"behavior", "Removed"}, {"invert", false}}}})
+          .dump());
   CHECK(Tokens(spaces, "a" + mongolian + "b \u3000a") == Strings{"a", mongolian, "b", "a"});
   CHECK(Tokens(make({{"type", "Whitespace"}}), "ab, ab") == Strings{"ab", ",", "ab"});
   CHECK(Tokens(make({{"type", "WhitespaceSplit"}}), "ab, ab") == Strings{"ab,", "ab"});
@@ -303,7 +305,8 @@ TEST_CASE("tokenizer: Oniguruma regexes written for PCRE2") {
   CHECK(OnigurumaToPcre2(R"(\h+[\h_])") == R"([0-9a-fA-F]+[0-9a-fA-F_])");
   CHECK(OnigurumaToPcre2(R"(\w\W)") ==
         R"([\p{Alphabetic}\p{M}\p{Nd}\p{Pc}\p{Join_Control}][^\p{Alphabetic}\p{M}\p{Nd}\p{Pc}\p{Join_Control}])");
-  CHECK(OnigurumaToPcre2(R"(\\s\Q\s\E[]\s][[:alpha:]\s])") == R"(\\s\Q\s\E[]\p{White_Space}][[:alpha:]\p{White_Space}])");
+  CHECK(OnigurumaToPcre2(R"(\\s\Q\s\E[]\s][[:alpha:]\s])") ==
+        R"(\\s\Q\s\E[]\p{White_Space}][[:alpha:]\p{White_Space}])");
   CHECK(OnigurumaToPcre2(R"((?i:'s|'t)|\p{N}{1,3})") == R"((?i:'s|'t)|\p{N}{1,3})");
 }
 
