@@ -55,6 +55,17 @@ void ConvertToF32(const void* src, DType src_type, size_t n, float* dst);
 // Round to nearest even (f16, bf16).
 void ConvertFromF32(const float* src, size_t n, DType dst_type, void* dst);
 
+// ------------------------------------------------------------------ rotary
+
+// RoPE in the rotate_half layout (Hugging Face): for each of `rows` rows of d
+// values (src rows src_stride elements apart, of `src_type`), with the table
+// row p = positions[r] of cos/sin [P][d/2]:
+//   dst[i]       = x[i]·cos[p][i] − x[i + d/2]·sin[p][i]
+//   dst[i + d/2] = x[i + d/2]·cos[p][i] + x[i]·sin[p][i]      (i < d/2)
+// dst is f32 (dst_stride apart); it may equal src when src is f32 with the same stride.
+void RotateHalf(const void* src, DType src_type, size_t rows, size_t d, size_t src_stride, const float* cos,
+                const float* sin, const int64_t* positions, float* dst, size_t dst_stride);
+
 // ------------------------------------------------------- block attention
 //
 // Online softmax over blocks of keys (FlashAttention-2 style): a set of query

@@ -15,18 +15,21 @@ namespace landmark {
 class SafeTensors;
 
 // y[M][out] = x[M][in] · Wᵀ with W row-major [out][in] (torch nn.Linear's
-// layout). No bias. Weights are copied in their dtype (f32 or bf16):
+// layout). No bias. Weights are copied in their dtype (f32, bf16 or f16), or
+// used in place (View: a memory-mapped model's weights stay in the map):
 //  - M ≤ 8 rows (decode): Highway dot products per block of output rows,
 //    threaded over blocks; reads W once in its own dtype (bandwidth-bound)
 //    and each block M times from L2. (oneDNN here lost to OpenMP and TBB
 //    threads contending for the cores, and repacks W on every call.)
 //  - larger M: one oneDNN matmul; bf16 weights run as bf16 × bf16 → f32
-//    where the CPU has AVX512_BF16, else they are widened to f32 a tile of
-//    rows at a time (oneDNN 2.6 has no fast bf16 path without it).
+//    where the CPU has AVX512_BF16, else they (and f16 weights: oneDNN 2.6
+//    has no f16 matmul) are widened to f32 a tile of rows at a time.
 class Linear {
  public:
   Linear() = default;
   Linear(const void* weights, DType dtype, size_t out, size_t in);
+  // Borrows `weights`, which must outlive the Linear (and its moves).
+  static Linear View(const void* weights, DType dtype, size_t out, size_t in);
   ~Linear();
   Linear(Linear&&) noexcept;
   Linear& operator=(Linear&&) noexcept;
@@ -44,7 +47,8 @@ class Linear {
   struct Gemm;
   size_t out_ = 0, in_ = 0;
   DType dtype_ = DType::kF32;
-  std::vector<uint8_t> w_;  // [out][in] of dtype_
+  std::vector<uint8_t> w_;  // [out][in] of dtype_ when owned
+  const uint8_t* data_ = nullptr;  // w_.data(), or the borrowed weights
   Gemm* gemm_ = nullptr;    // oneDNN state, made on first large-M call
 };
 

@@ -102,6 +102,8 @@ struct TokenBatch {
   const uint32_t* token_text_end = nullptr;
 };
 
+class StoreReader;
+
 class StoreWriter {
  public:
   // Creates a store in `dir` (created if missing; must not hold a store).
@@ -125,8 +127,23 @@ class StoreWriter {
   // Commits and releases the lock. Further calls throw.
   void Close();
 
+  // Attachments: named side data committed with the K/V, by the same
+  // manifest rename (a kill at any instant leaves the last commit's
+  // version). Names are 1-64 of [a-z0-9_-]; `verify` checks their
+  // checksums. Readers see them as of the last commit.
+  //  - append-only streams (a documents table, per-chunk sources): bytes
+  //    past the last commit are trimmed by the next writer, like text;
+  void AppendAttachment(std::string_view name, const void* data, size_t bytes);
+  //  - replaced whole at the next commit (state that is rewritten).
+  void SetAttachment(std::string_view name, std::string_view bytes);
+
   StoreInfo info() const;  // as of the last commit, plus pending counts in `tokens`
   const std::string& path() const;
+  // A reader of everything appended so far, committed or not (this
+  // process's view: not durable until Commit). Its pointers stay valid while
+  // it lives; later appends do not show in it. Replaced attachments show as
+  // of the last commit.
+  StoreReader Snapshot() const;
 
  private:
   struct Impl;
@@ -163,6 +180,9 @@ class StoreReader {
   ChunkKV chunk(size_t c, size_t head) const;
   // The source text of chunk c (the tail too); empty without text.
   std::string_view text(size_t c) const;
+  // An attachment's committed bytes (empty if absent). Valid until Refresh.
+  std::string_view attachment(std::string_view name) const;
+  bool has_attachment(std::string_view name) const;
   // Starts reading these chunks' records of kv head `head` (kAllHeads: every
   // head) from disk: madvise(WILLNEED) for each record not already in memory
   // (checked with mincore, far cheaper than a redundant madvise; after 8
@@ -175,6 +195,8 @@ class StoreReader {
   bool Refresh();
 
  private:
+  friend class StoreWriter;
+  static StoreReader FromSnapshot(const std::string& dir, const void* manifest, const std::string& tail);
   struct Impl;
   explicit StoreReader(std::unique_ptr<Impl> impl);
   std::unique_ptr<Impl> impl_;

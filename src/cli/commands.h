@@ -17,6 +17,7 @@ void AddDemoCommand(CLI::App& app);
 void AddPrefillCommand(CLI::App& app);  // prefill
 void AddGmuCommands(CLI::App& app);     // gmu init-weights | run
 void AddModelCommands(CLI::App& app);   // ask, model info|random
+void AddLlmCommands(CLI::App& app);     // generate
 
 // `ingest --model`: text files through the byte model into a store.
 void RunModelIngest(const std::string& model_spec, const std::string& out, const std::vector<std::string>& inputs,

@@ -56,6 +56,7 @@ int main(int argc, char** argv) {
   landmark::cli::AddPrefillCommand(app);
   landmark::cli::AddGmuCommands(app);
   landmark::cli::AddModelCommands(app);
+  landmark::cli::AddLlmCommands(app);
   landmark::cli::AddBenchCommands(app);
   landmark::cli::AddConfigOptions(app);  // after every command: --config on each
   try {

@@ -9,7 +9,10 @@
 #include "landmark/error.h"
 #include "landmark/model.h"
 #include "src/cli/commands.h"
+#include "landmark/llm.h"
+#include "landmark/tokenizer.h"
 #include "src/cli/format.h"
+#include "src/cli/llm_store_commands.h"
 #include "src/cli/progress.h"
 #include "src/io/text_files.h"
 
@@ -79,9 +82,27 @@ struct AskArgs {
   size_t max_bytes = 16;
   bool raw = false, explain = false;
   size_t threads = 0;
+  LlmAskArgs llm;  // a store an LLM wrote
 };
 
-void RunAsk(const AskArgs& a) {
+void RunAsk(const CLI::App& app, AskArgs& a) {
+  if (IsLlmStore(a.store) || IsLlmDirectory(a.model)) {
+    LANDMARK_CHECK_ARG(IsLlmDirectory(a.model), a.store + ": written by a Hugging Face model ('" +
+                                                    ReadStoreInfo(a.store).metadata["llm.model"] +
+                                                    "'): give its directory with --model DIR");
+    for (const char* option : {"--max-bytes", "--raw", "--explain"}) {
+      LANDMARK_CHECK_ARG(app.count(option) == 0, std::string("ask: ") + option + " belongs to the byte model's stores");
+    }
+    a.llm.model = a.model;
+    a.llm.store = a.store;
+    a.llm.questions = a.questions;
+    return RunLlmAsk(a.llm);
+  }
+  for (const char* option : {"--max-tokens", "--temperature", "--top-p", "--seed", "--window", "--top-k", "--sinks",
+                             "--select-block", "--true-positions", "--dense-prefill"}) {
+    LANDMARK_CHECK_ARG(app.count(option) == 0,
+                       std::string("ask: ") + option + " belongs to stores of Hugging Face models (--model DIR)");
+  }
   const Model model = Model::LoadSpec(a.model);
   const ModelAnswerer answerer(model, a.store);
   for (const std::string& q : a.questions) {
@@ -106,20 +127,45 @@ void AddModelCommands(CLI::App& app) {
   CLI::App* ask = app.add_subcommand("ask", "Answer questions about a store ingested with --model (greedy, until a newline)");
   ask->add_option("store", a->store, "Store directory")->required();
   ask->add_option("questions", a->questions, "Questions, e.g. \"pass key for vault 123\"")->required();
-  ask->add_option("--model", a->model, "Weights: default or a .safetensors file (the one the store was ingested with)")
+  ask->add_option("--model", a->model,
+                  "The model the store was ingested with: a Hugging Face model directory, or the byte model's "
+                  "weights (default or a .safetensors file)")
       ->capture_default_str();
+  ask->add_option("--max-tokens", a->llm.sampling.max_tokens, "--model DIR: longest answer, tokens")
+      ->capture_default_str()
+      ->check(CLI::Range(size_t(1), size_t(1) << 20));
+  ask->add_option("--temperature", a->llm.sampling.temperature, "--model DIR: 0 = greedy")
+      ->capture_default_str()
+      ->check(CLI::Range(0.0f, 100.0f));
+  ask->add_option("--top-p", a->llm.sampling.top_p, "--model DIR: nucleus sampling mass")
+      ->capture_default_str()
+      ->check(CLI::Range(0.0001f, 1.0f));
+  ask->add_option("--seed", a->llm.sampling.seed, "--model DIR: sampling seed")->capture_default_str();
+  AddLlmRetrievalOptions(*ask, a->llm.retrieval);
   ask->add_option("--max-bytes", a->max_bytes, "Longest answer")->capture_default_str();
   ask->add_flag("--raw", a->raw, "Use the question bytes as given (no \" Q: ... A: \" frame)");
   ask->add_flag("--explain", a->explain, "Per question on stderr: latency, bytes read, chosen chunks");
   ask->add_option("--threads", a->threads, "Worker threads (default: all CPUs)");
-  ask->callback([a] { RunWithThreads(a->threads, [&] { RunAsk(*a); }); });
+  ask->callback([ask, a] { RunWithThreads(a->threads, [&] { RunAsk(*ask, *a); }); });
 
   CLI::App* m = app.add_subcommand("model", "Inspect model weights or write random ones");
   m->require_subcommand(1);
   auto info_path = std::make_shared<std::string>("default");
-  CLI::App* info = m->add_subcommand("info", "Config, parameters, FLOPs per ingested token, digest");
-  info->add_option("weights", *info_path, "default or a .safetensors file")->capture_default_str();
+  CLI::App* info = m->add_subcommand("info", "Config, parameters, FLOPs per token, digest");
+  info->add_option("weights", *info_path, "default, a .safetensors file, or a Hugging Face model directory")
+      ->capture_default_str();
   info->callback([info_path] {
+    if (IsLlmDirectory(*info_path)) {
+      const LlmModel model = LlmModel::Load(*info_path);
+      const LlmConfig& c = model.config();
+      std::printf("%s\n  %s\n  %s parameters (%s in the layers), %s of weights read per token, "
+                  "%.2f GFLOP per token (matrices), digest %s\n  tokenizer: %zu tokens%s\n",
+                  model.dir().c_str(), c.Describe().c_str(), Count(double(c.parameters())).c_str(),
+                  Count(double(c.layer_parameters())).c_str(), Bytes(double(model.weight_bytes())).c_str(),
+                  c.matmul_flops_per_token(true) / 1e9, model.digest().c_str(), model.tokenizer().vocab_size(),
+                  model.tokenizer().chat_template().empty() ? ", no chat template" : ", chat template");
+      return;
+    }
     const Model model = Model::LoadSpec(*info_path);
     const ModelConfig& c = model.config();
     std::printf("%s\n  config %s\n  %s parameters, %.2f MFLOP per ingested token, digest %s\n", model.path().c_str(),

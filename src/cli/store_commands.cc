@@ -15,6 +15,7 @@
 #include "landmark/tensor_file.h"
 #include "src/cli/commands.h"
 #include "src/cli/format.h"
+#include "src/cli/llm_store_commands.h"
 #include "src/cli/progress.h"
 
 namespace landmark::cli {
@@ -33,6 +34,11 @@ struct IngestArgs {
   float bigram_weight = HashingEncoderOptions().bigram_weight;
   bool strict = false;
   size_t threads = 0;
+  // --model DIR (a Hugging Face model directory)
+  std::string chat_format, system;
+  bool raw = false;
+  size_t llm_segment = 0;
+  LlmRetrievalOptions retrieval;
 };
 
 // Options given on the command line must agree with an existing store.
@@ -44,7 +50,34 @@ void CheckSame(const CLI::App& app, const char* option, const std::string& given
   }
 }
 
+void RunLlmIngestFromArgs(const CLI::App& app, const IngestArgs& a) {
+  LANDMARK_CHECK_ARG(a.keys.empty() && a.values.empty(), "ingest: --model reads text, not --keys/--values");
+  for (const char* option : {"--kv-heads", "--head-dim", "--seed", "--landmark-heads", "--landmark-dim", "--bigram-weight"}) {
+    LANDMARK_CHECK_ARG(app.count(option) == 0, std::string("ingest: ") + option + " comes from the model with --model DIR");
+  }
+  LANDMARK_CHECK_ARG(!(a.raw && !a.chat_format.empty()), "ingest: --raw and --chat-format exclude each other");
+  LlmIngestArgs l;
+  l.model = a.model;
+  l.out = a.out;
+  l.inputs = a.inputs;
+  l.strict = a.strict;
+  l.options.chunk_size = a.chunk_size;
+  l.options.dtype = ParseDType(a.dtype, "--dtype");
+  l.options.landmark = ParseLandmarkKind(a.landmark, "--landmark");
+  l.options.segment = a.llm_segment;
+  l.options.chat_format = a.raw ? "raw" : a.chat_format;
+  l.options.system = a.system;
+  l.options.retrieval = a.retrieval;
+  RunLlmIngest(l);
+}
+
 void RunIngest(const CLI::App& app, const IngestArgs& a) {
+  if (!a.model.empty() && IsLlmDirectory(a.model)) return RunLlmIngestFromArgs(app, a);
+  for (const char* option : {"--chat-format", "--raw", "--system", "--segment", "--window", "--top-k", "--sinks",
+                             "--select-block", "--true-positions", "--dense-prefill"}) {
+    LANDMARK_CHECK_ARG(app.count(option) == 0,
+                       std::string("ingest: ") + option + " belongs to --model DIR (a Hugging Face model directory)");
+  }
   if (!a.model.empty()) {
     LANDMARK_CHECK_ARG(a.keys.empty() && a.values.empty(), "ingest: --model reads text, not --keys/--values");
     for (const char* shape : {"--chunk-size", "--kv-heads", "--head-dim", "--landmark", "--seed"}) {
@@ -156,7 +189,8 @@ void AddStoreCommands(CLI::App& app) {
   ingest->add_option("--out", a->out, "Store directory (created, or appended to if it holds a store)")->required();
   ingest->add_option("inputs", a->inputs, "Text files or directories (recursively)");
   ingest->add_option("--model", a->model,
-                     "Text through landmark's byte model: default (the shipped weights) or a .safetensors file");
+                     "Text through a model: a Hugging Face model directory (Llama, Qwen2/3, Mistral; see "
+                     "docs/llm.md), or landmark's byte model: default (the shipped weights) or a .safetensors file");
   ingest->add_option("--keys", a->keys, "Keys [n, kv_heads, d]: K.npy or file.safetensors[:NAME]");
   ingest->add_option("--values", a->values, "Values, shaped like the keys");
   ingest->add_option("--landmarks", a->landmarks, "Learned landmarks [chunks, heads, R] (.npy/.safetensors)");
@@ -172,6 +206,15 @@ void AddStoreCommands(CLI::App& app) {
   ingest->add_option("--commit-every", a->commit_every, "Chunks between commits")->capture_default_str();
   ingest->add_option("--segment-size", a->segment_size, "KV file roll-over size")->capture_default_str();
   ingest->add_flag("--strict", a->strict, "Stop at a file that is not UTF-8 text (default: skip it with a warning)");
+  // --model DIR
+  ingest->add_option("--chat-format", a->chat_format,
+                     "--model DIR: the chat format of the stream's preamble (llama2, llama3, chatml, mistral; "
+                     "default: the model's template)");
+  ingest->add_flag("--raw", a->raw, "--model DIR: no chat template (documents follow BOS)");
+  ingest->add_option("--system", a->system, "--model DIR: a system prompt in the preamble");
+  ingest->add_option("--segment", a->llm_segment, "--model DIR: tokens per forward pass (default: min(1024, context/8))")
+      ->check(CLI::NonNegativeNumber);
+  AddLlmRetrievalOptions(*ingest, a->retrieval);
   ingest->callback([ingest, a] { RunIngest(*ingest, *a); });
 
   auto info_dir = std::make_shared<std::string>();

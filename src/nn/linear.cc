@@ -78,10 +78,21 @@ struct Linear::Gemm {
 };
 
 Linear::Linear(const void* weights, DType dtype, size_t out, size_t in) : out_(out), in_(in), dtype_(dtype) {
-  LANDMARK_CHECK_ARG(dtype == DType::kF32 || dtype == DType::kBF16, "Linear: weights must be f32 or bf16");
   LANDMARK_CHECK_ARG(out > 0 && in > 0, "Linear: empty weight matrix");
   w_.resize(weight_bytes());
   std::memcpy(w_.data(), weights, w_.size());
+  data_ = w_.data();
+}
+
+Linear Linear::View(const void* weights, DType dtype, size_t out, size_t in) {
+  LANDMARK_CHECK_ARG(out > 0 && in > 0, "Linear: empty weight matrix");
+  LANDMARK_CHECK_ARG(weights != nullptr, "Linear: no weights");
+  Linear l;
+  l.out_ = out;
+  l.in_ = in;
+  l.dtype_ = dtype;
+  l.data_ = static_cast<const uint8_t*>(weights);
+  return l;
 }
 
 Linear::~Linear() { delete gemm_; }
@@ -92,19 +103,22 @@ Linear& Linear::operator=(Linear&& other) noexcept {
     out_ = other.out_;
     in_ = other.in_;
     dtype_ = other.dtype_;
+    const bool owned = other.data_ == other.w_.data();
     w_ = std::move(other.w_);
+    data_ = owned ? w_.data() : other.data_;
+    other.data_ = nullptr;
     gemm_ = std::exchange(other.gemm_, nullptr);
   }
   return *this;
 }
 
 void Linear::Forward(const float* x, size_t M, float* y, bool accumulate) const {
-  LANDMARK_CHECK_ARG(!w_.empty(), "Linear: no weights");
+  LANDMARK_CHECK_ARG(data_ != nullptr, "Linear: no weights");
   if (M == 0) return;
   if (M <= kGemvMaxRows) {
     tbb::parallel_for(size_t(0), (out_ + kGemvGrain - 1) / kGemvGrain, [&](size_t task) {
       const size_t first = task * kGemvGrain, count = std::min(kGemvGrain, out_ - first);
-      const void* rows = w_.data() + first * in_ * SizeOf(dtype_);
+      const void* rows = data_ + first * in_ * SizeOf(dtype_);
       float dots[kGemvGrain];
       for (size_t m = 0; m < M; ++m) {
         BatchedDot(x + m * in_, rows, dtype_, count, in_, in_, dots);
@@ -122,17 +136,16 @@ void Linear::Forward(const float* x, size_t M, float* y, bool accumulate) const 
   }
   Gemm& g = *gemm_;
   if (dtype_ == DType::kF32) {
-    g.Run(g.Get(M, out_, in_, out_, dt::f32, accumulate), M, out_, in_, out_, dt::f32, x, w_.data(), y);
-  } else if (UseNativeBf16()) {
+    g.Run(g.Get(M, out_, in_, out_, dt::f32, accumulate), M, out_, in_, out_, dt::f32, x, data_, y);
+  } else if (dtype_ == DType::kBF16 && UseNativeBf16()) {
     std::vector<bf16> xb(M * in_);
     ConvertFromF32(x, M * in_, DType::kBF16, xb.data());
-    g.Run(g.Get(M, out_, in_, out_, dt::bf16, accumulate), M, out_, in_, out_, dt::bf16, xb.data(),
-          w_.data(), y);
-  } else {
+    g.Run(g.Get(M, out_, in_, out_, dt::bf16, accumulate), M, out_, in_, out_, dt::bf16, xb.data(), data_, y);
+  } else {  // bf16 without AVX512_BF16, f16 (no oneDNN 2.6 matmul): widened a tile of rows at a time
     std::vector<float> tile(std::min(kWidenTileRows, out_) * in_);
     for (size_t first = 0; first < out_; first += kWidenTileRows) {
       const size_t count = std::min(kWidenTileRows, out_ - first);
-      ConvertToF32(w_.data() + first * in_ * 2, DType::kBF16, count * in_, tile.data());
+      ConvertToF32(data_ + first * in_ * 2, dtype_, count * in_, tile.data());
       g.Run(g.Get(M, count, in_, out_, dt::f32, accumulate), M, count, in_, out_, dt::f32, x, tile.data(),
             y + first);
     }

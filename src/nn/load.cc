@@ -9,7 +9,6 @@ namespace landmark {
 
 Linear LoadLinear(const SafeTensors& weights, const std::string& name, size_t out, size_t in) {
   const TensorView& t = weights.Get(name, {out, in});
-  LANDMARK_CHECK_ARG(t.dtype != DType::kF16, t.name + ": f16 weights are not supported (use f32 or bf16)");
   return Linear(t.data, t.dtype, out, in);
 }
 

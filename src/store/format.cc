@@ -112,6 +112,20 @@ std::string TailName(uint64_t commit) {
   return buffer;
 }
 
+std::string AppendAttachmentName(const std::string& name) { return "att-" + name + ".bin"; }
+
+std::string ReplaceAttachmentName(const std::string& name, uint64_t commit) {
+  char buffer[40];
+  std::snprintf(buffer, sizeof(buffer), "-%06" PRIu64 ".bin", commit);
+  return "att-" + name + buffer;
+}
+
+void CheckAttachmentName(std::string_view name, const std::string& where) {
+  LANDMARK_CHECK_ARG(!name.empty() && name.size() <= 64 &&
+                         name.find_first_not_of("abcdefghijklmnopqrstuvwxyz0123456789_-") == std::string_view::npos,
+                     where + ": attachment name '" + std::string(name) + "' must be 1-64 of [a-z0-9_-]");
+}
+
 std::string JoinPath(const std::string& dir, const std::string& name) {
   return dir.empty() || dir.back() == '/' ? dir + name : dir + "/" + name;
 }
@@ -132,6 +146,10 @@ std::string Manifest::ToJson() const {
       regions.push_back({{"offset", r.offset}, {"bytes", r.bytes}, {"xxh3", Hex(r.xxh3)}});
     }
     files_json[name] = {{"bytes", entry.bytes}, {"regions", regions}};
+  }
+  json attachments_json = json::object();
+  for (const auto& [name, a] : attachments) {
+    attachments_json[name] = {{"kind", a.replace ? "replace" : "append"}, {"file", a.file}};
   }
   const json j = {
       {"format", kFormatName},
@@ -154,6 +172,7 @@ std::string Manifest::ToJson() const {
       {"tail_tokens", tail_tokens},
       {"tail_text_bytes", tail_text_bytes},
       {"files", files_json},
+      {"attachments", attachments_json},
       {"created", created},
       {"creator", creator},
       {"metadata", metadata},
@@ -234,8 +253,28 @@ Manifest Manifest::Parse(const std::string& text, const std::string& path) {
     m.files[name] = std::move(f);
   }
 
+  if (j.contains("attachments")) {
+    const json& a = j["attachments"];
+    LANDMARK_CHECK_ARG(a.is_object(), path + ": 'attachments' must be an object");
+    for (const auto& [name, entry] : a.items()) {
+      CheckAttachmentName(name, path);
+      Attachment att;
+      const std::string kind = Field<std::string>(entry, "kind", path);
+      LANDMARK_CHECK_ARG(kind == "append" || kind == "replace",
+                         path + ": attachment " + name + " has kind '" + kind + "' (append or replace)");
+      att.replace = kind == "replace";
+      att.file = Field<std::string>(entry, "file", path);
+      LANDMARK_CHECK_ARG(att.replace ? att.file.rfind("att-" + name + "-", 0) == 0 : att.file == AppendAttachmentName(name),
+                         path + ": attachment " + name + " names the file '" + att.file + "'");
+      m.attachments[name] = att;
+    }
+  }
+
   // Every expected file, with the size the counts imply, and nothing else.
   std::map<std::string, uint64_t> expected;
+  for (const auto& [name, a] : m.attachments) {
+    expected[a.file] = m.files.count(a.file) ? m.files[a.file].bytes : 0;  // any size
+  }
   expected[kLandmarks] = uint64_t(m.chunks) * m.shape.landmark_bytes_per_chunk();
   for (size_t s = 0; s < m.segments(); ++s) {
     const size_t in_segment = std::min(m.chunks - s * m.chunks_per_segment, m.chunks_per_segment);

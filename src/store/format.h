@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <map>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "landmark/store.h"
@@ -22,6 +23,13 @@ inline constexpr const char* kTextIndex = "text-index.bin";  // u64 LE end offse
 inline constexpr const char* kLock = ".lock";
 
 std::string SegmentName(size_t index);  // "kv-000000.bin"
+// Attachments (StoreWriter::AppendAttachment / SetAttachment): an
+// append-only stream lives in "att-NAME.bin"; a replaced one in
+// "att-NAME-<commit>.bin", a new file per commit that changes it.
+std::string AppendAttachmentName(const std::string& name);
+std::string ReplaceAttachmentName(const std::string& name, uint64_t commit);
+// [a-z0-9_-]{1,64}; throws naming `where`.
+void CheckAttachmentName(std::string_view name, const std::string& where);
 std::string TailName(uint64_t commit);  // "tail-000007.bin"
 
 // Bytes [offset, offset + bytes) of a file, appended by one commit, and
@@ -37,6 +45,11 @@ struct FileEntry {
   std::vector<Region> regions;   // cover [0, bytes) in order
 };
 
+struct Attachment {
+  bool replace = false;  // replaced whole at commits (else append-only)
+  std::string file;
+};
+
 struct Manifest {
   StoreShape shape;
   size_t segment_bytes = 0;       // as configured
@@ -48,6 +61,7 @@ struct Manifest {
   size_t tail_tokens = 0;
   uint64_t tail_text_bytes = 0;
   std::map<std::string, FileEntry> files;  // every data file by name
+  std::map<std::string, Attachment> attachments;  // by attachment name
   std::string created, creator;
   std::map<std::string, std::string> metadata;
 

@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <map>
 #include <memory>
 #include <vector>
 
@@ -21,7 +22,10 @@ struct StoreReader::Impl {
   Manifest manifest;
   StoreInfo info;
   std::unique_ptr<MappedFile> landmarks, text, text_index, tail;
+  std::string tail_memory;  // a writer's snapshot: the partial chunk as the writer holds it
+  const unsigned char* tail_data = nullptr;
   std::vector<std::unique_ptr<MappedFile>> segments;
+  std::map<std::string, std::unique_ptr<MappedFile>> attachments;  // by attachment name
 
   // Maps `name`, checking it holds at least the committed bytes.
   std::unique_ptr<MappedFile> Map(const std::string& name) {
@@ -33,15 +37,26 @@ struct StoreReader::Impl {
     return file;
   }
 
-  void Load() {
-    manifest = Manifest::Read(dir);
+  void Load() { LoadFrom(Manifest::Read(dir), nullptr); }
+
+  // `snapshot_tail` (a writer's snapshot): the tail's bytes, not its file.
+  void LoadFrom(Manifest m, const std::string* snapshot_tail) {
+    manifest = std::move(m);
     info = manifest.Info(dir);
     landmarks = Map(store::kLandmarks);
     segments.clear();
     for (size_t s = 0; s < manifest.segments(); ++s) segments.push_back(Map(store::SegmentName(s)));
     text = manifest.text ? Map(store::kText) : nullptr;
     text_index = manifest.text ? Map(store::kTextIndex) : nullptr;
-    tail = manifest.tail_tokens ? Map(manifest.tail_name()) : nullptr;
+    if (snapshot_tail) {
+      tail_memory = *snapshot_tail;
+      tail_data = reinterpret_cast<const unsigned char*>(tail_memory.data());
+    } else {
+      tail = manifest.tail_tokens ? Map(manifest.tail_name()) : nullptr;
+      tail_data = tail ? tail->data() : nullptr;
+    }
+    attachments.clear();
+    for (const auto& [name, a] : manifest.attachments) attachments[name] = Map(a.file);
   }
 
   uint64_t TextEnd(size_t c) const {  // end offset of chunk c's text in text.bin
@@ -82,8 +97,19 @@ ChunkKV StoreReader::chunk(size_t c, size_t head) const {
   LANDMARK_CHECK_ARG(c == m.chunks && m.tail_tokens > 0,
                      impl_->dir + ": chunk " + std::to_string(c) + " out of range (" +
                          std::to_string(m.chunks) + " chunks" + (m.tail_tokens ? " + tail" : "") + ")");
-  const unsigned char* keys = impl_->tail->data() + 2 * head * m.tail_tokens * row;
+  const unsigned char* keys = impl_->tail_data + 2 * head * m.tail_tokens * row;
   return {keys, keys + m.tail_tokens * row, m.tail_tokens};
+}
+
+std::string_view StoreReader::attachment(std::string_view name) const {
+  auto it = impl_->attachments.find(std::string(name));
+  if (it == impl_->attachments.end()) return {};
+  const uint64_t bytes = impl_->manifest.files.at(impl_->manifest.attachments.at(std::string(name)).file).bytes;
+  return bytes ? std::string_view(reinterpret_cast<const char*>(it->second->data()), bytes) : std::string_view();
+}
+
+bool StoreReader::has_attachment(std::string_view name) const {
+  return impl_->manifest.attachments.count(std::string(name)) != 0;
 }
 
 std::string_view StoreReader::text(size_t c) const {
@@ -92,7 +118,7 @@ std::string_view StoreReader::text(size_t c) const {
   LANDMARK_CHECK_ARG(c < m.chunks || (c == m.chunks && m.tail_tokens > 0),
                      impl_->dir + ": chunk " + std::to_string(c) + " out of range");
   if (c == m.chunks) {
-    return {reinterpret_cast<const char*>(impl_->tail->data()) + m.tail_kv_bytes(), m.tail_text_bytes};
+    return {reinterpret_cast<const char*>(impl_->tail_data) + m.tail_kv_bytes(), m.tail_text_bytes};
   }
   const uint64_t begin = impl_->TextEnd(c), end = impl_->TextEnd(c + 1);
   LANDMARK_CHECK_ARG(begin <= end && end <= m.files.at(store::kText).bytes,
@@ -124,6 +150,13 @@ void StoreReader::Prefetch(const size_t* chunk_ids, size_t count, size_t head) c
 }
 
 StoreInfo ReadStoreInfo(const std::string& dir) { return Manifest::Read(dir).Info(dir); }
+
+StoreReader StoreReader::FromSnapshot(const std::string& dir, const void* manifest, const std::string& tail) {
+  auto impl = std::make_unique<Impl>();
+  impl->dir = dir;
+  impl->LoadFrom(*static_cast<const Manifest*>(manifest), &tail);
+  return StoreReader(std::move(impl));
+}
 
 bool StoreReader::Refresh() {
   if (Manifest::Read(impl_->dir).commit == impl_->manifest.commit) return false;

@@ -44,7 +44,7 @@ std::string NowIso8601() {
 // Files a writer may leave behind: safe to remove when no manifest names them.
 bool IsStoreFileName(const std::string& name) {
   auto starts = [&](const char* prefix) { return name.rfind(prefix, 0) == 0; };
-  return starts("kv-") || starts("tail-") || name == store::kLandmarks || name == store::kText ||
+  return starts("kv-") || starts("tail-") || starts("att-") || name == store::kLandmarks || name == store::kText ||
          name == store::kTextIndex || name == store::kLock || starts("manifest.json");
 }
 
@@ -101,6 +101,11 @@ struct StoreWriter::Impl {
   size_t partial_tokens = 0;
   std::string partial_text;
   bool tail_dirty = false;  // the partial chunk changed since the last commit
+  // Attachments: append-only ones are files in `files`; replaced ones wait
+  // here for the next commit.
+  std::map<std::string, store::Attachment> attachments;  // committed and new
+  std::map<std::string, std::string> replaced;            // name -> new content
+  bool attachments_dirty = false;
   bool failed = false, closed = false;
   std::vector<float> row;  // conversion and landmark scratch
 
@@ -255,9 +260,10 @@ struct StoreWriter::Impl {
 
   void Commit() {
     CheckUsable();
-    if (chunks == committed.chunks && !tail_dirty) return;
+    if (chunks == committed.chunks && !tail_dirty && !attachments_dirty) return;
     try {
       Manifest next = committed;
+      next.attachments = attachments;
       next.commit = committed.commit + 1;
       next.chunks = chunks;
       next.tail_tokens = partial_tokens;
@@ -271,21 +277,30 @@ struct StoreWriter::Impl {
       }
       if (!committed.tail_name().empty()) next.files.erase(committed.tail_name());
       if (partial_tokens) {
-        // [head][K: t×d | V: t×d], then the tail's text.
-        std::vector<uint8_t> tail;
-        tail.reserve(next.tail_kv_bytes() + partial_text.size());
-        for (size_t h = 0; h < shape().kv_heads; ++h) {
-          tail.insert(tail.end(), partial_keys(h), partial_keys(h) + partial_tokens * row_bytes());
-          tail.insert(tail.end(), partial_values(h), partial_values(h) + partial_tokens * row_bytes());
-        }
-        if (committed.text) tail.insert(tail.end(), partial_text.begin(), partial_text.end());
+        const std::string tail = TailBytes();
         const uint64_t hash = store::WriteWholeFile(dir, next.tail_name(), tail.data(), tail.size());
         next.files[next.tail_name()] = {tail.size(), {{0, tail.size(), hash}}};
+      }
+      std::vector<std::string> superseded;  // replaced attachments' old files, removed after the commit
+      for (const auto& [name, content] : replaced) {
+        const std::string file = store::ReplaceAttachmentName(name, next.commit);
+        const uint64_t hash = store::WriteWholeFile(dir, file, content.data(), content.size());
+        auto old = committed.attachments.find(name);
+        if (old != committed.attachments.end()) {
+          next.files.erase(old->second.file);
+          superseded.push_back(old->second.file);
+        }
+        next.files[file] = {content.size(), {{0, content.size(), hash}}};
+        next.attachments[name] = {true, file};
       }
       next.WriteAtomic(dir);
       if (!committed.tail_name().empty() && committed.tail_name() != next.tail_name()) {
         ::unlink(JoinPath(dir, committed.tail_name()).c_str());
       }
+      for (const std::string& file : superseded) ::unlink(JoinPath(dir, file).c_str());
+      attachments = next.attachments;
+      replaced.clear();
+      attachments_dirty = false;
       committed = std::move(next);
       tail_dirty = false;
       // Full segments are done: close them.
@@ -300,6 +315,61 @@ struct StoreWriter::Impl {
     }
   }
 
+  // The partial chunk as its tail file holds it: [head][K: t×d | V: t×d], then its text.
+  std::string TailBytes() {
+    std::string tail;
+    for (size_t h = 0; h < shape().kv_heads; ++h) {
+      tail.append(reinterpret_cast<const char*>(partial_keys(h)), partial_tokens * row_bytes());
+      tail.append(reinterpret_cast<const char*>(partial_values(h)), partial_tokens * row_bytes());
+    }
+    if (committed.text) tail += partial_text;
+    return tail;
+  }
+
+  StoreReader Snapshot() {
+    CheckUsable();
+    Manifest next = committed;
+    next.attachments = attachments;
+    next.chunks = chunks;
+    next.tail_tokens = partial_tokens;
+    next.tail_text_bytes = committed.text ? partial_text.size() : 0;
+    for (auto& [name, file] : files) next.files[name].bytes = file->size();  // regions are for commits
+    return StoreReader::FromSnapshot(dir, &next, TailBytes());
+  }
+
+  void AppendAttachment(std::string_view name, const void* data, size_t bytes) {
+    CheckUsable();
+    store::CheckAttachmentName(name, dir);
+    const std::string key(name);
+    auto it = attachments.find(key);
+    if (it == attachments.end()) {
+      LANDMARK_CHECK_ARG(!replaced.count(key), dir + ": attachment " + key + " is replaced whole, not appended to");
+      it = attachments.emplace(key, store::Attachment{false, store::AppendAttachmentName(key)}).first;
+      File(it->second.file);  // listed (empty) from the next commit on
+      attachments_dirty = true;
+    }
+    LANDMARK_CHECK_ARG(!it->second.replace, dir + ": attachment " + key + " is replaced whole, not appended to");
+    if (bytes == 0) return;
+    try {
+      File(it->second.file).Write(data, bytes);
+    } catch (...) {
+      failed = true;
+      throw;
+    }
+    attachments_dirty = true;
+  }
+
+  void SetAttachment(std::string_view name, std::string_view bytes) {
+    CheckUsable();
+    store::CheckAttachmentName(name, dir);
+    const std::string key(name);
+    auto it = attachments.find(key);
+    LANDMARK_CHECK_ARG(it == attachments.end() || it->second.replace,
+                       dir + ": attachment " + key + " is append-only, not replaced whole");
+    replaced[key] = std::string(bytes);
+    attachments_dirty = true;
+  }
+
   void Close() {
     if (closed) return;
     if (!failed) Commit();
@@ -311,6 +381,14 @@ struct StoreWriter::Impl {
   void Init() {
     partial.assign(shape().kv_heads * shape().record_bytes(), 0);
     chunks = committed.chunks;
+    attachments = committed.attachments;
+  }
+
+  bool IsReplacedFile(const std::string& name) const {
+    for (const auto& [key, a] : committed.attachments) {
+      if (a.replace && a.file == name) return true;
+    }
+    return false;
   }
 };
 
@@ -387,7 +465,7 @@ StoreWriter StoreWriter::Append(const std::string& dir, long commit_every) {
   // Open (and trim past the commit) the files appends go to: landmarks, text
   // and the last segment if it has room; full segments stay closed.
   for (const auto& [name, entry] : m.files) {
-    if (name.rfind("kv-", 0) != 0 && name != m.tail_name()) impl->File(name);
+    if (name.rfind("kv-", 0) != 0 && name != m.tail_name() && !impl->IsReplacedFile(name)) impl->File(name);
   }
   if (m.chunks % m.chunks_per_segment != 0) impl->File(store::SegmentName(m.chunks / m.chunks_per_segment));
   if (m.tail_tokens) {  // reload the partial chunk
@@ -412,6 +490,11 @@ StoreWriter StoreWriter::Append(const std::string& dir, long commit_every) {
 
 void StoreWriter::Append(const TokenBatch& batch) { impl_->Append(batch); }
 void StoreWriter::Commit() { impl_->Commit(); }
+StoreReader StoreWriter::Snapshot() const { return impl_->Snapshot(); }
+void StoreWriter::AppendAttachment(std::string_view name, const void* data, size_t bytes) {
+  impl_->AppendAttachment(name, data, bytes);
+}
+void StoreWriter::SetAttachment(std::string_view name, std::string_view bytes) { impl_->SetAttachment(name, bytes); }
 void StoreWriter::Close() { impl_->Close(); }
 const std::string& StoreWriter::path() const { return impl_->dir; }
 

@@ -28,8 +28,10 @@ void CheckLinear(size_t M, size_t out, size_t in, DType dtype, bool accumulate) 
   const auto x = RandomNormal(M * in, 11 + M + in);
   const test::Stored w = test::Store(RandomNormal(out * in, 7 + out), dtype);
   const auto y0 = RandomNormal(M * out, 5);
-  const Linear linear(w.data(), dtype, out, in);
-  CHECK(linear.weight_bytes() == out * in * SizeOf(dtype));
+  Linear owned(w.data(), dtype, out, in);
+  CHECK(owned.weight_bytes() == out * in * SizeOf(dtype));
+  // In place (a memory-mapped model's weights) or copied: the same numbers.
+  const Linear linear = (M % 2) ? Linear::View(w.data(), dtype, out, in) : Linear(std::move(owned));
   std::vector<float> y = y0;
   linear.Forward(x.data(), M, y.data(), accumulate);
   // x is rounded to bf16 on the native bf16 path: 2^-8 relative per term.
@@ -47,9 +49,9 @@ void CheckLinear(size_t M, size_t out, size_t in, DType dtype, bool accumulate) 
   }
 }
 
-TEST_CASE("Linear matches x·Wᵀ for decode and batched rows, f32 and bf16 weights") {
+TEST_CASE("Linear matches x·Wᵀ for decode and batched rows, f32, bf16 and f16 weights, copied or in place") {
   ForEachTarget([] {
-    for (DType dtype : {DType::kF32, DType::kBF16}) {
+    for (DType dtype : {DType::kF32, DType::kBF16, DType::kF16}) {
       for (size_t M : {1, 4, 5, 37}) {
         for (auto [out, in] : {std::pair<size_t, size_t>{1, 1}, {63, 31}, {130, 256}, {600, 17}}) {
           CheckLinear(M, out, in, dtype, false);
@@ -76,10 +78,13 @@ TEST_CASE("Linear: the same results from several threads, and M = 0 is a no-op")
   CHECK(untouched == 42);
 }
 
-TEST_CASE("Linear rejects f16 weights and empty shapes") {
+TEST_CASE("Linear rejects empty shapes and missing weights") {
   const std::vector<uint16_t> w(4);
-  CHECK_THROWS_AS(Linear(w.data(), DType::kF16, 2, 2), Error);
   CHECK_THROWS_AS(Linear(w.data(), DType::kF32, 0, 2), Error);
+  CHECK_THROWS_AS(Linear::View(nullptr, DType::kF16, 2, 2), Error);
+  const Linear none;
+  float x = 1, y = 0;
+  CHECK_THROWS_AS(none.Forward(&x, 1, &y), Error);
 }
 
 TEST_CASE("RmsNorm: whole rows and per-head groups") {
