@@ -74,7 +74,7 @@ ChatFormat ParseChatFormat(std::string_view name) {
   for (ChatFormat f : {ChatFormat::kLlama2, ChatFormat::kLlama3, ChatFormat::kChatMl, ChatFormat::kMistral}) {
     if (name == Name(f)) return f;
   }
-  LANDMARK_THROW("unknown chat format '" + std::string(name) + "' (choose llama2, llama3, chatml or mistral)");
+  LANDMARK_THROW("unknown chat format '" + std::string(name) + "' (choose llama2, llama3, chatml, mistral)");
 }
 
 ChatTemplate ChatTemplate::Recognise(std::string_view jinja, std::string bos_token, std::string eos_token) {
