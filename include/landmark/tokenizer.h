@@ -49,15 +49,23 @@ class Tokenizer {
 
   // `offsets`, when given, receives for each id the byte offset in `text`
   // where its token begins (tokens the post-processor adds: the offset of
-  // the next token, or text.size()). Linear-time in the text (documents of
-  // many MB are encoded whole).
+  // the next token, or text.size()). Exact where normalization keeps the
+  // text (byte-level and SentencePiece tokenizers: a token that starts
+  // inside a character, a byte-fallback or byte-level piece of it, gets that
+  // byte's offset); a token that begins inside a combining sequence NFC
+  // (or NFD, NFKC, NFKD) changed gets the offset of the sequence.
+  // O(n log n) in the text at worst (a document of many MB is encoded whole,
+  // even as one BPE word); safe to call from many threads. `text` that is not
+  // UTF-8 is an error naming the byte.
   std::vector<int32_t> Encode(std::string_view text, const EncodeOptions& options = {},
                               std::vector<size_t>* offsets = nullptr) const;
   // Ids out of range are an error. skip_special drops special added tokens.
   std::string Decode(const std::vector<int32_t>& ids, bool skip_special = false) const;
 
   size_t vocab_size() const;                 // the largest id + 1, added tokens included
-  std::string TokenString(int32_t id) const;  // the vocabulary entry ("Ġthe", "<0x0A>", "<|im_end|>")
+  // The vocabulary entry ("Ġthe", "<0x0A>", "<|im_end|>"); an error for an
+  // id the vocabulary does not hold.
+  std::string TokenString(int32_t id) const;
   int32_t TokenId(std::string_view token) const;  // -1 if absent
   bool IsSpecial(int32_t id) const;
 
@@ -78,7 +86,10 @@ class Tokenizer {
 
 // Decodes a stream of generated ids piece by piece: Next(id) returns the
 // text that is complete so far (holding back an incomplete UTF-8 sequence or
-// byte-fallback run), Flush() the rest.
+// byte-fallback run: text that ends in U+FFFD), Flush() the rest. The pieces
+// joined are Decode(all ids), unless the ids hold byte runs that are not
+// UTF-8. Like `tokenizers`' DecodeStream it decodes a window of the last
+// ids only, so a step costs O(1) amortized.
 class StreamDecoder {
  public:
   explicit StreamDecoder(const Tokenizer& tokenizer, bool skip_special = true);
@@ -86,10 +97,13 @@ class StreamDecoder {
   std::string Flush();
 
  private:
+  std::string DecodePending() const;  // the ids not yet returned, on their own
+
   const Tokenizer& tokenizer_;
   bool skip_special_;
-  std::vector<int32_t> ids_;
-  size_t prefix_ = 0, read_ = 0;  // ids_[prefix_, read_): context already shown; from read_: not yet
+  std::vector<int32_t> ids_;  // the window: context ids, then ids not yet returned
+  std::string prefix_;        // Decode of the context ids, already returned
+  size_t prefix_index_ = 0;   // where the ids not yet returned begin in ids_
 };
 
 // Chat prompt formats. landmark does not run Jinja: it recognises the family
@@ -131,10 +145,11 @@ class ChatTemplate {
   struct Variant {  // what Recognise read from the template text
     std::string default_system;  // chatml: the system prompt used when none is given
     bool dated_system_header = false;  // llama3.1+
-    bool trim_content = true;          // llama3: message content | trim
+    bool trim_content = true;          // llama3: message content | trim; mistral: answers | trim
     bool inst_space = true;            // mistral: ' [/INST]' (v0.1) or '[/INST]' (v0.3)
     bool system_with_last_user = false;  // mistral v0.3: the system prompt joins the last user message
-    bool assistant_space = false;        // mistral v0.3: ' ' + answer + eos
+                                         // (v0.1 has no system role: roles alternate from the first)
+    bool assistant_space = false;        // mistral v0.3: ' ' + answer + eos (v0.1: the answer alone)
   };
   const Variant& variant() const { return variant_; }
 

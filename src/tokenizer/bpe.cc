@@ -1,216 +1,240 @@
-// BPE: vocabulary and merges from tokenizer.json, byte fallback, unk fusing,
-// ignore_merges, the merge loop.
 #include "src/tokenizer/bpe.h"
 
-#include <nlohmann/json.hpp>
-
+#include <algorithm>
 #include <cstdio>
-#include <queue>
 
-#include "landmark/error.h"
-#include "src/tokenizer/text.h"
+#include "src/tokenizer/unicode.h"
 
 namespace landmark::tokenizer {
 namespace {
 
-using json = nlohmann::json;
+uint64_t PairKey(int32_t left, int32_t right) { return (uint64_t(uint32_t(left)) << 32) | uint32_t(right); }
 
-constexpr size_t kCacheWordBytes = 64;    // longer words are not cached
-constexpr size_t kCacheEntries = 1 << 17;  // cleared when full
+// Ids index tables, so a vocabulary may not be much sparser than this
+// (real ones have no gaps at all).
+constexpr int64_t kMaxIdSlack = 1 << 16;
 
-uint64_t PairKey(int32_t a, int32_t b) { return (uint64_t(uint32_t(a)) << 32) | uint32_t(b); }
+// One merge rule "a b" of model.merges, as a pair.
+std::pair<std::string, std::string> MergeRule(const Json& rule, const Where& where) {
+  if (rule.is_string()) {
+    const std::string line = rule.get<std::string>();
+    const size_t space = line.find(' ');
+    if (space == std::string::npos || line.find(' ', space + 1) != std::string::npos) {
+      where.Fail("expected two tokens separated by one space, got \"" + line + "\"");
+    }
+    return {line.substr(0, space), line.substr(space + 1)};
+  }
+  if (rule.is_array() && rule.size() == 2) return {AsString(rule[0], where[0]), AsString(rule[1], where[1])};
+  where.Fail("expected \"a b\" or [\"a\", \"b\"]");
+}
 
 }  // namespace
 
-Bpe::Bpe(const json& model, const std::string& where) {
-  const std::string at = where + " (model)";
-  LANDMARK_CHECK_ARG(model.is_object(), at + ": not an object");
-  const std::string type = model.value("type", std::string("BPE"));
-  LANDMARK_CHECK_ARG(type == "BPE", where + ": model type '" + type + "' is not supported (BPE)");
-  LANDMARK_CHECK_ARG(!model.contains("dropout") || model["dropout"].is_null() ||
-                         (model["dropout"].is_number() && model["dropout"].get<double>() == 0.0),
-                     at + ": BPE dropout is not supported");
-  for (const char* key : {"continuing_subword_prefix", "end_of_word_suffix"}) {
-    LANDMARK_CHECK_ARG(!model.contains(key) || model[key].is_null() ||
-                           (model[key].is_string() && model[key].get<std::string>().empty()),
-                       at + ": '" + key + "' is not supported");
-  }
-  auto flag = [&](const char* key) {
-    if (!model.contains(key) || model[key].is_null()) return false;
-    LANDMARK_CHECK_ARG(model[key].is_boolean(), at + ": '" + key + "' must be true or false");
-    return model[key].get<bool>();
-  };
-  fuse_unk_ = flag("fuse_unk");
-  byte_fallback_ = flag("byte_fallback");
-  ignore_merges_ = flag("ignore_merges");
+struct Bpe::Symbol {
+  int32_t id;
+  int32_t prev, next;  // neighbours in the word, -1 at the ends
+  uint32_t len;        // bytes of the word it covers; 0 once merged into its left neighbour
+};
 
-  LANDMARK_CHECK_ARG(model.contains("vocab") && model["vocab"].is_object(), at + ": 'vocab' must be an object");
-  constexpr uint64_t kMaxId = uint64_t(1) << 24;
-  for (const auto& [token, id] : model["vocab"].items()) {
-    LANDMARK_CHECK_ARG(id.is_number_unsigned() && id.get<uint64_t>() < kMaxId,
-                       at + ": vocab['" + token + "'] must be an id below 2^24, not " + id.dump());
-    const int32_t i = id.get<int32_t>();
-    if (size_t(i) >= tokens_.size()) tokens_.resize(size_t(i) + 1);
-    LANDMARK_CHECK_ARG(tokens_[size_t(i)].empty(), at + ": id " + std::to_string(i) + " is given to two tokens");
-    tokens_[size_t(i)] = token;
-    vocab_.emplace(token, i);
+Bpe::Bpe(const Json& model, const Where& where) : cache_(new CacheShard[kCacheShards]) {
+  if (const auto type = OptionalString(model, "type", where); type && *type != "BPE") {
+    (where / "type").Fail("model type '" + *type + "' is not supported (landmark reads BPE models)");
   }
-  if (model.contains("unk_token") && !model["unk_token"].is_null()) {
-    LANDMARK_CHECK_ARG(model["unk_token"].is_string(), at + ": 'unk_token' must be a string");
-    unk_ = Id(model["unk_token"].get<std::string>());
-    LANDMARK_CHECK_ARG(unk_ >= 0, at + ": unk_token '" + model["unk_token"].get<std::string>() + "' is not in the vocab");
+  if (const Json* dropout = Optional(model, "dropout", where)) {
+    if (!dropout->is_number() || dropout->get<double>() != 0.0) {
+      (where / "dropout").Fail("BPE dropout samples merges at random; landmark encodes deterministically (use null)");
+    }
+  }
+  fuse_unk_ = BoolMember(model, "fuse_unk", where, false);
+  byte_fallback_ = BoolMember(model, "byte_fallback", where, false);
+  ignore_merges_ = BoolMember(model, "ignore_merges", where, false);
+  prefix_ = OptionalString(model, "continuing_subword_prefix", where).value_or("");
+  suffix_ = OptionalString(model, "end_of_word_suffix", where).value_or("");
+
+  const Where vocab_where = where / "vocab";
+  const Json& vocab = AsObject(Member(model, "vocab", where), vocab_where);
+  int64_t max_id = -1;
+  for (const auto& [token, value] : vocab.items()) {
+    const int64_t id = AsInt(value, vocab_where / ("\"" + token + "\""));
+    if (id < 0 || id > INT32_MAX) {
+      vocab_where.Fail("token '" + token + "' has id " + std::to_string(id) + ", out of range");
+    }
+    max_id = std::max(max_id, id);
+  }
+  if (max_id >= static_cast<int64_t>(vocab.size()) + kMaxIdSlack) {
+    vocab_where.Fail("id " + std::to_string(max_id) + " is out of range for " + std::to_string(vocab.size()) +
+                     " tokens (ids must be dense)");
+  }
+  strings_.resize(static_cast<size_t>(max_id + 1));
+  present_.assign(strings_.size(), false);
+  vocab_.reserve(vocab.size());
+  for (const auto& [token, value] : vocab.items()) {
+    const auto id = static_cast<int32_t>(value.get<int64_t>());
+    if (present_[id]) {
+      vocab_where.Fail("tokens '" + strings_[id] + "' and '" + token + "' have the same id " + std::to_string(id));
+    }
+    present_[id] = true;
+    strings_[id] = token;
+    vocab_.emplace(token, id);
+  }
+
+  const Where merges_where = where / "merges";
+  const Json& merges = AsArray(Member(model, "merges", where), merges_where);
+  merges_.reserve(merges.size());
+  uint32_t rank = 0;
+  for (size_t i = 0; i < merges.size(); ++i) {
+    if (merges[i].is_string() && merges[i].get_ref<const std::string&>().rfind("#version", 0) == 0) continue;
+    const auto [a, b] = MergeRule(merges[i], merges_where[i]);
+    const int32_t a_id = TokenId(a), b_id = TokenId(b);
+    if (a_id < 0 || b_id < 0) merges_where[i].Fail("'" + (a_id < 0 ? a : b) + "' is not in the vocabulary");
+    if (b.size() < prefix_.size()) merges_where[i].Fail("'" + b + "' lacks the continuing_subword_prefix");
+    const std::string merged = a + b.substr(prefix_.size());
+    const int32_t new_id = TokenId(merged);
+    if (new_id < 0) merges_where[i].Fail("the merged token '" + merged + "' is not in the vocabulary");
+    merges_[PairKey(a_id, b_id)] = {rank++, new_id};  // a repeated pair: the later rule wins, as in `tokenizers`
+  }
+
+  if (const auto unk = OptionalString(model, "unk_token", where)) {
+    unk_id_ = TokenId(*unk);
+    if (unk_id_ < 0) (where / "unk_token").Fail("'" + *unk + "' is not in the vocabulary");
   }
   for (int b = 0; b < 256; ++b) {
     char name[8];
-    std::snprintf(name, sizeof name, "<0x%02X>", b);
-    byte_ids_[b] = Id(name);
-  }
-  LANDMARK_CHECK_ARG(model.contains("merges") && model["merges"].is_array(), at + ": 'merges' must be a list");
-  uint32_t rank = 0;
-  for (const json& m : model["merges"]) {
-    std::string a, b;
-    if (m.is_string()) {  // "a b"
-      const std::string s = m.get<std::string>();
-      const size_t space = s.find(' ');
-      LANDMARK_CHECK_ARG(space != std::string::npos && s.find(' ', space + 1) == std::string::npos,
-                         at + ": merge '" + s + "' is not two tokens separated by a space");
-      a = s.substr(0, space);
-      b = s.substr(space + 1);
-    } else {
-      LANDMARK_CHECK_ARG(m.is_array() && m.size() == 2 && m[0].is_string() && m[1].is_string(),
-                         at + ": merge " + m.dump() + " is not a pair of tokens");
-      a = m[0].get<std::string>();
-      b = m[1].get<std::string>();
-    }
-    const int32_t ia = Id(a), ib = Id(b), merged = Id(a + b);
-    LANDMARK_CHECK_ARG(ia >= 0 && ib >= 0 && merged >= 0,
-                       at + ": merge '" + a + " " + b + "' uses or makes a token not in the vocab");
-    merges_.emplace(PairKey(ia, ib), std::make_pair(rank++, merged));
+    std::snprintf(name, sizeof(name), "<0x%02X>", b);
+    byte_ids_[b] = TokenId(name);
   }
 }
 
-int32_t Bpe::Id(std::string_view token) const {
-  auto it = vocab_.find(std::string(token));
+Bpe::~Bpe() = default;
+
+int32_t Bpe::TokenId(std::string_view token) const {
+  const auto it = vocab_.find(token);
   return it == vocab_.end() ? -1 : it->second;
 }
 
-const std::string& Bpe::Token(int32_t id) const {
-  static const std::string none;
-  return id >= 0 && size_t(id) < tokens_.size() ? tokens_[size_t(id)] : none;
+const std::string* Bpe::TokenString(int32_t id) const {
+  return id >= 0 && id < end_id() && present_[id] ? &strings_[id] : nullptr;
 }
 
-void Bpe::Tokenize(std::string_view word, std::vector<int32_t>& ids, std::vector<size_t>& starts) const {
-  if (word.empty()) return;
-  if (ignore_merges_) {
-    const int32_t id = Id(word);
+const Bpe::Merge* Bpe::FindMerge(int32_t left, int32_t right) const {
+  const auto it = merges_.find(PairKey(left, right));
+  return it == merges_.end() ? nullptr : &it->second;
+}
+
+void Bpe::Tokenize(std::string_view word, std::vector<BpeToken>& out) const {
+  if (ignore_merges_) {  // a word the vocabulary holds is one token, whatever the merges say
+    const int32_t id = TokenId(word);
     if (id >= 0) {
-      ids.push_back(id);
-      starts.push_back(0);
+      out.push_back({id, 0});
       return;
     }
   }
-  const bool cacheable = word.size() <= kCacheWordBytes;
-  if (cacheable) {
-    std::lock_guard<std::mutex> lock(cache_mutex_);
-    auto it = cache_.find(std::string(word));
-    if (it != cache_.end()) {
-      ids.insert(ids.end(), it->second.first.begin(), it->second.first.end());
-      starts.insert(starts.end(), it->second.second.begin(), it->second.second.end());
+  if (word.size() >= kCacheMaxWordBytes) {
+    MergeWord(word, out);
+    return;
+  }
+  CacheShard& shard = cache_[StringHash{}(word) % kCacheShards];
+  {
+    const std::lock_guard<std::mutex> lock(shard.mutex);
+    const auto it = shard.words.find(word);
+    if (it != shard.words.end()) {
+      out.insert(out.end(), it->second.begin(), it->second.end());
       return;
     }
   }
-  std::vector<int32_t> word_ids;
-  std::vector<size_t> word_starts;
-  Merge(word, word_ids, word_starts);
-  ids.insert(ids.end(), word_ids.begin(), word_ids.end());
-  starts.insert(starts.end(), word_starts.begin(), word_starts.end());
-  if (cacheable) {
-    std::lock_guard<std::mutex> lock(cache_mutex_);
-    if (cache_.size() >= kCacheEntries) cache_.clear();
-    cache_.emplace(std::string(word), std::make_pair(std::move(word_ids), std::move(word_starts)));
-  }
+  const size_t first = out.size();
+  MergeWord(word, out);
+  const std::lock_guard<std::mutex> lock(shard.mutex);
+  if (shard.words.size() >= kCacheWordsPerShard) shard.words.clear();
+  shard.words.emplace(std::string(word), std::vector<BpeToken>(out.begin() + static_cast<ptrdiff_t>(first), out.end()));
 }
 
-void Bpe::Merge(std::string_view word, std::vector<int32_t>& ids, std::vector<size_t>& starts) const {
-  struct Symbol {
-    int32_t id;
-    size_t start;
-    long prev, next;
-    bool alive;
-  };
+void Bpe::MergeWord(std::string_view word, std::vector<BpeToken>& out) const {
   std::vector<Symbol> symbols;
   symbols.reserve(word.size());
-  auto add = [&](int32_t id, size_t start) {
-    symbols.push_back({id, start, long(symbols.size()) - 1, long(symbols.size()) + 1, true});
+  const auto add = [&symbols](int32_t id, size_t len) {
+    const auto n = static_cast<int32_t>(symbols.size());
+    if (n > 0) symbols.back().next = n;
+    symbols.push_back({id, n - 1, -1, static_cast<uint32_t>(len)});
   };
-  int32_t pending_unk = -1;
-  size_t unk_start = 0;
-  auto flush_unk = [&] {
-    if (pending_unk >= 0) add(pending_unk, unk_start);
-    pending_unk = -1;
-  };
-  size_t i = 0;
-  while (i < word.size()) {
+  // The characters as tokens, as `tokenizers`' merge_word builds them:
+  // unknown ones as their <0xNN> bytes (byte_fallback), else as unk (runs
+  // fused into one with fuse_unk), else dropped.
+  size_t unk_len = 0;
+  std::string affixed;
+  for (size_t i = 0; i < word.size();) {
     const size_t begin = i;
-    i = std::min(word.size(), i + Utf8Length(static_cast<unsigned char>(word[i])));
-    const int32_t id = Id(word.substr(begin, i - begin));
+    i = std::min(word.size(), i + SequenceLength(static_cast<unsigned char>(word[i])));
+    const std::string_view character = word.substr(begin, i - begin);
+    std::string_view key = character;
+    if ((begin > 0 && !prefix_.empty()) || (i == word.size() && !suffix_.empty())) {
+      affixed.assign(begin > 0 ? prefix_ : "");
+      affixed.append(character);
+      if (i == word.size()) affixed.append(suffix_);
+      key = affixed;
+    }
+    const int32_t id = TokenId(key);
     if (id >= 0) {
-      flush_unk();
-      add(id, begin);
+      if (unk_len > 0) add(unk_id_, unk_len);
+      unk_len = 0;
+      add(id, character.size());
       continue;
     }
-    if (byte_fallback_) {
-      bool all = true;
-      for (size_t b = begin; b < i; ++b) all = all && byte_ids_[static_cast<unsigned char>(word[b])] >= 0;
-      if (all) {
-        flush_unk();
-        for (size_t b = begin; b < i; ++b) add(byte_ids_[static_cast<unsigned char>(word[b])], b);
-        continue;
-      }
+    if (byte_fallback_ &&
+        std::all_of(key.begin(), key.end(), [this](char c) { return byte_ids_[static_cast<uint8_t>(c)] >= 0; })) {
+      // A pending unk stays pending, after these bytes, as in `tokenizers`.
+      for (const char c : key) add(byte_ids_[static_cast<uint8_t>(c)], 1);
+      continue;
     }
-    if (unk_ < 0) continue;  // no unknown token: the character is dropped, as `tokenizers` does
-    if (pending_unk >= 0 && fuse_unk_) continue;
-    flush_unk();
-    pending_unk = unk_;
-    unk_start = begin;
+    if (unk_id_ >= 0) {
+      if (unk_len > 0 && !fuse_unk_) add(unk_id_, unk_len), unk_len = 0;
+      unk_len += character.size();
+    }
   }
-  flush_unk();
-  if (symbols.empty()) return;
-  symbols.back().next = -1;
+  if (unk_len > 0) add(unk_id_, unk_len);
 
+  // Merges by rank, ties to the leftmost; entries made stale by an earlier
+  // merge are recognised and skipped when they come off the heap.
   struct Candidate {
     uint32_t rank;
-    long pos;
-    int32_t merged;
-    bool operator>(const Candidate& o) const { return rank != o.rank ? rank > o.rank : pos > o.pos; }
+    int32_t pos, new_id;
   };
-  std::priority_queue<Candidate, std::vector<Candidate>, std::greater<Candidate>> queue;
-  auto consider = [&](long left) {
-    const long right = symbols[size_t(left)].next;
-    if (right < 0) return;
-    auto it = merges_.find(PairKey(symbols[size_t(left)].id, symbols[size_t(right)].id));
-    if (it != merges_.end()) queue.push({it->second.first, left, it->second.second});
+  const auto later = [](const Candidate& x, const Candidate& y) {
+    return x.rank != y.rank ? x.rank > y.rank : x.pos > y.pos;
   };
-  for (long s = 0; s + 1 < long(symbols.size()); ++s) consider(s);
-  while (!queue.empty()) {
-    const Candidate top = queue.top();
-    queue.pop();
-    Symbol& left = symbols[size_t(top.pos)];
-    if (!left.alive || left.next < 0) continue;
-    Symbol& right = symbols[size_t(left.next)];
-    auto it = merges_.find(PairKey(left.id, right.id));
-    if (it == merges_.end() || it->second.second != top.merged) continue;  // stale
-    left.id = top.merged;
-    right.alive = false;
+  std::vector<Candidate> heap;
+  heap.reserve(symbols.size());
+  const auto push = [&](int32_t pos, int32_t left, int32_t right) {
+    if (const Merge* m = FindMerge(left, right)) {
+      heap.push_back({m->rank, pos, m->new_id});
+      std::push_heap(heap.begin(), heap.end(), later);
+    }
+  };
+  for (size_t i = 0; i + 1 < symbols.size(); ++i) push(static_cast<int32_t>(i), symbols[i].id, symbols[i + 1].id);
+  while (!heap.empty()) {
+    std::pop_heap(heap.begin(), heap.end(), later);
+    const Candidate top = heap.back();
+    heap.pop_back();
+    Symbol& left = symbols[top.pos];
+    if (left.len == 0 || left.next == -1) continue;
+    const Symbol right = symbols[left.next];
+    const Merge* m = FindMerge(left.id, right.id);
+    if (m == nullptr || m->new_id != top.new_id) continue;
+    symbols[left.next].len = 0;
+    left.id = top.new_id;
+    left.len += right.len;
     left.next = right.next;
-    if (left.next >= 0) symbols[size_t(left.next)].prev = top.pos;
-    if (left.prev >= 0) consider(left.prev);
-    consider(top.pos);
+    if (right.next >= 0) symbols[right.next].prev = top.pos;
+    if (left.prev >= 0) push(left.prev, symbols[left.prev].id, left.id);
+    if (left.next >= 0) push(top.pos, left.id, symbols[left.next].id);
   }
+
+  size_t begin = 0;
   for (const Symbol& s : symbols) {
-    if (!s.alive) continue;
-    ids.push_back(s.id);
-    starts.push_back(s.start);
+    if (s.len == 0) continue;
+    // Byte fallback of an affixed key can cover more bytes than the word has.
+    out.push_back({s.id, static_cast<uint32_t>(std::min(begin, word.size() - 1))});
+    begin += s.len;
   }
 }
 

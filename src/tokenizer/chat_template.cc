@@ -1,47 +1,60 @@
-// Chat prompt formats: the family of a model's Jinja template recognised
-// from its text, rendered as that family's templates render it (checked
-// against transformers' apply_chat_template in tests/data/llm/chat).
-#include <regex>
+// Chat templates: the family of a model's Jinja template recognised from its
+// text, and that family's prompt written out as transformers'
+// apply_chat_template renders the real templates (tests/data/llm/chat).
+
+#include <optional>
+#include <string>
 
 #include "landmark/error.h"
 #include "landmark/tokenizer.h"
-#include "src/tokenizer/text.h"
+#include "src/tokenizer/unicode.h"
 
 namespace landmark {
 namespace {
 
-bool Has(std::string_view text, std::string_view what) { return text.find(what) != std::string_view::npos; }
+constexpr const char* kFamilies =
+    "llama2 ([INST] with <<SYS>>), llama3 (<|start_header_id|>), chatml (<|im_start|>), mistral ([INST])";
 
-// Jinja's trim / Python's str.strip(): whitespace off both ends.
-std::string Trim(const std::string& s) {
-  size_t b = 0, e = s.size();
-  while (b < e) {
-    size_t i = b;
-    if (!tokenizer::IsWhitespace(tokenizer::DecodeUtf8(s, i))) break;
-    b = i;
+bool Contains(std::string_view text, std::string_view what) { return text.find(what) != std::string_view::npos; }
+
+// The string literal of `jinja` that starts at `at`, just after its opening
+// quote, with Jinja's escapes resolved; nullopt if it is not closed.
+std::optional<std::string> JinjaString(std::string_view jinja, size_t at, char quote) {
+  std::string out;
+  for (size_t i = at; i < jinja.size(); ++i) {
+    if (jinja[i] == quote) return out;
+    if (jinja[i] != '\\' || i + 1 == jinja.size()) {
+      out += jinja[i];
+      continue;
+    }
+    const char c = jinja[++i];
+    out += c == 'n' ? '\n' : c == 't' ? '\t' : c == 'r' ? '\r' : c;
   }
-  while (e > b) {
-    size_t start = e - 1;
-    while (start > b && (static_cast<unsigned char>(s[start]) & 0xC0) == 0x80) --start;
-    size_t i = start;
-    if (!tokenizer::IsWhitespace(tokenizer::DecodeUtf8(s, i))) break;
-    e = start;
-  }
-  return s.substr(b, e - b);
+  return std::nullopt;
 }
 
-const char* kFamilies = "llama2, llama3, chatml, mistral";
+// ChatML templates that give a system prompt when the conversation has none
+// write it as one literal: '<|im_start|>system\n...<|im_end|>\n'.
+std::string DefaultSystemPrompt(std::string_view jinja) {
+  constexpr std::string_view kOpen = "<|im_start|>system\n", kClose = "<|im_end|>";
+  for (size_t at = jinja.find("<|im_start|>system"); at != std::string_view::npos;
+       at = jinja.find("<|im_start|>system", at + 1)) {
+    if (at == 0 || (jinja[at - 1] != '\'' && jinja[at - 1] != '"')) continue;
+    const std::optional<std::string> literal = JinjaString(jinja, at, jinja[at - 1]);
+    if (!literal || literal->rfind(kOpen, 0) != 0) continue;
+    const size_t close = literal->find(kClose);
+    if (close != std::string::npos && close > kOpen.size()) return literal->substr(kOpen.size(), close - kOpen.size());
+  }
+  return "";
+}
 
-[[noreturn]] void Refuse(const std::string& why) { LANDMARK_THROW("chat template: " + why); }
+std::string Strip(const std::string& s) { return std::string(tokenizer::PythonStrip(s)); }
 
-// user, assistant, user, ... (after an optional leading system message when `system_allowed`).
-void CheckAlternating(const std::vector<ChatMessage>& messages, size_t first) {
-  for (size_t i = first; i < messages.size(); ++i) {
-    const bool user = messages[i].role == "user";
-    if (user != ((i - first) % 2 == 0) || (!user && messages[i].role != "assistant")) {
-      Refuse("conversation roles must alternate user/assistant/user/assistant/... (message " + std::to_string(i + 1) +
-             " is '" + messages[i].role + "')");
-    }
+void CheckRoles(const std::vector<ChatMessage>& messages, ChatFormat format) {
+  LANDMARK_CHECK_ARG(!messages.empty(), std::string("chat: the conversation has no messages (") + Name(format) + ")");
+  for (const ChatMessage& m : messages) {
+    LANDMARK_CHECK_ARG(m.role == "system" || m.role == "user" || m.role == "assistant",
+                       "chat: role '" + m.role + "' is not one of system, user, assistant (" + Name(format) + ")");
   }
 }
 
@@ -61,121 +74,128 @@ ChatFormat ParseChatFormat(std::string_view name) {
   for (ChatFormat f : {ChatFormat::kLlama2, ChatFormat::kLlama3, ChatFormat::kChatMl, ChatFormat::kMistral}) {
     if (name == Name(f)) return f;
   }
-  LANDMARK_THROW("--chat-format: unknown format '" + std::string(name) + "' (expected " + kFamilies + ", or --raw)");
+  LANDMARK_THROW("unknown chat format '" + std::string(name) + "' (choose llama2, llama3, chatml, mistral)");
 }
 
-ChatTemplate ChatTemplate::Recognise(std::string_view jinja, std::string bos, std::string eos) {
-  ChatTemplate t;
-  t.bos_ = std::move(bos);
-  t.eos_ = std::move(eos);
-  Variant& v = t.variant_;
-  if (Has(jinja, "<|start_header_id|>")) {
+ChatTemplate ChatTemplate::Recognise(std::string_view jinja, std::string bos_token, std::string eos_token) {
+  ChatTemplate t = FromFormat(ChatFormat::kChatMl, std::move(bos_token), std::move(eos_token));
+  t.variant_ = Variant();
+  if (Contains(jinja, "<|start_header_id|>")) {
     t.format_ = ChatFormat::kLlama3;
-    v.dated_system_header = Has(jinja, "Cutting Knowledge Date");
-    v.trim_content = Has(jinja, "message['content'] | trim") || Has(jinja, "message['content']|trim") ||
-                     Has(jinja, "message.content | trim") || Has(jinja, "message.content|trim");
-  } else if (Has(jinja, "<|im_start|>")) {
+    t.variant_.dated_system_header = Contains(jinja, "Cutting Knowledge Date");
+    t.variant_.trim_content = Contains(jinja, "trim");
+  } else if (Contains(jinja, "<|im_start|>")) {
     t.format_ = ChatFormat::kChatMl;
-    // A constant system prompt the template writes when the conversation has none.
-    static const std::regex kDefault(R"(<\|im_start\|>system(?:\\n|\n)([^'"{}]*?)<\|im_end\|>)");
-    std::cmatch m;
-    const std::string text(jinja);
-    if (std::regex_search(text.c_str(), m, kDefault)) {
-      std::string s = m[1].str();
-      for (size_t at = s.find("\\n"); at != std::string::npos; at = s.find("\\n", at + 1)) s.replace(at, 2, "\n");
-      v.default_system = s;
-    }
-  } else if (Has(jinja, "[INST]")) {
-    t.format_ = Has(jinja, "<<SYS>>") ? ChatFormat::kLlama2 : ChatFormat::kMistral;
-    v.inst_space = Has(jinja, "' [/INST]'");
-    v.trim_content = Has(jinja, "strip()");
-    v.system_with_last_user = Has(jinja, "system_message");
-    v.assistant_space = Has(jinja, "' ' + message['content']") || Has(jinja, "' '  + content");
+    t.variant_.default_system = DefaultSystemPrompt(jinja);
+  } else if (Contains(jinja, "[INST]") && Contains(jinja, "<<SYS>>")) {
+    t.format_ = ChatFormat::kLlama2;
+  } else if (Contains(jinja, "[INST]")) {
+    t.format_ = ChatFormat::kMistral;
+    t.variant_.inst_space = Contains(jinja, "' [/INST]'") || Contains(jinja, "\" [/INST]\"");
+    t.variant_.trim_content = Contains(jinja, "trim");  // v0.3 as published trims answers
+    t.variant_.assistant_space = Contains(jinja, "' ' + message") || Contains(jinja, "\" \" + message");
+    t.variant_.system_with_last_user = Contains(jinja, "system_message") && Contains(jinja, "loop.last");
   } else {
-    Refuse(std::string("the model's template is of no family landmark knows (") + kFamilies +
-           "): give --chat-format NAME to use one, or --raw for none");
+    LANDMARK_THROW(std::string("chat template not recognised: landmark does not run Jinja, it renders the families ") +
+                   kFamilies + "; pass --chat-format NAME to use one of them, or --raw to send the prompt as it is");
   }
   return t;
 }
 
 ChatTemplate ChatTemplate::FromTokenizer(const Tokenizer& tokenizer) {
   LANDMARK_CHECK_ARG(!tokenizer.chat_template().empty(),
-                     tokenizer.path() + ": the tokenizer has no chat template: give --chat-format " + kFamilies +
-                         ", or --raw");
+                     tokenizer.path() +
+                         ": the tokenizer has no chat template (no chat_template in "
+                         "tokenizer_config.json, no chat_template.jinja); pass --chat-format NAME "
+                         "(llama2, llama3, chatml, mistral) or --raw");
   return Recognise(tokenizer.chat_template(), tokenizer.bos_token(), tokenizer.eos_token());
 }
 
-ChatTemplate ChatTemplate::FromFormat(ChatFormat format, std::string bos, std::string eos) {
+ChatTemplate ChatTemplate::FromFormat(ChatFormat format, std::string bos_token, std::string eos_token) {
   ChatTemplate t;
   t.format_ = format;
-  t.bos_ = std::move(bos);
-  t.eos_ = std::move(eos);
-  t.variant_.trim_content = format != ChatFormat::kMistral;
-  t.variant_.inst_space = format == ChatFormat::kLlama2;
-  t.variant_.system_with_last_user = format == ChatFormat::kMistral;
-  t.variant_.assistant_space = format == ChatFormat::kMistral;
+  t.bos_ = std::move(bos_token);
+  t.eos_ = std::move(eos_token);
+  if (format == ChatFormat::kLlama3) t.variant_.dated_system_header = true;  // Llama 3.1 and later
+  if (format == ChatFormat::kMistral) {  // v0.3, the newest 7B instruct model's template
+    t.variant_.inst_space = false;
+    t.variant_.assistant_space = true;
+    t.variant_.system_with_last_user = true;
+  }
   return t;
 }
 
 std::string ChatTemplate::Render(const std::vector<ChatMessage>& messages, bool add_generation_prompt) const {
-  const Variant& v = variant_;
+  CheckRoles(messages, format_);
+  const bool leading_system = messages[0].role == "system";
   std::string out;
-  const bool has_system = !messages.empty() && messages[0].role == "system";
   switch (format_) {
-    case ChatFormat::kLlama3: {
-      out += bos_;
-      size_t first = 0;
-      if (v.dated_system_header) {
-        out += "<|start_header_id|>system<|end_header_id|>\n\nCutting Knowledge Date: December 2023\nToday Date: " +
-               date_string_ + "\n\n" + (has_system ? Trim(messages[0].content) : "") + "<|eot_id|>";
-        first = has_system ? 1 : 0;
-      }
+    case ChatFormat::kLlama2: {
+      // The system message goes inside the first [INST]; roles alternate after it.
+      const size_t first = leading_system ? 1 : 0;
       for (size_t i = first; i < messages.size(); ++i) {
         const ChatMessage& m = messages[i];
-        out += "<|start_header_id|>" + m.role + "<|end_header_id|>\n\n" + (v.trim_content ? Trim(m.content) : m.content) +
-               "<|eot_id|>";
+        LANDMARK_CHECK_ARG((m.role == "user") == ((i - first) % 2 == 0),
+                           "Conversation roles must alternate user/assistant/user/assistant/...");
+        std::string content = m.content;
+        if (i == first && leading_system) content = "<<SYS>>\n" + messages[0].content + "\n<</SYS>>\n\n" + content;
+        if (m.role == "user") out += bos_ + "[INST] " + Strip(content) + " [/INST]";
+        if (m.role == "assistant") out += " " + Strip(content) + " " + eos_;
       }
-      if (add_generation_prompt) out += "<|start_header_id|>assistant<|end_header_id|>\n\n";
+      return out;  // the template has no generation prompt: the answer follows [/INST]
+    }
+    case ChatFormat::kLlama3: {
+      const auto header = [](const std::string& role) {
+        return "<|start_header_id|>" + role + "<|end_header_id|>\n\n";
+      };
+      const auto content = [this](const std::string& c) { return variant_.trim_content ? Strip(c) : c; };
+      size_t first = 0;
+      if (variant_.dated_system_header) {
+        const std::string system = leading_system ? Strip(messages[0].content) : "";
+        first = leading_system ? 1 : 0;
+        out += bos_ + header("system") + "Cutting Knowledge Date: December 2023\nToday Date: " + date_string_ + "\n\n" +
+               system + "<|eot_id|>";
+      }
+      for (size_t i = first; i < messages.size(); ++i) {
+        if (i == 0 && !variant_.dated_system_header) out += bos_;
+        out += header(messages[i].role) + content(messages[i].content) + "<|eot_id|>";
+      }
+      if (add_generation_prompt) out += header("assistant");
       return out;
     }
     case ChatFormat::kChatMl: {
-      if (!has_system && !v.default_system.empty()) out += "<|im_start|>system\n" + v.default_system + "<|im_end|>\n";
+      if (!variant_.default_system.empty() && !leading_system) {
+        out += "<|im_start|>system\n" + variant_.default_system + "<|im_end|>\n";
+      }
       for (const ChatMessage& m : messages) out += "<|im_start|>" + m.role + "\n" + m.content + "<|im_end|>\n";
       if (add_generation_prompt) out += "<|im_start|>assistant\n";
       return out;
     }
-    case ChatFormat::kLlama2: {
-      const size_t first = has_system ? 1 : 0;
-      CheckAlternating(messages, first);
-      for (size_t i = first; i < messages.size(); ++i) {
-        std::string content = messages[i].content;
-        if (i == first && has_system) content = "<<SYS>>\n" + messages[0].content + "\n<</SYS>>\n\n" + content;
-        if (messages[i].role == "user") {
-          out += bos_ + "[INST] " + Trim(content) + " [/INST]";
-        } else {
-          out += " " + Trim(content) + " " + eos_;
-        }
-      }
-      return out;
-    }
     case ChatFormat::kMistral: {
-      if (has_system && !v.system_with_last_user) {
-        Refuse("this template supports only user and assistant roles (no system message)");
-      }
-      const size_t first = has_system ? 1 : 0;
-      CheckAlternating(messages, first);
+      // v0.3 moves a leading system message into the last [INST]; v0.1 has
+      // no system role, so one breaks the alternation.
+      const bool system = variant_.system_with_last_user && leading_system;
+      const size_t first = system ? 1 : 0;
       out += bos_;
-      const std::string close = v.inst_space ? " [/INST]" : "[/INST]";
       for (size_t i = first; i < messages.size(); ++i) {
         const ChatMessage& m = messages[i];
+        LANDMARK_CHECK_ARG((m.role == "user") == ((i - first) % 2 == 0),
+                           std::string(variant_.system_with_last_user ? "After the optional system message, c" : "C") +
+                               "onversation roles must alternate user/assistant/user/assistant/...");
         if (m.role == "user") {
-          const bool with_system = has_system && i + 1 == messages.size();
-          out += "[INST] " + (with_system ? messages[0].content + "\n\n" : std::string()) + m.content + close;
+          const std::string text =
+              system && i + 1 == messages.size() ? messages[0].content + "\n\n" + m.content : m.content;
+          out += "[INST] " + text + (variant_.inst_space ? " [/INST]" : "[/INST]");
+        } else if (m.role == "assistant") {
+          out += (variant_.assistant_space ? " " : "") + (variant_.trim_content ? Strip(m.content) : m.content) + eos_;
         } else {
-          out += (v.assistant_space ? " " : "") + m.content + eos_;
+          LANDMARK_THROW(variant_.system_with_last_user
+                             ? "Only user and assistant roles are supported, with the exception of an initial "
+                               "optional system message!"
+                             : "Only user and assistant roles are supported!");
         }
       }
-      return out;
+      return out;  // the answer follows [/INST]
     }
   }
   return out;

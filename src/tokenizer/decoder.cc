@@ -1,122 +1,153 @@
-// Decoders: ByteLevel (the byte alphabet back to bytes), Metaspace, Replace,
-// ByteFallback (<0xNN> runs to UTF-8), Fuse, Strip, Sequence.
-#include <nlohmann/json.hpp>
+#include "src/tokenizer/decoder.h"
 
-#include "landmark/error.h"
-#include "src/tokenizer/components.h"
+#include "src/tokenizer/byte_level.h"
+#include "src/tokenizer/pattern.h"
+#include "src/tokenizer/pre_tokenizer.h"
+#include "src/tokenizer/unicode.h"
 
 namespace landmark::tokenizer {
 namespace {
 
-using json = nlohmann::json;
+constexpr std::string_view kReplacementCharacter = "\xEF\xBF\xBD";  // U+FFFD
 
+// Byte-level characters back to bytes (a token with a character outside
+// the alphabet, an added token say, is taken as it is); the result is one
+// string, invalid UTF-8 replaced as Rust's from_utf8_lossy does.
 class ByteLevel : public Decoder {
  public:
-  void Apply(std::vector<std::string>& tokens) const override {
-    std::string bytes;
-    for (const std::string& t : tokens) {
-      size_t i = 0;
-      while (i < t.size()) {
-        const size_t at = i;
-        const char32_t c = DecodeUtf8(t, i);
-        const int b = UnicodeToByte(c);
-        if (b >= 0) {
-          bytes += char(b);
-        } else {
-          bytes.append(t, at, i - at);  // not of the alphabet (an added token's text): as it is
-        }
+  void DecodeChain(std::vector<std::string>& tokens) const override {
+    std::string bytes, mapped;
+    for (const std::string& token : tokens) {
+      mapped.clear();
+      bool all = true;
+      for (size_t i = 0; i < token.size() && all;) {
+        const int b = CharToByte(NextCodePoint(token, i));
+        all = b >= 0;
+        mapped += static_cast<char>(b);
       }
+      bytes += all ? mapped : token;
     }
-    tokens = {Utf8Lossy(bytes)};
+    tokens.assign(1, Utf8Lossy(bytes));
   }
 };
 
-class Replace : public Decoder {
+// "▁" back to spaces; the first token loses its "▁"s when the pre-tokenizer
+// put one before the text.
+class Metaspace : public Decoder {
  public:
-  Replace(std::string from, std::string to) : from_(std::move(from)), to_(std::move(to)) {}
-  void Apply(std::vector<std::string>& tokens) const override {
-    for (std::string& t : tokens) {
+  explicit Metaspace(MetaspaceOptions options) : options_(std::move(options)) {}
+  void DecodeChain(std::vector<std::string>& tokens) const override {
+    for (size_t t = 0; t < tokens.size(); ++t) {
+      const bool drop = t == 0 && options_.prepend != MetaspaceOptions::Prepend::kNever;
       std::string out;
-      size_t done = 0;
-      for (size_t at = t.find(from_); at != std::string::npos; at = t.find(from_, at + from_.size())) {
-        out.append(t, done, at - done);
-        out += to_;
-        done = at + from_.size();
+      size_t at = 0;
+      for (size_t found; (found = tokens[t].find(options_.replacement, at)) != std::string::npos;
+           at = found + options_.replacement.size()) {
+        out.append(tokens[t], at, found - at);
+        if (!drop) out += ' ';
       }
-      out.append(t, done, std::string::npos);
-      t = std::move(out);
+      out.append(tokens[t], at, std::string::npos);
+      tokens[t] = std::move(out);
     }
   }
 
  private:
-  std::string from_, to_;
+  MetaspaceOptions options_;
 };
 
-// "<0x41>" -> 0x41, else -1.
-int ByteToken(const std::string& t) {
-  if (t.size() != 6 || t.compare(0, 3, "<0x") != 0 || t[5] != '>') return -1;
-  int v = 0;
-  for (size_t i = 3; i < 5; ++i) {
-    const char c = t[i];
-    const int d = c >= '0' && c <= '9' ? c - '0' : c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
-    if (d < 0) return -1;
-    v = v * 16 + d;
+class Replace : public Decoder {
+ public:
+  Replace(Pattern pattern, std::string content) : pattern_(std::move(pattern)), content_(std::move(content)) {}
+  void DecodeChain(std::vector<std::string>& tokens) const override {
+    std::vector<Span> found;
+    for (std::string& token : tokens) {
+      pattern_.FindAll(token, found);
+      if (found.empty() || token.empty()) continue;
+      std::string out;
+      size_t done = 0;
+      for (const Span& m : found) {
+        out.append(token, done, m.first - done);
+        out += content_;
+        done = m.second;
+      }
+      out.append(token, done, std::string::npos);
+      token = std::move(out);
+    }
   }
-  return v;
-}
 
+ private:
+  Pattern pattern_;
+  std::string content_;
+};
+
+// Runs of <0xNN> tokens back to their bytes; a run that is not valid UTF-8
+// becomes one U+FFFD per byte, as in `tokenizers`.
 class ByteFallback : public Decoder {
  public:
-  void Apply(std::vector<std::string>& tokens) const override {
+  void DecodeChain(std::vector<std::string>& tokens) const override {
     std::vector<std::string> out;
-    std::string run;
-    size_t run_tokens = 0;
-    auto flush = [&] {
-      if (run_tokens == 0) return;
-      if (IsValidUtf8(run)) {
+    out.reserve(tokens.size());
+    std::string run;  // pending bytes
+    size_t run_length = 0;
+    const auto flush = [&] {
+      if (run_length == 0) return;
+      if (ValidUtf8Prefix(run) == run.size()) {
         out.push_back(run);
       } else {
-        for (size_t i = 0; i < run_tokens; ++i) out.push_back("\xEF\xBF\xBD");  // one U+FFFD per byte
+        for (size_t k = 0; k < run_length; ++k) out.emplace_back(kReplacementCharacter);
       }
       run.clear();
-      run_tokens = 0;
+      run_length = 0;
     };
-    for (const std::string& t : tokens) {
-      const int b = ByteToken(t);
-      if (b >= 0) {
-        run += char(b);
-        ++run_tokens;
-      } else {
-        flush();
-        out.push_back(t);
+    for (std::string& token : tokens) {
+      const int byte = ByteOf(token);
+      if (byte >= 0) {
+        run += static_cast<char>(byte);
+        ++run_length;
+        continue;
       }
+      flush();
+      out.push_back(std::move(token));
     }
     flush();
     tokens = std::move(out);
+  }
+
+ private:
+  static int HexDigit(char c) {
+    return c >= '0' && c <= '9'   ? c - '0'
+           : c >= 'a' && c <= 'f' ? c - 'a' + 10
+           : c >= 'A' && c <= 'F' ? c - 'A' + 10
+                                  : -1;
+  }
+  // The byte of "<0xNN>" (Rust's u8::from_str_radix, which also takes "+N"), or -1.
+  static int ByteOf(const std::string& token) {
+    if (token.size() != 6 || token.compare(0, 3, "<0x") != 0 || token[5] != '>') return -1;
+    if (token[3] == '+') return HexDigit(token[4]);
+    const int high = HexDigit(token[3]), low = HexDigit(token[4]);
+    return high < 0 || low < 0 ? -1 : high * 16 + low;
   }
 };
 
 class Fuse : public Decoder {
  public:
-  void Apply(std::vector<std::string>& tokens) const override {
-    std::string all;
-    for (const std::string& t : tokens) all += t;
-    tokens = {all};
+  void DecodeChain(std::vector<std::string>& tokens) const override {
+    std::string joined;
+    for (const std::string& token : tokens) joined += token;
+    tokens.assign(1, std::move(joined));
   }
 };
 
+// Up to `start` leading and `stop` trailing `content` characters off each token.
 class Strip : public Decoder {
  public:
   Strip(std::string content, size_t start, size_t stop) : content_(std::move(content)), start_(start), stop_(stop) {}
-  void Apply(std::vector<std::string>& tokens) const override {
-    for (std::string& t : tokens) {
-      size_t b = 0, e = t.size();
-      for (size_t i = 0; i < start_ && t.compare(b, content_.size(), content_) == 0 && b < e; ++i) b += content_.size();
-      for (size_t i = 0; i < stop_ && e >= b + content_.size() &&
-                         t.compare(e - content_.size(), content_.size(), content_) == 0; ++i) {
-        e -= content_.size();
-      }
-      t = t.substr(b, e - b);
+  void DecodeChain(std::vector<std::string>& tokens) const override {
+    for (std::string& token : tokens) {
+      std::string_view rest = token;
+      for (size_t k = 0; k < start_ && rest.starts_with(content_); ++k) rest.remove_prefix(content_.size());
+      for (size_t k = 0; k < stop_ && rest.ends_with(content_); ++k) rest.remove_suffix(content_.size());
+      token = std::string(rest);
     }
   }
 
@@ -125,73 +156,49 @@ class Strip : public Decoder {
   size_t start_, stop_;
 };
 
-class Metaspace : public Decoder {
- public:
-  Metaspace(std::string replacement, bool strip_first) : replacement_(std::move(replacement)), strip_first_(strip_first) {}
-  void Apply(std::vector<std::string>& tokens) const override {
-    Replace(replacement_, " ").Apply(tokens);
-    if (strip_first_ && !tokens.empty() && !tokens[0].empty() && tokens[0][0] == ' ') tokens[0].erase(0, 1);
-  }
-
- private:
-  std::string replacement_;
-  bool strip_first_;
-};
-
 class Sequence : public Decoder {
  public:
   explicit Sequence(std::vector<std::unique_ptr<Decoder>> steps) : steps_(std::move(steps)) {}
-  void Apply(std::vector<std::string>& tokens) const override {
-    for (const auto& s : steps_) s->Apply(tokens);
+  void DecodeChain(std::vector<std::string>& tokens) const override {
+    for (const auto& step : steps_) step->DecodeChain(tokens);
   }
 
  private:
   std::vector<std::unique_ptr<Decoder>> steps_;
 };
 
-size_t Count(const json& j, const char* key, const std::string& where) {
-  LANDMARK_CHECK_ARG(j.contains(key) && j[key].is_number_unsigned() && j[key].get<uint64_t>() < 1024,
-                     where + ": '" + key + "' must be a small count");
-  return j[key].get<size_t>();
+size_t Count(const Json& node, std::string_view key, const Where& where) {
+  const int64_t n = AsInt(Member(node, key, where), where / key);
+  if (n < 0) (where / key).Fail("expected a count >= 0");
+  return static_cast<size_t>(n);
 }
 
 }  // namespace
 
-std::unique_ptr<Decoder> ParseDecoder(const json& j, const std::string& where) {
-  if (j.is_null()) return nullptr;
-  const std::string type = JsonString(j, "type", where);
-  const std::string at = where + " (decoder " + type + ")";
+std::unique_ptr<Decoder> ParseDecoder(const Json& node, const Where& where, int depth) {
+  CheckNesting(depth, "decoder", where);
+  const std::string type = TypeOf(node, where);
   if (type == "ByteLevel") return std::make_unique<ByteLevel>();
+  if (type == "Metaspace") return std::make_unique<Metaspace>(ParseMetaspaceOptions(node, where));
   if (type == "ByteFallback") return std::make_unique<ByteFallback>();
   if (type == "Fuse") return std::make_unique<Fuse>();
-  if (type == "Strip") return std::make_unique<Strip>(JsonString(j, "content", at), Count(j, "start", at), Count(j, "stop", at));
   if (type == "Replace") {
-    const json& pattern = JsonMember(j, "pattern", at);
-    LANDMARK_CHECK_ARG(pattern.is_object() && pattern.contains("String"),
-                       at + ": only String patterns are supported in decoders");
-    return std::make_unique<Replace>(JsonString(pattern, "String", at), JsonString(j, "content", at));
+    return std::make_unique<Replace>(ParsePattern(Member(node, "pattern", where), where / "pattern"),
+                                     StringMember(node, "content", where));
   }
-  if (type == "Metaspace") {
-    bool strip = true;
-    if (j.contains("prepend_scheme") && j["prepend_scheme"].is_string()) {
-      strip = j["prepend_scheme"].get<std::string>() != "never";
-    } else if (j.contains("add_prefix_space") && j["add_prefix_space"].is_boolean()) {
-      strip = j["add_prefix_space"].get<bool>();
+  if (type == "Strip") {
+    const std::string content = StringMember(node, "content", where);
+    size_t end = 0;
+    if (content.empty() || (NextCodePoint(content, end), end != content.size())) {
+      (where / "content").Fail("expected one character");
     }
-    return std::make_unique<Metaspace>(JsonString(j, "replacement", at), strip);
+    return std::make_unique<Strip>(content, Count(node, "start", where), Count(node, "stop", where));
   }
   if (type == "Sequence") {
-    const json& list = JsonMember(j, "decoders", at);
-    LANDMARK_CHECK_ARG(list.is_array(), at + ": 'decoders' must be a list");
-    std::vector<std::unique_ptr<Decoder>> steps;
-    for (const json& step : list) {
-      auto s = ParseDecoder(step, where);
-      if (s) steps.push_back(std::move(s));
-    }
-    return std::make_unique<Sequence>(std::move(steps));
+    return std::make_unique<Sequence>(ParseSteps<Decoder>(
+        node, "decoders", where, [depth](const Json& n, const Where& w) { return ParseDecoder(n, w, depth + 1); }));
   }
-  LANDMARK_THROW(where + ": decoder type '" + type +
-                 "' is not supported (ByteLevel, ByteFallback, Fuse, Strip, Replace, Metaspace, Sequence)");
+  Unsupported("decoder", type, "ByteLevel, Metaspace, Replace, ByteFallback, Fuse, Strip and Sequence", where);
 }
 
 }  // namespace landmark::tokenizer

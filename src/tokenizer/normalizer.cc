@@ -1,157 +1,218 @@
-// Normalizers: NFC/NFKC/NFD/NFKD (utf8proc), Prepend, Replace, Lowercase,
-// Strip, Sequence. Each keeps the origin of every output byte.
+#include "src/tokenizer/normalizer.h"
+
 #include <utf8proc.h>
 
-#include <nlohmann/json.hpp>
+#include <cstdlib>
+#include <vector>
 
 #include "landmark/error.h"
-#include "src/tokenizer/components.h"
-#include "src/tokenizer/regex.h"
+#include "src/tokenizer/byte_level.h"
+#include "src/tokenizer/pattern.h"
+#include "src/tokenizer/unicode.h"
 
 namespace landmark::tokenizer {
 namespace {
 
-using json = nlohmann::json;
+bool IsAscii(char c) { return static_cast<unsigned char>(c) < 0x80; }
 
-// Unicode normalization run by run: an ASCII byte never composes with what
-// precedes it, so each run (one character, then the non-ASCII ones after
-// it) is normalized alone; unchanged runs keep exact origins, changed ones
-// map every output byte to the run's first input byte.
+std::string Utf8procMap(std::string_view s, int options) {
+  utf8proc_uint8_t* out = nullptr;
+  const utf8proc_ssize_t n =
+      utf8proc_map(reinterpret_cast<const utf8proc_uint8_t*>(s.data()), static_cast<utf8proc_ssize_t>(s.size()), &out,
+                   static_cast<utf8proc_option_t>(options));
+  LANDMARK_ASSERT(n >= 0);  // the input was checked to be valid UTF-8
+  std::string result(reinterpret_cast<const char*>(out), static_cast<size_t>(n));
+  std::free(out);
+  return result;
+}
+
+// NFC, NFD, NFKC, NFKD. ASCII is unchanged by all four, and a combining
+// sequence starts at most one character before the non-ASCII run it is in,
+// so only those regions go through utf8proc. Within a changed region each
+// combining sequence (a starter and the marks after it) is mapped on its
+// own, and its output bytes take the offset of the sequence's first byte;
+// if mapping them one by one differs from mapping the region (Hangul jamo,
+// rare starter pairs) the whole region takes the offset of its start.
 class UnicodeForm : public Normalizer {
  public:
-  explicit UnicodeForm(utf8proc_option_t options) : options_(options) {}
-  void Apply(Piece& p) const override {
-    bool ascii = true;
-    for (char c : p.text) ascii = ascii && static_cast<unsigned char>(c) < 0x80;
-    if (ascii) return;
-    Piece out;
-    out.first = p.first;
+  explicit UnicodeForm(int options) : options_(options | UTF8PROC_STABLE) {}
+
+  void Normalize(NormalizedString& s) const override {
+    const std::string& t = s.text;
     size_t i = 0;
-    while (i < p.text.size()) {
-      size_t end = i + Utf8Length(static_cast<unsigned char>(p.text[i]));
-      while (end < p.text.size() && static_cast<unsigned char>(p.text[end]) >= 0x80) {
-        end += Utf8Length(static_cast<unsigned char>(p.text[end]));
-      }
-      end = std::min(end, p.text.size());
-      utf8proc_uint8_t* mapped = nullptr;
-      const utf8proc_ssize_t n = utf8proc_map(reinterpret_cast<const utf8proc_uint8_t*>(p.text.data() + i),
-                                              utf8proc_ssize_t(end - i), &mapped, options_);
-      if (n < 0 || (size_t(n) == end - i && std::equal(p.text.begin() + long(i), p.text.begin() + long(end),
-                                                        reinterpret_cast<const char*>(mapped)))) {
-        out.Append(p, i, end);
-      } else {
-        out.Append(std::string_view(reinterpret_cast<const char*>(mapped), size_t(n)), p.origin[i]);
-      }
-      std::free(mapped);
-      i = end;
-    }
-    p = std::move(out);
-  }
-
- private:
-  utf8proc_option_t options_;
-};
-
-class Prepend : public Normalizer {
- public:
-  explicit Prepend(std::string s) : s_(std::move(s)) {}
-  void Apply(Piece& p) const override {
-    if (p.text.empty()) return;
-    Piece out;
-    out.first = p.first;
-    out.Append(s_, p.origin[0]);
-    out.Append(p, 0, p.text.size());
-    p = std::move(out);
-  }
-
- private:
-  std::string s_;
-};
-
-class Replace : public Normalizer {
- public:
-  Replace(const json& pattern, std::string content, const std::string& where) : content_(std::move(content)) {
-    LANDMARK_CHECK_ARG(pattern.is_object(), where + ": Replace.pattern must be an object");
-    if (pattern.contains("String")) {
-      literal_ = JsonString(pattern, "String", where);
-      LANDMARK_CHECK_ARG(!literal_.empty(), where + ": Replace of an empty string");
-    } else {
-      regex_ = std::make_unique<Regex>(JsonString(pattern, "Regex", where), where);
-    }
-  }
-  void Apply(Piece& p) const override {
-    std::vector<std::pair<size_t, size_t>> matches;
-    if (regex_) {
-      matches = regex_->FindAll(p.text);
-    } else {
-      for (size_t at = p.text.find(literal_); at != std::string::npos; at = p.text.find(literal_, at + literal_.size())) {
-        matches.push_back({at, at + literal_.size()});
-      }
-    }
-    if (matches.empty()) return;
-    Piece out;
-    out.first = p.first;
+    while (i < t.size() && IsAscii(t[i])) ++i;
+    if (i == t.size()) return;
+    NormalizedBuilder out(s);
     size_t done = 0;
-    for (auto [b, e] : matches) {
-      out.Append(p, done, b);
-      out.Append(content_, p.origin[b]);
-      done = e;
+    while (i < t.size()) {
+      if (IsAscii(t[i])) {
+        ++i;
+        continue;
+      }
+      const size_t begin = i > done ? i - 1 : i;  // the ASCII starter marks may compose with
+      size_t end = i;
+      while (end < t.size() && !IsAscii(t[end])) ++end;
+      out.Copy(done, begin);
+      MapRegion(s, begin, end, out);
+      done = i = end;
     }
-    out.Append(p, done, p.text.size());
-    p = std::move(out);
+    out.Copy(done, t.size());
+    s = out.Finish();
   }
 
  private:
-  std::string literal_, content_;
-  std::unique_ptr<Regex> regex_;
+  void MapRegion(const NormalizedString& s, size_t begin, size_t end, NormalizedBuilder& out) const {
+    const std::string_view region(s.text.data() + begin, end - begin);
+    const std::string whole = Utf8procMap(region, options_);
+    if (whole == region) {
+      out.Copy(begin, end);
+      return;
+    }
+    std::vector<size_t> starts;  // combining sequences, as offsets in s.text
+    for (size_t k = begin; k < end;) {
+      const size_t at = k;
+      const char32_t c = NextCodePoint(s.text, k);
+      if (starts.empty() || utf8proc_get_property(static_cast<utf8proc_int32_t>(c))->combining_class == 0) {
+        starts.push_back(at);
+      }
+    }
+    starts.push_back(end);
+    std::vector<std::string> pieces(starts.size() - 1);
+    std::string joined;
+    for (size_t k = 0; k + 1 < starts.size(); ++k) {
+      pieces[k] = Utf8procMap(std::string_view(s.text).substr(starts[k], starts[k + 1] - starts[k]), options_);
+      joined += pieces[k];
+    }
+    if (joined != whole) {
+      out.Write(whole, begin);
+      return;
+    }
+    for (size_t k = 0; k + 1 < starts.size(); ++k) {
+      if (std::string_view(s.text).substr(starts[k], starts[k + 1] - starts[k]) == pieces[k]) {
+        out.Copy(starts[k], starts[k + 1]);
+      } else {
+        out.Write(pieces[k], starts[k]);
+      }
+    }
+  }
+
+  int options_;
 };
 
+// Rust's char::to_lowercase: the full mapping, where only U+0130 (İ) maps
+// to two characters.
 class Lowercase : public Normalizer {
  public:
-  void Apply(Piece& p) const override {
-    Piece out;
-    out.first = p.first;
-    size_t i = 0;
-    while (i < p.text.size()) {
+  void Normalize(NormalizedString& s) const override {
+    NormalizedBuilder out(s);
+    std::string lower;
+    for (size_t i = 0; i < s.text.size();) {
       const size_t at = i;
-      const char32_t c = DecodeUtf8(p.text, i);
-      std::string s;
-      EncodeUtf8(char32_t(utf8proc_tolower(utf8proc_int32_t(c))), s);
-      out.Append(s, p.origin[at]);
+      const char32_t c = NextCodePoint(s.text, i);
+      const char32_t l = c < 0x80 ? ((c >= 'A' && c <= 'Z') ? c + 32 : c)
+                                  : static_cast<char32_t>(utf8proc_tolower(static_cast<utf8proc_int32_t>(c)));
+      if (l == c) {
+        out.Copy(at, i);
+        continue;
+      }
+      lower.clear();
+      AppendUtf8(lower, l);
+      if (c == 0x130) AppendUtf8(lower, 0x307);
+      out.Write(lower, at);
     }
-    p = std::move(out);
+    s = out.Finish();
   }
 };
 
 class Strip : public Normalizer {
  public:
   Strip(bool left, bool right) : left_(left), right_(right) {}
-  void Apply(Piece& p) const override {
-    size_t b = 0, e = p.text.size();
-    while (left_ && b < e) {
-      size_t i = b;
-      if (!IsWhitespace(DecodeUtf8(p.text, i))) break;
-      b = i;
+  void Normalize(NormalizedString& s) const override {
+    size_t begin = 0, end = s.text.size();
+    while (left_ && begin < end) {
+      size_t next = begin;
+      if (!IsWhitespace(NextCodePoint(s.text, next))) break;
+      begin = next;
     }
-    while (right_ && e > b) {
-      size_t start = e - 1;
-      while (start > b && (static_cast<unsigned char>(p.text[start]) & 0xC0) == 0x80) --start;
-      size_t i = start;
-      if (!IsWhitespace(DecodeUtf8(p.text, i))) break;
-      e = start;
+    while (right_ && end > begin) {
+      size_t start = end - 1;
+      while (start > begin && (static_cast<unsigned char>(s.text[start]) & 0xC0) == 0x80) --start;
+      size_t next = start;
+      if (!IsWhitespace(NextCodePoint(s.text, next))) break;
+      end = start;
     }
-    p = p.Slice(b, e);
+    if (begin != 0 || end != s.text.size()) s = s.Slice(begin, end);
   }
 
  private:
   bool left_, right_;
 };
 
+class StripAccents : public Normalizer {
+ public:
+  void Normalize(NormalizedString& s) const override {
+    NormalizedBuilder out(s);
+    for (size_t i = 0; i < s.text.size();) {
+      const size_t at = i;
+      if (!IsCombiningMark(NextCodePoint(s.text, i))) out.Copy(at, i);
+    }
+    s = out.Finish();
+  }
+};
+
+class Prepend : public Normalizer {
+ public:
+  explicit Prepend(std::string prefix) : prefix_(std::move(prefix)) {}
+  void Normalize(NormalizedString& s) const override {
+    if (s.empty()) return;
+    NormalizedBuilder out(s);
+    out.Write(prefix_, 0);
+    out.Copy(0, s.text.size());
+    s = out.Finish();
+  }
+
+ private:
+  std::string prefix_;
+};
+
+class Replace : public Normalizer {
+ public:
+  Replace(Pattern pattern, std::string content) : pattern_(std::move(pattern)), content_(std::move(content)) {}
+  void Normalize(NormalizedString& s) const override {
+    std::vector<Span> matches;
+    pattern_.FindAll(s.text, matches);
+    if (matches.empty() || s.empty()) return;
+    NormalizedBuilder out(s);
+    size_t done = 0;
+    for (const Span& m : matches) {
+      out.Copy(done, m.first);
+      out.Write(content_, m.first);
+      done = m.second;
+    }
+    out.Copy(done, s.text.size());
+    s = out.Finish();
+  }
+
+ private:
+  Pattern pattern_;
+  std::string content_;
+};
+
+// Every byte as its character of the byte-level alphabet.
+class ByteLevel : public Normalizer {
+ public:
+  void Normalize(NormalizedString& s) const override {
+    NormalizedBuilder out(s);
+    for (size_t i = 0; i < s.text.size(); ++i) out.Write(ByteToChar(static_cast<uint8_t>(s.text[i])), i);
+    s = out.Finish();
+  }
+};
+
 class Sequence : public Normalizer {
  public:
   explicit Sequence(std::vector<std::unique_ptr<Normalizer>> steps) : steps_(std::move(steps)) {}
-  void Apply(Piece& p) const override {
-    for (const auto& s : steps_) s->Apply(p);
+  void Normalize(NormalizedString& s) const override {
+    for (const auto& step : steps_) step->Normalize(s);
   }
 
  private:
@@ -160,45 +221,31 @@ class Sequence : public Normalizer {
 
 }  // namespace
 
-std::string JsonString(const json& j, const char* key, const std::string& where) {
-  LANDMARK_CHECK_ARG(j.is_object() && j.contains(key) && j[key].is_string(),
-                     where + ": '" + key + "' missing or not a string");
-  return j[key].get<std::string>();
-}
-
-const json& JsonMember(const json& j, const char* key, const std::string& where) {
-  LANDMARK_CHECK_ARG(j.is_object() && j.contains(key), where + ": '" + key + "' missing");
-  return j[key];
-}
-
-std::unique_ptr<Normalizer> ParseNormalizer(const json& j, const std::string& where) {
-  if (j.is_null()) return nullptr;
-  const std::string type = JsonString(j, "type", where);
-  const std::string at = where + " (normalizer " + type + ")";
-  const auto options = [](int extra) { return utf8proc_option_t(UTF8PROC_STABLE | extra); };
-  if (type == "NFC") return std::make_unique<UnicodeForm>(options(UTF8PROC_COMPOSE));
-  if (type == "NFD") return std::make_unique<UnicodeForm>(options(UTF8PROC_DECOMPOSE));
-  if (type == "NFKC") return std::make_unique<UnicodeForm>(options(UTF8PROC_COMPOSE | UTF8PROC_COMPAT));
-  if (type == "NFKD") return std::make_unique<UnicodeForm>(options(UTF8PROC_DECOMPOSE | UTF8PROC_COMPAT));
-  if (type == "Prepend") return std::make_unique<Prepend>(JsonString(j, "prepend", at));
-  if (type == "Replace") return std::make_unique<Replace>(JsonMember(j, "pattern", at), JsonString(j, "content", at), at);
+std::unique_ptr<Normalizer> ParseNormalizer(const Json& node, const Where& where, int depth) {
+  CheckNesting(depth, "normalizer", where);
+  const std::string type = TypeOf(node, where);
+  if (type == "NFC") return std::make_unique<UnicodeForm>(UTF8PROC_COMPOSE);
+  if (type == "NFD") return std::make_unique<UnicodeForm>(UTF8PROC_DECOMPOSE);
+  if (type == "NFKC") return std::make_unique<UnicodeForm>(UTF8PROC_COMPOSE | UTF8PROC_COMPAT);
+  if (type == "NFKD") return std::make_unique<UnicodeForm>(UTF8PROC_DECOMPOSE | UTF8PROC_COMPAT);
   if (type == "Lowercase") return std::make_unique<Lowercase>();
+  if (type == "StripAccents") return std::make_unique<StripAccents>();
+  if (type == "ByteLevel") return std::make_unique<ByteLevel>();
   if (type == "Strip") {
-    const bool left = j.value("strip_left", true), right = j.value("strip_right", true);
-    return std::make_unique<Strip>(left, right);
+    return std::make_unique<Strip>(BoolMember(node, "strip_left", where), BoolMember(node, "strip_right", where));
+  }
+  if (type == "Prepend") return std::make_unique<Prepend>(StringMember(node, "prepend", where));
+  if (type == "Replace") {
+    return std::make_unique<Replace>(ParsePattern(Member(node, "pattern", where), where / "pattern"),
+                                     StringMember(node, "content", where));
   }
   if (type == "Sequence") {
-    const json& list = JsonMember(j, "normalizers", at);
-    LANDMARK_CHECK_ARG(list.is_array(), at + ": 'normalizers' must be a list");
-    std::vector<std::unique_ptr<Normalizer>> steps;
-    for (const json& step : list) {
-      auto s = ParseNormalizer(step, where);
-      if (s) steps.push_back(std::move(s));
-    }
-    return std::make_unique<Sequence>(std::move(steps));
+    return std::make_unique<Sequence>(
+        ParseSteps<Normalizer>(node, "normalizers", where,
+                               [depth](const Json& n, const Where& w) { return ParseNormalizer(n, w, depth + 1); }));
   }
-  LANDMARK_THROW(where + ": normalizer type '" + type +
-                 "' is not supported (NFC, NFD, NFKC, NFKD, Prepend, Replace, Lowercase, Strip, Sequence)");
+  Unsupported("normalizer", type,
+              "NFC, NFD, NFKC, NFKD, Lowercase, Strip, StripAccents, Prepend, Replace, ByteLevel and Sequence", where);
 }
 
 }  // namespace landmark::tokenizer

@@ -1,272 +1,315 @@
-// Pre-tokenizers: Split (regex or string, the five delimiter behaviours),
-// ByteLevel (GPT-2's regex and byte alphabet), Digits, Metaspace,
-// Whitespace, WhitespaceSplit, Sequence.
-#include <nlohmann/json.hpp>
+#include "src/tokenizer/pre_tokenizer.h"
 
-#include "landmark/error.h"
-#include "src/tokenizer/components.h"
-#include "src/tokenizer/regex.h"
+#include <functional>
+#include <utility>
+
+#include "src/tokenizer/byte_level.h"
+#include "src/tokenizer/pattern.h"
+#include "src/tokenizer/unicode.h"
 
 namespace landmark::tokenizer {
 namespace {
 
-using json = nlohmann::json;
-
-const char* kGpt2Pattern = R"('s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+)";
-
+// What becomes of the matches when a piece is split (`tokenizers`'
+// SplitDelimiterBehavior): "the-final--countdown" split at '-' gives
+//   Removed            the, final, countdown
+//   Isolated           the, -, final, -, -, countdown
+//   MergedWithPrevious the-, final-, -, countdown
+//   MergedWithNext     the, -final, -, -countdown
+//   Contiguous         the, -, final, --, countdown
 enum class Behavior { kRemoved, kIsolated, kMergedWithPrevious, kMergedWithNext, kContiguous };
 
-Behavior ParseBehavior(const std::string& name, const std::string& where) {
-  if (name == "Removed") return Behavior::kRemoved;
-  if (name == "Isolated") return Behavior::kIsolated;
-  if (name == "MergedWithPrevious") return Behavior::kMergedWithPrevious;
-  if (name == "MergedWithNext") return Behavior::kMergedWithNext;
-  if (name == "Contiguous") return Behavior::kContiguous;
-  LANDMARK_THROW(where + ": split behavior '" + name + "' is not one of Removed, Isolated, MergedWithPrevious, "
-                 "MergedWithNext, Contiguous");
-}
+using Flagged = std::vector<std::pair<Span, bool>>;  // spans covering a piece; true = a match
 
-// Splits `p` at `matches` as the behaviour says (`tokenizers`' NormalizedString::split).
-void SplitPiece(const Piece& p, const std::vector<std::pair<size_t, size_t>>& matches, Behavior behavior,
-                bool invert, std::vector<Piece>& out) {
-  // Segments covering the piece: (begin, end, is_match).
-  struct Segment {
-    size_t b, e;
-    bool match;
+void SplitPiece(const NormalizedString& s, const Flagged& matches, Behavior behavior,
+                std::vector<NormalizedString>& out) {
+  // Each span joins the one before it where `joins(is_match, previous_is_match)`
+  // (`tokenizers` folds MergedWithNext backwards; joining a gap to the
+  // match before it is the same thing).
+  const auto joins = [behavior](bool is_match, bool previous) {
+    switch (behavior) {
+      case Behavior::kContiguous: return is_match == previous;
+      case Behavior::kMergedWithPrevious: return is_match && !previous;
+      case Behavior::kMergedWithNext: return previous && !is_match;
+      default: return false;
+    }
   };
-  std::vector<Segment> segments;
-  size_t done = 0;
-  for (auto [b, e] : matches) {
-    if (b > done) segments.push_back({done, b, invert});
-    segments.push_back({b, e, !invert});
-    done = e;
-  }
-  if (done < p.text.size()) segments.push_back({done, p.text.size(), invert});
-  std::vector<std::pair<size_t, size_t>> pieces;
-  switch (behavior) {
-    case Behavior::kRemoved:
-      for (const Segment& s : segments) {
-        if (!s.match) pieces.push_back({s.b, s.e});
-      }
-      break;
-    case Behavior::kIsolated:
-      for (const Segment& s : segments) pieces.push_back({s.b, s.e});
-      break;
-    case Behavior::kMergedWithPrevious: {
-      bool previous_open = false;
-      for (const Segment& s : segments) {
-        if (s.match && previous_open) {
-          pieces.back().second = s.e;
-        } else {
-          pieces.push_back({s.b, s.e});
-        }
-        previous_open = !s.match;
-      }
-      break;
+  Span current{0, 0};
+  bool previous = false, open = false;
+  const auto emit = [&] {
+    if (open && current.second > current.first) out.push_back(s.Slice(current.first, current.second));
+  };
+  for (const auto& [span, is_match] : matches) {
+    if (open && joins(is_match, previous)) {
+      current.second = span.second;
+    } else {
+      emit();
+      current = span;
+      open = behavior != Behavior::kRemoved || !is_match;
     }
-    case Behavior::kMergedWithNext: {
-      bool pending = false;
-      for (const Segment& s : segments) {
-        if (pending) {
-          pieces.back().second = s.e;
-        } else {
-          pieces.push_back({s.b, s.e});
-        }
-        pending = s.match;
-      }
-      break;
-    }
-    case Behavior::kContiguous: {
-      bool previous_match = false;
-      for (const Segment& s : segments) {
-        if (s.match && previous_match) {
-          pieces.back().second = s.e;
-        } else {
-          pieces.push_back({s.b, s.e});
-        }
-        previous_match = s.match;
-      }
-      break;
-    }
+    previous = is_match;
   }
-  for (auto [b, e] : pieces) {
-    if (e > b) out.push_back(p.Slice(b, e));
-  }
+  emit();
 }
 
-// A piece-by-piece pre-tokenizer.
-class EachPiece : public PreTokenizer {
- public:
-  void Apply(std::vector<Piece>& pieces) const override {
-    std::vector<Piece> out;
-    out.reserve(pieces.size());
-    for (const Piece& p : pieces) One(p, out);
-    pieces = std::move(out);
+// `tokenizers`' find_matches for a character predicate: every character
+// that satisfies it is a match of its own.
+Flagged MatchCharacters(std::string_view text, const std::function<bool(char32_t)>& match) {
+  Flagged out;
+  if (text.empty()) return {{{0, 0}, false}};
+  size_t gap = 0;
+  for (size_t i = 0; i < text.size();) {
+    const size_t at = i;
+    if (!match(NextCodePoint(text, i))) continue;
+    if (gap < at) out.push_back({{gap, at}, false});
+    out.push_back({{at, i}, true});
+    gap = i;
   }
-  virtual void One(const Piece& p, std::vector<Piece>& out) const = 0;
-};
+  if (gap < text.size()) out.push_back({{gap, text.size()}, false});
+  return out;
+}
 
-class Split : public EachPiece {
+// Replaces every piece by the pieces `split` makes of it.
+template <class Fn>
+void SplitEach(std::vector<NormalizedString>& pieces, const Fn& split) {
+  std::vector<NormalizedString> out;
+  out.reserve(pieces.size());
+  for (const NormalizedString& piece : pieces) {
+    if (!piece.empty()) split(piece, out);
+  }
+  pieces = std::move(out);
+}
+
+class Split : public PreTokenizer {
  public:
-  Split(std::unique_ptr<Regex> regex, std::string literal, Behavior behavior, bool invert)
-      : regex_(std::move(regex)), literal_(std::move(literal)), behavior_(behavior), invert_(invert) {}
-  void One(const Piece& p, std::vector<Piece>& out) const override {
-    std::vector<std::pair<size_t, size_t>> matches;
-    if (regex_) {
-      matches = regex_->FindAll(p.text);
-    } else if (!literal_.empty()) {
-      for (size_t at = p.text.find(literal_); at != std::string::npos; at = p.text.find(literal_, at + literal_.size())) {
-        matches.push_back({at, at + literal_.size()});
+  Split(Pattern pattern, Behavior behavior, bool invert)
+      : pattern_(std::move(pattern)), behavior_(behavior), invert_(invert) {}
+  void PreTokenize(std::vector<NormalizedString>& pieces) const override {
+    std::vector<Span> found;
+    SplitEach(pieces, [&](const NormalizedString& piece, std::vector<NormalizedString>& out) {
+      pattern_.FindAll(piece.text, found);
+      Flagged matches = MatchesAndGaps(piece.text, found);
+      if (invert_) {
+        for (auto& m : matches) m.second = !m.second;
       }
-    }
-    SplitPiece(p, matches, behavior_, invert_, out);
+      SplitPiece(piece, matches, behavior_, out);
+    });
   }
 
  private:
-  std::unique_ptr<Regex> regex_;
-  std::string literal_;
+  Pattern pattern_;
   Behavior behavior_;
   bool invert_;
 };
 
-class ByteLevel : public EachPiece {
+// GPT-2's pre-tokenizer: optionally a space before each piece, the GPT-2
+// regex, then every byte as its character of the byte-level alphabet.
+class ByteLevel : public PreTokenizer {
  public:
-  ByteLevel(bool add_prefix_space, bool use_regex)
-      : add_prefix_space_(add_prefix_space),
-        regex_(use_regex ? std::make_unique<Regex>(kGpt2Pattern, "ByteLevel") : nullptr) {}
-  void One(const Piece& in, std::vector<Piece>& out) const override {
-    Piece p = in;
-    if (add_prefix_space_ && (p.text.empty() || p.text[0] != ' ')) {
-      Piece spaced;
-      spaced.Append(" ", p.origin.empty() ? 0 : p.origin[0]);
-      spaced.Append(p, 0, p.text.size());
-      p = std::move(spaced);
-    }
-    std::vector<Piece> split;
-    if (regex_) {
-      SplitPiece(p, regex_->FindAll(p.text), Behavior::kIsolated, false, split);
-    } else {
-      split.push_back(std::move(p));
-    }
-    for (const Piece& s : split) {  // every byte as its printable character
-      Piece mapped;
-      for (size_t i = 0; i < s.text.size(); ++i) mapped.Append(ByteToUnicode(uint8_t(s.text[i])), s.origin[i]);
-      out.push_back(std::move(mapped));
-    }
+  ByteLevel(bool add_prefix_space, bool use_regex) : add_prefix_space_(add_prefix_space), use_regex_(use_regex) {}
+  void PreTokenize(std::vector<NormalizedString>& pieces) const override {
+    static const Pattern gpt2 =
+        Pattern::Regex(R"('s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+)", "ByteLevel");
+    std::vector<Span> found;
+    std::vector<NormalizedString> words;
+    SplitEach(pieces, [&](const NormalizedString& piece, std::vector<NormalizedString>& out) {
+      words.clear();
+      NormalizedString spaced;
+      const NormalizedString* p = &piece;
+      if (add_prefix_space_ && piece.text[0] != ' ') {
+        NormalizedBuilder b(piece);
+        b.Write(" ", 0);
+        b.Copy(0, piece.text.size());
+        spaced = b.Finish();
+        p = &spaced;
+      }
+      if (use_regex_) {
+        gpt2.FindAll(p->text, found);
+        SplitPiece(*p, MatchesAndGaps(p->text, found), Behavior::kIsolated, words);
+      } else {
+        words.push_back(*p);
+      }
+      for (const NormalizedString& word : words) {
+        NormalizedBuilder b(word);
+        for (size_t i = 0; i < word.text.size(); ++i) b.Write(ByteToChar(static_cast<uint8_t>(word.text[i])), i);
+        out.push_back(b.Finish());
+      }
+    });
   }
 
  private:
-  bool add_prefix_space_;
-  std::unique_ptr<Regex> regex_;
+  bool add_prefix_space_, use_regex_;
 };
 
-class Metaspace : public EachPiece {
+using PrependScheme = MetaspaceOptions::Prepend;
+
+// SentencePiece's spaces: ' ' becomes "▁", a "▁" is put before the text
+// (always, or only before the first piece of the input), and pieces are
+// split before each "▁".
+class Metaspace : public PreTokenizer {
  public:
-  Metaspace(std::string replacement, std::string scheme, bool split)
-      : replacement_(std::move(replacement)), scheme_(std::move(scheme)), split_(split) {}
-  void One(const Piece& in, std::vector<Piece>& out) const override {
-    Piece p;
-    for (size_t i = 0; i < in.text.size(); ++i) {
-      if (in.text[i] == ' ') {
-        p.Append(replacement_, in.origin[i]);
-      } else {
-        p.Append(in, i, i + 1);
+  explicit Metaspace(MetaspaceOptions options)
+      : replacement_(std::move(options.replacement)),
+        marker_(Pattern::Literal(replacement_)),
+        scheme_(options.prepend),
+        split_(options.split) {}
+  void PreTokenize(std::vector<NormalizedString>& pieces) const override {
+    std::vector<Span> found;
+    SplitEach(pieces, [&](const NormalizedString& piece, std::vector<NormalizedString>& out) {
+      NormalizedBuilder b(piece);
+      const bool starts_with_replacement = piece.text[0] == ' ' || piece.text.rfind(replacement_, 0) == 0;
+      const bool prepend = !starts_with_replacement && (scheme_ == PrependScheme::kAlways ||
+                                                        (scheme_ == PrependScheme::kFirst && piece.origin[0] == 0));
+      if (prepend) b.Write(replacement_, 0);
+      size_t done = 0;
+      for (size_t i = 0; i < piece.text.size(); ++i) {
+        if (piece.text[i] != ' ') continue;
+        b.Copy(done, i);
+        b.Write(replacement_, i);
+        done = i + 1;
       }
-    }
-    const bool starts = p.text.compare(0, replacement_.size(), replacement_) == 0;
-    const bool at_input_start = !in.origin.empty() && in.origin[0] == 0;
-    if (!starts && !p.text.empty() && (scheme_ == "always" || (scheme_ == "first" && at_input_start))) {
-      Piece prefixed;
-      prefixed.Append(replacement_, p.origin[0]);
-      prefixed.Append(p, 0, p.text.size());
-      p = std::move(prefixed);
-    }
-    if (!split_) {
-      if (!p.text.empty()) out.push_back(std::move(p));
-      return;
-    }
-    std::vector<std::pair<size_t, size_t>> matches;
-    for (size_t at = p.text.find(replacement_); at != std::string::npos; at = p.text.find(replacement_, at + replacement_.size())) {
-      matches.push_back({at, at + replacement_.size()});
-    }
-    SplitPiece(p, matches, Behavior::kMergedWithNext, false, out);
+      b.Copy(done, piece.text.size());
+      NormalizedString replaced = b.Finish();
+      if (!split_) {
+        out.push_back(std::move(replaced));
+        return;
+      }
+      marker_.FindAll(replaced.text, found);
+      SplitPiece(replaced, MatchesAndGaps(replaced.text, found), Behavior::kMergedWithNext, out);
+    });
   }
 
  private:
-  std::string replacement_, scheme_;
+  std::string replacement_;
+  Pattern marker_;
+  PrependScheme scheme_;
   bool split_;
+};
+
+class Digits : public PreTokenizer {
+ public:
+  explicit Digits(bool individual) : individual_(individual) {}
+  void PreTokenize(std::vector<NormalizedString>& pieces) const override {
+    SplitEach(pieces, [&](const NormalizedString& piece, std::vector<NormalizedString>& out) {
+      SplitPiece(piece, MatchCharacters(piece.text, IsNumeric),
+                 individual_ ? Behavior::kIsolated : Behavior::kContiguous, out);
+    });
+  }
+
+ private:
+  bool individual_;
+};
+
+// Whitespace: the runs of \w+ and of [^\w\s]+, dropping whitespace;
+// WhitespaceSplit: the runs between whitespace characters.
+class Whitespace : public PreTokenizer {
+ public:
+  explicit Whitespace(bool split_only) : split_only_(split_only) {}
+  void PreTokenize(std::vector<NormalizedString>& pieces) const override {
+    SplitEach(pieces, [&](const NormalizedString& piece, std::vector<NormalizedString>& out) {
+      if (split_only_) {
+        SplitPiece(piece, MatchCharacters(piece.text, IsWhitespace), Behavior::kRemoved, out);
+        return;
+      }
+      int run_class = -1;  // 0: whitespace, 1: word, 2: other
+      size_t run_start = 0;
+      for (size_t i = 0; i <= piece.text.size();) {
+        const size_t at = i;
+        int c = -1;
+        if (i < piece.text.size()) {
+          const char32_t ch = NextCodePoint(piece.text, i);
+          c = IsWordChar(ch) ? 1 : IsWhitespace(ch) ? 0 : 2;
+        } else {
+          ++i;
+        }
+        if (c == run_class) continue;
+        if (run_class > 0) out.push_back(piece.Slice(run_start, at));
+        run_class = c;
+        run_start = at;
+      }
+    });
+  }
+
+ private:
+  bool split_only_;
 };
 
 class Sequence : public PreTokenizer {
  public:
   explicit Sequence(std::vector<std::unique_ptr<PreTokenizer>> steps) : steps_(std::move(steps)) {}
-  void Apply(std::vector<Piece>& pieces) const override {
-    for (const auto& s : steps_) s->Apply(pieces);
+  void PreTokenize(std::vector<NormalizedString>& pieces) const override {
+    for (const auto& step : steps_) step->PreTokenize(pieces);
   }
 
  private:
   std::vector<std::unique_ptr<PreTokenizer>> steps_;
 };
 
-bool Flag(const json& j, const char* key, bool fallback, const std::string& where) {
-  if (!j.contains(key) || j[key].is_null()) return fallback;
-  LANDMARK_CHECK_ARG(j[key].is_boolean(), where + ": '" + key + "' must be true or false");
-  return j[key].get<bool>();
+Behavior ParseBehavior(const Json& node, const Where& where) {
+  const std::string name = StringMember(node, "behavior", where);
+  if (name == "Removed") return Behavior::kRemoved;
+  if (name == "Isolated") return Behavior::kIsolated;
+  if (name == "MergedWithPrevious") return Behavior::kMergedWithPrevious;
+  if (name == "MergedWithNext") return Behavior::kMergedWithNext;
+  if (name == "Contiguous") return Behavior::kContiguous;
+  (where / "behavior")
+      .Fail("unknown split behavior '" + name +
+            "' (expected Removed, Isolated, MergedWithPrevious, MergedWithNext or Contiguous)");
 }
 
 }  // namespace
 
-std::unique_ptr<PreTokenizer> ParsePreTokenizer(const json& j, const std::string& where) {
-  if (j.is_null()) return nullptr;
-  const std::string type = JsonString(j, "type", where);
-  const std::string at = where + " (pre_tokenizer " + type + ")";
-  if (type == "Split") {
-    const json& pattern = JsonMember(j, "pattern", at);
-    const Behavior behavior = ParseBehavior(JsonString(j, "behavior", at), at);
-    const bool invert = Flag(j, "invert", false, at);
-    if (pattern.is_object() && pattern.contains("Regex")) {
-      return std::make_unique<Split>(std::make_unique<Regex>(JsonString(pattern, "Regex", at), at), "", behavior,
-                                     invert);
+MetaspaceOptions ParseMetaspaceOptions(const Json& node, const Where& where) {
+  MetaspaceOptions options;
+  options.replacement = StringMember(node, "replacement", where);
+  size_t end = 0;
+  if (options.replacement.empty() || (NextCodePoint(options.replacement, end), end != options.replacement.size())) {
+    (where / "replacement").Fail("expected one character");
+  }
+  const auto scheme = OptionalString(node, "prepend_scheme", where);
+  if (!scheme || *scheme == "always") {
+    options.prepend = PrependScheme::kAlways;
+  } else if (*scheme == "first") {
+    options.prepend = PrependScheme::kFirst;
+  } else if (*scheme == "never") {
+    options.prepend = PrependScheme::kNever;
+  } else {
+    (where / "prepend_scheme").Fail("unknown prepend_scheme '" + *scheme + "' (expected always, first or never)");
+  }
+  // The older form: add_prefix_space false means "never".
+  if (const Json* legacy = Optional(node, "add_prefix_space", where);
+      legacy != nullptr && !AsBool(*legacy, where / "add_prefix_space")) {
+    if (scheme && options.prepend != PrependScheme::kNever) {
+      where.Fail("add_prefix_space false contradicts prepend_scheme '" + *scheme + "'");
     }
-    return std::make_unique<Split>(nullptr, JsonString(pattern, "String", at), behavior, invert);
+    options.prepend = PrependScheme::kNever;
+  }
+  options.split = BoolMember(node, "split", where, true);
+  return options;
+}
+
+std::unique_ptr<PreTokenizer> ParsePreTokenizer(const Json& node, const Where& where, int depth) {
+  CheckNesting(depth, "pre-tokenizer", where);
+  const std::string type = TypeOf(node, where);
+  if (type == "Split") {
+    return std::make_unique<Split>(ParsePattern(Member(node, "pattern", where), where / "pattern"),
+                                   ParseBehavior(node, where), BoolMember(node, "invert", where));
   }
   if (type == "ByteLevel") {
-    return std::make_unique<ByteLevel>(Flag(j, "add_prefix_space", true, at), Flag(j, "use_regex", true, at));
+    return std::make_unique<ByteLevel>(BoolMember(node, "add_prefix_space", where, true),
+                                       BoolMember(node, "use_regex", where, true));
   }
-  if (type == "Digits") {
-    const bool individual = Flag(j, "individual_digits", false, at);
-    return std::make_unique<Split>(std::make_unique<Regex>(R"(\p{N})", at), "",
-                                   individual ? Behavior::kIsolated : Behavior::kContiguous, false);
-  }
-  if (type == "Metaspace") {
-    std::string scheme = "always";
-    if (j.contains("prepend_scheme") && !j["prepend_scheme"].is_null()) {
-      scheme = JsonString(j, "prepend_scheme", at);
-    } else if (!Flag(j, "add_prefix_space", true, at)) {
-      scheme = "never";
-    }
-    LANDMARK_CHECK_ARG(scheme == "always" || scheme == "first" || scheme == "never",
-                       at + ": prepend_scheme '" + scheme + "' is not always, first or never");
-    return std::make_unique<Metaspace>(JsonString(j, "replacement", at), scheme, Flag(j, "split", true, at));
-  }
-  if (type == "Whitespace") {
-    return std::make_unique<Split>(std::make_unique<Regex>(R"(\w+|[^\w\s]+)", at), "", Behavior::kRemoved, true);
-  }
-  if (type == "WhitespaceSplit") {
-    return std::make_unique<Split>(std::make_unique<Regex>(R"(\s+)", at), "", Behavior::kRemoved, false);
-  }
+  if (type == "Metaspace") return std::make_unique<Metaspace>(ParseMetaspaceOptions(node, where));
+  if (type == "Digits") return std::make_unique<Digits>(BoolMember(node, "individual_digits", where, false));
+  if (type == "Whitespace") return std::make_unique<Whitespace>(false);
+  if (type == "WhitespaceSplit") return std::make_unique<Whitespace>(true);
   if (type == "Sequence") {
-    const json& list = JsonMember(j, "pretokenizers", at);
-    LANDMARK_CHECK_ARG(list.is_array(), at + ": 'pretokenizers' must be a list");
-    std::vector<std::unique_ptr<PreTokenizer>> steps;
-    for (const json& step : list) {
-      auto s = ParsePreTokenizer(step, where);
-      if (s) steps.push_back(std::move(s));
-    }
-    return std::make_unique<Sequence>(std::move(steps));
+    return std::make_unique<Sequence>(ParseSteps<PreTokenizer>(
+        node, "pretokenizers", where,
+        [depth](const Json& n, const Where& w) { return ParsePreTokenizer(n, w, depth + 1); }));
   }
-  LANDMARK_THROW(where + ": pre_tokenizer type '" + type +
-                 "' is not supported (Split, ByteLevel, Digits, Metaspace, Whitespace, WhitespaceSplit, Sequence)");
+  Unsupported("pre-tokenizer", type, "Split, ByteLevel, Metaspace, Digits, Whitespace, WhitespaceSplit and Sequence",
+              where);
 }
 
 }  // namespace landmark::tokenizer
