@@ -3,12 +3,15 @@
 
 #include <algorithm>
 #include <cstring>
+#include <map>
 #include <memory>
+#include <mutex>
 #include <vector>
 
 #include "landmark/error.h"
 #include "landmark/store.h"
 #include "src/io/mapped_file.h"
+#include "src/store/append_file.h"
 #include "src/store/format.h"
 
 namespace landmark {
@@ -22,10 +25,16 @@ struct StoreReader::Impl {
   StoreInfo info;
   std::unique_ptr<MappedFile> landmarks, text, text_index, tail;
   std::vector<std::unique_ptr<MappedFile>> segments;
+  struct MappedAttachment {
+    std::unique_ptr<MappedFile> file;
+    uint64_t bytes = 0;
+    std::once_flag checked;
+  };
+  std::map<std::string, std::unique_ptr<MappedAttachment>, std::less<>> attachments;
 
   // Maps `name`, checking it holds at least the committed bytes.
   std::unique_ptr<MappedFile> Map(const std::string& name) {
-    auto file = std::make_unique<MappedFile>(JoinPath(dir, name));
+    auto file = std::make_unique<MappedFile>(JoinPath(dir, name), /*follow_symlinks=*/false);
     const uint64_t committed = manifest.files.at(name).bytes;
     LANDMARK_CHECK_ARG(file->size() >= committed,
                        file->path() + ": " + std::to_string(file->size()) + " bytes, the manifest says " +
@@ -42,6 +51,13 @@ struct StoreReader::Impl {
     text = manifest.text ? Map(store::kText) : nullptr;
     text_index = manifest.text ? Map(store::kTextIndex) : nullptr;
     tail = manifest.tail_tokens ? Map(manifest.tail_name()) : nullptr;
+    attachments.clear();
+    for (const auto& [name, a] : manifest.attachments) {
+      auto mapped = std::make_unique<MappedAttachment>();
+      mapped->file = Map(a.file);
+      mapped->bytes = manifest.files.at(a.file).bytes;
+      attachments[name] = std::move(mapped);
+    }
   }
 
   uint64_t TextEnd(size_t c) const {  // end offset of chunk c's text in text.bin
@@ -99,6 +115,22 @@ std::string_view StoreReader::text(size_t c) const {
                      impl_->dir + ": text-index.bin is corrupted at chunk " + std::to_string(c) +
                          " (run `landmark verify`)");
   return {reinterpret_cast<const char*>(impl_->text->data()) + begin, size_t(end - begin)};
+}
+
+bool StoreReader::has_attachment(std::string_view name) const {
+  return impl_->attachments.find(name) != impl_->attachments.end();
+}
+
+std::string_view StoreReader::attachment(std::string_view name) const {
+  const auto it = impl_->attachments.find(name);
+  if (it == impl_->attachments.end()) return {};
+  Impl::MappedAttachment& a = *it->second;
+  const char* data = reinterpret_cast<const char*>(a.file->data());
+  // Checked once, on first use (small side data; opening stays cheap).
+  std::call_once(a.checked, [&] {
+    store::CheckRegions(a.file->path(), data, impl_->manifest.files.at(impl_->manifest.attachments.at(it->first).file));
+  });
+  return {data, size_t(a.bytes)};
 }
 
 void StoreReader::Prefetch(const size_t* chunk_ids, size_t count, size_t head) const {

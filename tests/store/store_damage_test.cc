@@ -232,7 +232,12 @@ TEST_CASE("damaged manifest: truncated, empty, bit-flipped, unknown version, for
   std::string flipped = original;
   const size_t at = flipped.find("\"chunks\": 7");
   REQUIRE(at != std::string::npos);
-  flipped[at + 10] = '9';  // 7 -> 9 chunks: sizes no longer add up
+  flipped[at + 10] = '9';  // 7 -> 9 chunks: the manifest's own checksum no longer matches
+  Spit(path, flipped);
+  ExpectOpenError(store, "manifest.json: checksum mismatch");
+  const size_t checksum = flipped.find("\"checksum\"");
+  REQUIRE(checksum != std::string::npos);
+  flipped.replace(checksum, 10, "\"unchecked\"");  // a legacy manifest (none): sizes no longer add up
   Spit(path, flipped);
   ExpectOpenError(store, "the counts imply");
   std::string version = original;
