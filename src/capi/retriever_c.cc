@@ -1,4 +1,6 @@
 // C API: the retrieval engine and its results (outputs and explanations).
+#include <cmath>
+
 #include "landmark/error.h"
 #include "src/capi/capi.h"
 
@@ -116,6 +118,9 @@ landmark_status landmark_retriever_create(landmark_store* store, const landmark_
     config.device = DeviceFromC(Raw(o.device), "options.device");
     auto object = std::make_shared<RetrieverObject>();
     object->arena = ArenaOf(o.arena);
+    if (!std::isfinite(o.temperature)) {
+      Fail(LANDMARK_ERROR_INVALID_ARGUMENT, "options.temperature must be a finite number, is " + std::to_string(o.temperature));
+    }
     object->temperature = o.temperature;
     // Its own view of the store's commit as of now (a later refresh of the
     // store handle does not move it under running queries).

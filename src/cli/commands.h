@@ -18,9 +18,10 @@ void AddPrefillCommand(CLI::App& app);  // prefill
 void AddGmuCommands(CLI::App& app);     // gmu init-weights | run
 void AddModelCommands(CLI::App& app);   // ask, model info|random
 
-// `ingest --model`: text files through the byte model into a store.
+// `ingest --model`: text files through the byte model into a store,
+// committing (with the model state) every `commit_every` chunks.
 void RunModelIngest(const std::string& model_spec, const std::string& out, const std::vector<std::string>& inputs,
-                    const std::string& dtype, bool strict);
+                    const std::string& dtype, bool strict, size_t commit_every = 1024);
 
 // Runs `command` in a TBB arena of `threads` (0: all CPUs).
 void RunWithThreads(size_t threads, const std::function<void()>& command);

@@ -51,10 +51,6 @@ static std::string CommandName(const CLI::App& app) {
 
 int main(int argc, char** argv) {
   PreferPassiveOpenMp(argv);
-  // An allocation that fails throws std::bad_alloc, reported below. mimalloc
-  // (the CLI's allocator) calls the new-handler and aborts when there is
-  // none: this one makes it throw like the standard allocator.
-  std::set_new_handler([] { throw std::bad_alloc(); });
   CLI::App app{"landmark: ultra-long-context sparse attention on CPUs"};
   app.require_subcommand(1);
   app.set_version_flag("--version", [] {
@@ -78,7 +74,7 @@ int main(int argc, char** argv) {
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
-    return app.exit(e);
+    return app.exit(e) == 0 ? 0 : 1;  // --help and --version exit 0, every error 1
   } catch (const landmark::Error& e) {
     std::fprintf(stderr, "landmark: error: %s\n", e.what());
     return 1;

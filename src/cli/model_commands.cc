@@ -34,12 +34,13 @@ std::string RunLabel(const std::vector<std::string>& files) {
 }  // namespace
 
 void RunModelIngest(const std::string& model_spec, const std::string& out, const std::vector<std::string>& inputs,
-                    const std::string& dtype, bool strict) {
+                    const std::string& dtype, bool strict, size_t commit_every) {
   LANDMARK_CHECK_ARG(!inputs.empty(), "ingest: nothing to ingest (give text files or directories)");
   const Model model = Model::LoadSpec(model_spec);
   const bool exists = std::filesystem::exists(std::filesystem::path(out) / "manifest.json");
   ModelIngestOptions options;
   options.dtype = ParseDType(dtype, "--dtype");
+  options.commit_every = commit_every;
   std::vector<std::string> files;
   uint64_t total = 0;
   for (const std::string& path : ListTextFiles(inputs)) {

@@ -6,6 +6,7 @@
 #include "src/cli/option_checks.h"
 
 #include <cmath>
+#include <cstdio>
 #include <cstdlib>
 #include <string>
 
@@ -71,6 +72,26 @@ const CLI::Validator kFinite(
     },
     "");
 
+std::string Number(double x) {
+  char buffer[32];
+  std::snprintf(buffer, sizeof(buffer), x == std::floor(x) && std::fabs(x) < 1e18 ? "%.0f" : "%g", x);
+  return buffer;
+}
+
+// [min, max], inclusive; the message and the help text in plain numbers.
+CLI::Validator Between(double min, double max) {
+  return CLI::Validator(
+      [min, max](std::string& input) -> std::string {
+        char* end = nullptr;
+        const double value = std::strtod(input.c_str(), &end);
+        if (end == input.c_str() || *end != '\0' || !(value >= min && value <= max)) {
+          return "must be in [" + Number(min) + ", " + Number(max) + "] (got " + input + ")";
+        }
+        return "";
+      },
+      "in [" + Number(min) + ", " + Number(max) + "]");
+}
+
 void AddTo(CLI::App& app) {
   for (CLI::App* sub : app.get_subcommands([](CLI::App*) { return true; })) AddTo(*sub);
   for (CLI::Option* option : app.get_options()) {
@@ -85,7 +106,7 @@ void AddTo(CLI::App& app) {
     }
     for (const Bound& b : kBounds) {
       if (name == b.option && (b.command[0] == '\0' || app.get_name() == b.command)) {
-        option->check(CLI::Range(b.min, b.max));
+        option->check(Between(b.min, b.max));
       }
     }
   }

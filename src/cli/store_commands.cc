@@ -50,7 +50,7 @@ void RunIngest(const CLI::App& app, const IngestArgs& a) {
     for (const char* shape : {"--chunk-size", "--kv-heads", "--head-dim", "--landmark", "--seed"}) {
       LANDMARK_CHECK_ARG(app.count(shape) == 0, std::string("ingest: ") + shape + " comes from the model with --model");
     }
-    return RunModelIngest(a.model, a.out, a.inputs, a.dtype, a.strict);
+    return RunModelIngest(a.model, a.out, a.inputs, a.dtype, a.strict, a.commit_every);
   }
   const bool tensors = !a.keys.empty() || !a.values.empty();
   LANDMARK_CHECK_ARG(!tensors || (!a.keys.empty() && !a.values.empty()), "ingest: --keys and --values go together");

@@ -131,6 +131,17 @@ std::string CheckTextFile(const std::string& path, size_t* bytes) {
   return reason;
 }
 
+std::string CheckText(std::string_view text) {
+  if (text.find('\0') != std::string_view::npos) return "binary (contains NUL bytes)";
+  Utf8Validator utf8;
+  size_t error_at = 0;
+  if (!utf8.Feed(reinterpret_cast<const unsigned char*>(text.data()), text.size(), 0, error_at)) {
+    return "invalid UTF-8 at byte " + std::to_string(error_at);
+  }
+  if (!utf8.complete()) return "invalid UTF-8 (truncated character at the end)";
+  return "";
+}
+
 TextPieces::TextPieces(const std::string& path, size_t piece_bytes)
     : path_(path), piece_bytes_(std::max<size_t>(piece_bytes, 64)) {
   std::string why;

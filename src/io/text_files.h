@@ -6,6 +6,7 @@
 #include <cstddef>
 #include <cstdio>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace landmark {
@@ -19,6 +20,10 @@ std::vector<std::string> ListTextFiles(const std::vector<std::string>& inputs);
 // FIFO or device: never waited on), empty, binary (a NUL byte), invalid
 // UTF-8 (with the byte offset), unreadable. Reads the file once.
 std::string CheckTextFile(const std::string& path, size_t* bytes = nullptr);
+
+// Why `text` is not ingestible text ("" if it is): binary (a NUL byte) or
+// invalid UTF-8 (with the byte offset) — CheckTextFile's test, in memory.
+std::string CheckText(std::string_view text);
 
 // Reads a checked text file in pieces of about `piece_bytes` ending at
 // whitespace (or, without any, at a UTF-8 character boundary).

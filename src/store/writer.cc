@@ -16,6 +16,7 @@
 #include <cstring>
 #include <ctime>
 #include <filesystem>
+#include <limits>
 #include <memory>
 #include <set>
 #include <vector>
@@ -79,7 +80,7 @@ uint32_t OverflowBits(DType in, DType out) {
 // OverflowBits), or n. Blocks are scanned branch-free first.
 template <class Bits>
 size_t FirstOverflow(const Bits* p, size_t n, uint32_t limit) {
-  constexpr Bits kMagnitude = Bits(~Bits(0) >> 1);
+  constexpr Bits kMagnitude = std::numeric_limits<Bits>::max() >> 1;  // all bits but the sign
   constexpr size_t kBlock = 1024;
   for (size_t begin = 0; begin < n; begin += kBlock) {
     const size_t end = std::min(n, begin + kBlock);

@@ -330,6 +330,30 @@ TEST_CASE("hardening 10: NaN, Inf and values beyond f16 are refused, naming the 
   CHECK(reader.tokens() == n);
   CHECK(LoadAsF32(reader.chunk(0, 0).keys, DType::kF16, 3) == 65504.0f);
   CHECK(VerifyStore(dir.str()).empty());
+  // f16 and bf16 inputs: negative values are fine; infinities, and bf16
+  // values past the largest f16, are not.
+  {
+    TempStoreDir halves("nonfinite-halves");
+    StoreWriter w = StoreWriter::Create(halves.str(), o);
+    std::vector<uint16_t> k16(n * H * d, ToF16(-0.75f).bits), v16(n * H * d, ToF16(-3.0f).bits);
+    TokenBatch h;
+    h.tokens = n;
+    h.keys = k16.data();
+    h.values = v16.data();
+    h.dtype = DType::kF16;
+    w.Append(h);
+    k16[(4 * H + 1) * d] = 0xFC00;  // -Inf
+    CHECK_THROWS_WITH_AS(w.Append(h), doctest::Contains("token 4, head 1: the keys hold -Inf"), Error);
+    std::fill(k16.begin(), k16.end(), ToBF16(-65280.0f).bits);  // the largest bf16 below f16's overflow
+    std::fill(v16.begin(), v16.end(), ToBF16(-0.5f).bits);
+    h.dtype = DType::kBF16;
+    w.Append(h);
+    v16[(9 * H + 0) * d + 1] = ToBF16(-65536.0f).bits;
+    CHECK_THROWS_WITH_AS(w.Append(h), doctest::Contains("token 9, head 0: the values hold -65536, beyond the range of f16"),
+                         Error);
+    w.Close();
+    CHECK(StoreReader::Open(halves.str()).tokens() == 2 * n);
+  }
   // Learned landmarks too.
   TempStoreDir learned("nonfinite-learned");
   o.shape.landmark = LandmarkKind::kLearned;
