@@ -4,6 +4,7 @@
 // exact decode of the same store, from 128K to 16M tokens.
 #pragma once
 
+#include <cstdio>
 #include <functional>
 #include <string>
 #include <vector>

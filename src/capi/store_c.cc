@@ -1,5 +1,6 @@
 // C API: presets, store shapes and info, the writer (tensors, text, files)
 // and the read-only store.
+#include <algorithm>
 #include <cstring>
 #include <filesystem>
 

@@ -1,6 +1,7 @@
 // `landmark ingest`, `landmark info`, `landmark verify`.
 #include <fmt/core.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <filesystem>
 #include <memory>

@@ -1,5 +1,6 @@
 // ModelIngest: documents through the lower blocks in segments into a chunk
 // store (K/V per head, learned landmarks), then the state answering needs.
+#include <algorithm>
 #include <chrono>
 #include <filesystem>
 #include <future>

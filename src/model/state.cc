@@ -2,6 +2,7 @@
 // metadata), kept as the store attachment "model-state".
 #include "src/model/state.h"
 
+#include <algorithm>
 #include <cstring>
 #include <filesystem>
 

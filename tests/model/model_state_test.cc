@@ -5,6 +5,7 @@
 // configs and questions whose sizes would overflow or grow without bound.
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <filesystem>
