@@ -9,56 +9,23 @@
 #include <cmath>
 #include <cstring>
 #include <filesystem>
-#include <fstream>
 #include <map>
 #include <nlohmann/json.hpp>
 #include <random>
-#include <sstream>
 
 #include "landmark/error.h"
 #include "landmark/model.h"
 #include "landmark/safetensors.h"
+#include "tests/model/model_test_util.h"
 #include "tests/temp_dir.h"
 
 namespace landmark {
 namespace {
 
 namespace fs = std::filesystem;
-
-ModelConfig TinyConfig() {
-  ModelConfig c;
-  c.d_model = 32;
-  c.heads = 2;
-  c.head_dim = 16;
-  c.mlp_hidden = 64;
-  c.window = 16;
-  c.chunk = 8;
-  c.top_k = 2;
-  return c;
-}
-
-std::string Text(size_t n, uint32_t seed) {
-  const char* words[] = {"vault ", "key ", "river ", "pass ", "is ", "The ", "quiet ", "7", "31", "? ", ". "};
-  std::string s;
-  uint32_t x = seed;
-  while (s.size() < n) {
-    x = x * 1664525u + 1013904223u;
-    s += words[(x >> 16) % 11];
-  }
-  s.resize(n);
-  return s;
-}
-
-std::string Slurp(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
-
-void Spit(const std::string& path, const std::string& bytes) {
-  std::ofstream(path, std::ios::binary | std::ios::trunc).write(bytes.data(), std::streamsize(bytes.size()));
-}
+using test::Text;
+using test::TinyConfig;
+using test::TinyModel;
 
 std::string StateFile(const std::string& store) {
   for (const auto& e : fs::directory_iterator(store)) {
@@ -72,11 +39,20 @@ std::map<std::string, std::string> DataFiles(const std::string& store) {
   std::map<std::string, std::string> files;
   for (const auto& e : fs::directory_iterator(store)) {
     const std::string name = e.path().filename().string();
-    if (name == "landmarks.bin" || name.rfind("kv-", 0) == 0) files[name] = Slurp(e.path().string());
-    if (name.rfind("tail-", 0) == 0) files["tail"] = Slurp(e.path().string());
+    if (name == "landmarks.bin" || name.rfind("kv-", 0) == 0) files[name] = test::ReadFile(e.path().string());
+    if (name.rfind("tail-", 0) == 0) files["tail"] = test::ReadFile(e.path().string());
   }
   files["state"] = std::string(StoreReader::Open(store).attachment("model-state"));
   return files;
+}
+
+void Ingest(ModelIngest& ingest, const std::vector<std::string>& documents);
+
+// A new store in `dir` holding `text`, ingested by `model` with `options`.
+void CreateStore(const Model& model, const std::string& dir, const std::string& text,
+                 const ModelIngestOptions& options = {}) {
+  ModelIngest ingest = ModelIngest::Create(model, dir, options);
+  Ingest(ingest, {text});
 }
 
 void Ingest(ModelIngest& ingest, const std::vector<std::string>& documents) {
@@ -87,14 +63,8 @@ void Ingest(ModelIngest& ingest, const std::vector<std::string>& documents) {
   ingest.Finish();
 }
 
-struct Tiny {
-  test::TempDir dir{"model-state"};
-  std::string path = dir / "tiny.safetensors";
-  Tiny() { WriteRandomModel(path, TinyConfig(), 7, DType::kF32); }
-};
-
 TEST_CASE("hardening 08: a model ingest interrupted anywhere answers as of its last commit and resumes exactly") {
-  const Tiny tiny;
+  const TinyModel tiny;
   const Model model = Model::Load(tiny.path);
   ModelIngestOptions options;
   options.segment_tokens = 64;
@@ -119,10 +89,7 @@ TEST_CASE("hardening 08: a model ingest interrupted anywhere answers as of its l
   // resumes.
   test::TempStoreDir store("model-killed");
   options.run = "";
-  {
-    ModelIngest a = ModelIngest::Create(model, store.str(), options);
-    Ingest(a, {first});
-  }
+  CreateStore(model, store.str(), first, options);
   options.run = "the long run";
   std::mt19937 rng(8);
   const size_t total = documents[0].size() + documents[1].size();
@@ -171,16 +138,13 @@ TEST_CASE("hardening 08: a model ingest interrupted anywhere answers as of its l
 }
 
 TEST_CASE("hardening 08: an ingest that throws or is dropped leaves the store at its last commit") {
-  const Tiny tiny;
+  const TinyModel tiny;
   const Model model = Model::Load(tiny.path);
   test::TempStoreDir store("model-dropped");
   ModelIngestOptions options;
   options.segment_tokens = 32;
   options.commit_every = 0;  // commits only at Finish
-  {
-    ModelIngest a = ModelIngest::Create(model, store.str(), options);
-    Ingest(a, {Text(300, 1)});
-  }
+  CreateStore(model, store.str(), Text(300, 1), options);
   {
     ModelIngest b = ModelIngest::Append(model, store.str(), options);
     b.Add(Text(400, 2));  // processed and written, never committed: dropped
@@ -203,15 +167,12 @@ TEST_CASE("hardening 08: an ingest that throws or is dropped leaves the store at
 }
 
 TEST_CASE("hardening 07: verify covers the model state; a scaled or NaN tensor fails verify and ask refuses it") {
-  const Tiny tiny;
+  const TinyModel tiny;
   const Model model = Model::Load(tiny.path);
   test::TempStoreDir store("model-verify");
-  {
-    ModelIngest a = ModelIngest::Create(model, store.str());
-    Ingest(a, {Text(700, 5)});
-  }
+  CreateStore(model, store.str(), Text(700, 5));
   REQUIRE(VerifyStore(store.str()).empty());
-  const std::string file = StateFile(store.str()), original = Slurp(file);
+  const std::string file = StateFile(store.str()), original = test::ReadFile(file);
   REQUIRE(!file.empty());
   const StoreInfo info = ReadStoreInfo(store.str());
   CHECK(info.attachments.at("model-state").bytes == original.size());
@@ -226,30 +187,27 @@ TEST_CASE("hardening 07: verify covers the model state; a scaled or NaN tensor f
     std::memcpy(&x, edited.data() + at, 4);
     x = std::isnan(value) ? value : x * value;
     std::memcpy(edited.data() + at, &x, 4);
-    Spit(file, edited);
+    test::WriteFile(file, edited);
     const auto problems = VerifyStore(store.str());
     REQUIRE(problems.size() == 1);
     CHECK(problems[0].find(file + ": checksum mismatch") != std::string::npos);
     CHECK_THROWS_WITH_AS(ModelAnswerer(model, store.str()), doctest::Contains("checksum mismatch"), Error);
     CHECK_THROWS_WITH_AS(ModelIngest::Append(model, store.str()), doctest::Contains("checksum mismatch"), Error);
   }
-  Spit(file, original);
+  test::WriteFile(file, original);
   CHECK(VerifyStore(store.str()).empty());
 }
 
 TEST_CASE("hardening 08: a store with a loose model-state.safetensors (before attachments) answers and is migrated") {
-  const Tiny tiny;
+  const TinyModel tiny;
   const Model model = Model::Load(tiny.path);
   test::TempStoreDir store("model-legacy");
-  {
-    ModelIngest a = ModelIngest::Create(model, store.str());
-    Ingest(a, {Text(600, 6)});
-  }
+  CreateStore(model, store.str(), Text(600, 6));
   const ModelAnswerer before(model, store.str());
   const std::vector<float> logits = before.Logits("vault 7?");
   // Rewrite it as an older landmark left it: the state (format 1) in a loose
   // file, no attachment, a manifest without a checksum.
-  const std::string file = StateFile(store.str()), bytes = Slurp(file);
+  const std::string file = StateFile(store.str()), bytes = test::ReadFile(file);
   const SafeTensors state = SafeTensors::Parse(bytes.data(), bytes.size(), "state");
   std::vector<TensorToWrite> tensors;
   for (const std::string& name : state.names()) {
@@ -260,11 +218,11 @@ TEST_CASE("hardening 08: a store with a loose model-state.safetensors (before at
   for (const char* key : {"tokens", "model_digest", "partial_rows", "landmark.model"}) metadata[key] = state.metadata().at(key);
   metadata["landmark.state"] = "1";
   WriteSafeTensors(store / std::string("model-state.safetensors"), tensors, metadata);
-  nlohmann::json j = nlohmann::json::parse(Slurp(store / std::string("manifest.json")));
+  nlohmann::json j = nlohmann::json::parse(test::ReadFile(store / std::string("manifest.json")));
   j["files"].erase(fs::path(file).filename().string());
   j.erase("attachments");
   j.erase("checksum");
-  Spit(store / std::string("manifest.json"), j.dump(2));
+  test::WriteFile(store / std::string("manifest.json"), j.dump(2));
   fs::remove(file);
   REQUIRE(VerifyStore(store.str()).empty());
   {
@@ -280,17 +238,14 @@ TEST_CASE("hardening 08: a store with a loose model-state.safetensors (before at
 }
 
 TEST_CASE("hardening 03 and 12: model windows past what the runtime can use; answers past the window") {
-  const Tiny tiny;
+  const TinyModel tiny;
   ModelConfig c = TinyConfig();
   c.window = size_t(1) << 62;
   CHECK_THROWS_WITH_AS(WriteRandomModel(tiny.dir / "huge.safetensors", c, 1, DType::kF32),
                        doctest::Contains("'window' is 4611686018427387904, at most 65536"), Error);
   const Model model = Model::Load(tiny.path);
   test::TempStoreDir store("model-max-bytes");
-  {
-    ModelIngest a = ModelIngest::Create(model, store.str());
-    Ingest(a, {Text(100, 9)});
-  }
+  CreateStore(model, store.str(), Text(100, 9));
   const ModelAnswerer answerer(model, store.str());
   CHECK_THROWS_WITH_AS(answerer.Ask("vault 7?", SIZE_MAX), doctest::Contains("the question is too long"), Error);
 }

@@ -16,11 +16,9 @@
 #include <cmath>
 #include <cstdio>
 #include <cstring>
-#include <fstream>
 #include <limits>
 #include <nlohmann/json.hpp>
 #include <random>
-#include <sstream>
 #include <thread>
 
 #include "landmark/error.h"
@@ -33,37 +31,9 @@ namespace {
 using nlohmann::json;
 using test::AppendTokens;
 using test::CheckStoreContents;
+using test::MakeSmallStore;
+using test::SmallOptions;
 using test::TempStoreDir;
-
-StoreOptions SmallOptions() {
-  StoreOptions o;
-  o.shape.chunk_size = 8;
-  o.shape.kv_heads = 2;
-  o.shape.head_dim = 16;
-  o.text = true;
-  o.commit_every = 2;
-  o.segment_bytes = 5 * 2 * 4096;
-  return o;
-}
-
-std::string Slurp(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
-
-void Spit(const std::string& path, const std::string& bytes) {
-  std::ofstream(path, std::ios::binary | std::ios::trunc).write(bytes.data(), std::streamsize(bytes.size()));
-}
-
-std::string MakeStore(const TempStoreDir& dir, size_t tokens = 7 * 8 + 3) {
-  const StoreOptions options = SmallOptions();
-  StoreWriter writer = StoreWriter::Create(dir.str(), options);
-  AppendTokens(writer, options.shape, 0, tokens, true);
-  writer.Close();
-  return dir.str();
-}
 
 std::string TailFile(const std::string& store) {
   for (const auto& e : std::filesystem::directory_iterator(store)) {
@@ -74,7 +44,7 @@ std::string TailFile(const std::string& store) {
 
 // The manifest as JSON, and written back with its checksum recomputed the
 // way a writer computes it (or, `sign` false, without one: a legacy manifest).
-json ReadManifest(const std::string& store) { return json::parse(Slurp(store + "/manifest.json")); }
+json ReadManifest(const std::string& store) { return json::parse(test::ReadFile(store + "/manifest.json")); }
 void WriteManifest(const std::string& store, json j, bool sign = true) {
   j.erase("checksum");
   if (sign) {
@@ -83,7 +53,7 @@ void WriteManifest(const std::string& store, json j, bool sign = true) {
     std::snprintf(hex, sizeof(hex), "%016" PRIx64, XXH3_64bits(text.data(), text.size()));
     j["checksum"] = hex;
   }
-  Spit(store + "/manifest.json", j.dump(2));
+  test::WriteFile(store + "/manifest.json", j.dump(2));
 }
 
 std::string OpenError(const std::string& store) {
@@ -99,37 +69,21 @@ std::string OpenError(const std::string& store) {
 // threw ("" if nothing), or "hung" / "crashed (signal N)".
 template <class Body>
 std::string InChild(const Body& body, int seconds = 10) {
-  int fds[2];
-  REQUIRE(::pipe(fds) == 0);
-  const pid_t pid = ::fork();
-  REQUIRE(pid >= 0);
-  if (pid == 0) {
-    ::close(fds[0]);
+  int fd;
+  const pid_t pid = test::Spawn(fd, [&](int) {
     ::alarm(unsigned(seconds));
-    std::string message;
-    try {
-      body();
-    } catch (const std::exception& e) {
-      message = e.what();
-    }
-    [[maybe_unused]] ssize_t n = ::write(fds[1], message.data(), message.size());
-    ::_exit(0);
-  }
-  ::close(fds[1]);
-  std::string out;
-  char buffer[4096];
-  ssize_t n;
-  while ((n = ::read(fds[0], buffer, sizeof(buffer))) > 0) out.append(buffer, size_t(n));
-  ::close(fds[0]);
+    body();
+  });
+  std::string out = test::ReadAll(fd);
   int status = 0;
   ::waitpid(pid, &status, 0);
   if (WIFSIGNALED(status)) return WTERMSIG(status) == SIGALRM ? "hung" : "crashed (signal " + std::to_string(WTERMSIG(status)) + ")";
-  return out;
+  return out.rfind("error ", 0) == 0 ? out.substr(6) : out;
 }
 
 TEST_CASE("hardening 01: manifest regions whose sizes overflow 2^64 are refused, not mapped (verify, open)") {
   TempStoreDir dir("overflow");
-  const std::string store = MakeStore(dir);
+  const std::string store = MakeSmallStore(dir);
   const json original = ReadManifest(store);
   json j = original;
   json& landmarks = j["files"]["landmarks.bin"];
@@ -154,12 +108,12 @@ TEST_CASE("hardening 01: manifest regions whose sizes overflow 2^64 are refused,
 
 TEST_CASE("hardening 02: store files replaced by FIFOs are refused at once (info, verify, open, append)") {
   TempStoreDir dir("fifo");
-  const std::string store = MakeStore(dir), tail = TailFile(store);
+  const std::string store = MakeSmallStore(dir), tail = TailFile(store);
   REQUIRE(!tail.empty());
   for (const std::string& file :
        {store + "/manifest.json", store + "/landmarks.bin", store + "/kv-000000.bin", tail, store + "/text.bin"}) {
     CAPTURE(file);
-    const std::string saved = Slurp(file);
+    const std::string saved = test::ReadFile(file);
     std::filesystem::remove(file);
     REQUIRE(::mkfifo(file.c_str(), 0644) == 0);
     const std::string fifo = file + ": is a FIFO, not a regular file";
@@ -171,49 +125,49 @@ TEST_CASE("hardening 02: store files replaced by FIFOs are refused at once (info
           }).find(fifo) != std::string::npos);
     if (file == store + "/manifest.json") CHECK(InChild([&] { ReadStoreInfo(store); }).find(fifo) != std::string::npos);
     std::filesystem::remove(file);
-    Spit(file, saved);
+    test::WriteFile(file, saved);
   }
   CHECK(VerifyStore(store).empty());
 }
 
 TEST_CASE("hardening 04: the writer never follows symbolic links or hard links out of a store") {
   TempStoreDir dir("links");
-  const std::string store = MakeStore(dir);
+  const std::string store = MakeSmallStore(dir);
   test::TempDir victims("victims");
   for (const std::string name : {".lock", "landmarks.bin", "text.bin", "text-index.bin", "kv-000001.bin"}) {
     CAPTURE(name);
-    const std::string path = store + "/" + name, victim = victims / name, saved = Slurp(path);
-    Spit(victim, "precious data, not a store file");
+    const std::string path = store + "/" + name, victim = victims / name, saved = test::ReadFile(path);
+    test::WriteFile(victim, "precious data, not a store file");
     std::filesystem::remove(path);
     std::filesystem::create_symlink(victim, path);
     CHECK_THROWS_WITH_AS(StoreWriter::Append(store), doctest::Contains((name + ": is a symbolic link").c_str()), Error);
     if (name != ".lock" && name != "kv-000001.bin") {
       CHECK(OpenError(store).find(name + ": is a symbolic link") != std::string::npos);
     }
-    CHECK(Slurp(victim) == "precious data, not a store file");  // neither truncated nor overwritten
+    CHECK(test::ReadFile(victim) == "precious data, not a store file");  // neither truncated nor overwritten
     // A hard link: appending and trimming would change the other file.
     std::filesystem::remove(path);
-    Spit(path, saved);
+    test::WriteFile(path, saved);
     std::filesystem::create_hard_link(path, victims / (name + ".hard"));
     CHECK_THROWS_WITH_AS(StoreWriter::Append(store), doctest::Contains((name + ": has 2 hard links").c_str()), Error);
     std::filesystem::remove(victims / (name + ".hard"));
   }
   CheckStoreContents(store, 7 * 8 + 3, true);
   // A directory where a data file belongs.
-  const std::string saved = Slurp(store + "/landmarks.bin");
+  const std::string saved = test::ReadFile(store + "/landmarks.bin");
   std::filesystem::remove(store + "/landmarks.bin");
   std::filesystem::create_directory(store + "/landmarks.bin");
   CHECK(OpenError(store).find("landmarks.bin") != std::string::npos);
   std::filesystem::remove(store + "/landmarks.bin");
-  Spit(store + "/landmarks.bin", saved);
+  test::WriteFile(store + "/landmarks.bin", saved);
 }
 
 TEST_CASE("hardening 05: an append does not launder a corrupted tail") {
   TempStoreDir dir("launder");
-  const std::string store = MakeStore(dir), tail = TailFile(store);
-  std::string bytes = Slurp(tail);
+  const std::string store = MakeSmallStore(dir), tail = TailFile(store);
+  std::string bytes = test::ReadFile(tail);
   bytes[3] ^= 0x20;
-  Spit(tail, bytes);
+  test::WriteFile(tail, bytes);
   REQUIRE(VerifyStore(store).size() == 1);
   CHECK_THROWS_WITH_AS(StoreWriter::Append(store), doctest::Contains("checksum mismatch in bytes [0, "), Error);
   const auto problems = VerifyStore(store);  // still reported: nothing was rewritten
@@ -223,15 +177,15 @@ TEST_CASE("hardening 05: an append does not launder a corrupted tail") {
 
 TEST_CASE("hardening 06: the manifest's checksum covers every field, and every field is type-checked") {
   TempStoreDir dir("manifest-fields");
-  const std::string store = MakeStore(dir);
-  const std::string original = Slurp(store + "/manifest.json");
+  const std::string store = MakeSmallStore(dir);
+  const std::string original = test::ReadFile(store + "/manifest.json");
   json j = ReadManifest(store);
   REQUIRE(j.contains("checksum"));
   // Edited without re-signing: refused by open, info and verify.
   for (const auto& [key, value] : {std::pair<std::string, json>{"encoder.seed", "12345"}, {"bigram_weight", "0.9"}}) {
     json edited = j;
     edited["metadata"][key] = value;
-    Spit(store + "/manifest.json", edited.dump(2));
+    test::WriteFile(store + "/manifest.json", edited.dump(2));
     CHECK(OpenError(store).find("manifest.json: checksum mismatch") != std::string::npos);
     CHECK_THROWS_WITH_AS(ReadStoreInfo(store), doctest::Contains("checksum mismatch"), Error);
     REQUIRE(!VerifyStore(store).empty());
@@ -277,7 +231,7 @@ TEST_CASE("hardening 06: the manifest's checksum covers every field, and every f
   CHECK(OpenError(store).find("field 'files.landmarks.bin.regions[0].xxh3' must be a string") != std::string::npos);
   edited = j;
   edited["checksum"] = "not hex";
-  Spit(store + "/manifest.json", edited.dump(2));
+  test::WriteFile(store + "/manifest.json", edited.dump(2));
   CHECK(OpenError(store).find("field 'checksum' is not an xxh3-64 checksum") != std::string::npos);
   // A manifest written before the checksum existed (none): read as legacy,
   // its fields still type-checked; the next commit adds the checksum.
@@ -426,14 +380,14 @@ TEST_CASE("hardening 08: attachments are committed with the K/V, checked by veri
   writer.Abandon();
   CHECK(StoreReader::Open(dir.str()).attachment("log") == "abc");
   StoreWriter::Append(dir.str()).Close();
-  CHECK(Slurp(dir / "att-log.bin") == "abc");
+  CHECK(test::ReadFile(dir / "att-log.bin") == "abc");
 
   // Damage: verify names the file; a reader refuses the attachment.
   std::string state_file;
   for (const auto& e : std::filesystem::directory_iterator(dir.path)) {
     if (e.path().filename().string().rfind("att-state.", 0) == 0) state_file = e.path().string();
   }
-  Spit(state_file, "tokens=99");
+  test::WriteFile(state_file, "tokens=99");
   const auto problems = VerifyStore(dir.str());
   REQUIRE(problems.size() == 1);
   CHECK(problems[0].find(state_file + ": checksum mismatch") != std::string::npos);
