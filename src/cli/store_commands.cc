@@ -200,8 +200,9 @@ void AddStoreCommands(CLI::App& app) {
     const std::vector<std::string> problems = VerifyStore(*verify_dir);
     if (problems.empty()) {
       const StoreInfo i = ReadStoreInfo(*verify_dir);
-      std::printf("ok: %s (%zu tokens, %s checked)\n", verify_dir->c_str(), i.tokens,
-                  Bytes(double(i.kv_bytes + i.landmark_bytes + i.text_bytes)).c_str());
+      uint64_t checked = i.kv_bytes + i.landmark_bytes + i.text_bytes;
+      for (const auto& [name, a] : i.attachments) checked += a.bytes;
+      std::printf("ok: %s (%zu tokens, %s checked)\n", verify_dir->c_str(), i.tokens, Bytes(double(checked)).c_str());
       return;
     }
     for (const std::string& p : problems) std::fprintf(stderr, "problem: %s\n", p.c_str());

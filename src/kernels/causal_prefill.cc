@@ -76,7 +76,7 @@ void CausalPrefill(const float* q, size_t q_heads, const KVSequence& kv, float* 
   LANDMARK_CHECK_ARG(options.block > 0, "CausalPrefill: block size must be > 0");
   const size_t L = kv.tokens, B = options.block, d = kv.d;
   const size_t group = q_heads / kv.heads;
-  const size_t blocks = (L + B - 1) / B;
+  const size_t blocks = L / B + (L % B != 0);  // ⌈L/B⌉ without overflow (B may be huge)
   const float scale = 1.0f / std::sqrt(float(d));
   const size_t q_stride = q_heads * d;
   const size_t piece_blocks = std::max<size_t>(1, kPieceKeys / B);

@@ -515,10 +515,10 @@ std::string StoreInfo::ToText() const {
     << "text       " << (has_text ? bytes(text_bytes) : std::string("not stored")) << "\n"
     << "commit     " << commit << "\n"
     << "created    " << created << " by " << creator << "\n";
+  for (const auto& [key, value] : metadata) s << "  " << key << ": " << value << "\n";
   for (const auto& [name, a] : attachments) {
     s << "attachment " << name << ": " << bytes(a.bytes) << (a.append ? " (append-only)" : "") << "\n";
   }
-  for (const auto& [key, value] : metadata) s << "  " << key << ": " << value << "\n";
   return s.str();
 }
 
