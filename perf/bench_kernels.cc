@@ -2,8 +2,10 @@
 
 #include <fmt/core.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
+#include <new>
 #include <vector>
 
 #include "hwy/aligned_allocator.h"
@@ -19,6 +21,7 @@ class Buffer {
  public:
   Buffer(size_t elements, DType dtype, uint64_t seed)
       : bytes_(hwy::AllocateAligned<uint8_t>(elements * SizeOf(dtype))) {
+    if (!bytes_) throw std::bad_alloc();  // reported by the CLI as out of memory, like any allocation
     std::vector<float> chunk(1 << 16);
     uint64_t state = seed * 0x9e3779b97f4a7c15ull + 1;
     for (size_t begin = 0; begin < elements; begin += chunk.size()) {

@@ -5,6 +5,8 @@
 // latency warm and first-pass, bytes read against the probed bandwidth).
 #pragma once
 
+#include <cstddef>
+#include <cstdint>
 #include <cstdio>
 #include <cstdint>
 #include <functional>

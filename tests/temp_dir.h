@@ -4,6 +4,8 @@
 #include <unistd.h>
 
 #include <filesystem>
+#include <fstream>
+#include <iterator>
 #include <string>
 
 namespace landmark::test {
@@ -29,5 +31,14 @@ struct TempDir {
 struct TempStoreDir : TempDir {
   explicit TempStoreDir(const std::string& tag) : TempDir(tag, false) {}
 };
+
+// A whole file's bytes ("" if it cannot be read), and a file replaced by `bytes`.
+inline std::string ReadFile(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  return std::string(std::istreambuf_iterator<char>(in), {});
+}
+inline void WriteFile(const std::string& path, const std::string& bytes) {
+  std::ofstream(path, std::ios::binary | std::ios::trunc).write(bytes.data(), std::streamsize(bytes.size()));
+}
 
 }  // namespace landmark::test

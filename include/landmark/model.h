@@ -92,27 +92,42 @@ std::string DocumentBytes(std::string_view text);
 struct ModelIngestOptions {
   size_t segment_tokens = 4096;  // tokens per batched pass through the lower blocks
   DType dtype = DType::kF16;     // store dtype of K, V and landmarks
-  size_t commit_every = 1024;    // chunks between store commits
+  size_t commit_every = 1024;    // chunks between store commits (0: only at Finish)
   std::map<std::string, std::string> metadata;  // recorded in a new store's manifest
   bool keep_newlines = false;    // bytes as given ('\n' too): SequenceLogits
+  // Labels this ingest's input (e.g. a digest of its files, sizes and
+  // times). Append resumes an unfinished run with the same label: the bytes
+  // its last commit holds are skipped as they are added again.
+  std::string run;
 };
 
 // Streams bytes through the lower blocks into a chunk store (K/V heads = the
 // model's heads, learned landmarks), in segments: memory is bounded by the
-// segment and the window, cost is linear in the length. Finish() commits and
-// writes the state a question needs (model-state.safetensors in the store:
-// every block's last W−1 keys and values, the partial chunk), so answering
-// runs only the question's own positions and a later Append continues the
-// same document exactly.
+// segment and the window, cost is linear in the length. Every store commit
+// (every `commit_every` chunks, at segment ends, and at Finish) carries the
+// state a question needs as the store attachment "model-state" (every
+// block's last W−1 keys and values, the partial chunk), committed with the
+// K/V by the same manifest: a process killed at any instant leaves a store
+// that answers as of its last commit and that a later Append continues
+// exactly (resuming the interrupted run when its label matches).
 class ModelIngest {
  public:
   static ModelIngest Create(const Model& model, const std::string& dir, const ModelIngestOptions& options = {});
   // Continues a store this model wrote (checks the digest and the state).
+  // A store written before attachments existed (a loose
+  // model-state.safetensors) is migrated: its state becomes the attachment
+  // at the first commit and the loose file is removed at Finish.
   static ModelIngest Append(const Model& model, const std::string& dir, const ModelIngestOptions& options = {});
   ModelIngest(ModelIngest&&) noexcept;
   ~ModelIngest();
 
   void Add(std::string_view text);  // mapped by DocumentBytes
+  // Starts a new document: a ' ' separates it from what precedes it (none
+  // at the start of the store).
+  void BeginDocument();
+  // Tokens of an interrupted run with this run's label that the store
+  // already holds: the first that many bytes added are skipped.
+  uint64_t resumed_tokens() const;
   void Finish();                    // flush, commit, write the answer state
   uint64_t tokens() const;          // ingested so far (processed or pending)
   uint64_t processed_tokens() const;

@@ -45,8 +45,11 @@ const char* Name(RetrievalWeights weights);   // "softmax" | "stickbreaking"
 Fusion ParseFusion(const std::string& name);  // throws landmark::Error
 RetrievalWeights ParseRetrievalWeights(const std::string& name);
 
+// Query heads per kv head (G) a retriever accepts.
+constexpr size_t kMaxGroup = 1024;
+
 struct RetrieverConfig {
-  size_t q_heads = 0;           // H_q (a multiple of the store's kv heads); 0: = kv heads
+  size_t q_heads = 0;           // H_q (a multiple of the store's kv heads, G ≤ kMaxGroup); 0: = kv heads
   size_t top_k = 64;            // k
   Fusion fusion = Fusion::kJoint;
   RetrievalWeights weights = RetrievalWeights::kSoftmax;  // hsa only

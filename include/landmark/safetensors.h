@@ -34,6 +34,9 @@ class SafeTensors {
   // inside the file, alignment); throws landmark::Error naming the file and
   // the tensor.
   static SafeTensors Open(const std::string& path);
+  // The same checks on bytes in memory (`name` stands for the path in
+  // messages); the views point into `data`, which must outlive the result.
+  static SafeTensors Parse(const void* data, size_t bytes, const std::string& name);
   SafeTensors(SafeTensors&&) noexcept;
   SafeTensors& operator=(SafeTensors&&) noexcept;
   ~SafeTensors();
@@ -65,5 +68,9 @@ struct TensorToWrite {
 // Throws landmark::Error on failure (duplicate names, I/O errors).
 void WriteSafeTensors(const std::string& path, const std::vector<TensorToWrite>& tensors,
                       const std::map<std::string, std::string>& metadata = {});
+// The same file's bytes, in memory (`name` for messages).
+std::string SafeTensorsBytes(const std::vector<TensorToWrite>& tensors,
+                             const std::map<std::string, std::string>& metadata = {},
+                             const std::string& name = "safetensors");
 
 }  // namespace landmark

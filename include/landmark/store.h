@@ -8,10 +8,28 @@
 //                    record padded to 4 KiB; segments roll over at a set size
 //   text.bin         chunk texts back to back; text-index.bin: u64 end offsets
 //   tail-NNNNNN.bin  the last, partial chunk (fewer than S tokens)
+//   att-NAME.bin, att-NAME.NNNNNN.bin   attachments (below)
 //
 // Data files are append-only; bytes past the committed sizes are ignored by
 // readers and trimmed by the next writer. One writer (an advisory lock
-// enforces it), any number of readers, each seeing the last commit.
+// enforces it), any number of readers, each seeing the last commit. Every
+// file is opened without following symbolic links and must be a regular
+// file; the manifest carries a checksum of its own content.
+//
+// Attachments: named side data committed atomically with the K/V by the
+// same manifest commit, so a process killed at any instant leaves the data
+// of the last commit, never a mix. Names are 1-64 characters of [a-z0-9_-].
+// An attachment is either
+//   - append-only (AppendAttachment): a stream like text.bin, with its
+//     committed size and an xxh3-64 per commit's region in the manifest;
+//     bytes past the commit are ignored by readers and trimmed by the next
+//     writer; or
+//   - replaced (SetAttachment): written whole to a new file per commit that
+//     changes it (att-NAME.<commit>.bin, fsync'd before the manifest is
+//     replaced; the superseded file is deleted after).
+// `landmark verify` checks every attachment's size and checksum; `landmark
+// info` lists them. Readers check an attachment's checksums when it is
+// first read. Uses: the byte model's answering state ("model-state").
 #pragma once
 
 #include <cstddef>
@@ -25,6 +43,8 @@
 #include "landmark/dtype.h"
 
 namespace landmark {
+
+class StoreReader;
 
 // How a chunk's landmark is made (DESIGN.md "Landmarks").
 enum class LandmarkKind : uint8_t {
@@ -53,6 +73,11 @@ struct StoreShape {
   size_t record_bytes() const;              // kv_bytes() rounded up to 4 KiB
 };
 
+struct AttachmentInfo {
+  bool append = false;  // append-only (else replaced whole per commit)
+  uint64_t bytes = 0;   // committed size
+};
+
 // What is known about a store (`landmark info`).
 struct StoreInfo {
   std::string path;
@@ -70,6 +95,7 @@ struct StoreInfo {
   std::string created;        // ISO 8601 UTC
   std::string creator;        // "landmark 0.1.0"
   std::map<std::string, std::string> metadata;  // creation parameters (encoder, seed, sources)
+  std::map<std::string, AttachmentInfo> attachments;  // by name, as of the last commit
 
   std::string ToJson() const;  // pretty-printed
   std::string ToText() const;  // for people
@@ -90,6 +116,13 @@ struct TokenBatch {
   const void* keys = nullptr;    // [tokens][kv_heads][head_dim]
   const void* values = nullptr;  // [tokens][kv_heads][head_dim]
   DType dtype = DType::kF32;     // of keys and values (converted to the store dtype)
+  // For error messages only: where the batch comes from (files, say) and
+  // the index there of its first token and first landmark, so a refusal
+  // reads "V.npy: token 1234, kv head 2: the values hold NaN".
+  struct Source {
+    std::string_view keys, values, landmarks;
+    size_t first_token = 0, first_landmark = 0;
+  } source;
   // Learned stores: one landmark per chunk this batch completes,
   // [chunks][landmark_heads][landmark_dim] of landmark_dtype.
   const void* landmarks = nullptr;
@@ -101,8 +134,6 @@ struct TokenBatch {
   std::string_view text;
   const uint32_t* token_text_end = nullptr;
 };
-
-class StoreReader;
 
 class StoreWriter {
  public:
@@ -120,22 +151,30 @@ class StoreWriter {
   ~StoreWriter();
 
   // Appends tokens; commits automatically every `commit_every` chunks.
+  // Keys, values and landmarks must be finite in the store dtype: NaN, Inf
+  // and f32 values beyond the range of f16/bf16 are refused (the error names
+  // the token and head; the batch is not applied).
   void Append(const TokenBatch& batch);
+
+  // Attachments (see the top of this file), durable with the next Commit().
+  // Appends `bytes` to the append-only attachment `name` (created empty by
+  // its first call; a name in use as a replaced attachment is refused).
+  void AppendAttachment(std::string_view name, const void* data, size_t bytes);
+  // Sets the replaced attachment `name` to `bytes` as of the next commit (a
+  // name in use as an append-only attachment is refused).
+  void SetAttachment(std::string_view name, std::string_view bytes);
+  // The writer's view of `name`, pending changes included (empty if absent);
+  // valid until the next call on this writer. Committed bytes are read back
+  // and checked against their checksums (throws naming the file if damaged).
+  std::string_view attachment(std::string_view name) const;
   // Makes everything appended so far durable: complete chunks, the partial
   // tail chunk and its text. Cheap when nothing changed.
   void Commit();
   // Commits and releases the lock. Further calls throw.
   void Close();
-
-  // Attachments: named side data committed with the K/V, by the same
-  // manifest rename (a kill at any instant leaves the last commit's
-  // version). Names are 1-64 of [a-z0-9_-]; `verify` checks their
-  // checksums. Readers see them as of the last commit.
-  //  - append-only streams (a documents table, per-chunk sources): bytes
-  //    past the last commit are trimmed by the next writer, like text;
-  void AppendAttachment(std::string_view name, const void* data, size_t bytes);
-  //  - replaced whole at the next commit (state that is rewritten).
-  void SetAttachment(std::string_view name, std::string_view bytes);
+  // Releases the lock without committing: what was appended since the last
+  // commit is dropped (the next writer trims it). Further calls throw.
+  void Abandon();
 
   StoreInfo info() const;  // as of the last commit, plus pending counts in `tokens`
   const std::string& path() const;
@@ -180,7 +219,9 @@ class StoreReader {
   ChunkKV chunk(size_t c, size_t head) const;
   // The source text of chunk c (the tail too); empty without text.
   std::string_view text(size_t c) const;
-  // An attachment's committed bytes (empty if absent). Valid until Refresh.
+  // Attachment `name` as of the opened commit, empty if absent; valid while
+  // the reader lives (until a Refresh that returns true). Its checksums are
+  // checked on first use: a damaged attachment throws naming its file.
   std::string_view attachment(std::string_view name) const;
   bool has_attachment(std::string_view name) const;
   // Starts reading these chunks' records of kv head `head` (kAllHeads: every

@@ -216,8 +216,21 @@ def init(struct_type, init_name):
     return s
 
 
+def unsigned(key, value):
+    """An int the C API takes as size_t: ctypes would wrap a negative one
+    to 2^64 - 1 silently."""
+    if isinstance(value, int) and not isinstance(value, bool) and value < 0:
+        raise ValueError(f"{key} must not be negative, is {value}")
+    return value
+
+
 def path_bytes(path):
-    return os.fsencode(os.fspath(path))
+    """A path as the C API takes it; a NUL byte (which C would read as the
+    end of the path) is refused rather than silently cutting the path."""
+    encoded = os.fsencode(os.fspath(path))
+    if b"\0" in encoded:
+        raise ValueError(f"path {os.fspath(path)!r} contains a NUL byte")
+    return encoded
 
 
 class Handle:

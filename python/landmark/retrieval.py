@@ -103,7 +103,7 @@ class Retriever(_lib.Handle):
                      device=None if device is None else _lib.choice(_lib.DEVICES, device, "device"))
         for key, value in given.items():
             if value is not None:
-                setattr(o, key, value)
+                setattr(o, key, _lib.unsigned(key, value))
         arena = _lib.arena_for(threads, config)
         if arena is not None:
             o.arena = arena.handle  # the retriever keeps its own reference

@@ -71,7 +71,7 @@ def _options(config, fields):
             value = _lib.choice(_lib.DTYPES, value, "dtype")
         elif key == "landmark":
             value = _lib.choice(_lib.LANDMARKS, value, "landmark")
-        setattr(o, key, value)
+        setattr(o, key, _lib.unsigned(key, value))
     return o
 
 

@@ -1,5 +1,6 @@
 #include "src/attention/dense_over_store.h"
 
+#include <algorithm>
 #include <vector>
 
 #include "landmark/dense_attention.h"

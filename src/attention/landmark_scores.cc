@@ -3,6 +3,7 @@
 #include <tbb/blocked_range.h>
 #include <tbb/parallel_for.h>
 
+#include <algorithm>
 #include <cmath>
 #include <dnnl.hpp>
 #include <mutex>
@@ -38,7 +39,14 @@ void LandmarkScorer::Score(const float* r, size_t head, size_t first, size_t cou
   } else {
     BatchedDot(r, rows, s.dtype, count, s.landmark_dim, stride, scores);
   }
-  const float scale = 1.0f / std::sqrt(float(s.landmark_dim));
+  Scale(scores, count);
+}
+
+// s_c = (r·L_c) · (1/√R), the product rounded once, the same way for a
+// single query and a batch: exact ties stay ties in both, and a batch
+// selects what its queries select one by one.
+void LandmarkScorer::Scale(float* scores, size_t count) const {
+  const float scale = 1.0f / std::sqrt(float(store_.shape().landmark_dim));
   for (size_t i = 0; i < count; ++i) scores[i] *= scale;
 }
 
@@ -56,7 +64,6 @@ void LandmarkScorer::ScoreBatch(const float* rm, size_t M, size_t rows,
   using dt = dnnl::memory::data_type;
   using dims = dnnl::memory::dims;
   using dim = dnnl::memory::dim;
-  const float scale = 1.0f / std::sqrt(float(R));
   std::vector<float> tile(kGemmTile * stride), scores(M * kGemmTile);
   for (size_t first = 0; first < rows; first += kGemmTile) {
     const size_t count = std::min(kGemmTile, rows - first);
@@ -72,13 +79,14 @@ void LandmarkScorer::ScoreBatch(const float* rm, size_t M, size_t rows,
       const dnnl::memory::desc a({dim(M), dim(R)}, dt::f32, dims{dim(R), 1});
       const dnnl::memory::desc b({dim(R), dim(count)}, dt::f32, dims{1, dim(stride)});
       const dnnl::memory::desc c({dim(M), dim(count)}, dt::f32, dims{dim(count), 1});
-      dnnl::primitive_attr attr;
-      attr.set_output_scales(0, {scale});
-      const dnnl::matmul::primitive_desc pd(dnnl::matmul::desc(a, b, c), attr, gemm_->engine);
+      // Unscaled: oneDNN's output scales round differently from Score's
+      // (1-8 ulp with several landmark heads), breaking exact ties.
+      const dnnl::matmul::primitive_desc pd(dnnl::matmul::desc(a, b, c), gemm_->engine);
       dnnl::memory am(a, gemm_->engine, const_cast<float*>(rm + head * M * R)),
           bm(b, gemm_->engine, tile.data() + head * R), cm(c, gemm_->engine, scores.data());
       dnnl::matmul(pd).execute(gemm_->stream, {{DNNL_ARG_SRC, am}, {DNNL_ARG_WEIGHTS, bm}, {DNNL_ARG_DST, cm}});
       gemm_->stream.wait();
+      Scale(scores.data(), M * count);
       consume(head, first, count, scores.data());
     }
   }

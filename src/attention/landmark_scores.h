@@ -3,6 +3,9 @@
 // One query: Highway kernels over the mapped landmark rows. Many queries:
 // one oneDNN f32 matmul per tile of landmark rows (widened from f16/bf16 by
 // Highway first: oneDNN 2.6 has no f16 matmul and bf16 only with AVX512_BF16).
+// Both paths scale the dot products the same way afterwards (one rounding of
+// dot × 1/√R), so where the dot products agree (exact ones: tied inputs)
+// the scores agree bit for bit and ties go to the lower chunk id in both.
 #pragma once
 
 #include <cstddef>
@@ -31,6 +34,8 @@ class LandmarkScorer {
                   const std::function<void(size_t head, size_t first, size_t count, const float* scores)>& consume) const;
 
  private:
+  void Scale(float* scores, size_t count) const;  // × 1/√R
+
   const StoreReader& store_;
   struct Gemm;
   std::unique_ptr<Gemm> gemm_;

@@ -99,6 +99,8 @@ struct Retriever::Impl {
                                                     ") must be a multiple of the store's kv heads (" +
                                                     std::to_string(H) + ")");
     G = config.q_heads / H;
+    LANDMARK_CHECK_ARG(G <= kMaxGroup, "retriever: " + std::to_string(G) + " query heads per kv head; at most " +
+                                           std::to_string(kMaxGroup));
     LANDMARK_CHECK_ARG(LH == H || LH == 1, "retriever: the store has " + std::to_string(LH) +
                                                " landmark heads; selection needs one per kv head (" +
                                                std::to_string(H) + ") or one shared");
@@ -449,7 +451,7 @@ struct Retriever::Impl {
       gpu->SyncLandmarks(GpuStore());
       const_cast<Impl*>(this)->gpu_chunks = store.chunks();
     }
-    const size_t k = config.top_k;
+    const size_t k = std::min<size_t>(config.top_k, store.chunks());  // past the candidates: all of them
     std::vector<std::vector<std::vector<ScoredChunk>>> selected(M, std::vector<std::vector<ScoredChunk>>(LH));
     try {
       if (any && k > 0) {

@@ -29,7 +29,9 @@ inline bool Better(const ScoredChunk& a, const ScoredChunk& b) {
 
 class TopK {
  public:
-  explicit TopK(size_t k) : k_(k) { heap_.reserve(k); }
+  // Memory grows with what is pushed: a k far past the candidates (which
+  // selects them all) reserves nothing for the chunks that do not exist.
+  explicit TopK(size_t k) : k_(k) { heap_.reserve(std::min<size_t>(k, 1024)); }
 
   void Push(float score, uint32_t chunk) {
     const ScoredChunk item{score, chunk};

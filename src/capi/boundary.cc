@@ -23,7 +23,8 @@ landmark_status SetError(landmark_status status, const std::string& message) {
   return status;
 }
 
-landmark_status GuardImpl(landmark_status library_status, void (*body)(void*), void* context) noexcept {
+landmark_status GuardImpl(landmark_status library_status, void (*body)(void*), void* context,
+                          const char* function) noexcept {
   try {
     body(context);
     return LANDMARK_OK;
@@ -32,7 +33,7 @@ landmark_status GuardImpl(landmark_status library_status, void (*body)(void*), v
   } catch (const Error& e) {
     return SetError(library_status, e.what());
   } catch (const std::bad_alloc&) {
-    return SetError(LANDMARK_ERROR_OUT_OF_MEMORY, "out of memory");
+    return SetError(LANDMARK_ERROR_OUT_OF_MEMORY, std::string("out of memory while running ") + function);
   } catch (const std::system_error& e) {  // includes std::filesystem errors
     return SetError(LANDMARK_ERROR_IO, e.what());
   } catch (const std::exception& e) {

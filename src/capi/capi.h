@@ -37,11 +37,14 @@ landmark_status SetError(landmark_status status, const std::string& message);
 
 // Runs `body`, mapping what it throws to a status: Failure -> its status,
 // landmark::Error -> `library_status` (what a refusal by the library means
-// for this call), bad_alloc -> out of memory, anything else -> internal.
-landmark_status GuardImpl(landmark_status library_status, void (*body)(void*), void* context) noexcept;
+// for this call), bad_alloc -> out of memory ("out of memory while running
+// <function>": the API function that called Guard), anything else -> internal.
+landmark_status GuardImpl(landmark_status library_status, void (*body)(void*), void* context,
+                          const char* function) noexcept;
 template <class Body>
-landmark_status Guard(landmark_status library_status, Body&& body) noexcept {
-  return GuardImpl(library_status, [](void* f) { (*static_cast<Body*>(f))(); }, &body);
+landmark_status Guard(landmark_status library_status, Body&& body,
+                      const char* function = __builtin_FUNCTION()) noexcept {
+  return GuardImpl(library_status, [](void* f) { (*static_cast<Body*>(f))(); }, &body, function);
 }
 
 // Runs `body`, re-throwing a landmark::Error as Failure{status}: for

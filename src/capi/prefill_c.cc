@@ -79,7 +79,7 @@ landmark_status landmark_prefill(const float* q, size_t tokens, size_t q_heads, 
     }
     if (o.importance < 0 || o.importance > 2) bad("options.importance must be 0 (vnorm), 1 (qk) or 2 (learned)");
     const DType dtype = DTypeFromC(Raw(kv_dtype), "kv_dtype");
-    const size_t nb = (tokens + o.block - 1) / o.block;
+    const size_t nb = tokens / o.block + (tokens % o.block != 0);
     auto expect = [&](size_t given, size_t expected, const char* what) {
       if (given != expected) {
         bad(std::string(what) + " has " + std::to_string(given) + " elements, expected " + std::to_string(expected));

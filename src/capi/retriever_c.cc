@@ -1,4 +1,6 @@
 // C API: the retrieval engine and its results (outputs and explanations).
+#include <cmath>
+
 #include "landmark/error.h"
 #include "src/capi/capi.h"
 
@@ -74,6 +76,9 @@ RetrieverConfig ConfigOf(const landmark_retriever_options& o) {
 // The rest of a retriever handle once its store view is open.
 void Finish(RetrieverObject& object, const landmark_retriever_options& o, const RetrieverConfig& config) {
   object.arena = ArenaOf(o.arena);
+  if (!std::isfinite(o.temperature)) {
+    Fail(LANDMARK_ERROR_INVALID_ARGUMENT, "options.temperature must be a finite number, is " + std::to_string(o.temperature));
+  }
   object.temperature = o.temperature;
   const StoreInfo& info = object.store->info();
   object.q_heads = config.q_heads ? config.q_heads : info.shape.kv_heads;

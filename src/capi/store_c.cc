@@ -1,11 +1,13 @@
 // C API: presets, store shapes and info, the writer (tensors, text, files)
 // and the read-only store.
+#include <algorithm>
 #include <cstring>
 #include <filesystem>
 
 #include "landmark/error.h"
 #include "landmark/ingest.h"
 #include "src/capi/capi.h"
+#include "src/io/text_files.h"
 
 namespace landmark::capi {
 namespace {
@@ -327,6 +329,10 @@ landmark_status landmark_writer_append_text(landmark_writer* writer, const char*
   return Guard(LANDMARK_ERROR_IO, [&] {
     const auto w = Get<WriterObject>(writer, "writer");
     if (length > 0) NotNull(text, "text");
+    // As the CLI and landmark_writer_ingest_files refuse such files.
+    if (const std::string why = CheckText(std::string_view(text ? text : "", length)); !why.empty()) {
+      Fail(LANDMARK_ERROR_INVALID_ARGUMENT, "text: " + why + "; give UTF-8 text");
+    }
     const StoreInfo info = w->writer->info();
     const HashingEncoderOptions options = As(LANDMARK_ERROR_INVALID_ARGUMENT, [&] { return HashingEncoderOptionsOf(info); });
     HashingEncoder encoder(options);

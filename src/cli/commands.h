@@ -26,9 +26,10 @@ void AddLlmCommands(CLI::App& app);     // generate (Hugging Face models)
 // `model info DIR`: a Hugging Face model directory described on stdout.
 void DescribeLlm(const std::string& dir);
 
-// `ingest --model`: text files through the byte model into a store.
+// `ingest --model`: text files through the byte model into a store,
+// committing (with the model state) every `commit_every` chunks.
 void RunModelIngest(const std::string& model_spec, const std::string& out, const std::vector<std::string>& inputs,
-                    const std::string& dtype, bool strict);
+                    const std::string& dtype, bool strict, size_t commit_every = 1024);
 
 // `ingest --shards N`: keys/values split into N shards of whole chunks,
 // PREFIX/shard-NNNNN, each a new store made with `options`.

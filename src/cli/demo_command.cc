@@ -1,6 +1,7 @@
 // `landmark demo`: README command 1's main job (see src/demo/passkey_demo.h).
 #include <fmt/core.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <filesystem>
 #include <memory>

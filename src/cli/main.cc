@@ -9,12 +9,15 @@
 #include <cstdio>
 #include <cstdlib>
 #include <exception>
+#include <new>
+#include <string>
 
 #include "landmark/error.h"
 #include "landmark/kernels.h"
 #include "landmark/version.h"
 #include "src/cli/commands.h"
 #include "src/cli/config_option.h"
+#include "src/cli/option_checks.h"
 
 namespace landmark::cli {
 
@@ -35,6 +38,15 @@ static void PreferPassiveOpenMp(char** argv) {
   if (std::getenv("OMP_WAIT_POLICY") != nullptr) return;
   ::setenv("OMP_WAIT_POLICY", "passive", 1);
   ::execv("/proc/self/exe", argv);  // returns only on failure: run on as we are
+}
+
+// "query", "bench kernels": the command being run, for messages.
+static std::string CommandName(const CLI::App& app) {
+  for (const CLI::App* sub : app.get_subcommands()) {
+    const std::string rest = CommandName(*sub);
+    return sub->get_name() + (rest.empty() ? "" : " " + rest);
+  }
+  return "";
 }
 
 int main(int argc, char** argv) {
@@ -59,12 +71,17 @@ int main(int argc, char** argv) {
   landmark::cli::AddLlmCommands(app);
   landmark::cli::AddBenchCommands(app);
   landmark::cli::AddConfigOptions(app);  // after every command: --config on each
+  landmark::cli::AddOptionChecks(app);   // and range checks on every numeric option
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
-    return app.exit(e);
+    return app.exit(e) == 0 ? 0 : 1;  // --help and --version exit 0, every error 1
   } catch (const landmark::Error& e) {
     std::fprintf(stderr, "landmark: error: %s\n", e.what());
+    return 1;
+  } catch (const std::bad_alloc&) {
+    std::fprintf(stderr, "landmark: error: out of memory while running `landmark %s` (a size option too large for "
+                 "this machine, or a memory limit)\n", CommandName(app).c_str());
     return 1;
   } catch (const std::exception& e) {
     std::fprintf(stderr, "landmark: error: %s\n", e.what());

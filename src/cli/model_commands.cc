@@ -1,7 +1,9 @@
 // `landmark ingest --model`, `landmark ask`, `landmark model info|random`:
 // text through landmark's own byte model (include/landmark/model.h).
 #include <fmt/core.h>
+#include <xxhash.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <filesystem>
 #include <memory>
@@ -17,14 +19,32 @@
 #include "src/io/text_files.h"
 
 namespace landmark::cli {
+namespace {
+
+// Labels an ingest's inputs (paths, sizes, modification times): a run of
+// the same inputs resumes an interrupted one.
+std::string RunLabel(const std::vector<std::string>& files) {
+  std::string key;
+  for (const std::string& file : files) {
+    std::error_code error;
+    const auto path = std::filesystem::absolute(file, error);
+    const auto size = std::filesystem::file_size(file, error);
+    const auto time = std::filesystem::last_write_time(file, error).time_since_epoch().count();
+    key += path.string() + '\0' + std::to_string(size) + '\0' + std::to_string(time) + '\n';
+  }
+  return fmt::format("{:016x}", XXH3_64bits(key.data(), key.size()));
+}
+
+}  // namespace
 
 void RunModelIngest(const std::string& model_spec, const std::string& out, const std::vector<std::string>& inputs,
-                    const std::string& dtype, bool strict) {
+                    const std::string& dtype, bool strict, size_t commit_every) {
   LANDMARK_CHECK_ARG(!inputs.empty(), "ingest: nothing to ingest (give text files or directories)");
   const Model model = Model::LoadSpec(model_spec);
   const bool exists = std::filesystem::exists(std::filesystem::path(out) / "manifest.json");
   ModelIngestOptions options;
   options.dtype = ParseDType(dtype, "--dtype");
+  options.commit_every = commit_every;
   std::vector<std::string> files;
   uint64_t total = 0;
   for (const std::string& path : ListTextFiles(inputs)) {
@@ -40,18 +60,22 @@ void RunModelIngest(const std::string& model_spec, const std::string& out, const
   }
   LANDMARK_CHECK_ARG(!files.empty(), "ingest: no text files among the inputs");
   if (!exists) options.metadata["sources"] = std::to_string(files.size()) + " files";
+  options.run = RunLabel(files);
   ModelIngest ingest = exists ? ModelIngest::Append(model, out, options) : ModelIngest::Create(model, out, options);
   const uint64_t before = ingest.tokens();
-  if (exists) std::fprintf(stderr, "appending to %s (%s tokens)\n", out.c_str(), Count(double(before)).c_str());
+  if (ingest.resumed_tokens() > 0) {
+    std::fprintf(stderr, "resuming an interrupted ingest of these inputs into %s: %s tokens of it are committed\n",
+                 out.c_str(), Count(double(ingest.resumed_tokens())).c_str());
+  } else if (exists) {
+    std::fprintf(stderr, "appending to %s (%s tokens)\n", out.c_str(), Count(double(before)).c_str());
+  }
   Progress progress;
   uint64_t read = 0;
   for (size_t i = 0; i < files.size(); ++i) {
     TextPieces pieces(files[i], size_t(1) << 20);
     std::string piece;
-    bool first = true;
+    ingest.BeginDocument();
     while (pieces.Next(piece)) {
-      if (first && ingest.tokens() > 0) ingest.Add(" ");  // documents follow one another
-      first = false;
       ingest.Add(piece);
       read += piece.size();
       const double seconds = std::max(progress.elapsed(), 1e-3);

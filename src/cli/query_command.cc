@@ -1,8 +1,10 @@
 // `landmark query`: ask a store through the retrieval engine.
 #include <fmt/core.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <cstdio>
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <string>

@@ -1,6 +1,7 @@
 // `landmark ingest`, `landmark info`, `landmark verify`.
 #include <fmt/core.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <filesystem>
 #include <memory>
@@ -85,7 +86,7 @@ void RunIngest(const CLI::App& app, const IngestArgs& a) {
     for (const char* shape : {"--chunk-size", "--kv-heads", "--head-dim", "--landmark", "--seed"}) {
       LANDMARK_CHECK_ARG(app.count(shape) == 0, std::string("ingest: ") + shape + " comes from the model with --model");
     }
-    return RunModelIngest(a.model, a.out, a.inputs, a.dtype, a.strict);
+    return RunModelIngest(a.model, a.out, a.inputs, a.dtype, a.strict, a.commit_every);
   }
   const bool tensors = !a.keys.empty() || !a.values.empty();
   LANDMARK_CHECK_ARG(!tensors || (!a.keys.empty() && !a.values.empty()), "ingest: --keys and --values go together");
@@ -252,8 +253,9 @@ void AddStoreCommands(CLI::App& app) {
     const std::vector<std::string> problems = VerifyStore(*verify_dir);
     if (problems.empty()) {
       const StoreInfo i = ReadStoreInfo(*verify_dir);
-      std::printf("ok: %s (%zu tokens, %s checked)\n", verify_dir->c_str(), i.tokens,
-                  Bytes(double(i.kv_bytes + i.landmark_bytes + i.text_bytes)).c_str());
+      uint64_t checked = i.kv_bytes + i.landmark_bytes + i.text_bytes;
+      for (const auto& [name, a] : i.attachments) checked += a.bytes;
+      std::printf("ok: %s (%zu tokens, %s checked)\n", verify_dir->c_str(), i.tokens, Bytes(double(checked)).c_str());
       return;
     }
     for (const std::string& p : problems) std::fprintf(stderr, "problem: %s\n", p.c_str());

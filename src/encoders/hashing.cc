@@ -125,6 +125,9 @@ std::vector<float> HashingEncoder::EncodeQuery(std::string_view text) const {
 HashingEncoder::QueryVectors HashingEncoder::EncodeTextQuery(std::string_view text, size_t group,
                                                              float temperature) const {
   const size_t H = options_.kv_heads, d = options_.head_dim;
+  LANDMARK_CHECK_ARG(group >= 1 && group <= 1024, "text query: group (query heads per kv head) must be 1..1024, is " +
+                                                      std::to_string(group));
+  LANDMARK_CHECK_ARG(std::isfinite(temperature), "text query: the temperature must be a finite number");
   QueryVectors v;
   v.r = EncodeQuery(text);
   v.q.resize(H * group * d);

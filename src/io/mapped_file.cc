@@ -14,14 +14,46 @@
 
 namespace landmark {
 
-MappedFile::MappedFile(const std::string& path) : path_(path) {
-  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  LANDMARK_CHECK_ARG(fd >= 0, path + ": cannot open: " + std::strerror(errno));
+const char* FileTypeName(unsigned mode) {
+  switch (mode & S_IFMT) {
+    case S_IFREG: return "a regular file";
+    case S_IFDIR: return "a directory";
+    case S_IFIFO: return "a FIFO";
+    case S_IFCHR: return "a character device";
+    case S_IFBLK: return "a block device";
+    case S_IFSOCK: return "a socket";
+    case S_IFLNK: return "a symbolic link";
+  }
+  return "not a regular file";
+}
+
+int OpenRegularFile(const std::string& path, int flags, unsigned mode) {
+  // O_NONBLOCK: opening a FIFO must not wait for a writer (it is refused
+  // below); it changes nothing for regular files.
+  const int fd = ::open(path.c_str(), flags | O_NONBLOCK | O_CLOEXEC, mode_t(mode));
+  if (fd < 0) {
+    const int e = errno;
+    if (e == ELOOP && (flags & O_NOFOLLOW)) {
+      LANDMARK_THROW(path + ": is a symbolic link; refusing to follow it (a store's files must be regular files)");
+    }
+    LANDMARK_THROW(path + ": cannot open: " + std::strerror(e));
+  }
   struct stat st {};
-  if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-    const std::string reason = S_ISDIR(st.st_mode) ? "is a directory" : "is not a regular file";
+  const bool stat_ok = ::fstat(fd, &st) == 0;
+  const int e = errno;
+  if (stat_ok && S_ISREG(st.st_mode)) return fd;
+  ::close(fd);
+  if (!stat_ok) LANDMARK_THROW(path + ": cannot stat: " + std::strerror(e));
+  LANDMARK_THROW(path + ": is " + FileTypeName(st.st_mode) + ", not a regular file");
+}
+
+MappedFile::MappedFile(const std::string& path, bool follow_symlinks) : path_(path) {
+  const int fd = OpenRegularFile(path, O_RDONLY | (follow_symlinks ? 0 : O_NOFOLLOW));
+  struct stat st {};
+  if (::fstat(fd, &st) != 0) {
+    const int e = errno;
     ::close(fd);
-    LANDMARK_THROW(path + ": " + reason);
+    LANDMARK_THROW(path + ": cannot stat: " + std::strerror(e));
   }
   size_ = size_t(st.st_size);
   if (size_ > 0) {

@@ -8,10 +8,21 @@
 
 namespace landmark {
 
+// "a FIFO", "a directory", ... for a st_mode.
+const char* FileTypeName(unsigned mode);
+
+// open(2) that never blocks and accepts only a regular file: `flags` (e.g.
+// O_RDONLY | O_NOFOLLOW, O_RDWR | O_CREAT) plus O_NONBLOCK | O_CLOEXEC; a
+// FIFO, device, directory, or (with O_NOFOLLOW) symbolic link is refused.
+// Returns the descriptor; throws landmark::Error naming `path` and why.
+int OpenRegularFile(const std::string& path, int flags, unsigned mode = 0644);
+
 class MappedFile {
  public:
-  // Throws landmark::Error naming the file (missing, unreadable, a directory).
-  explicit MappedFile(const std::string& path);
+  // Throws landmark::Error naming the file (missing, unreadable, not a
+  // regular file: a directory, FIFO or device is refused without blocking).
+  // `follow_symlinks` false: a symbolic link is refused too (store files).
+  explicit MappedFile(const std::string& path, bool follow_symlinks = true);
   ~MappedFile();
   MappedFile(const MappedFile&) = delete;
   MappedFile& operator=(const MappedFile&) = delete;

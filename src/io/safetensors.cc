@@ -27,7 +27,7 @@ const char* SafetensorsDType(DType t) {
 }
 
 TensorView ParseEntry(const std::string& name, const nlohmann::json& entry, uint64_t data_start,
-                      const MappedFile& f) {
+                      const unsigned char* file, uint64_t file_bytes) {
   TensorView t;
   t.name = name;
   std::string dtype;
@@ -55,7 +55,7 @@ TensorView ParseEntry(const std::string& name, const nlohmann::json& entry, uint
     elements *= dim;
   }
   t.elements = elements;
-  const uint64_t data_bytes = f.size() - data_start;
+  const uint64_t data_bytes = file_bytes - data_start;
   LANDMARK_CHECK_ARG(offsets.size() == 2 && offsets[0] <= offsets[1] && offsets[1] <= data_bytes,
                      name + ": data_offsets lie outside the file (truncated?)");
   LANDMARK_CHECK_ARG(offsets[1] - offsets[0] == elements * SizeOf(t.dtype),
@@ -64,7 +64,7 @@ TensorView ParseEntry(const std::string& name, const nlohmann::json& entry, uint
                          std::to_string(offsets[1] - offsets[0]));
   LANDMARK_CHECK_ARG((data_start + offsets[0]) % SizeOf(t.dtype) == 0,
                      name + ": data is not aligned to its element size");
-  t.data = f.data() + data_start + offsets[0];
+  t.data = file + data_start + offsets[0];
   return t;
 }
 
@@ -83,21 +83,27 @@ SafeTensors& SafeTensors::operator=(SafeTensors&&) noexcept = default;
 SafeTensors::~SafeTensors() = default;
 
 SafeTensors SafeTensors::Open(const std::string& path) {
+  auto file = std::make_unique<MappedFile>(path);
+  SafeTensors s = Parse(file->data(), file->size(), path);
+  s.file_ = std::move(file);
+  return s;
+}
+
+SafeTensors SafeTensors::Parse(const void* data, size_t bytes, const std::string& path) {
   SafeTensors s;
   s.path_ = path;
-  s.file_ = std::make_unique<MappedFile>(path);
-  const MappedFile& f = *s.file_;
-  LANDMARK_CHECK_ARG(f.size() >= 8, path + ": not a .safetensors file (" +
-                                        (f.size() ? std::string("truncated") : std::string("empty")) + ")");
+  const auto* file = static_cast<const unsigned char*>(data);
+  LANDMARK_CHECK_ARG(bytes >= 8, path + ": not a .safetensors file (" +
+                                     (bytes ? std::string("truncated") : std::string("empty")) + ")");
   uint64_t header_len;
-  std::memcpy(&header_len, f.data(), 8);
-  LANDMARK_CHECK_ARG(header_len <= f.size() - 8 && header_len <= kMaxHeaderBytes,
+  std::memcpy(&header_len, file, 8);
+  LANDMARK_CHECK_ARG(header_len <= bytes - 8 && header_len <= kMaxHeaderBytes,
                      path + ": header length " + std::to_string(header_len) +
                          " exceeds the file (truncated, or not a .safetensors file)");
   nlohmann::json header;
   try {
-    header = nlohmann::json::parse(reinterpret_cast<const char*>(f.data()) + 8,
-                                   reinterpret_cast<const char*>(f.data()) + 8 + header_len);
+    header = nlohmann::json::parse(reinterpret_cast<const char*>(file) + 8,
+                                   reinterpret_cast<const char*>(file) + 8 + header_len);
   } catch (const nlohmann::json::exception& e) {
     LANDMARK_THROW(path + ": the header is not valid JSON (" + std::string(e.what()) + ")");
   }
@@ -111,7 +117,7 @@ SafeTensors SafeTensors::Open(const std::string& path) {
       }
       continue;
     }
-    s.tensors_.emplace(key, ParseEntry(path + ":" + key, value, 8 + header_len, f));
+    s.tensors_.emplace(key, ParseEntry(path + ":" + key, value, 8 + header_len, file, bytes));
   }
   return s;
 }
@@ -135,12 +141,23 @@ const TensorView& SafeTensors::Get(const std::string& name, const std::vector<si
   return t;
 }
 
-void WriteSafeTensors(const std::string& path, const std::vector<TensorToWrite>& tensors,
-                      const std::map<std::string, std::string>& metadata) {
+namespace {
+
+// The header (length and JSON, padded so the data starts 8-byte aligned)
+// and the data pieces of a .safetensors file.
+struct Layout {
+  uint64_t header_len = 0;
+  std::string json;
+  std::vector<FilePiece> pieces;  // [0]: header_len, [1]: json, then the tensors
+};
+
+Layout MakeLayout(const std::vector<TensorToWrite>& tensors, const std::map<std::string, std::string>& metadata,
+                  const std::string& path) {
+  Layout l;
   nlohmann::json header = nlohmann::json::object();
   if (!metadata.empty()) header["__metadata__"] = metadata;
   std::set<std::string> seen;
-  std::vector<FilePiece> pieces(2);
+  l.pieces.resize(2);
   uint64_t offset = 0;
   for (const TensorToWrite& t : tensors) {
     LANDMARK_CHECK_ARG(t.name != "__metadata__" && seen.insert(t.name).second,
@@ -151,15 +168,38 @@ void WriteSafeTensors(const std::string& path, const std::vector<TensorToWrite>&
     header[t.name] = {{"dtype", SafetensorsDType(t.dtype)},
                       {"shape", t.shape},
                       {"data_offsets", {offset, offset + bytes}}};
-    pieces.push_back({t.data, bytes});
+    l.pieces.push_back({t.data, bytes});
     offset += bytes;
   }
-  std::string json = header.dump();
-  json.append((8 - (8 + json.size()) % 8) % 8, ' ');  // data starts 8-byte aligned
-  const uint64_t header_len = json.size();
-  pieces[0] = {&header_len, 8};
-  pieces[1] = {json.data(), json.size()};
-  WriteFileAtomically(path, pieces);
+  l.json = header.dump();
+  l.json.append((8 - (8 + l.json.size()) % 8) % 8, ' ');  // data starts 8-byte aligned
+  l.header_len = l.json.size();
+  return l;
+}
+
+}  // namespace
+
+void WriteSafeTensors(const std::string& path, const std::vector<TensorToWrite>& tensors,
+                      const std::map<std::string, std::string>& metadata) {
+  Layout l = MakeLayout(tensors, metadata, path);
+  l.pieces[0] = {&l.header_len, 8};
+  l.pieces[1] = {l.json.data(), l.json.size()};
+  WriteFileAtomically(path, l.pieces);
+}
+
+std::string SafeTensorsBytes(const std::vector<TensorToWrite>& tensors,
+                             const std::map<std::string, std::string>& metadata, const std::string& name) {
+  Layout l = MakeLayout(tensors, metadata, name);
+  l.pieces[0] = {&l.header_len, 8};
+  l.pieces[1] = {l.json.data(), l.json.size()};
+  size_t total = 0;
+  for (const FilePiece& p : l.pieces) total += p.bytes;
+  std::string bytes;
+  bytes.reserve(total);
+  for (const FilePiece& p : l.pieces) {
+    if (p.bytes) bytes.append(static_cast<const char*>(p.data), p.bytes);
+  }
+  return bytes;
 }
 
 }  // namespace landmark

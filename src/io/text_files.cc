@@ -1,11 +1,15 @@
 #include "src/io/text_files.h"
 
+#include <fcntl.h>
+#include <unistd.h>
+
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
 
 #include "landmark/error.h"
+#include "src/io/mapped_file.h"
 
 namespace landmark {
 namespace {
@@ -55,6 +59,25 @@ class Utf8Validator {
 
 bool IsSpace(char c) { return c == ' ' || c == '\n' || c == '\t' || c == '\r' || c == '\f' || c == '\v'; }
 
+// fopen that never blocks: a FIFO or device (which would wait for a writer,
+// or never end) is refused with the reason in `why`.
+std::FILE* OpenText(const std::string& path, std::string& why) {
+  int fd = -1;
+  try {
+    fd = OpenRegularFile(path, O_RDONLY);
+  } catch (const Error& e) {
+    why = e.what();
+    why.erase(0, std::min(why.size(), path.size() + 2));  // "<path>: " is the caller's
+    return nullptr;
+  }
+  std::FILE* f = ::fdopen(fd, "rb");
+  if (!f) {
+    why = std::string("cannot open: ") + std::strerror(errno);
+    ::close(fd);
+  }
+  return f;
+}
+
 }  // namespace
 
 std::vector<std::string> ListTextFiles(const std::vector<std::string>& inputs) {
@@ -67,7 +90,10 @@ std::vector<std::string> ListTextFiles(const std::vector<std::string>& inputs) {
       std::vector<std::string> found;
       for (auto it = fs::recursive_directory_iterator(input, fs::directory_options::skip_permission_denied, error);
            !error && it != fs::recursive_directory_iterator(); it.increment(error)) {
-        if (it->is_regular_file(error)) found.push_back(it->path().string());
+        // Not only regular files: a FIFO or device here is reported (skipped
+        // with a warning, or an error with --strict), never read.
+        std::error_code type;
+        if (!it->is_directory(type)) found.push_back(it->path().string());
       }
       LANDMARK_CHECK_ARG(!error, input + ": cannot list: " + error.message());
       std::sort(found.begin(), found.end());
@@ -80,8 +106,9 @@ std::vector<std::string> ListTextFiles(const std::vector<std::string>& inputs) {
 }
 
 std::string CheckTextFile(const std::string& path, size_t* bytes) {
-  std::FILE* f = std::fopen(path.c_str(), "rb");
-  if (!f) return std::string("cannot open: ") + std::strerror(errno);
+  std::string why;
+  std::FILE* f = OpenText(path, why);
+  if (!f) return why;
   std::vector<unsigned char> buffer(1 << 20);
   Utf8Validator utf8;
   size_t total = 0, error_at = 0;
@@ -104,10 +131,22 @@ std::string CheckTextFile(const std::string& path, size_t* bytes) {
   return reason;
 }
 
+std::string CheckText(std::string_view text) {
+  if (text.find('\0') != std::string_view::npos) return "binary (contains NUL bytes)";
+  Utf8Validator utf8;
+  size_t error_at = 0;
+  if (!utf8.Feed(reinterpret_cast<const unsigned char*>(text.data()), text.size(), 0, error_at)) {
+    return "invalid UTF-8 at byte " + std::to_string(error_at);
+  }
+  if (!utf8.complete()) return "invalid UTF-8 (truncated character at the end)";
+  return "";
+}
+
 TextPieces::TextPieces(const std::string& path, size_t piece_bytes)
     : path_(path), piece_bytes_(std::max<size_t>(piece_bytes, 64)) {
-  file_ = std::fopen(path.c_str(), "rb");
-  LANDMARK_CHECK_ARG(file_ != nullptr, path + ": cannot open: " + std::strerror(errno));
+  std::string why;
+  file_ = OpenText(path, why);
+  LANDMARK_CHECK_ARG(file_ != nullptr, path + ": " + why);
 }
 
 TextPieces::~TextPieces() {

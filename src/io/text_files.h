@@ -6,17 +6,24 @@
 #include <cstddef>
 #include <cstdio>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace landmark {
 
-// Regular files under `inputs` (a file, or a directory walked recursively),
-// sorted by path. Throws landmark::Error for a path that does not exist.
+// Files under `inputs` (a file, or a directory walked recursively), sorted
+// by path; FIFOs and devices too, which CheckTextFile then refuses. Throws
+// landmark::Error for a path that does not exist.
 std::vector<std::string> ListTextFiles(const std::vector<std::string>& inputs);
 
-// Why `path` is not ingestible text ("" if it is): empty, binary (a NUL
-// byte), invalid UTF-8 (with the byte offset), unreadable. Reads the file once.
+// Why `path` is not ingestible text ("" if it is): not a regular file (a
+// FIFO or device: never waited on), empty, binary (a NUL byte), invalid
+// UTF-8 (with the byte offset), unreadable. Reads the file once.
 std::string CheckTextFile(const std::string& path, size_t* bytes = nullptr);
+
+// Why `text` is not ingestible text ("" if it is): binary (a NUL byte) or
+// invalid UTF-8 (with the byte offset) — CheckTextFile's test, in memory.
+std::string CheckText(std::string_view text);
 
 // Reads a checked text file in pieces of about `piece_bytes` ending at
 // whitespace (or, without any, at a UTF-8 character boundary).

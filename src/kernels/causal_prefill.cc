@@ -84,7 +84,7 @@ void CausalPrefill(const float* q, size_t q_heads, const KVSequence& kv, float* 
                      "CausalPrefill: a block mask goes with neither past_tokens nor a window");
   const size_t L = kv.tokens - P, B = options.block, d = kv.d;
   const size_t group = q_heads / kv.heads;
-  const size_t blocks = (L + B - 1) / B;
+  const size_t blocks = L / B + (L % B != 0);  // ⌈L/B⌉ without overflow (B may be huge)
   const float scale = 1.0f / std::sqrt(float(d));
   const size_t q_stride = q_heads * d;
   const size_t piece_blocks = std::max<size_t>(1, kPieceKeys / B);

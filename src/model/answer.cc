@@ -29,7 +29,11 @@ struct ModelAnswerer::Impl {
                        dir + ": the store's shape (chunk " + std::to_string(s.chunk_size) + ", " +
                            std::to_string(s.kv_heads) + " kv heads × d " + std::to_string(s.head_dim) + ", " +
                            Name(s.landmark) + " landmarks) is not this model's");
-    state = DocumentState::Read(dir, m, store.tokens());
+    state = DocumentState::Read(store, m);
+    if (!state.has_upper) {  // a commit made during an ingest: computed as its end would have
+      Workspace ws;
+      model::UpperCaches(m, retriever, state, ws);
+    }
   }
 
   // The longest continuation whose positions see only complete stored chunks.
@@ -54,7 +58,7 @@ struct ModelAnswerer::Impl {
 
   std::string Checked(std::string_view text, size_t extra) const {
     const std::string bytes = DocumentBytes(text);
-    LANDMARK_CHECK_ARG(bytes.size() + extra <= MaxBytes(),
+    LANDMARK_CHECK_ARG(extra <= MaxBytes() && bytes.size() <= MaxBytes() - extra,  // no overflow
                        "the question is too long: " + std::to_string(bytes.size()) + " bytes (+" +
                            std::to_string(extra) + " to answer); at most " + std::to_string(MaxBytes()) +
                            " fit in the model's window after this document");

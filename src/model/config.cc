@@ -69,6 +69,21 @@ void ModelConfig::Validate(const std::string& what) const {
   LANDMARK_CHECK_ARG(!upper.empty() && upper[0] == BlockKind::kHsa,
                      what + ": model config 'upper' must start with an \"hsa\" block");
   LANDMARK_CHECK_ARG(window >= 2, what + ": model config window must be at least 2");
+  // What the runtime can use: every block keeps W−1 rows of keys and values
+  // and the store's chunks are at most 65536 tokens (a window of 2^62 would
+  // allocate without bound).
+  auto at_most = [&](size_t value, size_t limit, const char* key) {
+    LANDMARK_CHECK_ARG(value <= limit, what + ": model config '" + std::string(key) + "' is " + std::to_string(value) +
+                                           ", at most " + std::to_string(limit));
+  };
+  at_most(window, 65536, "window");
+  at_most(chunk, 65536, "chunk");
+  at_most(top_k, 65536, "top_k");
+  at_most(d_model, 65536, "d_model");
+  at_most(heads, 4096, "heads");
+  at_most(mlp_hidden, 1 << 20, "mlp_hidden");
+  at_most(lower, 1024, "lower");
+  at_most(upper.size(), 1024, "upper");
 }
 
 std::string ModelConfig::ToJson() const {

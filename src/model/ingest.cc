@@ -1,11 +1,13 @@
 // ModelIngest: documents through the lower blocks in segments into a chunk
 // store (K/V per head, learned landmarks), then the state answering needs.
+#include <algorithm>
 #include <chrono>
 #include <filesystem>
 #include <future>
 
 #include "landmark/error.h"
 #include "landmark/model.h"
+#include "src/io/mapped_file.h"
 #include "src/model/state.h"
 
 namespace landmark {
@@ -21,6 +23,10 @@ struct ModelIngest::Impl {
   DocumentState state;
   std::string pending;  // bytes not yet through the lower blocks
   bool finished = false;
+  bool legacy_state = false;  // read from a loose model-state.safetensors (removed at Finish)
+  uint64_t skip = 0, resumed = 0;  // of a resumed run: bytes still to skip, and in all
+  uint64_t position = 0;           // bytes of this run's input seen (skipped ones too)
+  size_t uncommitted_chunks = 0;
   double lower_seconds = 0;
   Workspace ws;
   std::vector<float> x, mrows, k, v, means, landmarks;
@@ -38,6 +44,12 @@ struct ModelIngest::Impl {
       : m(model), options(o), writer(std::move(w)) {}
 
   size_t D() const { return m.config.d_model; }
+
+  // Makes the state durable with the K/V written so far: one manifest commit.
+  void CommitState(const std::string& snapshot) {
+    writer.SetAttachment(model::kStateAttachment, snapshot);
+    writer.Commit();
+  }
   size_t TailRows() const { return m.upper.size() * (m.config.window - 1); }
 
   void Segment(const unsigned char* bytes, size_t M, ModelIngest& owner) {
@@ -66,11 +78,31 @@ struct ModelIngest::Impl {
     if (chunks) model::LandmarkForward(m, means.data(), chunks, landmarks.data());
     lower_seconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
 
+    // The last lower outputs, for the upper caches.
+    const size_t keep = std::min(TailRows(), state.h_rows + M), from_old = keep - std::min(keep, M);
+    std::vector<float> tail(keep * D);
+    std::copy_n(state.h_tail.end() - from_old * D, from_old * D, tail.begin());
+    std::copy_n(x.end() - (keep - from_old) * D, (keep - from_old) * D, tail.begin() + from_old * D);
+    state.h_tail.swap(tail);
+    state.h_rows = keep;
+    state.tokens += M;
+    state.has_upper = false;  // stale from here on; computed again at Finish (or by a reader)
+    state.upper.clear();
+
+    // Every commit_every chunks, the state after this segment is committed
+    // with this segment's K/V.
+    uncommitted_chunks += chunks;
+    std::string snapshot;
+    if (options.commit_every && uncommitted_chunks >= options.commit_every) {
+      snapshot = state.Serialize(m.config);
+      uncommitted_chunks = 0;
+    }
     WaitForWrite();
     write_k.swap(k);
     write_v.swap(v);
     write_landmarks.swap(landmarks);
-    writing = std::async(std::launch::async, [this, M, chunks] {
+    const uint64_t first = state.tokens - M;
+    writing = std::async(std::launch::async, [this, M, chunks, first, snapshot = std::move(snapshot)] {
       TokenBatch batch;
       batch.tokens = M;
       batch.keys = write_k.data();
@@ -79,18 +111,13 @@ struct ModelIngest::Impl {
       batch.landmarks = write_landmarks.data();
       batch.landmark_chunks = chunks;
       batch.landmark_dtype = DType::kF32;
+      batch.source.keys = batch.source.values = batch.source.landmarks = "the model's chunk memory";
+      batch.source.first_token = first;
       writer.Append(batch);
+      if (!snapshot.empty()) CommitState(snapshot);
     });
-
-    // The last lower outputs, for the upper caches at Finish.
-    const size_t keep = std::min(TailRows(), state.h_rows + M), from_old = keep - std::min(keep, M);
-    std::vector<float> tail(keep * D);
-    std::copy_n(state.h_tail.end() - from_old * D, from_old * D, tail.begin());
-    std::copy_n(x.end() - (keep - from_old) * D, (keep - from_old) * D, tail.begin() + from_old * D);
-    state.h_tail.swap(tail);
-    state.h_rows = keep;
-    state.tokens += M;
   }
+
 
   void Flush(ModelIngest& owner, bool all) {
     const size_t M = options.segment_tokens;
@@ -103,32 +130,32 @@ struct ModelIngest::Impl {
     pending.erase(0, done);
   }
 
-  // Upper blocks over the document's tail, block j on the positions whose
-  // outputs block j+1 (or a question) needs: their caches become exact.
-  void UpperCaches() {
-    const size_t D = this->D(), W = m.config.window, u = m.upper.size();
-    state.upper.assign(u, SwaCache());
-    if (state.h_rows == 0) return;
-    const StoreReader reader = StoreReader::Open(writer.path());
-    const Retriever retriever(reader, model::HsaRetrieverConfig(m.config));
-    std::vector<float> xs = state.h_tail, mem(state.h_rows * D);
-    size_t rows = state.h_rows, first = state.tokens - rows, offset = 0;
-    for (size_t j = 0; j < u; ++j) {
-      model::UpperBlockForward(m, j, retriever, state.upper[j], xs.data() + offset * D, rows, first,
-                               mem.data() + offset * D, ws, nullptr);
-      const size_t keep = std::min(rows, (u - 1 - j) * (W - 1)), drop = rows - keep;
-      offset += drop;
-      first += drop;
-      rows = keep;
-    }
-  }
 };
 
 ModelIngest::ModelIngest(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 ModelIngest::ModelIngest(ModelIngest&&) noexcept = default;
 ModelIngest::~ModelIngest() {
-  if (impl_ && impl_->writing.valid()) impl_->writing.wait();  // errors there surface in Finish only
+  if (!impl_) return;
+  if (impl_->writing.valid()) impl_->writing.wait();  // errors there surface in Finish only
+  // Unfinished: K/V appended since the last commit have no state to go with
+  // them; they are dropped (the store stays at its last commit).
+  if (!impl_->finished) impl_->writer.Abandon();
 }
+
+namespace {
+
+// The state of an empty document: a new run labelled `run`.
+DocumentState EmptyState(const Model& model, const std::string& run) {
+  DocumentState s;
+  s.digest = model.digest();
+  s.lower.assign(model.config().lower, SwaCache());
+  s.partial_sum.assign(model.config().d_model, 0.0f);
+  s.run = run;
+  s.run_finished = false;
+  return s;
+}
+
+}  // namespace
 
 ModelIngest ModelIngest::Create(const Model& model, const std::string& dir, const ModelIngestOptions& options) {
   const ModelConfig& c = model.config();
@@ -141,15 +168,14 @@ ModelIngest ModelIngest::Create(const Model& model, const std::string& dir, cons
   store.shape.landmark = LandmarkKind::kLearned;
   store.shape.landmark_heads = c.heads;
   store.shape.landmark_dim = c.head_dim;
-  store.commit_every = options.commit_every;
+  store.commit_every = 0;  // the ingest commits, each time with its state
   store.metadata = options.metadata;
   store.metadata["encoder"] = "model";
   store.metadata["model"] = std::filesystem::path(model.path()).filename().string();
   store.metadata["model_digest"] = model.digest();
   auto impl = std::make_unique<Impl>(model.impl(), options, StoreWriter::Create(dir, store));
-  impl->state.digest = model.digest();
-  impl->state.lower.assign(c.lower, SwaCache());
-  impl->state.partial_sum.assign(c.d_model, 0.0f);
+  impl->state = EmptyState(model, options.run);
+  impl->CommitState(impl->state.Serialize(c));  // from here on every commit answers and resumes
   return ModelIngest(std::move(impl));
 }
 
@@ -159,31 +185,86 @@ ModelIngest ModelIngest::Append(const Model& model, const std::string& dir, cons
   LANDMARK_CHECK_ARG(it != info.metadata.end(), dir + ": not a store the model wrote (encoder " +
                                                     (info.metadata.count("encoder") ? info.metadata.at("encoder") : "?") +
                                                     "); give a new --out");
-  DocumentState state = DocumentState::Read(dir, model.impl(), info.tokens);
-  auto impl = std::make_unique<Impl>(model.impl(), options, StoreWriter::Append(dir));
+  StoreWriter writer = StoreWriter::Append(dir, 0);  // the ingest commits, each time with its state
+  const uint64_t tokens = writer.info().tokens;
+  DocumentState state;
+  bool legacy = false;
+  if (writer.info().attachments.count(model::kStateAttachment)) {
+    // Read back through the writer: its checksums are checked, so damage is
+    // never carried into the next commit.
+    state = DocumentState::Parse(writer.attachment(model::kStateAttachment),
+                                 dir + ": attachment " + model::kStateAttachment, model.impl(), tokens);
+  } else if (const std::string path = DocumentState::LegacyPath(dir); !std::filesystem::exists(path)) {
+    // Killed while being created, before the first commit: still empty.
+    LANDMARK_CHECK_ARG(tokens == 0, dir + ": holds " + std::to_string(tokens) +
+                                        " tokens but no model state; ingest into a new store");
+    state = EmptyState(model, "");
+  } else {
+    const MappedFile file(path, /*follow_symlinks=*/false);
+    state = DocumentState::Parse(std::string_view(reinterpret_cast<const char*>(file.data()), file.size()), path,
+                                 model.impl(), tokens);
+    legacy = true;
+  }
+  auto impl = std::make_unique<Impl>(model.impl(), options, std::move(writer));
+  impl->legacy_state = legacy;
+  if (!options.run.empty() && !state.run_finished && state.run == options.run) {
+    impl->skip = impl->resumed = state.tokens - state.run_first;  // resume where its last commit ended
+  } else {
+    state.run = options.run;
+    state.run_first = state.tokens;
+    state.run_finished = false;
+  }
   impl->state = std::move(state);
   return ModelIngest(std::move(impl));
 }
 
 void ModelIngest::Add(std::string_view text) {
   LANDMARK_CHECK_ARG(!impl_->finished, "model ingest: Add after Finish");
-  if (impl_->options.keep_newlines) {
-    impl_->pending += text;  // bytes past the vocab become '?' in Embed
-  } else {
-    impl_->pending += DocumentBytes(text);
+  Impl& m = *impl_;
+  m.position += text.size();
+  if (m.skip >= text.size()) {  // a resumed run: already in the store
+    m.skip -= text.size();
+    return;
   }
-  impl_->Flush(*this, false);
+  text.remove_prefix(size_t(m.skip));
+  m.skip = 0;
+  if (m.options.keep_newlines) {
+    m.pending += text;  // bytes past the vocab become '?' in Embed
+  } else {
+    m.pending += DocumentBytes(text);
+  }
+  m.Flush(*this, false);
 }
+
+void ModelIngest::BeginDocument() {
+  if (impl_->state.run_first + impl_->position > 0) Add(" ");  // documents follow one another
+}
+
+uint64_t ModelIngest::resumed_tokens() const { return impl_->resumed; }
 
 void ModelIngest::Finish() {
   if (impl_->finished) return;
-  impl_->Flush(*this, true);
-  impl_->WaitForWrite();
-  impl_->writer.Commit();
-  impl_->UpperCaches();
-  impl_->state.Write(impl_->writer.path(), impl_->m.config);
-  impl_->writer.Close();
-  impl_->finished = true;
+  Impl& m = *impl_;
+  LANDMARK_CHECK_ARG(m.skip == 0, m.writer.path() + ": the input ended " + std::to_string(m.skip) +
+                                      " bytes before the interrupted ingest it resumes (were the inputs changed?); "
+                                      "nothing was added");
+  m.Flush(*this, true);
+  m.WaitForWrite();
+  m.state.has_upper = false;
+  m.CommitState(m.state.Serialize(m.m.config));  // the K/V, with the state they need
+  {
+    const StoreReader reader = StoreReader::Open(m.writer.path());
+    const Retriever retriever(reader, model::HsaRetrieverConfig(m.m.config));
+    model::UpperCaches(m.m, retriever, m.state, m.ws);
+  }
+  m.state.run_finished = true;
+  m.CommitState(m.state.Serialize(m.m.config));  // and the upper caches: questions run only their positions
+  m.writer.Close();
+  if (m.legacy_state) {
+    std::error_code ignored;  // a leftover is harmless: the attachment is read first
+    std::filesystem::remove(DocumentState::LegacyPath(m.writer.path()), ignored);
+  }
+  m.finished = true;
 }
 
 uint64_t ModelIngest::tokens() const { return impl_->state.tokens + impl_->pending.size(); }

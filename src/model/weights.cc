@@ -3,8 +3,11 @@
 #include <unistd.h>
 #include <xxhash.h>
 
+#include <cerrno>
 #include <cmath>
+#include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <filesystem>
 #include <random>
 
@@ -140,15 +143,29 @@ std::string FindShippedFile(const std::string& relative) {
 #endif
   std::string tried;
   for (const auto& p : places) {
-    if (std::filesystem::is_regular_file(p)) return std::filesystem::weakly_canonical(p).string();
+    // Never throws: a place that cannot be searched or read (permissions)
+    // is noted and the next one tried.
+    std::error_code error;
+    const bool regular = std::filesystem::is_regular_file(p, error);
+    if (regular && ::access(p.c_str(), R_OK) == 0) {
+      const std::filesystem::path canonical = std::filesystem::weakly_canonical(p, error);
+      return (error ? p : canonical).string();
+    }
     tried += "\n  " + p.lexically_normal().string();
+    if (error) {
+      tried += " (" + error.message() + ")";
+    } else if (regular) {
+      tried += std::string(" (") + std::strerror(errno) + ")";
+    }
   }
   LANDMARK_THROW(relative + " was not found; looked in:" + tried);
 }
 
 std::string DefaultModelPath() {
   if (const char* env = std::getenv("LANDMARK_MODEL"); env && *env) {
-    LANDMARK_CHECK_ARG(std::filesystem::exists(env), std::string("LANDMARK_MODEL=") + env + ": no such file");
+    std::error_code error;
+    LANDMARK_CHECK_ARG(std::filesystem::exists(env, error),
+                       std::string("LANDMARK_MODEL=") + env + ": " + (error ? error.message() : "no such file"));
     return env;
   }
   // The shipped model (train/README.md says which variant and why); a

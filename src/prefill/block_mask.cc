@@ -61,7 +61,7 @@ BlockMask FixedBlocksMask(size_t tokens, size_t kv_heads, size_t block) {
   mask.heads = kv_heads;
   mask.block = block;
   mask.tokens = tokens;
-  mask.blocks = (tokens + block - 1) / block;
+  mask.blocks = tokens / block + (tokens % block != 0);  // ⌈tokens/block⌉ without overflow
   const size_t nb = mask.blocks;
   mask.bits.assign(kv_heads * nb * nb, 0);
   for (size_t h = 0; h < kv_heads; ++h) {

@@ -49,7 +49,7 @@ size_t KeptPerRow(double sparsity, size_t i) {
 // query block: mean ‖v‖ or mean softplus(v·w).
 std::vector<float> BlockImportance(const KVSequence& kv, size_t head, size_t block,
                                    const DmaOptions& o) {
-  const size_t L = kv.tokens, nb = (L + block - 1) / block, d = kv.d;
+  const size_t L = kv.tokens, nb = L / block + (L % block != 0), d = kv.d;
   std::vector<float> importance(nb);
   tbb::parallel_for(tbb::blocked_range<size_t>(0, nb), [&](const tbb::blocked_range<size_t>& range) {
     std::vector<float> dots(block);

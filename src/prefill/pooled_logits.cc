@@ -17,7 +17,7 @@ constexpr size_t kMaxPooledDim = 256;  // pooled key columns per ColumnMean call
 }  // namespace
 
 PooledLogits::PooledLogits(const float* q, size_t q_heads, const KVSequence& kv, size_t block)
-    : blocks_((kv.tokens + block - 1) / block), q_heads_(q_heads), kv_heads_(kv.heads), d_(kv.d) {
+    : blocks_(kv.tokens / block + (kv.tokens % block != 0)), q_heads_(q_heads), kv_heads_(kv.heads), d_(kv.d) {
   const size_t L = kv.tokens, d = d_, nb = blocks_;
   // Not zeroed: every element is written once by the (parallel) pooling below.
   queries_.reset(new float[nb * q_heads * d]);

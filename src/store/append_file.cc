@@ -31,8 +31,7 @@ void WriteAll(int fd, const void* data, size_t bytes, uint64_t offset, const std
 
 AppendFile::AppendFile(const std::string& dir, const std::string& name, uint64_t committed)
     : path_(JoinPath(dir, name)), name_(name), size_(committed), committed_(committed) {
-  fd_ = ::open(path_.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
-  LANDMARK_CHECK_ARG(fd_ >= 0, path_ + ": cannot open for writing: " + std::strerror(errno));
+  fd_ = OpenStoreFile(path_, O_RDWR | O_CREAT, true);  // never through a link, never a FIFO
   struct stat st {};
   if (::fstat(fd_, &st) != 0 || uint64_t(st.st_size) < committed) {
     ::close(fd_);
@@ -77,10 +76,11 @@ Region AppendFile::TakeRegion() {
   return region;
 }
 
-uint64_t WriteWholeFile(const std::string& dir, const std::string& name, const void* data, size_t bytes) {
+uint64_t WriteWholeFile(const std::string& dir, const std::string& name, const void* data, size_t bytes,
+                        bool sync_dir) {
   const std::string path = JoinPath(dir, name), tmp = path + ".tmp";
-  const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-  LANDMARK_CHECK_ARG(fd >= 0, tmp + ": cannot create: " + std::strerror(errno));
+  ::unlink(tmp.c_str());  // an interrupted write's leftover (or a planted link: removed, not followed)
+  const int fd = OpenStoreFile(tmp, O_WRONLY | O_CREAT | O_EXCL, true);
   try {
     WriteAll(fd, data, bytes, 0, path);
     if (::fsync(fd) != 0) LANDMARK_THROW(path + ": fsync failed: " + std::strerror(errno));
@@ -95,7 +95,56 @@ uint64_t WriteWholeFile(const std::string& dir, const std::string& name, const v
     ::unlink(tmp.c_str());
     LANDMARK_THROW(path + ": rename failed: " + std::strerror(e));
   }
+  if (sync_dir) SyncDirectory(dir);
   return XXH3_64bits(data, bytes);
+}
+
+void SyncDirectory(const std::string& dir) {
+  const int dir_fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  LANDMARK_CHECK_ARG(dir_fd >= 0, dir + ": cannot open directory: " + std::strerror(errno));
+  const bool synced = ::fsync(dir_fd) == 0;
+  const int e = errno;
+  ::close(dir_fd);
+  LANDMARK_CHECK_ARG(synced, dir + ": fsync failed: " + std::strerror(e));
+}
+
+std::string ReadStoreFile(const std::string& dir, const std::string& name, uint64_t bytes) {
+  const std::string path = JoinPath(dir, name);
+  const int fd = OpenStoreFile(path, O_RDONLY, false);
+  std::string data;
+  size_t done = 0;
+  int error = 0;
+  try {
+    data.resize(bytes);
+  } catch (...) {
+    ::close(fd);
+    throw;
+  }
+  while (done < data.size()) {
+    const ssize_t n = ::pread(fd, data.data() + done, data.size() - done, off_t(done));
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) error = errno;
+    if (n <= 0) break;
+    done += size_t(n);
+  }
+  ::close(fd);
+  LANDMARK_CHECK_ARG(error == 0, path + ": read failed: " + std::strerror(error));
+  LANDMARK_CHECK_ARG(done == data.size(), path + ": " + std::to_string(done) + " bytes, the manifest says " +
+                                              std::to_string(bytes) + " (truncated; run `landmark verify`)");
+  return data;
+}
+
+std::string ChecksumMismatch(const std::string& path, const Region& r) {
+  return path + ": checksum mismatch in bytes [" + std::to_string(r.offset) + ", " + std::to_string(r.offset + r.bytes) +
+         ") (corrupted)";
+}
+
+void CheckRegions(const std::string& path, const void* data, const FileEntry& entry) {
+  const char* bytes = static_cast<const char*>(data);
+  for (const Region& r : entry.regions) {
+    LANDMARK_CHECK_ARG(XXH3_64bits(bytes + r.offset, r.bytes) == r.xxh3,
+                       ChecksumMismatch(path, r) + "; run `landmark verify`");
+  }
 }
 
 }  // namespace landmark::store

@@ -38,7 +38,23 @@ class AppendFile {
   XXH3_state_s* hash_ = nullptr;
 };
 
-// Writes a whole new file (tmp + fsync + rename); returns its xxh3-64.
-uint64_t WriteWholeFile(const std::string& dir, const std::string& name, const void* data, size_t bytes);
+// Writes a whole new file: NAME.tmp (created afresh, never through a link),
+// fsync, rename over NAME, and with `sync_dir` an fsync of the directory.
+// Returns the data's xxh3-64.
+uint64_t WriteWholeFile(const std::string& dir, const std::string& name, const void* data, size_t bytes,
+                        bool sync_dir = false);
+
+// The first `bytes` of dir/name (a regular file, not through a link);
+// throws naming it when it is shorter ("truncated; run `landmark verify`").
+std::string ReadStoreFile(const std::string& dir, const std::string& name, uint64_t bytes);
+
+// Checks `data` (the file's committed bytes) against the entry's region
+// checksums; throws "<path>: checksum mismatch in bytes [a, b) (corrupted...)".
+void CheckRegions(const std::string& path, const void* data, const FileEntry& entry);
+// The message of a mismatch in `region` of `path`, for Verify and CheckRegions.
+std::string ChecksumMismatch(const std::string& path, const Region& region);
+
+// fsync of the directory: names created or renamed in it become durable.
+void SyncDirectory(const std::string& dir);
 
 }  // namespace landmark::store

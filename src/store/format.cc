@@ -1,6 +1,7 @@
 #include "src/store/format.h"
 
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -12,9 +13,12 @@
 #include <limits>
 #include <nlohmann/json.hpp>
 #include <sstream>
+#include <xxhash.h>
 
 #include "landmark/error.h"
 #include "landmark/version.h"
+#include "src/io/mapped_file.h"
+#include "src/store/append_file.h"
 
 namespace landmark {
 
@@ -78,24 +82,86 @@ std::string Hex(uint64_t x) {
   return buffer;
 }
 
-uint64_t FromHex(const std::string& s, const std::string& path) {
-  LANDMARK_CHECK_ARG(s.size() == 16 && s.find_first_not_of("0123456789abcdef") == std::string::npos,
-                     path + ": bad checksum '" + s + "'");
-  return std::stoull(s, nullptr, 16);
-}
+// Strict reads of the manifest's fields: the type and range of each, and a
+// message naming the file and the field ("shape.chunk_size") when wrong.
+class Fields {
+ public:
+  explicit Fields(const std::string& path) : path_(path) {}
 
-// Reads a required field, turning nlohmann's exceptions into one naming the file.
-template <class T>
-T Field(const json& j, const char* key, const std::string& path) {
-  try {
-    return j.at(key).get<T>();
-  } catch (const json::exception&) {
-    LANDMARK_THROW(path + ": missing or mistyped field '" + key + "'");
+  const json& Get(const json& object, const std::string& key, const std::string& where) const {
+    LANDMARK_CHECK_ARG(object.is_object() && object.contains(key),
+                       path_ + ": missing field '" + Join(where, key) + "'");
+    return object.at(key);
   }
+  uint64_t Unsigned(const json& object, const std::string& key, const std::string& where = "",
+                    uint64_t max = std::numeric_limits<uint64_t>::max()) const {
+    const json& v = Get(object, key, where);
+    LANDMARK_CHECK_ARG(v.is_number_unsigned(), path_ + ": field '" + Join(where, key) +
+                                                   "' must be a non-negative integer, is " + v.dump());
+    const uint64_t value = v.get<uint64_t>();
+    LANDMARK_CHECK_ARG(value <= max, path_ + ": field '" + Join(where, key) + "' is " + std::to_string(value) +
+                                         ", more than " + std::to_string(max));
+    return value;
+  }
+  std::string String(const json& object, const std::string& key, const std::string& where = "") const {
+    const json& v = Get(object, key, where);
+    LANDMARK_CHECK_ARG(v.is_string(), path_ + ": field '" + Join(where, key) + "' must be a string, is " + v.dump());
+    return v.get<std::string>();
+  }
+  bool Bool(const json& object, const std::string& key, const std::string& where = "") const {
+    const json& v = Get(object, key, where);
+    LANDMARK_CHECK_ARG(v.is_boolean(), path_ + ": field '" + Join(where, key) + "' must be true or false, is " +
+                                           v.dump());
+    return v.get<bool>();
+  }
+  const json& Object(const json& object, const std::string& key, const std::string& where = "") const {
+    const json& v = Get(object, key, where);
+    LANDMARK_CHECK_ARG(v.is_object(), path_ + ": field '" + Join(where, key) + "' must be an object, is " +
+                                          Short(v));
+    return v;
+  }
+  const json& Array(const json& object, const std::string& key, const std::string& where = "") const {
+    const json& v = Get(object, key, where);
+    LANDMARK_CHECK_ARG(v.is_array(), path_ + ": field '" + Join(where, key) + "' must be a list, is " + Short(v));
+    return v;
+  }
+  uint64_t Checksum(const json& object, const std::string& key, const std::string& where) const {
+    const std::string s = String(object, key, where);
+    LANDMARK_CHECK_ARG(s.size() == 16 && s.find_first_not_of("0123456789abcdef") == std::string::npos,
+                       path_ + ": field '" + Join(where, key) + "' is not an xxh3-64 checksum: \"" + s + "\"");
+    return std::stoull(s, nullptr, 16);
+  }
+
+ private:
+  static std::string Join(const std::string& where, const std::string& key) {
+    return where.empty() ? key : where + "." + key;
+  }
+  static std::string Short(const json& v) {
+    const std::string s = v.dump();
+    return s.size() > 40 ? s.substr(0, 40) + "..." : s;
+  }
+  const std::string& path_;
+};
+
+// a + b and a * b of sizes a manifest gives; an overflow is a damaged manifest.
+uint64_t Add(uint64_t a, uint64_t b, const std::string& path, const std::string& what) {
+  uint64_t sum;
+  LANDMARK_CHECK_ARG(!__builtin_add_overflow(a, b, &sum), path + ": " + what + " overflows (corrupted manifest)");
+  return sum;
+}
+uint64_t Mul(uint64_t a, uint64_t b, const std::string& path, const std::string& what) {
+  uint64_t product;
+  LANDMARK_CHECK_ARG(!__builtin_mul_overflow(a, b, &product), path + ": " + what + " overflows (corrupted manifest)");
+  return product;
 }
 
-void FsyncOrThrow(int fd, const std::string& what) {
-  if (::fsync(fd) != 0) LANDMARK_THROW(what + ": fsync failed: " + std::strerror(errno));
+// The manifest's own checksum: xxh3-64 of the compact JSON of every field
+// but "checksum" (nlohmann keeps object keys sorted: one canonical form).
+uint64_t ContentChecksum(const json& j) {
+  json content = j;
+  content.erase("checksum");
+  const std::string text = content.dump();
+  return XXH3_64bits(text.data(), text.size());
 }
 
 }  // namespace
@@ -112,22 +178,40 @@ std::string TailName(uint64_t commit) {
   return buffer;
 }
 
-std::string AppendAttachmentName(const std::string& name) { return "att-" + name + ".bin"; }
-
-std::string ReplaceAttachmentName(const std::string& name, uint64_t commit) {
-  char buffer[40];
-  std::snprintf(buffer, sizeof(buffer), "-%06" PRIu64 ".bin", commit);
-  return "att-" + name + buffer;
-}
-
-void CheckAttachmentName(std::string_view name, const std::string& where) {
-  LANDMARK_CHECK_ARG(!name.empty() && name.size() <= 64 &&
-                         name.find_first_not_of("abcdefghijklmnopqrstuvwxyz0123456789_-") == std::string_view::npos,
-                     where + ": attachment name '" + std::string(name) + "' must be 1-64 of [a-z0-9_-]");
-}
-
 std::string JoinPath(const std::string& dir, const std::string& name) {
   return dir.empty() || dir.back() == '/' ? dir + name : dir + "/" + name;
+}
+
+bool IsAttachmentName(std::string_view name) {
+  if (name.empty() || name.size() > 64) return false;
+  for (char c : name) {
+    if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' || c == '-')) return false;
+  }
+  return true;
+}
+
+void CheckAttachmentName(std::string_view name, const std::string& what) {
+  LANDMARK_CHECK_ARG(IsAttachmentName(name), what + ": attachment name '" + std::string(name) +
+                                                 "' is not 1-64 characters of a-z, 0-9, '_' and '-'");
+}
+
+std::string AppendAttachmentFile(std::string_view name) { return "att-" + std::string(name) + ".bin"; }
+
+std::string ReplacedAttachmentFile(std::string_view name, uint64_t commit) {
+  char buffer[32];
+  std::snprintf(buffer, sizeof(buffer), ".%06" PRIu64 ".bin", commit);
+  return "att-" + std::string(name) + buffer;
+}
+
+int OpenStoreFile(const std::string& path, int flags, bool writing) {
+  const int fd = OpenRegularFile(path, flags | O_NOFOLLOW);
+  struct stat st {};
+  if (writing && ::fstat(fd, &st) == 0 && st.st_nlink > 1) {
+    ::close(fd);
+    LANDMARK_THROW(path + ": has " + std::to_string(st.st_nlink) +
+                   " hard links; a store's files must not be shared with other files (appending would change them)");
+  }
+  return fd;
 }
 
 size_t ChunksPerSegment(const StoreShape& shape, size_t segment_bytes) {
@@ -149,9 +233,9 @@ std::string Manifest::ToJson() const {
   }
   json attachments_json = json::object();
   for (const auto& [name, a] : attachments) {
-    attachments_json[name] = {{"kind", a.replace ? "replace" : "append"}, {"file", a.file}};
+    attachments_json[name] = {{"mode", a.append ? "append" : "replace"}, {"file", a.file}};
   }
-  const json j = {
+  json j = {
       {"format", kFormatName},
       {"version", kFormatVersion},
       {"shape",
@@ -172,11 +256,12 @@ std::string Manifest::ToJson() const {
       {"tail_tokens", tail_tokens},
       {"tail_text_bytes", tail_text_bytes},
       {"files", files_json},
-      {"attachments", attachments_json},
       {"created", created},
       {"creator", creator},
       {"metadata", metadata},
   };
+  if (!attachments.empty()) j["attachments"] = attachments_json;
+  j["checksum"] = Hex(ContentChecksum(j));
   return j.dump(2) + "\n";
 }
 
@@ -187,106 +272,114 @@ Manifest Manifest::Parse(const std::string& text, const std::string& path) {
   } catch (const json::exception& e) {
     LANDMARK_THROW(path + ": not valid JSON (" + std::string(e.what()) + "); truncated or corrupted?");
   }
-  LANDMARK_CHECK_ARG(j.is_object() && j.value("format", "") == kFormatName,
+  LANDMARK_CHECK_ARG(j.is_object() && j.contains("format") && j["format"] == kFormatName,
                      path + ": not a landmark store manifest");
-  const int version = Field<int>(j, "version", path);
-  LANDMARK_CHECK_ARG(version == kFormatVersion, path + ": unknown format version " +
-                                                    std::to_string(version) + " (this landmark reads version " +
+  const Fields f(path);
+  const uint64_t version = f.Unsigned(j, "version");
+  LANDMARK_CHECK_ARG(version == kFormatVersion, path + ": unknown format version " + std::to_string(version) +
+                                                    " (this landmark reads version " +
                                                     std::to_string(kFormatVersion) + ")");
-  Manifest m;
-  try {
-    const json& s = j.at("shape");
-    m.shape.chunk_size = Field<size_t>(s, "chunk_size", path);
-    m.shape.kv_heads = Field<size_t>(s, "kv_heads", path);
-    m.shape.head_dim = Field<size_t>(s, "head_dim", path);
-    m.shape.dtype = ParseDType(Field<std::string>(s, "dtype", path), path + ": dtype");
-    m.shape.landmark = ParseLandmarkKind(Field<std::string>(s, "landmark", path), path + ": landmark");
-    m.shape.landmark_heads = Field<size_t>(s, "landmark_heads", path);
-    m.shape.landmark_dim = Field<size_t>(s, "landmark_dim", path);
-  } catch (const json::exception&) {
-    LANDMARK_THROW(path + ": missing or mistyped 'shape'");
+  // Without a checksum: a manifest written before there was one (legacy).
+  if (j.contains("checksum")) {
+    const uint64_t expected = f.Checksum(j, "checksum", "");
+    LANDMARK_CHECK_ARG(ContentChecksum(j) == expected,
+                       path + ": checksum mismatch (the manifest was edited or corrupted; run `landmark verify`)");
   }
+  Manifest m;
+  const json& s = f.Object(j, "shape");
+  m.shape.chunk_size = f.Unsigned(s, "chunk_size", "shape");
+  m.shape.kv_heads = f.Unsigned(s, "kv_heads", "shape");
+  m.shape.head_dim = f.Unsigned(s, "head_dim", "shape");
+  m.shape.dtype = ParseDType(f.String(s, "dtype", "shape"), path + ": field 'shape.dtype'");
+  m.shape.landmark = ParseLandmarkKind(f.String(s, "landmark", "shape"), path + ": field 'shape.landmark'");
+  m.shape.landmark_heads = f.Unsigned(s, "landmark_heads", "shape");
+  m.shape.landmark_dim = f.Unsigned(s, "landmark_dim", "shape");
   try {
     m.shape.Validate();
   } catch (const Error& e) {
     LANDMARK_THROW(path + ": " + e.what());
   }
-  m.segment_bytes = Field<size_t>(j, "segment_bytes", path);
-  m.chunks_per_segment = Field<size_t>(j, "chunks_per_segment", path);
-  m.commit_every = j.value("commit_every", size_t(1024));
-  m.text = Field<bool>(j, "text", path);
-  m.commit = Field<uint64_t>(j, "commit", path);
-  m.chunks = Field<size_t>(j, "chunks", path);
-  m.tail_tokens = Field<size_t>(j, "tail_tokens", path);
-  m.tail_text_bytes = Field<uint64_t>(j, "tail_text_bytes", path);
-  m.created = j.value("created", "");
-  m.creator = j.value("creator", "");
-  if (j.contains("metadata") && j["metadata"].is_object()) {
-    for (const auto& [key, value] : j["metadata"].items()) {
-      m.metadata[key] = value.is_string() ? value.get<std::string>() : value.dump();
-    }
+  m.segment_bytes = f.Unsigned(j, "segment_bytes");
+  LANDMARK_CHECK_ARG(m.segment_bytes > 0, path + ": field 'segment_bytes' is 0");
+  m.chunks_per_segment = f.Unsigned(j, "chunks_per_segment");
+  m.commit_every = j.contains("commit_every") ? f.Unsigned(j, "commit_every") : 1024;
+  m.text = f.Bool(j, "text");
+  m.commit = f.Unsigned(j, "commit");
+  m.chunks = f.Unsigned(j, "chunks", "", uint64_t(1) << 40);
+  m.tail_tokens = f.Unsigned(j, "tail_tokens");
+  m.tail_text_bytes = f.Unsigned(j, "tail_text_bytes");
+  m.created = j.contains("created") ? f.String(j, "created") : "";
+  m.creator = j.contains("creator") ? f.String(j, "creator") : "";
+  if (j.contains("metadata")) {
+    for (const auto& [key, value] : f.Object(j, "metadata").items()) m.metadata[key] = f.String(j["metadata"], key, "metadata");
   }
-  const size_t record = Field<size_t>(j, "record_bytes", path);
+  const uint64_t record = f.Unsigned(j, "record_bytes");
   LANDMARK_CHECK_ARG(record == m.shape.record_bytes(),
                      path + ": record_bytes " + std::to_string(record) + " disagrees with the shape");
   LANDMARK_CHECK_ARG(m.chunks_per_segment == ChunksPerSegment(m.shape, m.segment_bytes),
                      path + ": chunks_per_segment disagrees with segment_bytes");
   LANDMARK_CHECK_ARG(m.tail_tokens < m.shape.chunk_size,
                      path + ": tail of " + std::to_string(m.tail_tokens) + " tokens is not shorter than a chunk");
-  LANDMARK_CHECK_ARG(m.chunks <= (uint64_t(1) << 40), path + ": implausible chunk count");
 
-  const json* files = j.contains("files") ? &j["files"] : nullptr;
-  LANDMARK_CHECK_ARG(files && files->is_object(), path + ": missing 'files'");
-  for (const auto& [name, entry] : files->items()) {
-    FileEntry f;
-    f.bytes = Field<uint64_t>(entry, "bytes", path);
+  for (const auto& [name, entry] : f.Object(j, "files").items()) {
+    const std::string where = "files." + name;
+    FileEntry e;
+    e.bytes = f.Unsigned(entry, "bytes", where);
     uint64_t covered = 0;
-    for (const json& r : entry.value("regions", json::array())) {
-      Region region{Field<uint64_t>(r, "offset", path), Field<uint64_t>(r, "bytes", path),
-                    FromHex(Field<std::string>(r, "xxh3", path), path)};
+    const json empty = json::array();
+    const json& regions = entry.is_object() && entry.contains("regions") ? f.Array(entry, "regions", where) : empty;
+    for (size_t i = 0; i < regions.size(); ++i) {
+      const std::string at = where + ".regions[" + std::to_string(i) + "]";
+      const Region region{f.Unsigned(regions[i], "offset", at), f.Unsigned(regions[i], "bytes", at),
+                          f.Checksum(regions[i], "xxh3", at)};
       LANDMARK_CHECK_ARG(region.offset == covered, path + ": " + name + " regions are not contiguous");
+      // Checked without overflow: each region lies inside the file's bytes.
+      LANDMARK_CHECK_ARG(region.bytes <= e.bytes - covered,
+                         path + ": " + name + " regions exceed its " + std::to_string(e.bytes) + " bytes");
       covered += region.bytes;
-      f.regions.push_back(region);
+      e.regions.push_back(region);
     }
-    LANDMARK_CHECK_ARG(covered == f.bytes, path + ": " + name + " regions do not cover its " +
-                                               std::to_string(f.bytes) + " bytes");
-    m.files[name] = std::move(f);
+    LANDMARK_CHECK_ARG(covered == e.bytes, path + ": " + name + " regions do not cover its " +
+                                               std::to_string(e.bytes) + " bytes");
+    m.files[name] = std::move(e);
   }
-
   if (j.contains("attachments")) {
-    const json& a = j["attachments"];
-    LANDMARK_CHECK_ARG(a.is_object(), path + ": 'attachments' must be an object");
-    for (const auto& [name, entry] : a.items()) {
+    for (const auto& [name, entry] : f.Object(j, "attachments").items()) {
+      const std::string where = "attachments." + name;
       CheckAttachmentName(name, path);
-      Attachment att;
-      const std::string kind = Field<std::string>(entry, "kind", path);
-      LANDMARK_CHECK_ARG(kind == "append" || kind == "replace",
-                         path + ": attachment " + name + " has kind '" + kind + "' (append or replace)");
-      att.replace = kind == "replace";
-      att.file = Field<std::string>(entry, "file", path);
-      LANDMARK_CHECK_ARG(att.replace ? att.file.rfind("att-" + name + "-", 0) == 0 : att.file == AppendAttachmentName(name),
-                         path + ": attachment " + name + " names the file '" + att.file + "'");
-      m.attachments[name] = att;
+      Attachment a;
+      const std::string mode = f.String(entry, "mode", where);
+      LANDMARK_CHECK_ARG(mode == "append" || mode == "replace",
+                         path + ": field '" + where + ".mode' is \"" + mode + "\" (expected append or replace)");
+      a.append = mode == "append";
+      a.file = f.String(entry, "file", where);
+      const std::string prefix = "att-" + name + ".";
+      const bool well_named = a.append ? a.file == AppendAttachmentFile(name)
+                                       : a.file.size() > prefix.size() + 4 && a.file.rfind(prefix, 0) == 0 &&
+                                             a.file.compare(a.file.size() - 4, 4, ".bin") == 0 &&
+                                             a.file.find_first_not_of("0123456789", prefix.size()) == a.file.size() - 4;
+      LANDMARK_CHECK_ARG(well_named, path + ": field '" + where + ".file' names an unexpected file \"" + a.file + "\"");
+      LANDMARK_CHECK_ARG(m.files.count(a.file), path + ": lists no entry for " + a.file + " (attachment " + name + ")");
+      m.attachments[name] = std::move(a);
     }
   }
 
   // Every expected file, with the size the counts imply, and nothing else.
   std::map<std::string, uint64_t> expected;
-  for (const auto& [name, a] : m.attachments) {
-    expected[a.file] = m.files.count(a.file) ? m.files[a.file].bytes : 0;  // any size
-  }
-  expected[kLandmarks] = uint64_t(m.chunks) * m.shape.landmark_bytes_per_chunk();
+  expected[kLandmarks] = Mul(m.chunks, m.shape.landmark_bytes_per_chunk(), path, "the size of landmarks.bin");
   for (size_t s = 0; s < m.segments(); ++s) {
     const size_t in_segment = std::min(m.chunks - s * m.chunks_per_segment, m.chunks_per_segment);
-    expected[SegmentName(s)] = uint64_t(in_segment) * m.shape.kv_heads * m.shape.record_bytes();
+    expected[SegmentName(s)] =
+        Mul(Mul(in_segment, m.shape.kv_heads, path, "a segment's size"), m.shape.record_bytes(), path, "a segment's size");
   }
   if (m.text) {
-    expected[kTextIndex] = uint64_t(m.chunks) * 8;
+    expected[kTextIndex] = Mul(m.chunks, 8, path, "the size of text-index.bin");
     expected[kText] = m.files.count(kText) ? m.files[kText].bytes : 0;  // any size
   } else {
     LANDMARK_CHECK_ARG(m.tail_text_bytes == 0, path + ": tail text in a store without text");
   }
-  if (m.tail_tokens) expected[m.tail_name()] = m.tail_kv_bytes() + m.tail_text_bytes;
+  if (m.tail_tokens) expected[m.tail_name()] = Add(m.tail_kv_bytes(), m.tail_text_bytes, path, "the tail's size");
+  for (const auto& [name, a] : m.attachments) expected[a.file] = m.files[a.file].bytes;  // any size
   for (const auto& [name, bytes] : expected) {
     const auto it = m.files.find(name);
     LANDMARK_CHECK_ARG(it != m.files.end(), path + ": lists no entry for " + name);
@@ -302,47 +395,44 @@ Manifest Manifest::Parse(const std::string& text, const std::string& path) {
 
 Manifest Manifest::Read(const std::string& dir) {
   const std::string path = JoinPath(dir, kManifest);
-  std::ifstream in(path, std::ios::binary);
-  if (!in) {
-    std::ifstream probe(dir);
-    LANDMARK_CHECK_ARG(probe.good() || errno != ENOENT, dir + ": no such store directory");
-    LANDMARK_THROW(dir + ": not a landmark store (no readable " + kManifest + ")");
+  struct stat st {};
+  if (::stat(dir.c_str(), &st) != 0) {
+    LANDMARK_CHECK_ARG(errno != ENOENT, dir + ": no such store directory");
+    LANDMARK_THROW(dir + ": cannot open the store directory: " + std::strerror(errno));
   }
-  std::stringstream buffer;
-  buffer << in.rdbuf();
-  LANDMARK_CHECK_ARG(in.good() || in.eof(), path + ": read failed");
-  LANDMARK_CHECK_ARG(!buffer.str().empty(), path + ": empty (truncated?)");
-  return Parse(buffer.str(), path);
+  LANDMARK_CHECK_ARG(S_ISDIR(st.st_mode), dir + ": is " + FileTypeName(st.st_mode) + ", not a store directory");
+  if (::access(path.c_str(), F_OK) != 0 && errno == ENOENT) {
+    LANDMARK_THROW(dir + ": not a landmark store (no " + kManifest + ")");
+  }
+  const int fd = OpenStoreFile(path, O_RDONLY, false);  // a symlink, FIFO, ...: refused, never waited on
+  std::string text;
+  try {
+    LANDMARK_CHECK_ARG(::fstat(fd, &st) == 0, path + ": cannot stat: " + std::strerror(errno));
+    constexpr uint64_t kMaxManifest = uint64_t(1) << 30;
+    LANDMARK_CHECK_ARG(uint64_t(st.st_size) <= kMaxManifest,
+                       path + ": " + std::to_string(st.st_size) + " bytes; not a manifest (at most 1 GiB)");
+    text.resize(size_t(st.st_size));
+    size_t done = 0;
+    while (done < text.size()) {
+      const ssize_t n = ::read(fd, text.data() + done, text.size() - done);
+      if (n < 0 && errno == EINTR) continue;
+      LANDMARK_CHECK_ARG(n >= 0, path + ": read failed: " + std::strerror(errno));
+      if (n == 0) break;
+      done += size_t(n);
+    }
+    text.resize(done);
+  } catch (...) {
+    ::close(fd);
+    throw;
+  }
+  ::close(fd);
+  LANDMARK_CHECK_ARG(!text.empty(), path + ": empty (truncated?)");
+  return Parse(text, path);
 }
 
 void Manifest::WriteAtomic(const std::string& dir) const {
-  const std::string path = JoinPath(dir, kManifest), tmp = path + ".tmp";
   const std::string text = ToJson();
-  const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-  LANDMARK_CHECK_ARG(fd >= 0, tmp + ": cannot create: " + std::strerror(errno));
-  size_t written = 0;
-  while (written < text.size()) {
-    const ssize_t n = ::write(fd, text.data() + written, text.size() - written);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) {
-      const int e = errno;
-      ::close(fd);
-      ::unlink(tmp.c_str());
-      LANDMARK_THROW(tmp + ": write failed: " + std::strerror(e));
-    }
-    written += size_t(n);
-  }
-  FsyncOrThrow(fd, tmp);
-  ::close(fd);
-  if (::rename(tmp.c_str(), path.c_str()) != 0) {
-    const int e = errno;
-    ::unlink(tmp.c_str());
-    LANDMARK_THROW(path + ": rename failed: " + std::strerror(e));
-  }
-  const int dir_fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  LANDMARK_CHECK_ARG(dir_fd >= 0, dir + ": cannot open directory: " + std::strerror(errno));
-  FsyncOrThrow(dir_fd, dir);
-  ::close(dir_fd);
+  WriteWholeFile(dir, kManifest, text.data(), text.size(), /*sync_dir=*/true);
 }
 
 StoreInfo Manifest::Info(const std::string& dir) const {
@@ -364,13 +454,14 @@ StoreInfo Manifest::Info(const std::string& dir) const {
   info.created = created;
   info.creator = creator;
   info.metadata = metadata;
+  for (const auto& [name, a] : attachments) info.attachments[name] = {a.append, files.at(a.file).bytes};
   return info;
 }
 
 }  // namespace store
 
 std::string StoreInfo::ToJson() const {
-  const json j = {{"path", path},
+  json j = {{"path", path},
                   {"chunk_size", shape.chunk_size},
                   {"kv_heads", shape.kv_heads},
                   {"head_dim", shape.head_dim},
@@ -391,6 +482,10 @@ std::string StoreInfo::ToJson() const {
                   {"created", created},
                   {"creator", creator},
                   {"metadata", metadata}};
+  j["attachments"] = json::object();
+  for (const auto& [name, a] : attachments) {
+    j["attachments"][name] = {{"mode", a.append ? "append" : "replace"}, {"bytes", a.bytes}};
+  }
   return j.dump(2);
 }
 
@@ -421,6 +516,9 @@ std::string StoreInfo::ToText() const {
     << "commit     " << commit << "\n"
     << "created    " << created << " by " << creator << "\n";
   for (const auto& [key, value] : metadata) s << "  " << key << ": " << value << "\n";
+  for (const auto& [name, a] : attachments) {
+    s << "attachment " << name << ": " << bytes(a.bytes) << (a.append ? " (append-only)" : "") << "\n";
+  }
   return s.str();
 }
 

@@ -23,14 +23,15 @@ inline constexpr const char* kTextIndex = "text-index.bin";  // u64 LE end offse
 inline constexpr const char* kLock = ".lock";
 
 std::string SegmentName(size_t index);  // "kv-000000.bin"
-// Attachments (StoreWriter::AppendAttachment / SetAttachment): an
-// append-only stream lives in "att-NAME.bin"; a replaced one in
-// "att-NAME-<commit>.bin", a new file per commit that changes it.
-std::string AppendAttachmentName(const std::string& name);
-std::string ReplaceAttachmentName(const std::string& name, uint64_t commit);
-// [a-z0-9_-]{1,64}; throws naming `where`.
-void CheckAttachmentName(std::string_view name, const std::string& where);
 std::string TailName(uint64_t commit);  // "tail-000007.bin"
+
+// Attachments (StoreWriter::AppendAttachment / SetAttachment): names are
+// [a-z0-9_-]{1,64}. An append-only one lives in "att-NAME.bin"; a replaced
+// one in "att-NAME.000007.bin", a new file per commit that changes it.
+bool IsAttachmentName(std::string_view name);
+void CheckAttachmentName(std::string_view name, const std::string& what);  // throws naming `what`
+std::string AppendAttachmentFile(std::string_view name);
+std::string ReplacedAttachmentFile(std::string_view name, uint64_t commit);
 
 // Bytes [offset, offset + bytes) of a file, appended by one commit, and
 // their xxh3-64.
@@ -46,8 +47,8 @@ struct FileEntry {
 };
 
 struct Attachment {
-  bool replace = false;  // replaced whole at commits (else append-only)
-  std::string file;
+  bool append = false;  // append-only stream; else replaced whole by a commit
+  std::string file;     // its data file: an entry of Manifest::files
 };
 
 struct Manifest {
@@ -60,7 +61,7 @@ struct Manifest {
   size_t chunks = 0;
   size_t tail_tokens = 0;
   uint64_t tail_text_bytes = 0;
-  std::map<std::string, FileEntry> files;  // every data file by name
+  std::map<std::string, FileEntry> files;  // every data file by name (attachments' too)
   std::map<std::string, Attachment> attachments;  // by attachment name
   std::string created, creator;
   std::map<std::string, std::string> metadata;
@@ -69,9 +70,12 @@ struct Manifest {
   size_t segments() const { return (chunks + chunks_per_segment - 1) / chunks_per_segment; }
   uint64_t tail_kv_bytes() const;  // [head][K: t×d | V: t×d]
 
+  // With "checksum": the xxh3-64 of the canonical JSON of every other field.
   std::string ToJson() const;
-  // Parses and checks internal consistency (sizes agree with the shape and
-  // counts); throws landmark::Error naming `path`.
+  // Parses and checks internal consistency: every field's type and range,
+  // the checksum (a manifest without one, written before it existed, is
+  // read as legacy), sizes that agree with the shape and counts, without
+  // overflow; throws landmark::Error naming `path` and the field.
   static Manifest Parse(const std::string& json, const std::string& path);
   static Manifest Read(const std::string& dir);
   // manifest.json.tmp, fsync, rename over manifest.json, fsync the directory.
@@ -87,5 +91,10 @@ inline uint64_t RecordOffset(const Manifest& m, size_t chunk, size_t head) {
 }
 
 std::string JoinPath(const std::string& dir, const std::string& name);
+
+// Opens a store file: O_NOFOLLOW, never blocking, a regular file only (see
+// OpenRegularFile). `writing`: also refuses a file with other hard links,
+// which the writer's appends and trims would change behind their backs.
+int OpenStoreFile(const std::string& path, int flags, bool writing);
 
 }  // namespace landmark::store

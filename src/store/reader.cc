@@ -5,11 +5,13 @@
 #include <cstring>
 #include <map>
 #include <memory>
+#include <mutex>
 #include <vector>
 
 #include "landmark/error.h"
 #include "landmark/store.h"
 #include "src/io/mapped_file.h"
+#include "src/store/append_file.h"
 #include "src/store/format.h"
 
 namespace landmark {
@@ -22,14 +24,18 @@ struct StoreReader::Impl {
   Manifest manifest;
   StoreInfo info;
   std::unique_ptr<MappedFile> landmarks, text, text_index, tail;
-  std::string tail_memory;  // a writer's snapshot: the partial chunk as the writer holds it
-  const unsigned char* tail_data = nullptr;
+  std::string snapshot_tail;  // a writer's snapshot: the partial chunk, not yet in a file
   std::vector<std::unique_ptr<MappedFile>> segments;
-  std::map<std::string, std::unique_ptr<MappedFile>> attachments;  // by attachment name
+  struct MappedAttachment {
+    std::unique_ptr<MappedFile> file;
+    uint64_t bytes = 0;
+    std::once_flag checked;
+  };
+  std::map<std::string, std::unique_ptr<MappedAttachment>, std::less<>> attachments;
 
   // Maps `name`, checking it holds at least the committed bytes.
   std::unique_ptr<MappedFile> Map(const std::string& name) {
-    auto file = std::make_unique<MappedFile>(JoinPath(dir, name));
+    auto file = std::make_unique<MappedFile>(JoinPath(dir, name), /*follow_symlinks=*/false);
     const uint64_t committed = manifest.files.at(name).bytes;
     LANDMARK_CHECK_ARG(file->size() >= committed,
                        file->path() + ": " + std::to_string(file->size()) + " bytes, the manifest says " +
@@ -39,8 +45,8 @@ struct StoreReader::Impl {
 
   void Load() { LoadFrom(Manifest::Read(dir), nullptr); }
 
-  // `snapshot_tail` (a writer's snapshot): the tail's bytes, not its file.
-  void LoadFrom(Manifest m, const std::string* snapshot_tail) {
+  // With `tail_bytes`, the tail comes from memory (StoreWriter::Snapshot).
+  void LoadFrom(Manifest m, const std::string* tail_bytes) {
     manifest = std::move(m);
     info = manifest.Info(dir);
     landmarks = Map(store::kLandmarks);
@@ -48,15 +54,19 @@ struct StoreReader::Impl {
     for (size_t s = 0; s < manifest.segments(); ++s) segments.push_back(Map(store::SegmentName(s)));
     text = manifest.text ? Map(store::kText) : nullptr;
     text_index = manifest.text ? Map(store::kTextIndex) : nullptr;
-    if (snapshot_tail) {
-      tail_memory = *snapshot_tail;
-      tail_data = reinterpret_cast<const unsigned char*>(tail_memory.data());
-    } else {
-      tail = manifest.tail_tokens ? Map(manifest.tail_name()) : nullptr;
-      tail_data = tail ? tail->data() : nullptr;
-    }
+    if (tail_bytes) snapshot_tail = *tail_bytes;
+    tail = manifest.tail_tokens && !tail_bytes ? Map(manifest.tail_name()) : nullptr;
     attachments.clear();
-    for (const auto& [name, a] : manifest.attachments) attachments[name] = Map(a.file);
+    for (const auto& [name, a] : manifest.attachments) {
+      auto mapped = std::make_unique<MappedAttachment>();
+      mapped->file = Map(a.file);
+      mapped->bytes = manifest.files.at(a.file).bytes;
+      attachments[name] = std::move(mapped);
+    }
+  }
+
+  const unsigned char* TailData() const {
+    return tail ? tail->data() : reinterpret_cast<const unsigned char*>(snapshot_tail.data());
   }
 
   uint64_t TextEnd(size_t c) const {  // end offset of chunk c's text in text.bin
@@ -79,6 +89,13 @@ StoreReader StoreReader::Open(const std::string& dir) {
   return StoreReader(std::move(impl));
 }
 
+StoreReader StoreReader::FromSnapshot(const std::string& dir, const void* manifest, const std::string& tail) {
+  auto impl = std::make_unique<Impl>();
+  impl->dir = dir;
+  impl->LoadFrom(*static_cast<const Manifest*>(manifest), &tail);
+  return StoreReader(std::move(impl));
+}
+
 const StoreInfo& StoreReader::info() const { return impl_->info; }
 
 const void* StoreReader::landmarks() const { return impl_->landmarks->data(); }
@@ -97,19 +114,8 @@ ChunkKV StoreReader::chunk(size_t c, size_t head) const {
   LANDMARK_CHECK_ARG(c == m.chunks && m.tail_tokens > 0,
                      impl_->dir + ": chunk " + std::to_string(c) + " out of range (" +
                          std::to_string(m.chunks) + " chunks" + (m.tail_tokens ? " + tail" : "") + ")");
-  const unsigned char* keys = impl_->tail_data + 2 * head * m.tail_tokens * row;
+  const unsigned char* keys = impl_->TailData() + 2 * head * m.tail_tokens * row;
   return {keys, keys + m.tail_tokens * row, m.tail_tokens};
-}
-
-std::string_view StoreReader::attachment(std::string_view name) const {
-  auto it = impl_->attachments.find(std::string(name));
-  if (it == impl_->attachments.end()) return {};
-  const uint64_t bytes = impl_->manifest.files.at(impl_->manifest.attachments.at(std::string(name)).file).bytes;
-  return bytes ? std::string_view(reinterpret_cast<const char*>(it->second->data()), bytes) : std::string_view();
-}
-
-bool StoreReader::has_attachment(std::string_view name) const {
-  return impl_->manifest.attachments.count(std::string(name)) != 0;
 }
 
 std::string_view StoreReader::text(size_t c) const {
@@ -118,13 +124,29 @@ std::string_view StoreReader::text(size_t c) const {
   LANDMARK_CHECK_ARG(c < m.chunks || (c == m.chunks && m.tail_tokens > 0),
                      impl_->dir + ": chunk " + std::to_string(c) + " out of range");
   if (c == m.chunks) {
-    return {reinterpret_cast<const char*>(impl_->tail_data) + m.tail_kv_bytes(), m.tail_text_bytes};
+    return {reinterpret_cast<const char*>(impl_->TailData()) + m.tail_kv_bytes(), m.tail_text_bytes};
   }
   const uint64_t begin = impl_->TextEnd(c), end = impl_->TextEnd(c + 1);
   LANDMARK_CHECK_ARG(begin <= end && end <= m.files.at(store::kText).bytes,
                      impl_->dir + ": text-index.bin is corrupted at chunk " + std::to_string(c) +
                          " (run `landmark verify`)");
   return {reinterpret_cast<const char*>(impl_->text->data()) + begin, size_t(end - begin)};
+}
+
+bool StoreReader::has_attachment(std::string_view name) const {
+  return impl_->attachments.find(name) != impl_->attachments.end();
+}
+
+std::string_view StoreReader::attachment(std::string_view name) const {
+  const auto it = impl_->attachments.find(name);
+  if (it == impl_->attachments.end()) return {};
+  Impl::MappedAttachment& a = *it->second;
+  const char* data = reinterpret_cast<const char*>(a.file->data());
+  // Checked once, on first use (small side data; opening stays cheap).
+  std::call_once(a.checked, [&] {
+    store::CheckRegions(a.file->path(), data, impl_->manifest.files.at(impl_->manifest.attachments.at(it->first).file));
+  });
+  return {data, size_t(a.bytes)};
 }
 
 void StoreReader::Prefetch(const size_t* chunk_ids, size_t count, size_t head) const {
@@ -150,13 +172,6 @@ void StoreReader::Prefetch(const size_t* chunk_ids, size_t count, size_t head) c
 }
 
 StoreInfo ReadStoreInfo(const std::string& dir) { return Manifest::Read(dir).Info(dir); }
-
-StoreReader StoreReader::FromSnapshot(const std::string& dir, const void* manifest, const std::string& tail) {
-  auto impl = std::make_unique<Impl>();
-  impl->dir = dir;
-  impl->LoadFrom(*static_cast<const Manifest*>(manifest), &tail);
-  return StoreReader(std::move(impl));
-}
 
 bool StoreReader::Refresh() {
   if (Manifest::Read(impl_->dir).commit == impl_->manifest.commit) return false;

@@ -13,6 +13,7 @@
 #include "landmark/error.h"
 #include "landmark/store.h"
 #include "src/io/mapped_file.h"
+#include "src/store/append_file.h"
 #include "src/store/format.h"
 
 namespace landmark {
@@ -30,7 +31,7 @@ std::vector<std::string> VerifyStore(const std::string& dir) {
   for (const auto& [name, entry] : m.files) {
     std::unique_ptr<MappedFile> file;
     try {
-      file = std::make_unique<MappedFile>(JoinPath(dir, name));
+      file = std::make_unique<MappedFile>(JoinPath(dir, name), /*follow_symlinks=*/false);
     } catch (const Error& e) {
       problems.push_back(e.what());
       continue;
@@ -42,12 +43,7 @@ std::vector<std::string> VerifyStore(const std::string& dir) {
     }
     for (const store::Region& r : entry.regions) {
       const uint64_t hash = r.bytes ? XXH3_64bits(file->data() + r.offset, r.bytes) : XXH3_64bits("", 0);
-      if (hash != r.xxh3) {
-        char message[160];
-        std::snprintf(message, sizeof(message), ": checksum mismatch in bytes [%" PRIu64 ", %" PRIu64 ") (corrupted)",
-                      r.offset, r.offset + r.bytes);
-        problems.push_back(file->path() + message);
-      }
+      if (hash != r.xxh3) problems.push_back(store::ChecksumMismatch(file->path(), r));
     }
     mapped[name] = std::move(file);
   }

@@ -10,18 +10,22 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cmath>
 #include <chrono>
 #include <cstdio>
 #include <cstring>
 #include <ctime>
 #include <filesystem>
+#include <limits>
 #include <memory>
+#include <set>
 #include <vector>
 
 #include "landmark/error.h"
 #include "landmark/kernels.h"
 #include "landmark/store.h"
 #include "landmark/version.h"
+#include "src/io/mapped_file.h"
 #include "src/store/append_file.h"
 #include "src/store/format.h"
 
@@ -58,13 +62,60 @@ std::vector<std::string> ListDir(const std::string& dir) {
   return names;
 }
 
+// Element magnitudes (the bits without the sign) at or above which a value
+// of dtype `in` is NaN, infinite, or rounds to infinity in dtype `out`.
+uint32_t OverflowBits(DType in, DType out) {
+  switch (in) {
+    case DType::kF32:
+      return out == DType::kF16 ? 0x477FF000u     // 65520: rounds to f16 inf
+             : out == DType::kBF16 ? 0x7F7F8000u  // rounds to bf16 inf
+                                   : 0x7F800000u;
+    case DType::kF16: return 0x7C00u;  // exactly representable in bf16 and f32
+    case DType::kBF16: return out == DType::kF16 ? 0x4780u : 0x7F80u;  // 65536 overflows f16
+  }
+  return 0;
+}
+
+// The index of the first of `n` elements at or above `limit` (see
+// OverflowBits), or n. Blocks are scanned branch-free first.
+template <class Bits>
+size_t FirstOverflow(const Bits* p, size_t n, uint32_t limit) {
+  constexpr Bits kMagnitude = std::numeric_limits<Bits>::max() >> 1;  // all bits but the sign
+  constexpr size_t kBlock = 1024;
+  for (size_t begin = 0; begin < n; begin += kBlock) {
+    const size_t end = std::min(n, begin + kBlock);
+    Bits largest = 0;
+    for (size_t i = begin; i < end; ++i) largest = std::max<Bits>(largest, p[i] & kMagnitude);
+    if (largest < limit) continue;
+    for (size_t i = begin; i < end; ++i) {
+      if ((p[i] & kMagnitude) >= limit) return i;
+    }
+  }
+  return n;
+}
+
+size_t FirstOverflow(const void* data, DType in, size_t n, DType out) {
+  const uint32_t limit = OverflowBits(in, out);
+  return in == DType::kF32 ? FirstOverflow(static_cast<const uint32_t*>(data), n, limit)
+                           : FirstOverflow(static_cast<const uint16_t*>(data), n, limit);
+}
+
+std::string Describe(const void* data, DType in, size_t index, DType out) {
+  float value = 0;
+  ConvertToF32(static_cast<const char*>(data) + index * SizeOf(in), in, 1, &value);
+  if (std::isnan(value)) return "NaN";
+  if (std::isinf(value)) return value > 0 ? "+Inf" : "-Inf";
+  char buffer[64];
+  std::snprintf(buffer, sizeof(buffer), "%g, beyond the range of %s", double(value), Name(out));
+  return buffer;
+}
+
 // The advisory writer lock: flock on dir/.lock, holding our pid for messages.
 class WriterLock {
  public:
   explicit WriterLock(const std::string& dir) {
     const std::string path = JoinPath(dir, store::kLock);
-    fd_ = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
-    LANDMARK_CHECK_ARG(fd_ >= 0, path + ": cannot create the writer lock: " + std::strerror(errno));
+    fd_ = store::OpenStoreFile(path, O_RDWR | O_CREAT, true);  // never through a link (or a FIFO)
     if (::flock(fd_, LOCK_EX | LOCK_NB) != 0) {
       char pid[32] = {};
       const ssize_t n = ::pread(fd_, pid, sizeof(pid) - 1, 0);
@@ -101,13 +152,13 @@ struct StoreWriter::Impl {
   size_t partial_tokens = 0;
   std::string partial_text;
   bool tail_dirty = false;  // the partial chunk changed since the last commit
-  // Attachments: append-only ones are files in `files`; replaced ones wait
-  // here for the next commit.
-  std::map<std::string, store::Attachment> attachments;  // committed and new
-  std::map<std::string, std::string> replaced;            // name -> new content
-  bool attachments_dirty = false;
   bool failed = false, closed = false;
   std::vector<float> row;  // conversion and landmark scratch
+  // Attachments changed since the last commit: replaced ones' new bytes, and
+  // append-only ones created since (their data goes through `files`).
+  std::map<std::string, std::string> replaced;
+  std::set<std::string> new_streams;
+  mutable std::map<std::string, std::string> views;  // attachment()'s read-backs
 
   const StoreShape& shape() const { return committed.shape; }
   size_t row_bytes() const { return shape().head_dim * SizeOf(shape().dtype); }
@@ -225,6 +276,7 @@ struct StoreWriter::Impl {
       LANDMARK_CHECK_ARG(b.token_text_end == nullptr && b.text.empty(),
                          dir + ": append: text given to a store created without text");
     }
+    CheckFinite(b, completes);
     try {  // from here on a failure (I/O) leaves the batch half applied
       const size_t in_row = s.head_dim * SizeOf(b.dtype);
       const size_t landmark_row = s.landmark_heads * s.landmark_dim * SizeOf(b.landmark_dtype);
@@ -258,12 +310,116 @@ struct StoreWriter::Impl {
     }
   }
 
+  // NaN, Inf, or values that overflow the store dtype: refused before any
+  // of the batch is applied, naming the input, token and head.
+  void CheckFinite(const TokenBatch& b, size_t landmark_chunks) const {
+    const StoreShape& s = shape();
+    const TokenBatch::Source& from = b.source;
+    auto check = [&](const void* data, DType type, size_t rows, size_t heads, size_t dim, std::string_view source,
+                     size_t first, const char* row_name, const char* what) {
+      const size_t n = rows * heads * dim, bad = FirstOverflow(data, type, n, s.dtype);
+      if (bad == n) return;
+      const size_t row = bad / (heads * dim), head = bad / dim % heads;
+      LANDMARK_THROW((source.empty() ? dir + ": append" : std::string(source)) + ": " + row_name + " " +
+                     std::to_string(first + row) + (heads > 1 || s.kv_heads > 1 ? ", head " + std::to_string(head) : "") +
+                     ": the " + what + " hold " + Describe(data, type, bad, s.dtype) +
+                     "; non-finite values are refused (the batch was not appended)");
+    };
+    check(b.keys, b.dtype, b.tokens, s.kv_heads, s.head_dim, from.keys, from.first_token, "token", "keys");
+    check(b.values, b.dtype, b.tokens, s.kv_heads, s.head_dim, from.values, from.first_token, "token", "values");
+    if (b.landmarks) {
+      check(b.landmarks, b.landmark_dtype, landmark_chunks, s.landmark_heads, s.landmark_dim, from.landmarks,
+            from.first_landmark, "landmark", "landmarks");
+    }
+  }
+
+  bool Changed() const {
+    if (chunks != committed.chunks || tail_dirty || !replaced.empty() || !new_streams.empty()) return true;
+    for (const auto& [name, file] : files) {
+      if (file->dirty()) return true;
+    }
+    return false;
+  }
+
+  // The partial chunk as its tail file holds it: [head][K: t×d | V: t×d], then its text.
+  std::string TailBytes() {
+    std::string tail;
+    tail.reserve(committed.shape.kv_heads * 2 * partial_tokens * row_bytes() + partial_text.size());
+    for (size_t h = 0; h < shape().kv_heads; ++h) {
+      tail.append(reinterpret_cast<const char*>(partial_keys(h)), partial_tokens * row_bytes());
+      tail.append(reinterpret_cast<const char*>(partial_values(h)), partial_tokens * row_bytes());
+    }
+    if (committed.text) tail += partial_text;
+    return tail;
+  }
+
+  // A manifest of everything appended so far (data files at their current
+  // sizes; regions stay the committed ones), read through the page cache.
+  StoreReader Snapshot() {
+    CheckUsable();
+    Manifest next = committed;
+    next.chunks = chunks;
+    next.tail_tokens = partial_tokens;
+    next.tail_text_bytes = committed.text ? partial_text.size() : 0;
+    if (!committed.tail_name().empty()) next.files.erase(committed.tail_name());
+    for (const std::string& name : new_streams) next.attachments[name] = {true, store::AppendAttachmentFile(name)};
+    for (auto& [name, file] : files) next.files[name].bytes = file->size();
+    for (const auto& [name, a] : next.attachments) next.files.emplace(a.file, store::FileEntry());
+    return StoreReader::FromSnapshot(dir, &next, TailBytes());
+  }
+
+  void AppendAttachment(std::string_view name, const void* data, size_t bytes) {
+    CheckUsable();
+    store::CheckAttachmentName(name, dir);
+    const std::string key(name);
+    const auto it = committed.attachments.find(key);
+    LANDMARK_CHECK_ARG((it == committed.attachments.end() || it->second.append) && !replaced.count(key),
+                       dir + ": attachment " + key + " is replaced whole (SetAttachment); it cannot be appended to");
+    LANDMARK_CHECK_ARG(bytes == 0 || data != nullptr, dir + ": attachment " + key + ": data is null");
+    if (it == committed.attachments.end()) new_streams.insert(key);
+    views.erase(key);
+    try {
+      File(store::AppendAttachmentFile(name)).Write(data, bytes);
+    } catch (...) {
+      failed = true;
+      throw;
+    }
+  }
+
+  void SetAttachment(std::string_view name, std::string_view bytes) {
+    CheckUsable();
+    store::CheckAttachmentName(name, dir);
+    const std::string key(name);
+    const auto it = committed.attachments.find(key);
+    LANDMARK_CHECK_ARG((it == committed.attachments.end() || !it->second.append) && !new_streams.count(key),
+                       dir + ": attachment " + key + " is append-only (AppendAttachment); it cannot be replaced");
+    views.erase(key);
+    replaced[key] = std::string(bytes);
+  }
+
+  std::string_view Attachment(std::string_view name) const {
+    const std::string key(name);
+    if (const auto it = replaced.find(key); it != replaced.end()) return it->second;
+    const auto it = committed.attachments.find(key);
+    if (it == committed.attachments.end() && !new_streams.count(key)) return {};
+    const auto view = views.find(key);
+    if (view != views.end()) return view->second;
+    const std::string file = it != committed.attachments.end() ? it->second.file : store::AppendAttachmentFile(name);
+    const auto entry = committed.files.find(file);
+    const auto open = files.find(file);
+    const uint64_t bytes = open != files.end()            ? open->second->size()
+                           : entry != committed.files.end() ? entry->second.bytes
+                                                            : 0;
+    std::string data = store::ReadStoreFile(dir, file, bytes);
+    if (entry != committed.files.end()) store::CheckRegions(JoinPath(dir, file), data.data(), entry->second);
+    return views[key] = std::move(data);
+  }
+
   void Commit() {
     CheckUsable();
-    if (chunks == committed.chunks && !tail_dirty && !attachments_dirty) return;
+    if (!Changed()) return;
     try {
       Manifest next = committed;
-      next.attachments = attachments;
       next.commit = committed.commit + 1;
       next.chunks = chunks;
       next.tail_tokens = partial_tokens;
@@ -275,34 +431,47 @@ struct StoreWriter::Impl {
         entry.regions.push_back(file->TakeRegion());
         entry.bytes = file->size();
       }
-      if (!committed.tail_name().empty()) next.files.erase(committed.tail_name());
-      if (partial_tokens) {
-        const std::string tail = TailBytes();
-        const uint64_t hash = store::WriteWholeFile(dir, next.tail_name(), tail.data(), tail.size());
-        next.files[next.tail_name()] = {tail.size(), {{0, tail.size(), hash}}};
+      std::vector<std::string> superseded;  // files the new commit no longer names, deleted after it
+      for (const std::string& name : new_streams) {
+        const std::string file = store::AppendAttachmentFile(name);
+        next.attachments[name] = {true, file};
+        next.files.emplace(file, store::FileEntry());  // empty until data is appended
       }
-      std::vector<std::string> superseded;  // replaced attachments' old files, removed after the commit
-      for (const auto& [name, content] : replaced) {
-        const std::string file = store::ReplaceAttachmentName(name, next.commit);
-        const uint64_t hash = store::WriteWholeFile(dir, file, content.data(), content.size());
-        auto old = committed.attachments.find(name);
-        if (old != committed.attachments.end()) {
+      for (const auto& [name, bytes] : replaced) {
+        const std::string file = store::ReplacedAttachmentFile(name, next.commit);
+        const uint64_t hash = store::WriteWholeFile(dir, file, bytes.data(), bytes.size());
+        if (const auto old = next.attachments.find(name); old != next.attachments.end()) {
           next.files.erase(old->second.file);
           superseded.push_back(old->second.file);
         }
-        next.files[file] = {content.size(), {{0, content.size(), hash}}};
-        next.attachments[name] = {true, file};
+        next.files[file] = {bytes.size(), {{0, bytes.size(), hash}}};
+        next.attachments[name] = {false, file};
       }
+      if (!committed.tail_name().empty()) next.files.erase(committed.tail_name());
+      if (partial_tokens) {
+        // [head][K: t×d | V: t×d], then the tail's text.
+        std::vector<uint8_t> tail;
+        tail.reserve(next.tail_kv_bytes() + partial_text.size());
+        for (size_t h = 0; h < shape().kv_heads; ++h) {
+          tail.insert(tail.end(), partial_keys(h), partial_keys(h) + partial_tokens * row_bytes());
+          tail.insert(tail.end(), partial_values(h), partial_values(h) + partial_tokens * row_bytes());
+        }
+        if (committed.text) tail.insert(tail.end(), partial_text.begin(), partial_text.end());
+        const uint64_t hash = store::WriteWholeFile(dir, next.tail_name(), tail.data(), tail.size());
+        next.files[next.tail_name()] = {tail.size(), {{0, tail.size(), hash}}};
+      }
+      // New whole files (tail, attachments) are renamed into place: their
+      // names are made durable before the manifest that refers to them.
+      if (partial_tokens || !replaced.empty()) store::SyncDirectory(dir);
       next.WriteAtomic(dir);
       if (!committed.tail_name().empty() && committed.tail_name() != next.tail_name()) {
-        ::unlink(JoinPath(dir, committed.tail_name()).c_str());
+        superseded.push_back(committed.tail_name());
       }
       for (const std::string& file : superseded) ::unlink(JoinPath(dir, file).c_str());
-      attachments = next.attachments;
-      replaced.clear();
-      attachments_dirty = false;
       committed = std::move(next);
       tail_dirty = false;
+      replaced.clear();
+      new_streams.clear();
       // Full segments are done: close them.
       const std::string current = store::SegmentName(chunks / committed.chunks_per_segment);
       for (auto it = files.begin(); it != files.end();) {
@@ -313,61 +482,6 @@ struct StoreWriter::Impl {
       failed = true;
       throw;
     }
-  }
-
-  // The partial chunk as its tail file holds it: [head][K: t×d | V: t×d], then its text.
-  std::string TailBytes() {
-    std::string tail;
-    for (size_t h = 0; h < shape().kv_heads; ++h) {
-      tail.append(reinterpret_cast<const char*>(partial_keys(h)), partial_tokens * row_bytes());
-      tail.append(reinterpret_cast<const char*>(partial_values(h)), partial_tokens * row_bytes());
-    }
-    if (committed.text) tail += partial_text;
-    return tail;
-  }
-
-  StoreReader Snapshot() {
-    CheckUsable();
-    Manifest next = committed;
-    next.attachments = attachments;
-    next.chunks = chunks;
-    next.tail_tokens = partial_tokens;
-    next.tail_text_bytes = committed.text ? partial_text.size() : 0;
-    for (auto& [name, file] : files) next.files[name].bytes = file->size();  // regions are for commits
-    return StoreReader::FromSnapshot(dir, &next, TailBytes());
-  }
-
-  void AppendAttachment(std::string_view name, const void* data, size_t bytes) {
-    CheckUsable();
-    store::CheckAttachmentName(name, dir);
-    const std::string key(name);
-    auto it = attachments.find(key);
-    if (it == attachments.end()) {
-      LANDMARK_CHECK_ARG(!replaced.count(key), dir + ": attachment " + key + " is replaced whole, not appended to");
-      it = attachments.emplace(key, store::Attachment{false, store::AppendAttachmentName(key)}).first;
-      File(it->second.file);  // listed (empty) from the next commit on
-      attachments_dirty = true;
-    }
-    LANDMARK_CHECK_ARG(!it->second.replace, dir + ": attachment " + key + " is replaced whole, not appended to");
-    if (bytes == 0) return;
-    try {
-      File(it->second.file).Write(data, bytes);
-    } catch (...) {
-      failed = true;
-      throw;
-    }
-    attachments_dirty = true;
-  }
-
-  void SetAttachment(std::string_view name, std::string_view bytes) {
-    CheckUsable();
-    store::CheckAttachmentName(name, dir);
-    const std::string key(name);
-    auto it = attachments.find(key);
-    LANDMARK_CHECK_ARG(it == attachments.end() || it->second.replace,
-                       dir + ": attachment " + key + " is append-only, not replaced whole");
-    replaced[key] = std::string(bytes);
-    attachments_dirty = true;
   }
 
   void Close() {
@@ -381,14 +495,6 @@ struct StoreWriter::Impl {
   void Init() {
     partial.assign(shape().kv_heads * shape().record_bytes(), 0);
     chunks = committed.chunks;
-    attachments = committed.attachments;
-  }
-
-  bool IsReplacedFile(const std::string& name) const {
-    for (const auto& [key, a] : committed.attachments) {
-      if (a.replace && a.file == name) return true;
-    }
-    return false;
   }
 };
 
@@ -455,6 +561,12 @@ StoreWriter StoreWriter::Append(const std::string& dir, long commit_every) {
   impl->committed = Manifest::Read(dir);  // what the previous writer committed last
   Manifest& m = impl->committed;
   if (commit_every >= 0) m.commit_every = size_t(commit_every);  // recorded at the next commit
+  for (const auto& [name, entry] : m.files) {  // regular files only: no links out, no FIFO to hang on
+    const std::string path = JoinPath(dir, name);
+    struct stat st {};
+    LANDMARK_CHECK_ARG(::lstat(path.c_str(), &st) == 0, path + ": cannot open: " + std::strerror(errno));
+    LANDMARK_CHECK_ARG(S_ISREG(st.st_mode), path + ": is " + FileTypeName(st.st_mode) + ", not a regular file");
+  }
   // Remove what no commit refers to: later segments, old tails, temporaries.
   for (const std::string& name : ListDir(dir)) {
     if (IsStoreFileName(name) && name != store::kManifest && name != store::kLock && !m.files.count(name)) {
@@ -464,38 +576,45 @@ StoreWriter StoreWriter::Append(const std::string& dir, long commit_every) {
   impl->Init();
   // Open (and trim past the commit) the files appends go to: landmarks, text
   // and the last segment if it has room; full segments stay closed.
+  std::set<std::string> whole;  // rewritten per commit, never appended to
+  for (const auto& [name, a] : m.attachments) {
+    if (!a.append) whole.insert(a.file);
+  }
   for (const auto& [name, entry] : m.files) {
-    if (name.rfind("kv-", 0) != 0 && name != m.tail_name() && !impl->IsReplacedFile(name)) impl->File(name);
+    if (name.rfind("kv-", 0) != 0 && name != m.tail_name() && !whole.count(name)) impl->File(name);
   }
   if (m.chunks % m.chunks_per_segment != 0) impl->File(store::SegmentName(m.chunks / m.chunks_per_segment));
   if (m.tail_tokens) {  // reload the partial chunk
-    const std::string path = JoinPath(dir, m.tail_name());
-    std::vector<uint8_t> tail(m.files.at(m.tail_name()).bytes);
-    const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-    LANDMARK_CHECK_ARG(fd >= 0, path + ": cannot open: " + std::strerror(errno));
-    const ssize_t n = ::pread(fd, tail.data(), tail.size(), 0);
-    ::close(fd);
-    LANDMARK_CHECK_ARG(n == ssize_t(tail.size()), path + ": truncated (run `landmark verify`)");
+    // Checked first: the next commit rewrites it with a fresh checksum, which
+    // would otherwise pass damage off as committed data.
+    const store::FileEntry& entry = m.files.at(m.tail_name());
+    const std::string data = store::ReadStoreFile(dir, m.tail_name(), entry.bytes);
+    store::CheckRegions(JoinPath(dir, m.tail_name()), data.data(), entry);
+    const auto* tail = reinterpret_cast<const uint8_t*>(data.data());
     const size_t rows = m.tail_tokens * impl->row_bytes();
     for (size_t h = 0; h < m.shape.kv_heads; ++h) {
-      std::memcpy(impl->partial_keys(h), tail.data() + 2 * h * rows, rows);
-      std::memcpy(impl->partial_values(h), tail.data() + (2 * h + 1) * rows, rows);
+      std::memcpy(impl->partial_keys(h), tail + 2 * h * rows, rows);
+      std::memcpy(impl->partial_values(h), tail + (2 * h + 1) * rows, rows);
     }
     impl->partial_tokens = m.tail_tokens;
-    impl->partial_text.assign(reinterpret_cast<const char*>(tail.data()) + m.tail_kv_bytes(),
-                              m.tail_text_bytes);
+    impl->partial_text.assign(data.data() + m.tail_kv_bytes(), m.tail_text_bytes);
   }
   return StoreWriter(std::move(impl));
 }
 
 void StoreWriter::Append(const TokenBatch& batch) { impl_->Append(batch); }
-void StoreWriter::Commit() { impl_->Commit(); }
-StoreReader StoreWriter::Snapshot() const { return impl_->Snapshot(); }
 void StoreWriter::AppendAttachment(std::string_view name, const void* data, size_t bytes) {
   impl_->AppendAttachment(name, data, bytes);
 }
 void StoreWriter::SetAttachment(std::string_view name, std::string_view bytes) { impl_->SetAttachment(name, bytes); }
+std::string_view StoreWriter::attachment(std::string_view name) const { return impl_->Attachment(name); }
+StoreReader StoreWriter::Snapshot() const { return impl_->Snapshot(); }
+void StoreWriter::Commit() { impl_->Commit(); }
 void StoreWriter::Close() { impl_->Close(); }
+void StoreWriter::Abandon() {
+  impl_->failed = true;  // nothing more is committed
+  impl_->Close();
+}
 const std::string& StoreWriter::path() const { return impl_->dir; }
 
 StoreInfo StoreWriter::info() const {

@@ -4,6 +4,7 @@
 #include <doctest/doctest.h>
 
 #include <cmath>
+#include <cstring>
 #include <random>
 #include <string>
 
@@ -325,6 +326,68 @@ TEST_CASE("retriever: a batch (one GEMM per tile) equals queries one by one") {
       CHECK(together[i].bytes_touched == alone.bytes_touched);
     }
   }
+}
+
+TEST_CASE("hardening 11: batched landmark scores equal single-query ones bit for bit (R = 8, 3 heads, exact ties)") {
+  // Small-integer landmarks and retrieval queries: every dot product is
+  // exact, and many chunks tie. 1/sqrt(8) is inexact, so only scores scaled
+  // the same way in both paths keep the ties, and "ties to the lower id".
+  const size_t S = 4, H = 3, d = 8, R = 8, chunks = 300, M = 12;
+  test::TempStoreDir dir("ties");
+  StoreOptions o;
+  o.shape = {S, H, d, DType::kBF16, LandmarkKind::kLearned, H, R};
+  std::mt19937 rng(15);
+  std::uniform_int_distribution<int> small(-3, 3);
+  std::vector<float> kv = test::RandomNormal(chunks * S * H * d, 3), landmarks(chunks * H * R);
+  for (float& x : landmarks) x = float(small(rng));
+  {
+    StoreWriter writer = StoreWriter::Create(dir.str(), o);
+    TokenBatch b;
+    b.tokens = chunks * S;
+    b.keys = b.values = kv.data();
+    b.landmarks = landmarks.data();
+    b.landmark_chunks = chunks;
+    writer.Append(b);
+    writer.Close();
+  }
+  const StoreReader reader = StoreReader::Open(dir.str());
+  RetrieverConfig config;
+  config.q_heads = H;
+  config.top_k = 7;
+  const Retriever retriever(reader, config);
+  REQUIRE(M >= config.batch_gemm_min);
+  std::vector<std::vector<float>> qs, rs;
+  std::vector<RetrievalQuery> batch;
+  for (size_t i = 0; i < M; ++i) {
+    qs.push_back(test::RandomNormal(H * d, 40 + i));
+    rs.emplace_back(H * R);
+    for (float& x : rs.back()) x = float(small(rng));
+  }
+  for (size_t i = 0; i < M; ++i) batch.push_back({qs[i].data(), rs[i].data(), kLastPosition});
+  const auto together = retriever.QueryBatch(batch);
+  size_t ties = 0;
+  for (size_t i = 0; i < M; ++i) {
+    const RetrievalResult alone = retriever.Query(batch[i]);
+    CAPTURE(i);
+    for (size_t h = 0; h < H; ++h) {
+      const SelectionExplanation &b = together[i].selections[h], &a = alone.selections[h];
+      CAPTURE(h);
+      CHECK(b.chunks == a.chunks);
+      REQUIRE(b.scores.size() == a.scores.size());
+      for (size_t k = 0; k < a.scores.size(); ++k) {
+        CHECK(std::memcmp(&b.scores[k], &a.scores[k], sizeof(float)) == 0);  // bit for bit
+        // Ties to the lower chunk id, and the exact scaled dot product.
+        if (k > 0 && a.scores[k] == a.scores[k - 1]) {
+          CHECK(a.chunks[k] > a.chunks[k - 1]);
+          ++ties;
+        }
+        float dot = 0;
+        for (size_t j = 0; j < R; ++j) dot += rs[i][h * R + j] * landmarks[(a.chunks[k] * H + h) * R + j];
+        CHECK(a.scores[k] == dot * (1.0f / std::sqrt(float(R))));
+      }
+    }
+  }
+  CHECK(ties > 20);  // the case this test is about did occur
 }
 
 TEST_CASE("retriever: empty stores, queries before the first chunk, bad queries") {

@@ -14,14 +14,7 @@
 
 namespace landmark::test {
 
-inline void WriteFile(const std::string& path, const std::string& bytes) {
-  std::ofstream(path, std::ios::binary | std::ios::trunc).write(bytes.data(), std::streamsize(bytes.size()));
-}
-
-inline std::string ReadFile(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  return std::string(std::istreambuf_iterator<char>(in), {});
-}
+// ReadFile, WriteFile: tests/temp_dir.h.
 
 // A .safetensors file: tensors given as (name, dtype string, shape, raw bytes).
 struct SafetensorsTensor {

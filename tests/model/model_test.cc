@@ -12,35 +12,15 @@
 #include "landmark/model.h"
 #include "landmark/safetensors.h"
 #include "tests/reference/model_reference.h"
+#include "tests/model/model_test_util.h"
 #include "tests/temp_dir.h"
 
 namespace landmark {
 namespace {
 
-ModelConfig TinyConfig() {
-  ModelConfig c;
-  c.d_model = 32;
-  c.heads = 2;
-  c.head_dim = 16;
-  c.mlp_hidden = 64;
-  c.window = 16;
-  c.chunk = 8;
-  c.top_k = 2;
-  return c;
-}
-
-// Deterministic text with repeats (so retrieval has something to find).
-std::string Text(size_t n, uint32_t seed) {
-  const char* words[] = {"vault ", "key ", "river ", "pass ", "is ", "The ", "quiet ", "7", "31", "? ", ". "};
-  std::string s;
-  uint32_t x = seed;
-  while (s.size() < n) {
-    x = x * 1664525u + 1013904223u;
-    s += words[(x >> 16) % 11];
-  }
-  s.resize(n);
-  return s;
-}
+using test::Text;
+using test::TinyConfig;
+using test::TinyModel;
 
 // max |got − want| / max(|want|, 1).
 template <typename A, typename B>
@@ -54,14 +34,6 @@ double MaxError(const A& got, const B& want) {
 std::vector<float> Rows(const std::vector<float>& all, size_t first, size_t count, size_t width) {
   return std::vector<float>(all.begin() + first * width, all.begin() + (first + count) * width);
 }
-
-struct TinyModel {
-  test::TempDir dir{"model"};
-  std::string path = dir / "tiny.safetensors";
-  explicit TinyModel(ModelConfig c = TinyConfig(), DType dtype = DType::kF32, uint64_t seed = 7) {
-    WriteRandomModel(path, c, seed, dtype);
-  }
-};
 
 TEST_CASE("model: logits, chunk memory and landmarks match the double reference") {
   for (const auto& upper : {std::vector<BlockKind>{BlockKind::kHsa, BlockKind::kGmu, BlockKind::kHsa, BlockKind::kGmu},
@@ -227,7 +199,7 @@ TEST_CASE("model: bad weights, configs, stores and questions are refused by name
   StoreOptions o;
   o.shape = {8, 2, 16, DType::kF16, LandmarkKind::kLearned, 2, 16};
   StoreWriter::Create(plain.str(), o).Close();
-  CHECK_THROWS_WITH_AS(ModelAnswerer(model, plain.str()), doctest::Contains("no model-state.safetensors"), Error);
+  CHECK_THROWS_WITH_AS(ModelAnswerer(model, plain.str()), doctest::Contains("no model state"), Error);
   CHECK_THROWS_WITH_AS(ModelIngest::Append(model, plain.str()), doctest::Contains("not a store the model wrote"), Error);
   test::TempStoreDir store("model-other");
   {

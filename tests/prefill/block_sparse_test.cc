@@ -5,6 +5,7 @@
 #include <doctest/doctest.h>
 
 #include <cmath>
+#include <cstdint>
 #include <vector>
 
 #include "landmark/error.h"
@@ -35,6 +36,32 @@ TEST_CASE("Every block selected: the sparse kernel is the dense kernel, bit for 
     CHECK(masked_lse == dense_lse);
     CHECK(policy == dense);
     CHECK(r.mask.Density() == (L ? 1.0 : 0.0));
+  }
+}
+
+TEST_CASE("hardening 09: a block past the sequence (up to 2^64 - 1) is one block, never zero blocks") {
+  // ⌈L/B⌉ computed as (L + B − 1)/B wrapped around to 0 blocks: all-zero
+  // outputs, and --compare found no error against a dense run as broken.
+  const size_t L = 100, kv_heads = 1, q_heads = 2, d = 16;
+  const auto q = test::RandomNormal(L * q_heads * d, 21);
+  const auto k = test::RandomNormal(L * kv_heads * d, 22), v = test::RandomNormal(L * kv_heads * d, 23);
+  const KVSequence kv = KVSequence::TokenMajor(k.data(), v.data(), DType::kF32, L, kv_heads, d);
+  std::vector<float> one_block(L * q_heads * d);
+  CausalPrefill(q.data(), q_heads, kv, one_block.data(), nullptr, PrefillOptions{L, nullptr});
+  for (size_t block : {L + 1, size_t(1) << 40, SIZE_MAX}) {
+    CAPTURE(block);
+    std::vector<float> dense(L * q_heads * d);
+    CausalPrefill(q.data(), q_heads, kv, dense.data(), nullptr, PrefillOptions{block, nullptr});
+    CHECK(dense == one_block);
+    for (PrefillPolicy policy : {PrefillPolicy::kDense, PrefillPolicy::kFlashPrefill, PrefillPolicy::kDma}) {
+      SparsePrefillOptions options;
+      options.policy = policy;
+      options.block = block;
+      std::vector<float> out(L * q_heads * d);
+      const SparsePrefillResult r = SparsePrefill(q.data(), q_heads, kv, out.data(), nullptr, options);
+      CHECK(r.mask.blocks == 1);
+      CHECK(out == one_block);
+    }
   }
 }
 

@@ -12,9 +12,7 @@
 
 #include <chrono>
 #include <cstring>
-#include <fstream>
 #include <random>
-#include <sstream>
 #include <thread>
 
 #include "landmark/error.h"
@@ -26,65 +24,11 @@ namespace {
 
 using test::AppendTokens;
 using test::CheckStoreContents;
+using test::ReadAll;
+using test::Spawn;
+using test::MakeSmallStore;
+using test::SmallOptions;
 using test::TempStoreDir;
-
-StoreOptions SmallOptions() {
-  StoreOptions o;
-  o.shape.chunk_size = 8;
-  o.shape.kv_heads = 2;
-  o.shape.head_dim = 16;
-  o.shape.dtype = DType::kF16;
-  o.shape.landmark = LandmarkKind::kMean;
-  o.text = true;
-  o.commit_every = 2;
-  o.segment_bytes = 5 * 2 * 4096;  // 5 chunks per segment: roll-overs during the test
-  return o;
-}
-
-std::string Slurp(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
-
-void Spit(const std::string& path, const std::string& bytes) {
-  std::ofstream(path, std::ios::binary | std::ios::trunc).write(bytes.data(), std::streamsize(bytes.size()));
-}
-
-// Runs body() in a child process; the child writes progress lines to the
-// returned pipe. Returns the child's pid.
-template <class Body>
-pid_t Spawn(int& read_fd, const Body& body) {
-  int fds[2];
-  REQUIRE(::pipe(fds) == 0);
-  const pid_t pid = ::fork();
-  REQUIRE(pid >= 0);
-  if (pid == 0) {
-    ::close(fds[0]);
-    int status = 0;
-    try {
-      body(fds[1]);
-    } catch (const std::exception& e) {
-      const std::string message = std::string("error ") + e.what() + "\n";
-      [[maybe_unused]] ssize_t n = ::write(fds[1], message.data(), message.size());
-      status = 1;
-    }
-    ::_exit(status);
-  }
-  ::close(fds[1]);
-  read_fd = fds[0];
-  return pid;
-}
-
-std::string ReadAll(int fd) {
-  std::string out;
-  char buffer[4096];
-  ssize_t n;
-  while ((n = ::read(fd, buffer, sizeof(buffer))) > 0) out.append(buffer, size_t(n));
-  ::close(fd);
-  return out;
-}
 
 // The last "chunks N" line a child reported (committed chunks), or 0.
 size_t LastCommitted(const std::string& lines) {
@@ -201,15 +145,6 @@ TEST_CASE("disk full on a real file system (tmpfs; needs mount permission)") {
   ::umount(dir.str().c_str());
 }
 
-// A small committed store to damage.
-std::string MakeStore(const TempStoreDir& dir) {
-  const StoreOptions options = SmallOptions();
-  StoreWriter writer = StoreWriter::Create(dir.str(), options);
-  AppendTokens(writer, options.shape, 0, 7 * 8 + 3, true);
-  writer.Close();
-  return dir.str();
-}
-
 void ExpectOpenError(const std::string& dir, const std::string& what) {
   CAPTURE(what);
   try {
@@ -223,37 +158,42 @@ void ExpectOpenError(const std::string& dir, const std::string& what) {
 
 TEST_CASE("damaged manifest: truncated, empty, bit-flipped, unknown version, foreign") {
   TempStoreDir dir("manifest");
-  const std::string store = MakeStore(dir);
-  const std::string path = store + "/manifest.json", original = Slurp(path);
-  Spit(path, original.substr(0, original.size() / 2));
+  const std::string store = MakeSmallStore(dir);
+  const std::string path = store + "/manifest.json", original = test::ReadFile(path);
+  test::WriteFile(path, original.substr(0, original.size() / 2));
   ExpectOpenError(store, "manifest.json: not valid JSON");
-  Spit(path, "");
+  test::WriteFile(path, "");
   ExpectOpenError(store, "manifest.json: empty");
   std::string flipped = original;
   const size_t at = flipped.find("\"chunks\": 7");
   REQUIRE(at != std::string::npos);
-  flipped[at + 10] = '9';  // 7 -> 9 chunks: sizes no longer add up
-  Spit(path, flipped);
+  flipped[at + 10] = '9';  // 7 -> 9 chunks: the manifest's own checksum no longer matches
+  test::WriteFile(path, flipped);
+  ExpectOpenError(store, "manifest.json: checksum mismatch");
+  const size_t checksum = flipped.find("\"checksum\"");
+  REQUIRE(checksum != std::string::npos);
+  flipped.replace(checksum, 10, "\"unchecked\"");  // a legacy manifest (none): sizes no longer add up
+  test::WriteFile(path, flipped);
   ExpectOpenError(store, "the counts imply");
   std::string version = original;
   version.replace(version.find("\"version\": 1"), 12, "\"version\": 99");
-  Spit(path, version);
+  test::WriteFile(path, version);
   ExpectOpenError(store, "unknown format version 99");
-  Spit(path, "{\"hello\": \"world\"}");
+  test::WriteFile(path, "{\"hello\": \"world\"}");
   ExpectOpenError(store, "not a landmark store manifest");
   for (const std::string& problem : {std::string("not valid JSON")}) {
-    Spit(path, original.substr(0, 10));
+    test::WriteFile(path, original.substr(0, 10));
     CHECK(VerifyStore(store).at(0).find(problem) != std::string::npos);
   }
-  Spit(path, original);
+  test::WriteFile(path, original);
   CHECK(VerifyStore(store).empty());
 }
 
 TEST_CASE("damaged data files: truncated, missing, corrupted, trailing bytes") {
   TempStoreDir dir("data");
-  const std::string store = MakeStore(dir);
-  const std::string segment = store + "/kv-000001.bin", bytes = Slurp(segment);
-  Spit(segment, bytes.substr(0, bytes.size() - 1));
+  const std::string store = MakeSmallStore(dir);
+  const std::string segment = store + "/kv-000001.bin", bytes = test::ReadFile(segment);
+  test::WriteFile(segment, bytes.substr(0, bytes.size() - 1));
   ExpectOpenError(store, "kv-000001.bin: " + std::to_string(bytes.size() - 1) + " bytes, the manifest says");
   auto problems = VerifyStore(store);
   REQUIRE(problems.size() == 1);
@@ -262,16 +202,16 @@ TEST_CASE("damaged data files: truncated, missing, corrupted, trailing bytes") {
 
   std::string corrupted = bytes;
   corrupted[1000] ^= 0x10;  // one bit
-  Spit(segment, corrupted);
+  test::WriteFile(segment, corrupted);
   CHECK_NOTHROW(StoreReader::Open(store));  // open reads no data; verify does
   problems = VerifyStore(store);
   REQUIRE(problems.size() == 1);
   CHECK(problems[0].find("kv-000001.bin: checksum mismatch in bytes [0, ") != std::string::npos);
 
-  Spit(segment, bytes + "trailing junk from an interrupted write");
+  test::WriteFile(segment, bytes + "trailing junk from an interrupted write");
   CHECK(VerifyStore(store).empty());  // past the commit: ignored
   StoreWriter::Append(store).Close();  // and trimmed by the next writer
-  CHECK(Slurp(segment) == bytes);
+  CHECK(test::ReadFile(segment) == bytes);
 
   std::filesystem::remove(store + "/landmarks.bin");
   ExpectOpenError(store, "landmarks.bin: cannot open");
@@ -284,7 +224,7 @@ TEST_CASE("not a store, not creatable, not empty") {
   ExpectOpenError(dir.str(), "not a landmark store");
   ExpectOpenError(dir.str() + "/missing", "no such store directory");
   CHECK_THROWS_WITH_AS(StoreWriter::Append(dir.str()), doctest::Contains("not a landmark store"), Error);
-  Spit(dir.str() + "/notes.txt", "mine");
+  test::WriteFile(dir.str() + "/notes.txt", "mine");
   CHECK_THROWS_WITH_AS(StoreWriter::Create(dir.str(), SmallOptions()), doctest::Contains("not empty (found notes.txt)"), Error);
   CHECK_THROWS_WITH_AS(StoreWriter::Create("/proc/landmark-store", SmallOptions()),
                        doctest::Contains("/proc/landmark-store: cannot create"), Error);

@@ -4,8 +4,10 @@
 #pragma once
 
 #include <doctest/doctest.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cmath>
 #include <filesystem>
 #include <string>
@@ -143,6 +145,65 @@ inline void CheckStoreContents(const std::string& dir, size_t tokens, bool with_
   CAPTURE(problems.size());
   for (const auto& p : problems) CAPTURE(p);
   CHECK(problems.empty());
+}
+
+// A small text store (S 8, 2 kv heads × d 16, f16, commits every 2 chunks,
+// segments of 5 chunks: roll-overs in every test) to crash and damage.
+inline StoreOptions SmallOptions() {
+  StoreOptions o;
+  o.shape.chunk_size = 8;
+  o.shape.kv_heads = 2;
+  o.shape.head_dim = 16;
+  o.shape.dtype = DType::kF16;
+  o.shape.landmark = LandmarkKind::kMean;
+  o.text = true;
+  o.commit_every = 2;
+  o.segment_bytes = 5 * 2 * 4096;
+  return o;
+}
+
+// Tokens [0, tokens) of SmallOptions() committed in `dir` (7 chunks and a
+// tail of 3 by default); returns dir.
+inline std::string MakeSmallStore(const TempStoreDir& dir, size_t tokens = 7 * 8 + 3) {
+  const StoreOptions options = SmallOptions();
+  StoreWriter writer = StoreWriter::Create(dir.str(), options);
+  AppendTokens(writer, options.shape, 0, tokens, true);
+  writer.Close();
+  return dir.str();
+}
+
+// Runs body() in a child process; the child writes progress lines to the
+// returned pipe. Returns the child's pid.
+template <class Body>
+inline pid_t Spawn(int& read_fd, const Body& body) {
+  int fds[2];
+  REQUIRE(::pipe(fds) == 0);
+  const pid_t pid = ::fork();
+  REQUIRE(pid >= 0);
+  if (pid == 0) {
+    ::close(fds[0]);
+    int status = 0;
+    try {
+      body(fds[1]);
+    } catch (const std::exception& e) {
+      const std::string message = std::string("error ") + e.what() + "\n";
+      [[maybe_unused]] ssize_t n = ::write(fds[1], message.data(), message.size());
+      status = 1;
+    }
+    ::_exit(status);
+  }
+  ::close(fds[1]);
+  read_fd = fds[0];
+  return pid;
+}
+
+inline std::string ReadAll(int fd) {
+  std::string out;
+  char buffer[4096];
+  ssize_t n;
+  while ((n = ::read(fd, buffer, sizeof(buffer))) > 0) out.append(buffer, size_t(n));
+  ::close(fd);
+  return out;
 }
 
 }  // namespace landmark::test
