@@ -425,6 +425,120 @@ LANDMARK_API landmark_status landmark_prefill(const float* q, size_t tokens, siz
                                               size_t out_elements, float* lse, size_t lse_elements, uint8_t* mask,
                                               size_t mask_elements, landmark_prefill_stats* stats);
 
+/* ---- pretrained LLMs (Hugging Face directories) --------------------------
+ * Llama / Qwen2 / Qwen3 / Mistral models read from their directory
+ * (config.json, *.safetensors, tokenizer.json): plain generation, and a
+ * library of documents ingested once into a chunk store (every layer's K/V)
+ * then asked forever. docs/llm.md has the details. */
+typedef struct landmark_llm landmark_llm;
+typedef struct landmark_llm_answerer landmark_llm_answerer;
+typedef struct landmark_llm_answer landmark_llm_answer;
+
+/* Loads (memory-maps) a model directory. */
+LANDMARK_API landmark_status landmark_llm_load(const char* dir, landmark_llm** llm);
+/* The model's shape as JSON ({"architecture": ..., "layers": ..., ...});
+ * as landmark_store_info_json: `length` gets the size, NUL excluded. */
+LANDMARK_API landmark_status landmark_llm_describe(const landmark_llm* llm, char* buffer, size_t capacity,
+                                                   size_t* length);
+LANDMARK_API landmark_status landmark_llm_close(landmark_llm* llm);
+
+/* Called with each piece of generated text as it is decoded (valid during
+ * the call only). Return 0 to go on, anything else to stop there. */
+typedef int (*landmark_text_fn)(const char* text, size_t length, void* user_data);
+
+typedef struct landmark_generation_options {
+  size_t struct_size;
+  size_t max_tokens;   /* default 256 */
+  double temperature;  /* < 0 (default): generation_config.json's when it samples, else greedy; 0: greedy */
+  double top_p;        /* < 0 (default): as temperature */
+  int64_t top_k;       /* < 0 (default): as temperature; 0: all */
+  uint64_t seed;
+  const char* chat_format; /* NULL or "": the model's template (plain text without one); "raw"; "llama2",
+                              "llama3", "chatml", "mistral" (generate only: a store keeps its own) */
+  const char* system;      /* a system message, or NULL (generate only) */
+  landmark_text_fn on_text; /* may be NULL */
+  void* user_data;          /* passed to on_text */
+} landmark_generation_options;
+LANDMARK_API void landmark_generation_options_init(landmark_generation_options* options);
+
+/* Generates a reply to `prompt` with exact attention (inside the model's
+ * trained context). The answer handle holds the text and the statistics. */
+LANDMARK_API landmark_status landmark_llm_generate(const landmark_llm* llm, const char* prompt,
+                                                   const landmark_generation_options* options,
+                                                   landmark_llm_answer** answer);
+
+typedef struct landmark_llm_retrieval_options {
+  size_t struct_size;
+  size_t sink_chunks; /* default 1 */
+  size_t window;      /* local tokens attended exactly; 0: from the trained context */
+  size_t top_k;       /* chunks per kv head and layer; 0: from the trained context */
+} landmark_llm_retrieval_options;
+LANDMARK_API void landmark_llm_retrieval_options_init(landmark_llm_retrieval_options* options);
+
+typedef struct landmark_llm_ingest_options {
+  size_t struct_size;
+  size_t chunk_size;        /* new stores; default 64 */
+  landmark_dtype dtype;     /* new stores; default f16 */
+  landmark_landmark_kind landmark; /* new stores: MEAN (default) or MINMAX */
+  size_t segment;           /* tokens per forward pass; 0: from the model */
+  const char* chat_format;  /* new stores: NULL (the model's template, plain text without one), "raw", a family */
+  const char* system;       /* new stores: a system message, or NULL */
+  int strict;               /* 1: a file that is not UTF-8 text is an error (default: skipped) */
+  landmark_llm_retrieval_options retrieval; /* how the segments read what came before */
+  landmark_progress_fn progress; /* may be NULL; files_done/total and input bytes are filled */
+  void* user_data;
+} landmark_llm_ingest_options;
+LANDMARK_API void landmark_llm_ingest_options_init(landmark_llm_ingest_options* options);
+
+/* Runs every text file under `paths` (files or directories) through the
+ * model into the store `dir` (created, or added to / resumed when it exists:
+ * same model required; files already in it are skipped). Commits as it goes:
+ * a killed ingest resumes at its last commit. `stats` may be NULL. */
+LANDMARK_API landmark_status landmark_llm_ingest_files(const landmark_llm* llm, const char* dir,
+                                                       const char* const* paths, size_t count,
+                                                       const landmark_llm_ingest_options* options,
+                                                       landmark_ingest_stats* stats);
+/* The same for one text held in memory, under `name` (a path-like label). */
+LANDMARK_API landmark_status landmark_llm_ingest_text(const landmark_llm* llm, const char* dir, const char* name,
+                                                      const char* text, size_t length,
+                                                      const landmark_llm_ingest_options* options,
+                                                      landmark_ingest_stats* stats);
+
+/* Opens an LLM store for questions (the model must be the one it was
+ * ingested with). The answerer keeps its own view of the store. */
+LANDMARK_API landmark_status landmark_llm_answerer_open(const landmark_llm* llm, const char* dir,
+                                                        const landmark_llm_retrieval_options* options,
+                                                        landmark_llm_answerer** answerer);
+LANDMARK_API landmark_status landmark_llm_ask(const landmark_llm_answerer* answerer, const char* question,
+                                              const landmark_generation_options* options,
+                                              landmark_llm_answer** answer);
+LANDMARK_API landmark_status landmark_llm_answerer_close(landmark_llm_answerer* answerer);
+
+typedef struct landmark_llm_answer_stats {
+  size_t prompt_tokens, generated_tokens;
+  int stopped; /* 1: an end-of-sequence token came; 0: max_tokens (or on_text) ended it */
+  double prefill_seconds, decode_seconds;
+} landmark_llm_answer_stats;
+LANDMARK_API landmark_status landmark_llm_answer_text(const landmark_llm_answer* answer, const char** text,
+                                                      size_t* length);
+LANDMARK_API landmark_status landmark_llm_answer_stats_get(const landmark_llm_answer* answer,
+                                                           landmark_llm_answer_stats* stats);
+/* The chunks the layers chose most while reading the question (ask only;
+ * 0 for generate), most used first. */
+LANDMARK_API landmark_status landmark_llm_answer_source_count(const landmark_llm_answer* answer, size_t* count);
+typedef struct landmark_llm_source {
+  const char* document; /* its path as ingested; "" for the chat preamble */
+  uint64_t offset;      /* byte offset of the chunk's first token in the document */
+  uint64_t chunk;
+  double share;         /* of all (layer, kv head) selections */
+  const char* text;     /* the chunk's text */
+  size_t text_length;
+} landmark_llm_source;
+/* Pointers stay valid while the answer handle is open. */
+LANDMARK_API landmark_status landmark_llm_answer_source(const landmark_llm_answer* answer, size_t index,
+                                                        landmark_llm_source* source);
+LANDMARK_API landmark_status landmark_llm_answer_close(landmark_llm_answer* answer);
+
 #ifdef __cplusplus
 }
 #endif

@@ -1,5 +1,6 @@
 // The C boundary: status names, the thread-local last error, versions, and
 // Guard, which turns every exception into a status code.
+#include <algorithm>
 #include <new>
 #include <system_error>
 
@@ -50,6 +51,24 @@ DType DTypeFromC(int dtype, const char* what) {
     case LANDMARK_BF16: return DType::kBF16;
   }
   Fail(LANDMARK_ERROR_INVALID_ARGUMENT, std::string(what) + ": unknown dtype " + std::to_string(dtype));
+}
+
+LandmarkKind KindFromC(int kind, const char* what) {
+  switch (kind) {
+    case LANDMARK_KIND_LEARNED: return LandmarkKind::kLearned;
+    case LANDMARK_KIND_MEAN: return LandmarkKind::kMean;
+    case LANDMARK_KIND_MINMAX: return LandmarkKind::kMinMax;
+  }
+  Fail(LANDMARK_ERROR_INVALID_ARGUMENT, std::string(what) + ": unknown landmark kind " + std::to_string(kind));
+}
+
+void CopyOut(const std::string& text, char* buffer, size_t capacity, size_t* length) {
+  if (length) *length = text.size();
+  if (capacity == 0) return;
+  NotNull(buffer, "buffer");
+  const size_t n = std::min(text.size(), capacity - 1);
+  std::memcpy(buffer, text.data(), n);
+  buffer[n] = '\0';
 }
 
 Device DeviceFromC(int device, const char* what) {

@@ -93,6 +93,13 @@ int Raw(const Enum& value) {
 // A landmark_dtype value (as Raw gives it) as a DType.
 DType DTypeFromC(int dtype, const char* what);
 
+// A landmark_landmark_kind value (as Raw gives it) as a LandmarkKind.
+LandmarkKind KindFromC(int kind, const char* what);
+
+// Writes `text` NUL-terminated into buffer[capacity] (cut to fit), its full
+// length to `length` (may be NULL); capacity 0 only measures.
+void CopyOut(const std::string& text, char* buffer, size_t capacity, size_t* length);
+
 // A landmark_device value (as Raw gives it) as a Device.
 Device DeviceFromC(int device, const char* what);
 landmark_device ToC(Device device);
@@ -107,7 +114,7 @@ inline size_t Elements(size_t a, size_t b, size_t c, const char* what) {
 
 // ---- the objects behind the handles ----
 
-enum class Kind : uint8_t { kArena = 1, kConfig, kWriter, kStore, kRetriever, kResult };
+enum class Kind : uint8_t { kArena = 1, kConfig, kWriter, kStore, kRetriever, kResult, kLlm, kLlmAnswerer, kLlmAnswer };
 const char* Name(Kind kind);
 
 struct ArenaObject {

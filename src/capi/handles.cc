@@ -30,6 +30,9 @@ const char* Name(Kind kind) {
     case Kind::kStore: return "store";
     case Kind::kRetriever: return "retriever";
     case Kind::kResult: return "result";
+    case Kind::kLlm: return "llm";
+    case Kind::kLlmAnswerer: return "llm answerer";
+    case Kind::kLlmAnswer: return "llm answer";
   }
   return "?";
 }

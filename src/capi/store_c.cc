@@ -13,14 +13,6 @@ namespace landmark::capi {
 namespace {
 
 landmark_dtype ToC(DType t) { return t == DType::kF32 ? LANDMARK_F32 : t == DType::kF16 ? LANDMARK_F16 : LANDMARK_BF16; }
-LandmarkKind KindFromC(int k) {
-  switch (k) {
-    case LANDMARK_KIND_LEARNED: return LandmarkKind::kLearned;
-    case LANDMARK_KIND_MEAN: return LandmarkKind::kMean;
-    case LANDMARK_KIND_MINMAX: return LandmarkKind::kMinMax;
-  }
-  Fail(LANDMARK_ERROR_INVALID_ARGUMENT, "options.landmark: unknown landmark kind " + std::to_string(k));
-}
 
 void ToC(const StoreInfo& i, landmark_store_info& out) {
   const StoreShape& s = i.shape;
@@ -60,7 +52,7 @@ StoreOptions FromC(const landmark_store_options& o) {
   s.kv_heads = o.kv_heads;
   s.head_dim = o.head_dim;
   s.dtype = DTypeFromC(Raw(o.dtype), "options.dtype");
-  s.landmark = KindFromC(Raw(o.landmark));
+  s.landmark = KindFromC(Raw(o.landmark), "options.landmark");
   s.landmark_heads = o.landmark_heads;
   s.landmark_dim = o.landmark_dim;
   options.commit_every = o.commit_every;
@@ -76,15 +68,6 @@ HashingEncoderOptions EncoderOf(const landmark_store_options& o) {
   e.seed = o.encoder_seed;
   e.bigram_weight = o.bigram_weight;
   return e;
-}
-
-void CopyOut(const std::string& text, char* buffer, size_t capacity, size_t* length) {
-  if (length) *length = text.size();
-  if (capacity == 0) return;
-  NotNull(buffer, "buffer");
-  const size_t n = std::min(text.size(), capacity - 1);
-  std::memcpy(buffer, text.data(), n);
-  buffer[n] = '\0';
 }
 
 // Ingest options and the progress bridge (a callback's "stop" ends the ingest).

@@ -14,6 +14,7 @@
 #include "landmark/kernels.h"
 #include "landmark/llm.h"
 #include "landmark/tokenizer.h"
+#include "src/llm/prompt.h"
 #include "src/cli/commands.h"
 #include "src/cli/format.h"
 
@@ -47,76 +48,36 @@ std::vector<int32_t> ParseIds(const std::string& text) {
   return ids;
 }
 
-// The token that ends an assistant turn in each chat family, beside the eos ids.
-const char* EndOfTurn(ChatFormat format) {
-  switch (format) {
-    case ChatFormat::kLlama3: return "<|eot_id|>";
-    case ChatFormat::kChatMl: return "<|im_end|>";
-    case ChatFormat::kLlama2:
-    case ChatFormat::kMistral: return "</s>";
-  }
-  return "";
-}
-
-llm::SamplingOptions Sampling(const GenerateArgs& a, const llm::GenerationDefaults& g) {
-  llm::SamplingOptions s;
-  s.temperature = a.temperature >= 0 ? a.temperature : g.do_sample ? g.temperature : 0.0;
-  s.top_p = a.top_p >= 0 ? a.top_p : g.do_sample ? g.top_p : 1.0;
-  s.top_k = a.top_k >= 0 ? size_t(a.top_k) : g.do_sample ? g.top_k : 0;
-  s.seed = a.seed;
-  return s;
-}
-
 void RunGenerate(const GenerateArgs& a) {
   const llm::LlmModel model = llm::LlmModel::Load(a.model);
-  const llm::LlmConfig& c = model.config();
-  std::vector<int32_t> prompt, stop = c.eos_ids;
-  std::optional<Tokenizer> tokenizer;
-  if (!a.ids.empty()) {
-    LANDMARK_CHECK_ARG(a.prompt.empty(), "give the prompt as text or as --ids, not both");
-    prompt = ParseIds(a.ids);
-  } else {
-    tokenizer = Tokenizer::FromDirectory(a.model);
-    // A base model (no chat template) takes its prompt as plain text.
-    const bool raw = a.raw || (a.chat_format.empty() && tokenizer->chat_template().empty());
-    if (raw && !a.raw) std::fprintf(stderr, "(the model has no chat template: the prompt goes in as plain text)\n");
-    if (raw) {
-      LANDMARK_CHECK_ARG(a.system.empty(), "--system needs a chat template (leave out --raw)");
-      prompt = tokenizer->Encode(a.prompt);
-    } else {
-      const ChatTemplate chat =
-          a.chat_format.empty()
-              ? ChatTemplate::FromTokenizer(*tokenizer)
-              : ChatTemplate::FromFormat(ParseChatFormat(a.chat_format), tokenizer->bos_token(), tokenizer->eos_token());
-      std::vector<ChatMessage> messages;
-      if (!a.system.empty()) messages.push_back({"system", a.system});
-      messages.push_back({"user", a.prompt});
-      EncodeOptions options;
-      options.add_special = false;  // the rendered template writes BOS itself
-      prompt = tokenizer->Encode(chat.Render(messages, true), options);
-      const int32_t end = tokenizer->TokenId(EndOfTurn(chat.format()));
-      if (end >= 0) stop.push_back(end);
-    }
-    if (tokenizer->eos_id() >= 0) stop.push_back(tokenizer->eos_id());
-  }
-  LANDMARK_CHECK_ARG(!prompt.empty(), "the prompt is empty");
-
   llm::GenerateOptions options;
   options.max_tokens = a.max_tokens;
-  options.sampling = Sampling(a, c.generation);
-  options.stop_ids = stop;
-  std::optional<StreamDecoder> decoder;
-  if (tokenizer) decoder.emplace(*tokenizer);
-  options.on_token = [&](int32_t id) {
-    if (std::find(stop.begin(), stop.end(), id) != stop.end()) return true;
-    const std::string piece = decoder ? decoder->Next(id) : fmt::format("{} ", id);
-    std::fwrite(piece.data(), 1, piece.size(), stdout);
+  options.sampling = llm::ResolveSampling(model.config().generation, a.temperature, a.top_p, a.top_k, a.seed);
+  llm::LlmSession session(model);
+  auto print = [](std::string_view text) {
+    std::fwrite(text.data(), 1, text.size(), stdout);
     std::fflush(stdout);
     return true;
   };
-  llm::LlmSession session(model);
-  const llm::GenerateResult r = llm::Generate(session, prompt, options);
-  if (decoder) std::fputs(decoder->Flush().c_str(), stdout);
+  llm::GenerateResult r;
+  if (!a.ids.empty()) {  // token ids in, token ids out: no tokenizer needed
+    LANDMARK_CHECK_ARG(a.prompt.empty(), "give the prompt as text or as --ids, not both");
+    const std::vector<int32_t> prompt = ParseIds(a.ids);
+    LANDMARK_CHECK_ARG(!prompt.empty(), "the prompt is empty");
+    options.on_token = [&](int32_t id) { return print(fmt::format("{} ", id)); };
+    r = llm::Generate(session, prompt, options);
+  } else {
+    LANDMARK_CHECK_ARG(!(a.raw && !a.chat_format.empty()), "--raw and --chat-format exclude each other");
+    const Tokenizer tokenizer = Tokenizer::FromDirectory(a.model);
+    llm::PromptOptions p;
+    p.chat_format = a.raw ? "raw" : a.chat_format;
+    p.system = a.system;
+    const llm::ChatPrompt prompt = llm::MakePrompt(model, tokenizer, a.prompt, p);
+    if (prompt.format == "raw" && !a.raw) {
+      std::fprintf(stderr, "(the model has no chat template: the prompt goes in as plain text)\n");
+    }
+    r = llm::GenerateText(session, tokenizer, prompt, options, print).result;
+  }
   std::fputs("\n", stdout);
   std::fflush(stdout);
   std::fprintf(stderr, "%zu prompt tokens, %zu generated (stop: %s); prefill %.1f tokens/s, decode %.2f tokens/s (%.1f ms/token)\n",
