@@ -16,11 +16,6 @@ namespace {
 
 constexpr const char* kMarker = "landmark-random-model.txt";  // written last: the model is complete
 
-std::string DefaultCacheDir() {
-  const char* home = std::getenv("HOME");
-  return (std::filesystem::path(home ? home : "/tmp") / ".cache" / "landmark" / "bench-llm").string();
-}
-
 // Prefill FLOPs of T tokens: the layers' matmuls for every token, the LM
 // head for the last one, and causal attention (q·k and p·v, 2 FLOPs per
 // multiply-add, token t against t + 1 keys).
@@ -32,6 +27,11 @@ double PrefillFlops(const llm::LlmConfig& c, size_t T) {
 }
 
 }  // namespace
+
+std::string DefaultLlmBenchCache() {
+  const char* home = std::getenv("HOME");
+  return (std::filesystem::path(home ? home : "/tmp") / ".cache" / "landmark" / "bench-llm").string();
+}
 
 std::vector<std::string> LlmBenchModelNames() { return {"tiny", "qwen2.5-0.5b"}; }
 
@@ -94,7 +94,7 @@ std::string PrepareRandomLlm(const std::string& cache_dir, const std::string& na
 
 std::vector<LlmBenchRow> BenchLlm(const LlmBenchOptions& options,
                                   const std::function<void(const std::string&)>& log) {
-  const std::string cache = options.cache_dir.empty() ? DefaultCacheDir() : options.cache_dir;
+  const std::string cache = options.cache_dir.empty() ? DefaultLlmBenchCache() : options.cache_dir;
   const std::vector<std::string> names = options.models.empty() ? LlmBenchModelNames() : options.models;
   std::vector<LlmBenchRow> rows;
   for (const std::string& name : names) {

@@ -32,7 +32,16 @@ struct LlmBenchOptions {
   size_t prompt_tokens = 512;       // prefill length (also the decode context)
   size_t decode_steps = 16;
   uint64_t seed = 1;
+  // Store-backed decode (BenchLlmStore): these shapes over a synthetic store
+  // of store_tokens tokens (every layer's K/V, f16, S = 64; written once).
+  std::vector<std::string> store_models = {"tiny"};
+  size_t store_tokens = size_t(1) << 20;
+  size_t question_tokens = 16;  // prefilled before the decode steps
+  size_t dense_steps = 3;       // dense exact steps timed (each reads the whole store)
 };
+
+// ~/.cache/landmark/bench-llm
+std::string DefaultLlmBenchCache();
 
 struct LlmBenchRow {
   std::string model, dtype;
@@ -53,6 +62,26 @@ struct LlmBenchRow {
   double decode_ratio = 0;     // decode_ms ÷ decode_limit_ms (target ≤ 1.5)
   double decode_best_ratio = 0;  // decode_best_ms ÷ decode_limit_ms (other load only slows steps down)
 };
+
+// One model over one store: decode with retrieval attention (sinks + top-k
+// chunks + local window, the answerer's defaults) against dense exact
+// attention over every stored token; each against its bytes ÷ bandwidth.
+struct LlmStoreBenchRow {
+  std::string model;
+  size_t store_tokens = 0, question_tokens = 0, top_k = 0, window = 0, sinks = 0;
+  double kv_bytes = 0, weight_bytes = 0;
+  double question_s = 0, dense_question_s = 0;  // the question's prefill over the store
+  double sparse_ms = 0, sparse_best_ms = 0, dense_ms = 0;  // median decode step
+  double sparse_bytes = 0, dense_bytes = 0;  // read per step: weights + landmarks + attended K/V; weights + all K/V
+  double sparse_limit_ms = 0, dense_limit_ms = 0, sparse_ratio = 0, dense_ratio = 0;
+  double speedup = 0;  // dense_ms ÷ sparse_ms
+};
+
+std::vector<LlmStoreBenchRow> BenchLlmStore(const LlmBenchOptions& options,
+                                            const std::function<void(const std::string&)>& log);
+void RateLlmStoreRows(std::vector<LlmStoreBenchRow>& rows, const MachineLimits& limits);
+void PrintLlmStoreTable(std::FILE* out, const std::vector<LlmStoreBenchRow>& rows);
+void WriteLlmStoreCsv(const std::string& path, const MachineLimits& limits, const std::vector<LlmStoreBenchRow>& rows);
 
 std::vector<LlmBenchRow> BenchLlm(const LlmBenchOptions& options, const std::function<void(const std::string&)>& log);
 void RateLlmRows(std::vector<LlmBenchRow>& rows, const MachineLimits& limits);

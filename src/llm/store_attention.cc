@@ -22,9 +22,19 @@ struct StoreAttention::Part {
   std::vector<float> k, v;
 };
 
+// Per-thread buffers of AttendStored, kept across calls: a decode step
+// allocates nothing (fresh multi-MiB buffers cost page faults every token).
+struct StoreAttention::Scratch {
+  std::vector<float> r, scores, k, v;
+  std::vector<int64_t> positions;
+  QueryBlock queries;
+  SoftmaxAccumulator acc;
+};
+struct StoreAttention::ScratchSet : tbb::enumerable_thread_specific<Scratch> {};
+
 StoreAttention::StoreAttention(const StoreReader* store, const AttentionShape& shape, Rope& rope,
                                const StoreAttentionOptions& options)
-    : store_(store), shape_(shape), rope_(rope), options_(options) {
+    : store_(store), shape_(shape), rope_(rope), options_(options), scratch_(std::make_unique<ScratchSet>()) {
   LANDMARK_CHECK_ARG(shape.layers > 0 && shape.kv_heads > 0 && shape.q_heads % shape.kv_heads == 0,
                      "store attention: query heads (" + std::to_string(shape.q_heads) +
                          ") must be a multiple of kv heads (" + std::to_string(shape.kv_heads) + ")");
@@ -180,18 +190,11 @@ void StoreAttention::AttendStored(size_t layer, const float* q, const float* q_r
   const size_t blocks = (T + options_.select_block - 1) / options_.select_block;
   const DType dtype = store_->shape().dtype;
   const float scale = 1.0f / std::sqrt(float(d));
-  struct Scratch {
-    std::vector<float> r, scores, k, v;
-    std::vector<int64_t> positions;
-    QueryBlock queries;
-    SoftmaxAccumulator acc;
-  };
-  tbb::enumerable_thread_specific<Scratch> scratch;
   std::vector<std::vector<ScoredChunk>> chosen(blocks * H);
   tbb::parallel_for(size_t(0), blocks * H, [&](size_t task) {
     const size_t b = task / H, h = task % H, head = layer * H + h;
     const size_t t0 = b * options_.select_block, t1 = std::min(T, t0 + options_.select_block);
-    Scratch& s = scratch.local();
+    Scratch& s = scratch_->local();
     // Select: r = the mean query (before RoPE) of the block's tokens and the group's heads.
     std::vector<ScoredChunk>& picked = chosen[task];
     if (m_ > 0) {

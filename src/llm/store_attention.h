@@ -111,6 +111,9 @@ class StoreAttention : public LayerAttention {
   std::vector<std::vector<float>> rotated_k_;       // per layer [pending][kv_heads][d], at frame positions
   std::vector<std::vector<float>> values_;          // per layer [pending][kv_heads][d]
   std::vector<std::unique_ptr<Part>> static_;       // per layer, built on first use
+  struct Scratch;
+  struct ScratchSet;
+  std::unique_ptr<ScratchSet> scratch_;
 };
 
 }  // namespace landmark::llm
