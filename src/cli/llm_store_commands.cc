@@ -91,8 +91,9 @@ void RunLlmIngest(const LlmIngestArgs& a) {
   progress.Finish();
   const double seconds = std::max(progress.elapsed(), 1e-3);
   const StoreInfo info = ReadStoreInfo(a.out);
-  std::printf("ingested %s tokens (%s of text) from %zu files through %s in %s: %s tokens/s\n",
-              Count(double(tokens)).c_str(), Bytes(double(bytes)).c_str(), files.size() - skipped,
+  const size_t ingested = files.size() - skipped;
+  std::printf("ingested %s tokens (%s of text) from %zu file%s through %s in %s: %s tokens/s\n",
+              Count(double(tokens)).c_str(), Bytes(double(bytes)).c_str(), ingested, ingested == 1 ? "" : "s",
               std::filesystem::path(a.model).filename().c_str(), Progress::Duration(seconds).c_str(),
               Count(double(tokens) / seconds).c_str());
   std::printf("%s holds %zu tokens: %zu chunks of %zu + %zu, %s of K/V (%s per token), %s of landmarks\n",
