@@ -37,7 +37,7 @@ struct LlmBenchOptions {
   std::vector<std::string> store_models = {"tiny"};
   size_t store_tokens = size_t(1) << 20;
   size_t question_tokens = 16;  // prefilled before the decode steps
-  size_t dense_steps = 3;       // dense exact steps timed (each reads the whole store)
+  size_t dense_steps = 3;       // dense exact attention passes timed (each reads the whole store)
 };
 
 // ~/.cache/landmark/bench-llm
@@ -70,8 +70,12 @@ struct LlmStoreBenchRow {
   std::string model;
   size_t store_tokens = 0, question_tokens = 0, top_k = 0, window = 0, sinks = 0;
   double kv_bytes = 0, weight_bytes = 0;
-  double question_s = 0, dense_question_s = 0;  // the question's prefill over the store
-  double sparse_ms = 0, sparse_best_ms = 0, dense_ms = 0;  // median decode step
+  double question_s = 0;  // the question's prefill over the store (retrieval attention)
+  double sparse_ms = 0, sparse_best_ms = 0;  // median and best decode step, retrieval attention
+  // Dense exact decode: the step without attention + exact attention of
+  // every layer's query heads over all stored K/V (DenseDecodeOverStore:
+  // f16 straight from the store, as a dense f16 KV cache would be read).
+  double dense_ms = 0;
   double sparse_bytes = 0, dense_bytes = 0;  // read per step: weights + landmarks + attended K/V; weights + all K/V
   double sparse_limit_ms = 0, dense_limit_ms = 0, sparse_ratio = 0, dense_ratio = 0;
   double speedup = 0;  // dense_ms ÷ sparse_ms

@@ -327,9 +327,9 @@ void RunLlmBench(const LlmArgs& args) {
   perf::PrintLlmStoreTable(stdout, store_rows);
   std::printf("\ndecode = median step after a %zu-token question, retrieval attention with the answerer's defaults "
               "(sinks + top-k chunks per kv head and layer + an exact local window); limit = (weights + every "
-              "landmark + the attended K/V) ÷ %.1f GB/s. dense = exact attention over every stored token (true "
-              "positions, all chunks selected: what a dense KV cache of that length reads per token), limit = "
-              "(weights + all K/V) ÷ the same bandwidth; speedup = dense ÷ decode. The store is warm in the page "
+              "landmark + the attended K/V) ÷ %.1f GB/s. dense = the step without attention + exact attention "
+              "of every layer over every stored token (f16 K/V read straight from the store, as from a dense f16 KV "
+              "cache of that length), limit = (weights + all K/V) ÷ the same bandwidth; speedup = dense ÷ decode. The store is warm in the page "
               "cache (read once before timing).\n",
               options.question_tokens, limits.read_gbps_all);
   if (!args.store_csv.empty()) {
