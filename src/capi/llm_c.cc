@@ -240,19 +240,11 @@ landmark_status landmark_llm_ingest_files(const landmark_llm* llm, const char* d
     std::vector<std::string> inputs;
     for (size_t i = 0; i < count; ++i) inputs.emplace_back(Str(paths[i], "paths[i]"));
     if (inputs.empty()) Fail(LANDMARK_ERROR_INVALID_ARGUMENT, "nothing to ingest (no paths)");
-    std::vector<std::string> files;
     landmark_ingest_stats s{};
-    for (const std::string& path : ListTextFiles(inputs)) {
-      size_t bytes = 0;
-      const std::string why = CheckTextFile(path, &bytes);
-      if (!why.empty()) {
-        if (run.c.strict) Fail(LANDMARK_ERROR_IO, path + ": " + why);
-        ++s.skipped;
-        continue;
-      }
-      files.push_back(path);
-      run.progress.input_total += bytes;
-    }
+    const TextInputs text = As(LANDMARK_ERROR_IO, [&] { return CollectTextFiles(inputs, run.c.strict != 0); });
+    const std::vector<std::string>& files = text.files;
+    s.skipped = text.skipped;
+    run.progress.input_total = text.bytes;
     if (files.empty()) Fail(LANDMARK_ERROR_INVALID_ARGUMENT, "no text files among the paths");
     run.progress.files_total = files.size();
     llm::LlmIngest ingest = llm::LlmIngest::Open(*object->model, dir, run.options);

@@ -48,19 +48,11 @@ void AddLlmRetrievalOptions(CLI::App& command, llm::LlmRetrievalOptions& r) {
 
 void RunLlmIngest(const LlmIngestArgs& a) {
   LANDMARK_CHECK_ARG(!a.inputs.empty(), "ingest: nothing to ingest (give text files or directories)");
-  std::vector<std::string> files;
-  uint64_t total = 0;
-  for (const std::string& path : ListTextFiles(a.inputs)) {
-    size_t bytes = 0;
-    const std::string why = CheckTextFile(path, &bytes);
-    if (!why.empty()) {
-      LANDMARK_CHECK_ARG(!a.strict, path + ": " + why);
-      std::fprintf(stderr, "warning: skipping %s: %s\n", path.c_str(), why.c_str());
-      continue;
-    }
-    files.push_back(path);
-    total += bytes;
-  }
+  const TextInputs text = CollectTextFiles(a.inputs, a.strict, [](const std::string& path, const std::string& why) {
+    std::fprintf(stderr, "warning: skipping %s: %s\n", path.c_str(), why.c_str());
+  });
+  const std::vector<std::string>& files = text.files;
+  const uint64_t total = text.bytes;
   LANDMARK_CHECK_ARG(!files.empty(), "ingest: no text files among the inputs");
   const llm::LlmModel model = llm::LlmModel::Load(a.model);
   llm::LlmIngestOptions options = a.options;

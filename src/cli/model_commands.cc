@@ -45,19 +45,11 @@ void RunModelIngest(const std::string& model_spec, const std::string& out, const
   ModelIngestOptions options;
   options.dtype = ParseDType(dtype, "--dtype");
   options.commit_every = commit_every;
-  std::vector<std::string> files;
-  uint64_t total = 0;
-  for (const std::string& path : ListTextFiles(inputs)) {
-    size_t bytes = 0;
-    const std::string why = CheckTextFile(path, &bytes);
-    if (!why.empty()) {
-      LANDMARK_CHECK_ARG(!strict, path + ": " + why);
-      std::fprintf(stderr, "warning: skipping %s: %s\n", path.c_str(), why.c_str());
-      continue;
-    }
-    files.push_back(path);
-    total += bytes;
-  }
+  const TextInputs text = CollectTextFiles(inputs, strict, [](const std::string& path, const std::string& why) {
+    std::fprintf(stderr, "warning: skipping %s: %s\n", path.c_str(), why.c_str());
+  });
+  const std::vector<std::string>& files = text.files;
+  const uint64_t total = text.bytes;
   LANDMARK_CHECK_ARG(!files.empty(), "ingest: no text files among the inputs");
   if (!exists) options.metadata["sources"] = std::to_string(files.size()) + " files";
   options.run = RunLabel(files);

@@ -80,6 +80,24 @@ std::FILE* OpenText(const std::string& path, std::string& why) {
 
 }  // namespace
 
+TextInputs CollectTextFiles(const std::vector<std::string>& inputs, bool strict,
+                            const std::function<void(const std::string&, const std::string&)>& skipped) {
+  TextInputs found;
+  for (const std::string& path : ListTextFiles(inputs)) {
+    size_t bytes = 0;
+    const std::string why = CheckTextFile(path, &bytes);
+    if (why.empty()) {
+      found.files.push_back(path);
+      found.bytes += bytes;
+      continue;
+    }
+    LANDMARK_CHECK_ARG(!strict, path + ": " + why);
+    ++found.skipped;
+    if (skipped) skipped(path, why);
+  }
+  return found;
+}
+
 std::vector<std::string> ListTextFiles(const std::vector<std::string>& inputs) {
   std::vector<std::string> files;
   for (const std::string& input : inputs) {

@@ -4,7 +4,9 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 #include <cstdio>
+#include <functional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -20,6 +22,17 @@ std::vector<std::string> ListTextFiles(const std::vector<std::string>& inputs);
 // FIFO or device: never waited on), empty, binary (a NUL byte), invalid
 // UTF-8 (with the byte offset), unreadable. Reads the file once.
 std::string CheckTextFile(const std::string& path, size_t* bytes = nullptr);
+
+// The ingestible text files under `inputs` and their total size; a file
+// that is not text is an error naming it with `strict`, else reported to
+// `skipped(path, why)` (may be empty) and left out.
+struct TextInputs {
+  std::vector<std::string> files;
+  uint64_t bytes = 0;
+  size_t skipped = 0;
+};
+TextInputs CollectTextFiles(const std::vector<std::string>& inputs, bool strict,
+                            const std::function<void(const std::string& path, const std::string& why)>& skipped = {});
 
 // Why `text` is not ingestible text ("" if it is): binary (a NUL byte) or
 // invalid UTF-8 (with the byte offset) — CheckTextFile's test, in memory.
