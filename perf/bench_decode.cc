@@ -289,12 +289,14 @@ GpuBenchLimits ProbeGpu() {
   g.hbm_gbps = l.hbm_gbps;
   g.h2d_gbps = l.h2d_gbps;
   g.fma_gflops = l.fma_gflops;
+  g.bf16_gflops = l.bf16_mma_gflops;
   return g;
 }
 
 void PrintGpu(std::FILE* out, const GpuBenchLimits& g) {
   fmt::print(out, "gpu: {}: HBM {:.0f} GB/s (device copy, read + write), PCIe host->device {:.1f} GB/s (pinned), "
-                  "f32 FMA {:.0f} GFLOP/s (CUDA cores)\n", g.gpu, g.hbm_gbps, g.h2d_gbps, g.fma_gflops);
+                  "f32 FMA {:.0f} GFLOP/s (CUDA cores), bf16 mma.sync {:.0f} GFLOP/s (tensor cores)\n", g.gpu, g.hbm_gbps,
+             g.h2d_gbps, g.fma_gflops, g.bf16_gflops);
 }
 
 std::string GpuSlug(const std::string& name) {
