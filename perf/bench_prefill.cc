@@ -251,7 +251,7 @@ std::vector<PrefillBenchResult> BenchPrefill(const PrefillBenchOptions& options,
         r.recall = prefill::PlantedRecall(inputs, mask);
         if (options.device == Device::kCuda) {
           progress(fmt::format("{} {} {} on the GPU", policy, pattern_name, shape));
-          const GpuTimes t = OnGpu(inputs.q.data(), Hq, kv, out, sparse, options.quick);
+          const GpuTimes t = OnGpu(inputs.q.data(), Hq, kv, out, sparse, options.quick, options.gpu_tensor_cores);
           const prefill::OutputError gpu_accuracy = Compare(out, dense_out, sampled, L, Hq, d, B);
           r.gpu_seconds = t.seconds;
           r.gpu_kernel_seconds = t.kernel;
