@@ -179,7 +179,12 @@ __global__ void TopKTileKernel(const float* scores, uint32_t C, const SelectRang
   uint64_t* out = cand + (size_t(mh) * tiles + tile) * k;
   if (threadIdx.x == 0) cand_count[size_t(mh) * tiles + tile] = kk;
   if (kk == 0) return;
-  auto key_at = [&](uint32_t i) { return RankKey(s[begin + i], begin + i); };
+  // The tile's keys read once into shared memory: the 8 radix passes and
+  // the final one then read no scores from L2 or HBM.
+  __shared__ uint64_t tile_keys[kTopKTile];
+  for (uint32_t i = threadIdx.x; i < n; i += blockDim.x) tile_keys[i] = RankKey(s[begin + i], begin + i);
+  __syncthreads();
+  auto key_at = [&](uint32_t i) { return tile_keys[i]; };
   const uint64_t threshold = n > kk ? RadixSelect(key_at, n, kk) : 0;
   __shared__ unsigned found;
   if (threadIdx.x == 0) found = 0;
