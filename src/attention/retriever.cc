@@ -458,41 +458,49 @@ struct Retriever::Impl {
         std::vector<uint32_t> chunks(M * LH * k), counts(M * LH);
         std::vector<float> scores(M * LH * k);
         gpu->Select(r.data(), ranges.data(), M, k, chunks.data(), scores.data(), counts.data());
-        for (size_t i = 0; i < M; ++i) {
+        tbb::parallel_for(size_t(0), M, [&](size_t i) {
           for (size_t h = 0; h < LH; ++h) {
             const size_t base = (i * LH + h) * k;
+            selected[i][h].reserve(counts[i * LH + h]);
             for (size_t j = 0; j < counts[i * LH + h]; ++j) selected[i][h].push_back({scores[base + j], chunks[base + j]});
             if (!gpu->resident()) Prefetch(selected[i][h], h);
           }
-        }
+        });
       }
+      // The host side of a batch, per query in parallel (the items, the
+      // results, then the explanations): a batch's queries are independent.
       std::vector<Items> items(M);
       std::vector<RetrievalResult> results(M);
-      std::vector<backend::AttendItem> all;
-      std::vector<backend::AttendGroup> groups(M * H);
-      for (size_t i = 0; i < M; ++i) {
+      tbb::parallel_for(size_t(0), M, [&](size_t i) {
         items[i] = MakeItems(plans[i], selected[i]);
         results[i] = EmptyResult(plans[i], items[i]);
+      });
+      std::vector<size_t> offset(M + 1, 0);  // each query's first item in `all`
+      for (size_t i = 0; i < M; ++i) offset[i + 1] = offset[i] + (plans[i].empty ? 0 : items[i].items.size());
+      std::vector<backend::AttendItem> all(offset[M]);
+      std::vector<backend::AttendGroup> groups(M * H);
+      tbb::parallel_for(size_t(0), M, [&](size_t i) {
         for (size_t h = 0; h < H && !plans[i].empty; ++h) {
           const size_t first = items[i].first_item[h], retrieval = items[i].retrieval_items[h];
-          groups[i * H + h] = {uint32_t(all.size()), uint32_t(items[i].first_item[h + 1] - first), uint32_t(retrieval)};
+          groups[i * H + h] = {uint32_t(offset[i] + first), uint32_t(items[i].first_item[h + 1] - first),
+                               uint32_t(retrieval)};
           std::vector<float> w;
           if (config.fusion == Fusion::kHsa && retrieval > 0) w = HsaWeights(selected[i][LH == H ? h : 0]);
           for (size_t j = first; j < items[i].first_item[h + 1]; ++j) {
             const Item& item = items[i].items[j];
-            all.push_back({uint32_t(i), uint32_t(h), uint32_t(item.chunk), uint32_t(item.tokens),
-                           uint32_t(item.zero_logit), j - first < w.size() ? w[j - first] : 0.0f});
+            all[offset[i] + j] = {uint32_t(i), uint32_t(h), uint32_t(item.chunk), uint32_t(item.tokens),
+                                  uint32_t(item.zero_logit), j - first < w.size() ? w[j - first] : 0.0f};
           }
         }
-      }
+      });
       const bool hsa = config.fusion == Fusion::kHsa;
       std::vector<float> out(M * q_heads * d), lse(hsa ? 0 : M * q_heads), local_out(hsa ? M * q_heads * d : 0),
           local_lse(hsa ? M * q_heads : 0), item_lse(all.size() * G);
       backend::AttendOutput output{out.data(), hsa ? nullptr : lse.data(), hsa ? local_out.data() : nullptr,
                                    hsa ? local_lse.data() : nullptr, item_lse.data()};
       gpu->Attend(q.data(), M, q_heads, all.data(), all.size(), groups.data(), hsa, output);
-      for (size_t i = 0; i < M; ++i) {
-        if (plans[i].empty) continue;
+      tbb::parallel_for(size_t(0), M, [&](size_t i) {
+        if (plans[i].empty) return;
         RetrievalResult& res = results[i];
         std::copy_n(&out[i * q_heads * d], q_heads * d, res.out.begin());
         if (hsa) {
@@ -503,7 +511,7 @@ struct Retriever::Impl {
         }
         Explain(selected[i], SelectedLse(selected[i], items[i], item_lse.data() + size_t(groups[i * H].first_item) * G),
                 res);
-      }
+      });
       return results;
     } catch (const Error&) {
       throw;

@@ -83,18 +83,33 @@ __global__ void __launch_bounds__(256) ScoreTileKernel(const T* landmarks, uint3
     }
     __syncthreads();
     const float* lrow = ls + (t % 32) * row;
+    // The thread's 4 queries at once: each landmark value read from shared
+    // memory once for all four (the query values are broadcasts).
+    constexpr uint32_t kMine = kScoreQueries / 8;
+    float dot[kMine] = {};
+    const float* rq = rs + mine * R;
+    if (minmax) {
+      for (uint32_t k = 0; k < R; ++k) {
+        const float lo = lrow[k], hi = lrow[R + k];
 #pragma unroll
-    for (uint32_t j = 0; j < kScoreQueries / 8; ++j) {
+        for (uint32_t j = 0; j < kMine; ++j) {
+          const float x = rq[8 * j * R + k];
+          dot[j] += fmaxf(x * lo, x * hi);
+        }
+      }
+    } else {
+#pragma unroll 4
+      for (uint32_t k = 0; k < R; ++k) {
+        const float l = lrow[k];
+#pragma unroll
+        for (uint32_t j = 0; j < kMine; ++j) dot[j] = fmaf(rq[8 * j * R + k], l, dot[j]);
+      }
+    }
+#pragma unroll
+    for (uint32_t j = 0; j < kMine; ++j) {
       const uint32_t m = m0 + mine + 8 * j;
       if (m >= M || c >= C || c < ranges[m].first || c >= ranges[m].end) continue;
-      const float* rq = rs + (mine + 8 * j) * R;
-      float dot = 0;
-      if (minmax) {
-        for (uint32_t k = 0; k < R; ++k) dot += fmaxf(rq[k] * lrow[k], rq[k] * lrow[R + k]);
-      } else {
-        for (uint32_t k = 0; k < R; ++k) dot = fmaf(rq[k], lrow[k], dot);
-      }
-      scores[(size_t(m) * LH + h) * C + c] = dot * scale;
+      scores[(size_t(m) * LH + h) * C + c] = dot[j] * scale;
     }
   }
 }
@@ -460,10 +475,12 @@ __global__ void MergeSplitsKernel(const uint32_t* split_begin, const float* part
   for (uint32_t i = threadIdx.x; i < G * d; i += blockDim.x) {
     const uint32_t g = i / d, k = i % d;
     float max = kNegInf;
+#pragma unroll 8
     for (uint32_t s = begin; s < end; ++s) {
       if (part_ml[(size_t(s) * G + g) * 2 + 1] > 0.0f) max = fmaxf(max, part_ml[(size_t(s) * G + g) * 2]);
     }
     float total = 0, acc = 0, sum_w = 0;
+#pragma unroll 8
     for (uint32_t s = begin; s < end; ++s) {
       const float m = part_ml[(size_t(s) * G + g) * 2], l = part_ml[(size_t(s) * G + g) * 2 + 1];
       if (l > 0.0f) {
@@ -742,7 +759,7 @@ class Decoder final : public backend::Decoder {
     }
     profile.Mark(compute_, 1);
     if (M * H > 0) {
-      MergeSplitsKernel<<<unsigned(M * H), 128, 0, compute_>>>(reinterpret_cast<const uint32_t*>(up_dev + begin_at),
+      MergeSplitsKernel<<<unsigned(M * H), 256, 0, compute_>>>(reinterpret_cast<const uint32_t*>(up_dev + begin_at),
                                                               part_acc, part_accw, part_ml, uint32_t(G), uint32_t(d), hsa,
                                                               out_dev, lse_dev, local_out_dev, local_lse_dev);
       LANDMARK_CUDA_CHECK(cudaGetLastError());
