@@ -245,11 +245,14 @@ __global__ void TopKMergeKernel(const float* scores, uint32_t C, const SelectRan
 
 // ---------------------------------------------------------------- attention
 
+// An item as the GPU reads it (8 bytes: a batch of 64 queries uploads 33K
+// of them), in the canonical order: its record (K [S][d], then V [S][d])
+// is resident record `record` or, with kStaged set, staging slot `record`;
+// `tokens` carries kZeroLogit. Query and kv head are its split's group's.
 struct DeviceItem {
-  const void* record;  // K [S][d], then V [S][d], store dtype
-  uint32_t index;      // canonical item index (outputs, fusion)
-  uint32_t query, kv_head, tokens, zero_logit;
+  uint32_t record, tokens;
 };
+constexpr uint32_t kStaged = 0x80000000u, kZeroLogit = 0x80000000u;
 
 // A split: items [first, first + count) of one (query, kv head) group,
 // attended by one block (split-k over the group's chunks).
@@ -310,7 +313,8 @@ struct Vec<__nv_bfloat16> {
 // Shared: qs [G][d], p [G][S], acc, accw [G][d], coef [G][4], run [G][2].
 template <class T, bool kVector>
 __global__ void __launch_bounds__(kAttendThreads) SplitAttendKernel(
-    const DeviceItem* items, const DeviceSplit* splits, const AttendGroup* groups, const float* q,
+    const DeviceItem* items, const char* resident, const char* staging, size_t record_bytes,
+    const DeviceSplit* splits, const AttendGroup* groups, const float* q,
     const float* weights, uint32_t q_heads, uint32_t G, uint32_t d, uint32_t S, float scale, bool hsa,
     float* part_acc, float* part_accw, float* part_ml, float* lses) {
   extern __shared__ float shared[];
@@ -324,8 +328,7 @@ __global__ void __launch_bounds__(kAttendThreads) SplitAttendKernel(
   float* run = coef + 4 * G;
   const uint32_t tid = threadIdx.x, lane = tid % 32, warp = tid / 32;
   {
-    const DeviceItem first = items[split.first];
-    const float* qsrc = q + (size_t(first.query) * q_heads + size_t(first.kv_head) * G) * d;
+    const float* qsrc = q + size_t(split.group) * G * d;  // group = query · H + kv head, q_heads = H · G
     for (uint32_t i = tid; i < G * d; i += kAttendThreads) {
       qs[i] = qsrc[i] * scale;
       acc[i] = 0.0f;
@@ -339,9 +342,10 @@ __global__ void __launch_bounds__(kAttendThreads) SplitAttendKernel(
   __syncthreads();
   for (uint32_t it = split.first; it < split.first + split.count; ++it) {
     const DeviceItem item = items[it];
-    const T* K = static_cast<const T*>(item.record);
+    const T* K = reinterpret_cast<const T*>(((item.record & kStaged) ? staging : resident) +
+                                            size_t(item.record & ~kStaged) * record_bytes);
     const T* V = K + size_t(S) * d;
-    const uint32_t tokens = item.tokens;
+    const uint32_t tokens = item.tokens & ~kZeroLogit;
     // Logits: thread pair (2t, 2t + 1) shares token t, each taking every
     // other 16-byte vector (or element) of the row.
     for (uint32_t base = 0; base < 2 * tokens; base += kAttendThreads) {
@@ -401,17 +405,17 @@ __global__ void __launch_bounds__(kAttendThreads) SplitAttendKernel(
       if (lane == 0) {
         // As SoftmaxAccumulator::Finish: an implicit zero logit joins the denominator.
         float row_max = max, row_sum = sum, rescale = 1.0f;
-        if (item.zero_logit) {
+        if (item.tokens & kZeroLogit) {
           const float new_max = fmaxf(row_max, 0.0f);
           rescale = row_max == kNegInf ? 0.0f : expf(row_max - new_max);
           row_sum = row_sum * rescale + expf(-new_max);
           row_max = new_max;
         }
-        lses[size_t(item.index) * G + g] = row_sum > 0.0f ? row_max + logf(row_sum) : kNegInf;
+        lses[size_t(it) * G + g] = row_sum > 0.0f ? row_max + logf(row_sum) : kNegInf;
         float alpha = 1.0f, beta = 0.0f, beta_w = 0.0f;
-        const bool retrieval = item.index - group.first_item < group.retrieval;
+        const bool retrieval = it - group.first_item < group.retrieval;
         if (hsa && retrieval) {
-          if (row_sum > 0.0f) beta_w = weights[item.index] * rescale / row_sum;
+          if (row_sum > 0.0f) beta_w = weights[it] * rescale / row_sum;
         } else if (row_sum > 0.0f) {
           const float m_run = run[2 * g], m_new = fmaxf(m_run, row_max);
           alpha = m_run == kNegInf ? 0.0f : expf(m_run - m_new);
@@ -647,30 +651,28 @@ class Decoder final : public backend::Decoder {
     // copied before the one attention launch.
     std::unordered_map<uint64_t, uint32_t> slot_of;
     std::vector<uint32_t> stream_chunks, stream_heads;
-    char* staging = nullptr;
     std::vector<DeviceItem>& device_items = host_items_;
     device_items.resize(item_count);
-    for (size_t pass = 0; pass < 2; ++pass) {  // pass 0 numbers the streamed records, pass 1 points at them
-      for (size_t i = 0; i < item_count; ++i) {
-        const AttendItem& item = items[i];
-        const char* record = nullptr;
-        if (item.chunk < resident_chunks_) {
-          record = resident_.get() + (size_t(item.chunk) * H + item.kv_head) * record_bytes_;
-        } else {
-          const uint64_t key = (uint64_t(item.chunk) << 32) | item.kv_head;
-          auto [it, added] = slot_of.try_emplace(key, uint32_t(stream_chunks.size()));
-          if (added) {
-            stream_chunks.push_back(item.chunk);
-            stream_heads.push_back(item.kv_head);
-          }
-          if (pass == 0) continue;
-          record = staging + size_t(it->second) * record_bytes_;
+    for (size_t i = 0; i < item_count; ++i) {
+      const AttendItem& item = items[i];
+      uint32_t record = 0;
+      if (item.chunk < resident_chunks_) {
+        record = uint32_t(size_t(item.chunk) * H + item.kv_head);
+      } else {
+        const uint64_t key = (uint64_t(item.chunk) << 32) | item.kv_head;
+        auto [it, added] = slot_of.try_emplace(key, uint32_t(stream_chunks.size()));
+        if (added) {
+          stream_chunks.push_back(item.chunk);
+          stream_heads.push_back(item.kv_head);
         }
-        device_items[i] = {record, uint32_t(i), item.query, item.kv_head, item.tokens, item.zero_logit};
+        record = it->second | kStaged;
       }
-      if (pass == 0 && stream_chunks.empty()) break;
-      if (pass == 0) staging = staging_.Reserve(stream_chunks.size() * record_bytes_);
+      device_items[i] = {record, item.tokens | (item.zero_logit ? kZeroLogit : 0u)};
     }
+    if (resident_chunks_ * H >= kStaged || stream_chunks.size() >= kStaged || S >= kZeroLogit) {
+      throw std::runtime_error("cuda: too many records or tokens for the decoder's item format");
+    }
+    char* staging = stream_chunks.empty() ? nullptr : staging_.Reserve(stream_chunks.size() * record_bytes_);
     // Splits: each group's items in runs of per_split, so that a batch
     // gives a few blocks per SM slot and one query spreads over the GPU.
     const size_t target_blocks = size_t(2) * multiprocessors_ * (2048 / kAttendThreads);
@@ -686,13 +688,13 @@ class Decoder final : public backend::Decoder {
       }
     }
     split_begin[M * H] = uint32_t(splits.size());
-    std::vector<float> weights(item_count);
-    for (size_t i = 0; i < item_count; ++i) weights[i] = items[i].weight;
+    std::vector<float> weights(hsa ? item_count : 0);  // joint reads none
+    for (size_t i = 0; i < weights.size(); ++i) weights[i] = items[i].weight;
 
     // One upload (items, splits, split_begin, groups, q, weights) through pinned memory.
     const size_t items_bytes = Align(item_count * sizeof(DeviceItem)), splits_bytes = Align(splits.size() * sizeof(DeviceSplit));
     const size_t begin_bytes = Align((M * H + 1) * 4), groups_bytes = Align(M * H * sizeof(AttendGroup));
-    const size_t q_bytes = Align(M * q_heads * d * 4), weights_bytes = Align(item_count * 4);
+    const size_t q_bytes = Align(M * q_heads * d * 4), weights_bytes = Align(weights.size() * 4);
     const size_t up_bytes = items_bytes + splits_bytes + begin_bytes + groups_bytes + q_bytes + weights_bytes;
     char* up = up_.Reserve(up_bytes);
     size_t at = 0;
@@ -706,7 +708,7 @@ class Decoder final : public backend::Decoder {
     const size_t begin_at = put(split_begin.data(), (M * H + 1) * 4, begin_bytes);
     const size_t groups_at = put(groups, M * H * sizeof(AttendGroup), groups_bytes);
     const size_t q_at = put(q, M * q_heads * d * 4, q_bytes);
-    const size_t weights_at = put(weights.data(), item_count * 4, weights_bytes);
+    const size_t weights_at = put(weights.data(), weights.size() * 4, weights_bytes);
     char* up_dev = up_dev_.Reserve(up_bytes);
     // One download: out, lse (joint) or local out and lse (hsa), the items' lse.
     const size_t out_bytes = Align(M * q_heads * d * 4), lse_bytes = Align(M * q_heads * 4);
@@ -750,7 +752,8 @@ class Decoder final : public backend::Decoder {
           LANDMARK_CUDA_CHECK(cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, int(shared)));
         }
         kernel<<<unsigned(splits.size()), kAttendThreads, shared, compute_>>>(
-            reinterpret_cast<const DeviceItem*>(up_dev + items_at), reinterpret_cast<const DeviceSplit*>(up_dev + splits_at),
+            reinterpret_cast<const DeviceItem*>(up_dev + items_at), resident_.get(), staging, record_bytes_,
+            reinterpret_cast<const DeviceSplit*>(up_dev + splits_at),
             reinterpret_cast<const AttendGroup*>(up_dev + groups_at), reinterpret_cast<const float*>(up_dev + q_at),
             reinterpret_cast<const float*>(up_dev + weights_at), uint32_t(q_heads), uint32_t(G), uint32_t(d),
             uint32_t(S), scale, hsa, part_acc, part_accw, part_ml, lses_dev);
