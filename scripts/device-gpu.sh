@@ -33,7 +33,7 @@ timeout "${DECODE_TIMEOUT:-300}" "$cli" bench decode --device cuda --no-cold --s
   --scaling-csv "$out/decode-scaling.csv" --no-plot
 echo "exit $?"
 step "bench prefill: bf16 tensor cores"
-timeout 200 "$cli" bench prefill --device cuda --gpu-tensor-cores --lengths "${PREFILL_LENGTHS:-16384,32768}" \
+timeout 240 "$cli" bench prefill --device cuda --gpu-tensor-cores --lengths "${PREFILL_LENGTHS:-16384,65536}" \
   --patterns random --policies flashprefill --csv "$out/prefill-tc.csv" --no-plot
 echo "exit $?"
 step "bench prefill: f32 CUDA cores"
