@@ -7,6 +7,8 @@
 #include <cctype>
 #include <chrono>
 #include <cmath>
+#include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <numeric>
@@ -168,6 +170,13 @@ void MeasureGpuBatches(const StoreReader& store, RetrieverConfig rc, const Plant
     gpu.QueryBatch(queries);  // warm
     const double best = BestMs(3, [&] { gpu.QueryBatch(queries); });
     o.scaling->push_back(ScalingRow(row, "gpu-batch", 0, batch, best / double(batch), hbm_gbps));
+    // Once more with the backend's per-call profile (kernel times, the
+    // calls' wall times; stderr), against this whole batch's wall time.
+    setenv("LANDMARK_CUDA_PROFILE", "1", 1);
+    const double profiled = BestMs(1, [&] { gpu.QueryBatch(queries); });
+    unsetenv("LANDMARK_CUDA_PROFILE");
+    std::fprintf(stderr, "cuda-profile batch of %zu: whole QueryBatch %.3f ms (profiled run; best unprofiled %.3f ms)\n",
+                 batch, profiled, best);
   }
 }
 
@@ -280,12 +289,14 @@ GpuBenchLimits ProbeGpu() {
   g.hbm_gbps = l.hbm_gbps;
   g.h2d_gbps = l.h2d_gbps;
   g.fma_gflops = l.fma_gflops;
+  g.bf16_gflops = l.bf16_mma_gflops;
   return g;
 }
 
 void PrintGpu(std::FILE* out, const GpuBenchLimits& g) {
   fmt::print(out, "gpu: {}: HBM {:.0f} GB/s (device copy, read + write), PCIe host->device {:.1f} GB/s (pinned), "
-                  "f32 FMA {:.0f} GFLOP/s (CUDA cores)\n", g.gpu, g.hbm_gbps, g.h2d_gbps, g.fma_gflops);
+                  "f32 FMA {:.0f} GFLOP/s (CUDA cores), bf16 mma.sync {:.0f} GFLOP/s (tensor cores)\n", g.gpu, g.hbm_gbps,
+             g.h2d_gbps, g.fma_gflops, g.bf16_gflops);
 }
 
 std::string GpuSlug(const std::string& name) {

@@ -60,6 +60,7 @@ struct GpuBenchLimits {
   double hbm_gbps = 0;       // device-to-device copy (read + write)
   double h2d_gbps = 0;       // pinned host -> device (PCIe)
   double fma_gflops = 0;     // f32 FMA on the CUDA cores
+  double bf16_gflops = 0;    // bf16 mma.sync m16n8k16 (tensor cores)
 };
 // Throws landmark::Error when CUDA is unavailable.
 GpuBenchLimits ProbeGpu();

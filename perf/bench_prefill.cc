@@ -108,8 +108,9 @@ struct GpuTimes {
   double seconds = 0, kernel = 0;
 };
 GpuTimes OnGpu(const float* q, size_t q_heads, const KVSequence& kv, std::vector<float>& out,
-               SparsePrefillOptions options, bool quick) {
+               SparsePrefillOptions options, bool quick, bool tensor_cores) {
   options.device = Device::kCuda;
+  options.gpu_tensor_cores = tensor_cores;
   GpuTimes t;
   t.kernel = std::numeric_limits<double>::infinity();
   const auto split = BestSplit([&] {
@@ -199,7 +200,7 @@ std::vector<PrefillBenchResult> BenchPrefill(const PrefillBenchOptions& options,
           dense_gpu.policy = PrefillPolicy::kDense;
           dense_gpu.block = B;
           progress(fmt::format("dense {} on the GPU", shape));
-          const GpuTimes t = OnGpu(inputs.q.data(), Hq, kv, out, dense_gpu, options.quick);
+          const GpuTimes t = OnGpu(inputs.q.data(), Hq, kv, out, dense_gpu, options.quick, options.gpu_tensor_cores);
           r.gpu_seconds = t.seconds;
           r.gpu_kernel_seconds = r.gpu_dense_kernel_seconds = gpu_dense_kernel = t.kernel;
           r.gpu_min_cosine = 1;
@@ -250,7 +251,7 @@ std::vector<PrefillBenchResult> BenchPrefill(const PrefillBenchOptions& options,
         r.recall = prefill::PlantedRecall(inputs, mask);
         if (options.device == Device::kCuda) {
           progress(fmt::format("{} {} {} on the GPU", policy, pattern_name, shape));
-          const GpuTimes t = OnGpu(inputs.q.data(), Hq, kv, out, sparse, options.quick);
+          const GpuTimes t = OnGpu(inputs.q.data(), Hq, kv, out, sparse, options.quick, options.gpu_tensor_cores);
           const prefill::OutputError gpu_accuracy = Compare(out, dense_out, sampled, L, Hq, d, B);
           r.gpu_seconds = t.seconds;
           r.gpu_kernel_seconds = t.kernel;

@@ -24,6 +24,7 @@ struct PrefillBenchOptions {
   size_t q_heads = 4, kv_heads = 1, d = 128, block = 64;
   size_t sample_blocks = 32;          // query blocks compared with dense (spread evenly)
   Device device = Device::kCpu;       // kCuda: every row also on the GPU (same masks)
+  bool gpu_tensor_cores = false;      // kCuda: the bf16 tensor-core kernel (SparsePrefillOptions)
 };
 
 // The suite's default policies: FlashPrefill with its defaults (δ = 4) and

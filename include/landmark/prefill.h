@@ -100,6 +100,10 @@ struct SparsePrefillOptions {
   // Q/K/V copied there and the output back; f32 results within the tolerances
   // of tests/backend/README.md. Head dims up to 256 on the GPU.
   Device device = Device::kAuto;
+  // CUDA only: the bf16 tensor-core kernel (mma.sync, f32 accumulate; head
+  // dims 64 and 128): Q, K, V and P rounded to bf16, so the output differs
+  // from the CPU's by bf16 rounding (about 1e-5 normalised MSE), not f32's.
+  bool gpu_tensor_cores = false;
 };
 
 // The policies' masks. Throw landmark::Error for bad shapes or options

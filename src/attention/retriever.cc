@@ -11,7 +11,10 @@
 #include <algorithm>
 #include <cstring>
 #include <atomic>
+#include <chrono>
 #include <cmath>
+#include <cstdio>
+#include <cstdlib>
 #include <limits>
 #include <mutex>
 #include <string>
@@ -433,20 +436,25 @@ struct Retriever::Impl {
   // and fusion there; explanations here from the per-item lse.
   std::vector<RetrievalResult> QueryOnGpu(const std::vector<RetrievalQuery>& queries) const {
     std::lock_guard<std::mutex> lock(gpu_mutex);
+    // LANDMARK_CUDA_PROFILE: the host steps' wall times, to stderr.
+    using Clock = std::chrono::steady_clock;
+    const bool profile = std::getenv("LANDMARK_CUDA_PROFILE") != nullptr;
+    Clock::time_point marks[6];
+    marks[0] = Clock::now();
     const size_t M = queries.size(), q_heads = config.q_heads;
     std::vector<Plan> plans(M);
     std::vector<float> r(M * LH * R, 0.0f), q(M * q_heads * d);
     std::vector<backend::SelectRange> ranges(M);
-    bool any = false;
-    for (size_t i = 0; i < M; ++i) {
+    tbb::parallel_for(size_t(0), M, [&](size_t i) {
       plans[i] = MakePlan(queries[i].position, queries[i].past_store);
       std::copy_n(queries[i].q, q_heads * d, &q[i * q_heads * d]);
-      if (plans[i].empty) continue;
+      if (plans[i].empty) return;
       const std::vector<float> ri = RetrievalVectors(queries[i]);
       std::copy(ri.begin(), ri.end(), &r[i * LH * R]);
       ranges[i] = {uint32_t(plans[i].sink_end), uint32_t(std::max(plans[i].sink_end, plans[i].cand_end))};
-      any = any || ranges[i].end > ranges[i].first;
-    }
+    });
+    bool any = false;
+    for (size_t i = 0; i < M; ++i) any = any || (!plans[i].empty && ranges[i].end > ranges[i].first);
     if (store.chunks() > gpu_chunks) {
       gpu->SyncLandmarks(GpuStore());
       const_cast<Impl*>(this)->gpu_chunks = store.chunks();
@@ -457,42 +465,54 @@ struct Retriever::Impl {
       if (any && k > 0) {
         std::vector<uint32_t> chunks(M * LH * k), counts(M * LH);
         std::vector<float> scores(M * LH * k);
+        marks[1] = Clock::now();
         gpu->Select(r.data(), ranges.data(), M, k, chunks.data(), scores.data(), counts.data());
-        for (size_t i = 0; i < M; ++i) {
+        marks[2] = Clock::now();
+        tbb::parallel_for(size_t(0), M, [&](size_t i) {
           for (size_t h = 0; h < LH; ++h) {
             const size_t base = (i * LH + h) * k;
+            selected[i][h].reserve(counts[i * LH + h]);
             for (size_t j = 0; j < counts[i * LH + h]; ++j) selected[i][h].push_back({scores[base + j], chunks[base + j]});
             if (!gpu->resident()) Prefetch(selected[i][h], h);
           }
-        }
+        });
       }
+      // The host side of a batch, per query in parallel (the items, the
+      // results, then the explanations): a batch's queries are independent.
       std::vector<Items> items(M);
       std::vector<RetrievalResult> results(M);
-      std::vector<backend::AttendItem> all;
-      std::vector<backend::AttendGroup> groups(M * H);
-      for (size_t i = 0; i < M; ++i) {
+      tbb::parallel_for(size_t(0), M, [&](size_t i) {
         items[i] = MakeItems(plans[i], selected[i]);
         results[i] = EmptyResult(plans[i], items[i]);
+      });
+      std::vector<size_t> offset(M + 1, 0);  // each query's first item in `all`
+      for (size_t i = 0; i < M; ++i) offset[i + 1] = offset[i] + (plans[i].empty ? 0 : items[i].items.size());
+      std::vector<backend::AttendItem> all(offset[M]);
+      std::vector<backend::AttendGroup> groups(M * H);
+      tbb::parallel_for(size_t(0), M, [&](size_t i) {
         for (size_t h = 0; h < H && !plans[i].empty; ++h) {
           const size_t first = items[i].first_item[h], retrieval = items[i].retrieval_items[h];
-          groups[i * H + h] = {uint32_t(all.size()), uint32_t(items[i].first_item[h + 1] - first), uint32_t(retrieval)};
+          groups[i * H + h] = {uint32_t(offset[i] + first), uint32_t(items[i].first_item[h + 1] - first),
+                               uint32_t(retrieval)};
           std::vector<float> w;
           if (config.fusion == Fusion::kHsa && retrieval > 0) w = HsaWeights(selected[i][LH == H ? h : 0]);
           for (size_t j = first; j < items[i].first_item[h + 1]; ++j) {
             const Item& item = items[i].items[j];
-            all.push_back({uint32_t(i), uint32_t(h), uint32_t(item.chunk), uint32_t(item.tokens),
-                           uint32_t(item.zero_logit), j - first < w.size() ? w[j - first] : 0.0f});
+            all[offset[i] + j] = {uint32_t(i), uint32_t(h), uint32_t(item.chunk), uint32_t(item.tokens),
+                                  uint32_t(item.zero_logit), j - first < w.size() ? w[j - first] : 0.0f};
           }
         }
-      }
+      });
       const bool hsa = config.fusion == Fusion::kHsa;
       std::vector<float> out(M * q_heads * d), lse(hsa ? 0 : M * q_heads), local_out(hsa ? M * q_heads * d : 0),
           local_lse(hsa ? M * q_heads : 0), item_lse(all.size() * G);
       backend::AttendOutput output{out.data(), hsa ? nullptr : lse.data(), hsa ? local_out.data() : nullptr,
                                    hsa ? local_lse.data() : nullptr, item_lse.data()};
+      marks[3] = Clock::now();
       gpu->Attend(q.data(), M, q_heads, all.data(), all.size(), groups.data(), hsa, output);
-      for (size_t i = 0; i < M; ++i) {
-        if (plans[i].empty) continue;
+      marks[4] = Clock::now();
+      tbb::parallel_for(size_t(0), M, [&](size_t i) {
+        if (plans[i].empty) return;
         RetrievalResult& res = results[i];
         std::copy_n(&out[i * q_heads * d], q_heads * d, res.out.begin());
         if (hsa) {
@@ -503,6 +523,13 @@ struct Retriever::Impl {
         }
         Explain(selected[i], SelectedLse(selected[i], items[i], item_lse.data() + size_t(groups[i * H].first_item) * G),
                 res);
+      });
+      if (profile) {
+        marks[5] = Clock::now();
+        if (marks[1] == Clock::time_point{}) marks[1] = marks[2] = marks[0];
+        auto ms = [&](int a, int b) { return std::chrono::duration<double, std::milli>(marks[b] - marks[a]).count(); };
+        std::fprintf(stderr, "cuda-profile host: M %zu: plans %.3f ms, Select %.3f ms, items %.3f ms, Attend %.3f ms, "
+                     "results %.3f ms, whole %.3f ms\n", M, ms(0, 1), ms(1, 2), ms(2, 3), ms(3, 4), ms(4, 5), ms(0, 5));
       }
       return results;
     } catch (const Error&) {

@@ -19,7 +19,7 @@
 
 namespace landmark::backend {
 
-constexpr int kCudaBackendAbi = 1;
+constexpr int kCudaBackendAbi = 2;
 
 // ------------------------------------------------------------------ decode
 
@@ -112,10 +112,15 @@ struct PrefillProblem {
   const uint8_t* mask = nullptr;
   float* out = nullptr;   // host [L][q_heads][d]
   float* lse = nullptr;   // host [L][q_heads] or nullptr
+  // bf16 tensor cores (mma.sync, f32 accumulate; head dims 64 and 128):
+  // Q, K, V and P rounded to bf16, so results differ from the CPU by bf16
+  // rounding, not f32 rounding (tests/backend/README.md).
+  bool tensor_cores = false;
 };
 
 struct PrefillTimings {
   double upload = 0, kernel = 0, download = 0;  // seconds (CUDA events)
+  double convert = 0;  // tensor cores: the bf16 conversion, part of kernel
 };
 
 // -------------------------------------------------------------- the backend
@@ -125,6 +130,7 @@ struct GpuLimits {
   double h2d_gbps = 0;        // pinned host -> device
   double d2h_gbps = 0;        // device -> pinned host
   double fma_gflops = 0;      // f32 FMA (CUDA cores), GFLOP/s
+  double bf16_mma_gflops = 0; // bf16 mma.sync m16n8k16, f32 accumulate (tensor cores), GFLOP/s
 };
 
 class Backend {

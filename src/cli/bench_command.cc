@@ -118,15 +118,16 @@ void RunPrefill(const PrefillBenchArgs& args) {
   if (options.device == Device::kCuda) {
     std::printf("\n");
     perf::PrintGpu(stdout, gpu);
-    perf::PrintPrefillGpuTable(stdout, gpu.gpu, gpu.fma_gflops, results);
+    const double peak = options.gpu_tensor_cores ? gpu.bf16_gflops : gpu.fma_gflops;
+    perf::PrintPrefillGpuTable(stdout, gpu.gpu, peak, results);
     std::printf("\ncpu / gpu = discovery (CPU, the same mask) + attention, end to end (GPU: with the copies of Q, K, V "
                 "and the output over PCIe); kernel = the GPU kernel alone (CUDA events), GFLOP/s on the computed "
-                "blocks and /peak against the probed f32 FMA peak; x cpu = cpu / gpu; x gpu-dns = GPU dense kernel / "
+                "blocks and /peak against the probed f32 FMA peak (--gpu-tensor-cores: the probed bf16 mma.sync peak); x cpu = cpu / gpu; x gpu-dns = GPU dense kernel / "
                 "this kernel; rel-L2 of the GPU output against dense on sampled query blocks.\n");
     const std::string csv = args.csv == "perf/results/prefill.csv"
                                 ? "perf/results/prefill-cuda-" + perf::GpuSlug(gpu.gpu) + ".csv" : args.csv;
     if (!csv.empty()) {
-      perf::WritePrefillGpuCsv(csv, limits, gpu.gpu, gpu.fma_gflops, gpu.h2d_gbps, results);
+      perf::WritePrefillGpuCsv(csv, limits, gpu.gpu, peak, gpu.h2d_gbps, results);
       std::printf("wrote %s\n", csv.c_str());
     }
     return;
@@ -447,6 +448,8 @@ void AddBenchCommands(CLI::App& app) {
   prefill->add_option("--threads", prefill_args->threads, "Worker threads (0: all CPUs)");
   prefill->add_option("--isa", prefill_args->isa, "Cap the kernels' instruction set (as for bench kernels)");
   prefill->add_flag("--quick", o.quick, "Short sequences (seconds)");
+  prefill->add_flag("--gpu-tensor-cores", o.gpu_tensor_cores,
+                    "With --device cuda: the bf16 tensor-core kernel (head dims 64, 128), /peak against bf16 mma.sync");
   prefill->add_option("--lengths", o.lengths, "Sequence lengths (default 4096,16384,65536,131072)")
       ->delimiter(',');
   prefill->add_option("--patterns", o.patterns,

@@ -25,6 +25,7 @@ struct PrefillArgs {
   size_t block = 64;
   size_t threads = 0;
   bool compare = false;
+  bool gpu_tensor_cores = false;
   // flashprefill
   std::string threshold = "delta";
   float delta = FlashPrefillOptions().delta;
@@ -61,6 +62,7 @@ SparsePrefillOptions Options(const CLI::App& app, const PrefillArgs& a, size_t k
   LANDMARK_CHECK_ARG(a.block > 0, "--block must be > 0");
   o.block = a.block;
   o.device = ParseDevice(a.device);
+  o.gpu_tensor_cores = a.gpu_tensor_cores;
   FlashPrefillOptions& f = o.flashprefill;
   if (a.threshold == "alpha") {
     f.threshold = FlashPrefillOptions::Threshold::kAlpha;
@@ -176,6 +178,8 @@ void AddPrefillCommand(CLI::App& app) {
   p->add_option("--block", a->block, "Block size B (pooling and kernel tile)")->capture_default_str();
   p->add_option("--threads", a->threads, "Worker threads (0: all CPUs)");
   p->add_option("--device", a->device, "Where the kernel runs: auto, cpu or cuda")->capture_default_str();
+  p->add_flag("--gpu-tensor-cores", a->gpu_tensor_cores,
+              "With --device cuda: the bf16 tensor-core kernel (head dims 64, 128; bf16 rounding)");
   p->add_flag("--compare", a->compare, "Also run the dense kernel: speedup, relative L2 error, min cosine");
   p->add_option("--threshold", a->threshold, "flashprefill: delta (keep A >= max - delta) or alpha")
       ->capture_default_str();

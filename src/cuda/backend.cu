@@ -26,6 +26,28 @@ __global__ void FmaKernel(float* out, int iterations, float a, float b) {
   if (sum == 12345.678f) out[0] = sum;  // keeps the chains alive
 }
 
+// bf16 mma.sync m16n8k16 (f32 accumulate) throughput: 8 independent
+// accumulators per warp, operands in registers (non-zero bit patterns).
+constexpr int kMmaChains = 8;
+__global__ void MmaKernel(float* out, int iterations) {
+  const uint32_t a[4] = {0x3f813f82u ^ threadIdx.x, 0x3f833f84u, 0x3f853f86u ^ (threadIdx.x << 16), 0x3f873f88u};
+  const uint32_t b[2] = {0x3f893f8au ^ threadIdx.x, 0x3f8b3f8cu};
+  float c[kMmaChains][4] = {};
+  for (int i = 0; i < iterations; ++i) {
+#pragma unroll
+    for (int j = 0; j < kMmaChains; ++j) {
+      asm volatile(
+          "mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32 {%0,%1,%2,%3}, {%4,%5,%6,%7}, {%8,%9}, "
+          "{%0,%1,%2,%3};\n"
+          : "+f"(c[j][0]), "+f"(c[j][1]), "+f"(c[j][2]), "+f"(c[j][3])
+          : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b[0]), "r"(b[1]));
+    }
+  }
+  float sum = 0;
+  for (int j = 0; j < kMmaChains; ++j) sum += c[j][0] + c[j][1] + c[j][2] + c[j][3];
+  if (sum == 12345.678f) out[0] = sum;
+}
+
 class Backend final : public backend::Backend {
  public:
   std::string Runtime() const override {
@@ -121,6 +143,11 @@ class Backend final : public backend::Backend {
       const double s = best([&] { FmaKernel<<<blocks, threads>>>(sink.get(), iterations, 0.999f, 0.001f); });
       LANDMARK_CUDA_CHECK(cudaGetLastError());
       limits.fma_gflops = 2.0 * double(blocks) * threads * iterations * kChains / s / 1e9;
+      const int mma_blocks = p.multiProcessorCount * 4, mma_iterations = 16384;
+      const double mma_s = best([&] { MmaKernel<<<mma_blocks, threads>>>(sink.get(), mma_iterations); });
+      LANDMARK_CUDA_CHECK(cudaGetLastError());
+      // Per warp and mma: 16 × 8 × 16 multiply-adds.
+      limits.bf16_mma_gflops = 2.0 * 16 * 8 * 16 * double(mma_blocks) * (threads / 32) * mma_iterations * kMmaChains / mma_s / 1e9;
     }
     cudaEventDestroy(start);
     cudaEventDestroy(stop);

@@ -7,7 +7,10 @@
 // stream while the compute stream attends the previous group.
 
 #include <algorithm>
+#include <chrono>
 #include <cmath>
+#include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <unordered_map>
 #include <vector>
@@ -80,18 +83,33 @@ __global__ void __launch_bounds__(256) ScoreTileKernel(const T* landmarks, uint3
     }
     __syncthreads();
     const float* lrow = ls + (t % 32) * row;
+    // The thread's 4 queries at once: each landmark value read from shared
+    // memory once for all four (the query values are broadcasts).
+    constexpr uint32_t kMine = kScoreQueries / 8;
+    float dot[kMine] = {};
+    const float* rq = rs + mine * R;
+    if (minmax) {
+      for (uint32_t k = 0; k < R; ++k) {
+        const float lo = lrow[k], hi = lrow[R + k];
 #pragma unroll
-    for (uint32_t j = 0; j < kScoreQueries / 8; ++j) {
+        for (uint32_t j = 0; j < kMine; ++j) {
+          const float x = rq[8 * j * R + k];
+          dot[j] += fmaxf(x * lo, x * hi);
+        }
+      }
+    } else {
+#pragma unroll 4
+      for (uint32_t k = 0; k < R; ++k) {
+        const float l = lrow[k];
+#pragma unroll
+        for (uint32_t j = 0; j < kMine; ++j) dot[j] = fmaf(rq[8 * j * R + k], l, dot[j]);
+      }
+    }
+#pragma unroll
+    for (uint32_t j = 0; j < kMine; ++j) {
       const uint32_t m = m0 + mine + 8 * j;
       if (m >= M || c >= C || c < ranges[m].first || c >= ranges[m].end) continue;
-      const float* rq = rs + (mine + 8 * j) * R;
-      float dot = 0;
-      if (minmax) {
-        for (uint32_t k = 0; k < R; ++k) dot += fmaxf(rq[k] * lrow[k], rq[k] * lrow[R + k]);
-      } else {
-        for (uint32_t k = 0; k < R; ++k) dot = fmaf(rq[k], lrow[k], dot);
-      }
-      scores[(size_t(m) * LH + h) * C + c] = dot * scale;
+      scores[(size_t(m) * LH + h) * C + c] = dot[j] * scale;
     }
   }
 }
@@ -129,15 +147,31 @@ __device__ uint64_t RadixSelect(const KeyAt& key_at, uint32_t n, uint32_t kk) {
       if ((key & high) == p) atomicAdd(&histogram[(key >> shift) & 255], 1u);
     }
     __syncthreads();
-    if (threadIdx.x == 0) {
-      unsigned above = 0;
-      for (int digit = 255; digit >= 0; --digit) {
-        if (above + histogram[digit] >= remaining) {
-          prefix |= uint64_t(digit) << shift;
-          remaining -= above;
-          break;
+    if (threadIdx.x < 32) {
+      // Warp 0 finds the digit where the count from the top reaches
+      // `remaining`: lane l sums digits 255 - 8l .. 248 - 8l, a scan over
+      // the lanes gives each range's count above it.
+      const unsigned lane = threadIdx.x, rem = remaining;
+      unsigned local[8], sum = 0;
+#pragma unroll
+      for (int j = 0; j < 8; ++j) sum += (local[j] = histogram[255 - 8 * lane - j]);
+      unsigned inclusive = sum;
+#pragma unroll
+      for (int offset = 1; offset < 32; offset <<= 1) {
+        const unsigned up = __shfl_up_sync(0xffffffffu, inclusive, offset);
+        if (lane >= unsigned(offset)) inclusive += up;
+      }
+      unsigned above = inclusive - sum;
+      if (above < rem && rem <= inclusive) {
+#pragma unroll
+        for (int j = 0; j < 8; ++j) {
+          if (above + local[j] >= rem) {
+            prefix |= uint64_t(255 - 8 * lane - j) << shift;
+            remaining = rem - above;
+            break;
+          }
+          above += local[j];
         }
-        above += histogram[digit];
       }
     }
     __syncthreads();
@@ -160,7 +194,12 @@ __global__ void TopKTileKernel(const float* scores, uint32_t C, const SelectRang
   uint64_t* out = cand + (size_t(mh) * tiles + tile) * k;
   if (threadIdx.x == 0) cand_count[size_t(mh) * tiles + tile] = kk;
   if (kk == 0) return;
-  auto key_at = [&](uint32_t i) { return RankKey(s[begin + i], begin + i); };
+  // The tile's keys read once into shared memory: the 8 radix passes and
+  // the final one then read no scores from L2 or HBM.
+  __shared__ uint64_t tile_keys[kTopKTile];
+  for (uint32_t i = threadIdx.x; i < n; i += blockDim.x) tile_keys[i] = RankKey(s[begin + i], begin + i);
+  __syncthreads();
+  auto key_at = [&](uint32_t i) { return tile_keys[i]; };
   const uint64_t threshold = n > kk ? RadixSelect(key_at, n, kk) : 0;
   __shared__ unsigned found;
   if (threadIdx.x == 0) found = 0;
@@ -206,110 +245,285 @@ __global__ void TopKMergeKernel(const float* scores, uint32_t C, const SelectRan
 
 // ---------------------------------------------------------------- attention
 
+// An item as the GPU reads it (8 bytes: a batch of 64 queries uploads 33K
+// of them), in the canonical order: its record (K [S][d], then V [S][d])
+// is resident record `record` or, with kStaged set, staging slot `record`;
+// `tokens` carries kZeroLogit. Query and kv head are its split's group's.
 struct DeviceItem {
-  const void* record;  // K [S][d], then V [S][d], store dtype
-  uint32_t index;      // canonical item index (outputs, fusion)
-  uint32_t query, kv_head, tokens, zero_logit;
+  uint32_t record, tokens;
+};
+constexpr uint32_t kStaged = 0x80000000u, kZeroLogit = 0x80000000u;
+
+// A split: items [first, first + count) of one (query, kv head) group,
+// attended by one block (split-k over the group's chunks).
+struct DeviceSplit {
+  uint32_t group, first, count;
 };
 
-// One block per item: the G query heads of its kv head attend `tokens` keys.
-// Shared memory: q [G][d] (scaled), p [G][S], factor [G].
+constexpr uint32_t kAttendThreads = 128;
+
+// 16 bytes of K or V as floats (kVec elements).
 template <class T>
-__global__ void AttendKernel(const DeviceItem* items, const float* q, uint32_t q_heads, uint32_t G, uint32_t d,
-                             uint32_t S, float scale, float* outs, float* lses) {
+struct Vec;
+template <>
+struct Vec<float> {
+  static constexpr int kN = 4;
+  __device__ static void Load(const float* p, float* x) {
+    const float4 v = *reinterpret_cast<const float4*>(p);
+    x[0] = v.x; x[1] = v.y; x[2] = v.z; x[3] = v.w;
+  }
+};
+template <>
+struct Vec<__half> {
+  static constexpr int kN = 8;
+  __device__ static void Load(const __half* p, float* x) {
+    const uint4 v = *reinterpret_cast<const uint4*>(p);
+    const __half2* h = reinterpret_cast<const __half2*>(&v);
+#pragma unroll
+    for (int i = 0; i < 4; ++i) {
+      const float2 f = __half22float2(h[i]);
+      x[2 * i] = f.x;
+      x[2 * i + 1] = f.y;
+    }
+  }
+};
+template <>
+struct Vec<__nv_bfloat16> {
+  static constexpr int kN = 8;
+  __device__ static void Load(const __nv_bfloat16* p, float* x) {
+    const uint4 v = *reinterpret_cast<const uint4*>(p);
+    const __nv_bfloat162* h = reinterpret_cast<const __nv_bfloat162*>(&v);
+#pragma unroll
+    for (int i = 0; i < 4; ++i) {
+      const float2 f = __bfloat1622float2(h[i]);
+      x[2 * i] = f.x;
+      x[2 * i + 1] = f.y;
+    }
+  }
+};
+
+// One block of kAttendThreads per split: for each item of the split, the
+// G query heads of its kv head attend its tokens (logits: a pair of
+// threads per token, each half of d, 16-byte loads when d allows; then a
+// warp per head for the softmax; then a thread per column of V), and the
+// item joins the split's running state: joint (and hsa's local items) an
+// online LSE merge of unnormalised outputs, hsa's retrieval items
+// Σ w_i o_i. Each item's lse goes to lses [items][G] (explanations).
+// Writes per split: acc [G][d] (unnormalised), accw [G][d] (hsa), (M, L) [G].
+// Shared: qs [G][d], p [G][S], acc, accw [G][d], coef [G][4], run [G][2].
+template <class T, bool kVector>
+__global__ void __launch_bounds__(kAttendThreads) SplitAttendKernel(
+    const DeviceItem* items, const char* resident, const char* staging, size_t record_bytes,
+    const DeviceSplit* splits, const AttendGroup* groups, const float* q,
+    const float* weights, uint32_t q_heads, uint32_t G, uint32_t d, uint32_t S, float scale, bool hsa,
+    float* part_acc, float* part_accw, float* part_ml, float* lses) {
   extern __shared__ float shared[];
-  const DeviceItem item = items[blockIdx.x];
+  const DeviceSplit split = splits[blockIdx.x];
+  const AttendGroup group = groups[split.group];
   float* qs = shared;
   float* p = qs + G * d;
-  float* factor = p + G * S;
-  const float* qsrc = q + (size_t(item.query) * q_heads + size_t(item.kv_head) * G) * d;
-  for (uint32_t i = threadIdx.x; i < G * d; i += blockDim.x) qs[i] = qsrc[i] * scale;
-  __syncthreads();
-  const T* K = static_cast<const T*>(item.record);
-  const T* V = K + size_t(S) * d;
-  const unsigned lane = threadIdx.x % 32, warp = threadIdx.x / 32, warps = blockDim.x / 32;
-  const uint32_t tokens = item.tokens;
-  for (uint32_t pair = warp; pair < G * tokens; pair += warps) {
-    const uint32_t g = pair / tokens, t = pair % tokens;
-    float dot = 0;
-    for (uint32_t k = lane; k < d; k += 32) dot += qs[g * d + k] * Load(K, size_t(t) * d + k);
-    dot = WarpSum(dot);
-    if (lane == 0) p[g * S + t] = dot;
+  float* acc = p + G * S;
+  float* accw = acc + G * d;
+  float* coef = accw + G * d;
+  float* run = coef + 4 * G;
+  const uint32_t tid = threadIdx.x, lane = tid % 32, warp = tid / 32;
+  {
+    const float* qsrc = q + size_t(split.group) * G * d;  // group = query · H + kv head, q_heads = H · G
+    for (uint32_t i = tid; i < G * d; i += kAttendThreads) {
+      qs[i] = qsrc[i] * scale;
+      acc[i] = 0.0f;
+      accw[i] = 0.0f;
+    }
+    for (uint32_t g = tid; g < G; g += kAttendThreads) {
+      run[2 * g] = kNegInf;
+      run[2 * g + 1] = 0.0f;
+    }
   }
   __syncthreads();
-  for (uint32_t g = warp; g < G; g += warps) {
-    float max = kNegInf;
-    for (uint32_t t = lane; t < tokens; t += 32) max = fmaxf(max, p[g * S + t]);
-    max = WarpMax(max);
-    float sum = 0;
-    for (uint32_t t = lane; t < tokens; t += 32) {
-      const float e = expf(p[g * S + t] - max);
-      p[g * S + t] = e;
-      sum += e;
-    }
-    sum = WarpSum(sum);
-    if (lane == 0) {
-      // As SoftmaxAccumulator::Finish: an implicit zero logit joins the denominator.
-      float row_max = max, row_sum = sum, rescale = 1.0f;
-      if (item.zero_logit) {
-        const float new_max = fmaxf(row_max, 0.0f);
-        rescale = row_max == kNegInf ? 0.0f : expf(row_max - new_max);
-        row_sum = row_sum * rescale + expf(-new_max);
-        row_max = new_max;
+  for (uint32_t it = split.first; it < split.first + split.count; ++it) {
+    const DeviceItem item = items[it];
+    const T* K = reinterpret_cast<const T*>(((item.record & kStaged) ? staging : resident) +
+                                            size_t(item.record & ~kStaged) * record_bytes);
+    const T* V = K + size_t(S) * d;
+    const uint32_t tokens = item.tokens & ~kZeroLogit;
+    // Logits: thread pair (2t, 2t + 1) shares token t, each taking every
+    // other 16-byte vector (or element) of the row.
+    for (uint32_t base = 0; base < 2 * tokens; base += kAttendThreads) {
+      const uint32_t idx = base + tid, t = idx / 2, part = idx % 2;
+      const bool ok = t < tokens;
+      for (uint32_t g0 = 0; g0 < G; g0 += 4) {
+        float dot[4] = {0.0f, 0.0f, 0.0f, 0.0f};
+        if (ok) {
+          const T* row = K + size_t(t) * d;
+          if constexpr (kVector) {
+            constexpr int kN = Vec<T>::kN;
+            for (uint32_t k = part * kN; k < d; k += 2 * kN) {
+              float x[kN];
+              Vec<T>::Load(row + k, x);
+#pragma unroll
+              for (int j = 0; j < 4; ++j) {
+                if (g0 + j < G) {
+                  const float* qg = qs + (g0 + j) * d + k;
+#pragma unroll
+                  for (int e = 0; e < kN; ++e) dot[j] = fmaf(qg[e], x[e], dot[j]);
+                }
+              }
+            }
+          } else {
+            for (uint32_t k = part; k < d; k += 2) {
+              const float x = Load(row, k);
+#pragma unroll
+              for (int j = 0; j < 4; ++j) {
+                if (g0 + j < G) dot[j] = fmaf(qs[(g0 + j) * d + k], x, dot[j]);
+              }
+            }
+          }
+        }
+#pragma unroll
+        for (int j = 0; j < 4; ++j) dot[j] += __shfl_xor_sync(0xffffffffu, dot[j], 1);
+        if (ok && part == 0) {
+#pragma unroll
+          for (int j = 0; j < 4; ++j) {
+            if (g0 + j < G) p[(g0 + j) * S + t] = dot[j];
+          }
+        }
       }
-      factor[g] = row_sum > 0.0f ? rescale / row_sum : 0.0f;
-      lses[size_t(item.index) * G + g] = row_sum > 0.0f ? row_max + logf(row_sum) : kNegInf;
     }
+    __syncthreads();
+    // Softmax per head; the item's lse; the coefficients of its merge.
+    for (uint32_t g = warp; g < G; g += kAttendThreads / 32) {
+      float max = kNegInf;
+      for (uint32_t t = lane; t < tokens; t += 32) max = fmaxf(max, p[g * S + t]);
+      max = WarpMax(max);
+      float sum = 0;
+      for (uint32_t t = lane; t < tokens; t += 32) {
+        const float e = max == kNegInf ? 0.0f : expf(p[g * S + t] - max);
+        p[g * S + t] = e;
+        sum += e;
+      }
+      sum = WarpSum(sum);
+      if (lane == 0) {
+        // As SoftmaxAccumulator::Finish: an implicit zero logit joins the denominator.
+        float row_max = max, row_sum = sum, rescale = 1.0f;
+        if (item.tokens & kZeroLogit) {
+          const float new_max = fmaxf(row_max, 0.0f);
+          rescale = row_max == kNegInf ? 0.0f : expf(row_max - new_max);
+          row_sum = row_sum * rescale + expf(-new_max);
+          row_max = new_max;
+        }
+        lses[size_t(it) * G + g] = row_sum > 0.0f ? row_max + logf(row_sum) : kNegInf;
+        float alpha = 1.0f, beta = 0.0f, beta_w = 0.0f;
+        const bool retrieval = it - group.first_item < group.retrieval;
+        if (hsa && retrieval) {
+          if (row_sum > 0.0f) beta_w = weights[it] * rescale / row_sum;
+        } else if (row_sum > 0.0f) {
+          const float m_run = run[2 * g], m_new = fmaxf(m_run, row_max);
+          alpha = m_run == kNegInf ? 0.0f : expf(m_run - m_new);
+          const float e = expf(row_max - m_new);
+          beta = rescale * e;
+          run[2 * g] = m_new;
+          run[2 * g + 1] = run[2 * g + 1] * alpha + row_sum * e;
+        }
+        coef[4 * g] = alpha;
+        coef[4 * g + 1] = beta;
+        coef[4 * g + 2] = beta_w;
+      }
+    }
+    __syncthreads();
+    // P·V: a thread per column of V, every head at once.
+    for (uint32_t k = tid; k < d; k += kAttendThreads) {
+      for (uint32_t g0 = 0; g0 < G; g0 += 4) {
+        float s[4] = {0.0f, 0.0f, 0.0f, 0.0f};
+#pragma unroll 8
+        for (uint32_t t = 0; t < tokens; ++t) {
+          const float x = Load(V, size_t(t) * d + k);
+#pragma unroll
+          for (int j = 0; j < 4; ++j) {
+            if (g0 + j < G) s[j] = fmaf(p[(g0 + j) * S + t], x, s[j]);
+          }
+        }
+#pragma unroll
+        for (int j = 0; j < 4; ++j) {
+          const uint32_t g = g0 + j;
+          if (g < G) {
+            acc[g * d + k] = acc[g * d + k] * coef[4 * g] + coef[4 * g + 1] * s[j];
+            accw[g * d + k] += coef[4 * g + 2] * s[j];
+          }
+        }
+      }
+    }
+    __syncthreads();  // p and coef are rewritten by the next item
   }
-  __syncthreads();
-  for (uint32_t i = threadIdx.x; i < G * d; i += blockDim.x) {
-    const uint32_t g = i / d, k = i % d;
-    float acc = 0;
-    for (uint32_t t = 0; t < tokens; ++t) acc += p[g * S + t] * Load(V, size_t(t) * d + k);
-    outs[(size_t(item.index) * G + g) * d + k] = acc * factor[g];
+  float* out_acc = part_acc + size_t(blockIdx.x) * G * d;
+  for (uint32_t i = tid; i < G * d; i += kAttendThreads) {
+    out_acc[i] = acc[i];
+    if (hsa) part_accw[size_t(blockIdx.x) * G * d + i] = accw[i];
+  }
+  for (uint32_t g = tid; g < G; g += kAttendThreads) {
+    part_ml[(size_t(blockIdx.x) * G + g) * 2] = run[2 * g];
+    part_ml[(size_t(blockIdx.x) * G + g) * 2 + 1] = run[2 * g + 1];
   }
 }
 
-// LSE merge of parts [first, first + parts) for row g (MergeByLse's rules:
-// -inf parts add nothing; all -inf gives zeros and -inf).
-__device__ void MergeRow(const float* outs, const float* lses, uint32_t first, uint32_t parts, uint32_t G, uint32_t d,
-                         uint32_t g, uint32_t k, float* out, float* lse) {
-  float max = kNegInf;
-  for (uint32_t i = 0; i < parts; ++i) max = fmaxf(max, lses[size_t(first + i) * G + g]);
-  float total = 0, acc = 0;
-  for (uint32_t i = 0; i < parts; ++i) {
-    const float w = max == kNegInf ? 0.0f : expf(lses[size_t(first + i) * G + g] - max);
-    total += w;
-    acc += w * outs[(size_t(first + i) * G + g) * d + k];
-  }
-  *out = total > 0.0f ? acc / total : 0.0f;
-  if (lse && k == 0) *lse = total > 0.0f ? max + logf(total) : kNegInf;
-}
-
-// One block per (query, kv head) group.
-__global__ void FuseKernel(const AttendGroup* groups, const float* weights, const float* outs, const float* lses,
-                           uint32_t H, uint32_t G, uint32_t d, bool hsa, float* out, float* lse, float* local_out,
-                           float* local_lse) {
-  const AttendGroup group = groups[blockIdx.x];
-  const size_t row0 = size_t(blockIdx.x) * G;  // = (m * H + h) * G = m * q_heads + h * G
+// One block per (query, kv head) group: merges its splits [split_begin[gi],
+// split_begin[gi + 1]) as MergeByLse does (parts with nothing add nothing;
+// none gives zeros and -inf): joint into out and lse, hsa into local_out
+// and local_lse, and hsa's Σ w_i o_i into out.
+__global__ void MergeSplitsKernel(const uint32_t* split_begin, const float* part_acc, const float* part_accw,
+                                  const float* part_ml, uint32_t G, uint32_t d, bool hsa, float* out, float* lse,
+                                  float* local_out, float* local_lse) {
+  const uint32_t gi = blockIdx.x, begin = split_begin[gi], end = split_begin[gi + 1];
+  const size_t row0 = size_t(gi) * G;  // = m * q_heads + h * G
+  float* merged = hsa ? local_out : out;
+  float* merged_lse = hsa ? local_lse : lse;
   for (uint32_t i = threadIdx.x; i < G * d; i += blockDim.x) {
     const uint32_t g = i / d, k = i % d;
-    const size_t at = (row0 + g) * d + k;
-    if (!hsa) {
-      MergeRow(outs, lses, group.first_item, group.parts, G, d, g, k, out + at, lse + row0 + g);
-      continue;
+    float max = kNegInf;
+#pragma unroll 8
+    for (uint32_t s = begin; s < end; ++s) {
+      if (part_ml[(size_t(s) * G + g) * 2 + 1] > 0.0f) max = fmaxf(max, part_ml[(size_t(s) * G + g) * 2]);
     }
-    MergeRow(outs, lses, group.first_item + group.retrieval, group.parts - group.retrieval, G, d, g, k,
-             local_out + at, local_lse + row0 + g);
-    float acc = 0;
-    for (uint32_t j = 0; j < group.retrieval; ++j) {
-      acc += weights[group.first_item + j] * outs[(size_t(group.first_item + j) * G + g) * d + k];
+    float total = 0, acc = 0, sum_w = 0;
+#pragma unroll 8
+    for (uint32_t s = begin; s < end; ++s) {
+      const float m = part_ml[(size_t(s) * G + g) * 2], l = part_ml[(size_t(s) * G + g) * 2 + 1];
+      if (l > 0.0f) {
+        const float w = expf(m - max);
+        total += w * l;
+        acc += w * part_acc[(size_t(s) * G + g) * d + k];
+      }
+      if (hsa) sum_w += part_accw[(size_t(s) * G + g) * d + k];
     }
-    out[at] = acc;
+    merged[(row0 + g) * d + k] = total > 0.0f ? acc / total : 0.0f;
+    if (k == 0) merged_lse[row0 + g] = total > 0.0f ? max + logf(total) : kNegInf;
+    if (hsa) out[(row0 + g) * d + k] = sum_w;
   }
 }
 
 // ------------------------------------------------------------------ decoder
+
+// LANDMARK_CUDA_PROFILE set: kernel times (CUDA events) and the whole
+// call's wall time of each Select and Attend, printed to stderr.
+struct Profile {
+  bool on = std::getenv("LANDMARK_CUDA_PROFILE") != nullptr;
+  cudaEvent_t events[4] = {};
+  std::chrono::steady_clock::time_point start = std::chrono::steady_clock::now();
+  Profile() {
+    if (on) for (cudaEvent_t& e : events) LANDMARK_CUDA_CHECK(cudaEventCreate(&e));
+  }
+  ~Profile() {
+    if (on) for (cudaEvent_t e : events) cudaEventDestroy(e);
+  }
+  Profile(const Profile&) = delete;
+  Profile& operator=(const Profile&) = delete;
+  void Mark(cudaStream_t stream, int i) const {
+    if (on) LANDMARK_CUDA_CHECK(cudaEventRecord(events[i], stream));
+  }
+  double Ms(int a, int b) const { return Elapsed(events[a], events[b]) * 1e3; }
+  double WallMs() const {
+    return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
+  }
+};
 
 class Decoder final : public backend::Decoder {
  public:
@@ -319,6 +533,9 @@ class Decoder final : public backend::Decoder {
     LANDMARK_CUDA_CHECK(cudaStreamCreateWithFlags(&compute_, cudaStreamNonBlocking));
     LANDMARK_CUDA_CHECK(cudaStreamCreateWithFlags(&copy_, cudaStreamNonBlocking));
     for (cudaEvent_t& e : staged_) LANDMARK_CUDA_CHECK(cudaEventCreateWithFlags(&e, cudaEventDisableTiming));
+    int device_sms = 0;
+    LANDMARK_CUDA_CHECK(cudaDeviceGetAttribute(&device_sms, cudaDevAttrMultiProcessorCount, options.gpu));
+    multiprocessors_ = size_t(std::max(1, device_sms));
     element_ = SizeOf(store.dtype);
     record_bytes_ = 2 * store.chunk_size * store.head_dim * element_;
     SyncLandmarks(store);
@@ -347,6 +564,7 @@ class Decoder final : public backend::Decoder {
   void Select(const float* r, const SelectRange* ranges, size_t M, size_t top_k, uint32_t* chunks, float* scores,
               uint32_t* counts) override {
     LANDMARK_CUDA_CHECK(cudaSetDevice(options_.gpu));
+    const Profile profile;
     const size_t LH = store_.landmark_heads, R = store_.landmark_dim;
     uint32_t C = 0, longest = 0;
     for (size_t m = 0; m < M; ++m) {
@@ -374,6 +592,7 @@ class Decoder final : public backend::Decoder {
     uint64_t* scratch = top_keys_.Reserve(M * LH * top_k);
     LANDMARK_CUDA_CHECK(cudaMemcpyAsync(up_dev, up, r_bytes + ranges_bytes, cudaMemcpyHostToDevice, compute_));
     const float scale = 1.0f / std::sqrt(float(R));
+    profile.Mark(compute_, 0);
     // One query: a warp per landmark row. Batches: tiles of chunks × queries.
     const size_t tile_shared = (kScoreChunks * (store_.landmark_values + 1) + kScoreQueries * R) * sizeof(float);
     if (C > 0 && (M < 4 || tile_shared > 96 * 1024)) {
@@ -401,6 +620,7 @@ class Decoder final : public backend::Decoder {
       });
       LANDMARK_CUDA_CHECK(cudaGetLastError());
     }
+    profile.Mark(compute_, 1);
     TopKTileKernel<<<dim3(tiles, unsigned(M * LH)), kThreads, 0, compute_>>>(scores_dev, C, ranges_dev, uint32_t(LH),
                                                                             uint32_t(top_k), tiles, cand, cand_count);
     LANDMARK_CUDA_CHECK(cudaGetLastError());
@@ -408,9 +628,14 @@ class Decoder final : public backend::Decoder {
                                                                  tiles, cand, cand_count, chunks_dev, top_scores_dev,
                                                                  counts_dev, scratch);
     LANDMARK_CUDA_CHECK(cudaGetLastError());
+    profile.Mark(compute_, 2);
     char* down = down_.Reserve(down_bytes);
     LANDMARK_CUDA_CHECK(cudaMemcpyAsync(down, down_dev, down_bytes, cudaMemcpyDeviceToHost, compute_));
     LANDMARK_CUDA_CHECK(cudaStreamSynchronize(compute_));
+    if (profile.on) {
+      std::fprintf(stderr, "cuda-profile select: M %zu, chunks %u, landmark heads %zu: score %.3f ms, top-k %.3f ms, "
+                   "whole call %.3f ms\n", M, C, LH, profile.Ms(0, 1), profile.Ms(1, 2), profile.WallMs());
+    }
     std::memcpy(chunks, down, n * 4);
     std::memcpy(scores, down + Align(n * 4), n * 4);
     std::memcpy(counts, down + 2 * Align(n * 4), M * LH * 4);
@@ -419,58 +644,72 @@ class Decoder final : public backend::Decoder {
   void Attend(const float* q, size_t M, size_t q_heads, const AttendItem* items, size_t item_count,
               const AttendGroup* groups, bool hsa, const backend::AttendOutput& output) override {
     LANDMARK_CUDA_CHECK(cudaSetDevice(options_.gpu));
+    const Profile profile;
     const size_t H = store_.kv_heads, G = q_heads / H, d = store_.head_dim, S = store_.chunk_size;
     // Records: resident ones in place, the others numbered in first-use
-    // order (deduplicated) and streamed in groups of staging_records.
+    // order (deduplicated) and streamed in groups of staging_records, all
+    // copied before the one attention launch.
     std::unordered_map<uint64_t, uint32_t> slot_of;
     std::vector<uint32_t> stream_chunks, stream_heads;
-    std::vector<int64_t> slot(item_count, -1);
+    std::vector<DeviceItem>& device_items = host_items_;
+    device_items.resize(item_count);
     for (size_t i = 0; i < item_count; ++i) {
-      if (items[i].chunk < resident_chunks_) continue;
-      const uint64_t key = (uint64_t(items[i].chunk) << 32) | items[i].kv_head;
-      auto [it, added] = slot_of.try_emplace(key, uint32_t(stream_chunks.size()));
-      if (added) {
-        stream_chunks.push_back(items[i].chunk);
-        stream_heads.push_back(items[i].kv_head);
+      const AttendItem& item = items[i];
+      uint32_t record = 0;
+      if (item.chunk < resident_chunks_) {
+        record = uint32_t(size_t(item.chunk) * H + item.kv_head);
+      } else {
+        const uint64_t key = (uint64_t(item.chunk) << 32) | item.kv_head;
+        auto [it, added] = slot_of.try_emplace(key, uint32_t(stream_chunks.size()));
+        if (added) {
+          stream_chunks.push_back(item.chunk);
+          stream_heads.push_back(item.kv_head);
+        }
+        record = it->second | kStaged;
       }
-      slot[i] = it->second;
+      device_items[i] = {record, item.tokens | (item.zero_logit ? kZeroLogit : 0u)};
     }
-    const size_t per_group = std::max<size_t>(1, options_.staging_records);
-    const size_t stream_groups = (stream_chunks.size() + per_group - 1) / per_group;
+    if (resident_chunks_ * H >= kStaged || stream_chunks.size() >= kStaged || S >= kZeroLogit) {
+      throw std::runtime_error("cuda: too many records or tokens for the decoder's item format");
+    }
     char* staging = stream_chunks.empty() ? nullptr : staging_.Reserve(stream_chunks.size() * record_bytes_);
-    // Device items ordered by launch: resident first, then per staging group.
-    std::vector<size_t> launch_begin(stream_groups + 2, 0);  // counting sort by launch
-    auto launch_of = [&](size_t i) { return slot[i] < 0 ? 0 : 1 + size_t(slot[i]) / per_group; };
-    for (size_t i = 0; i < item_count; ++i) ++launch_begin[launch_of(i) + 1];
-    for (size_t g = 1; g < launch_begin.size(); ++g) launch_begin[g] += launch_begin[g - 1];
-    std::vector<DeviceItem> ordered(item_count);
-    std::vector<size_t> next(launch_begin.begin(), launch_begin.end() - 1);
-    for (size_t i = 0; i < item_count; ++i) {
-      const char* record = slot[i] < 0
-          ? resident_.get() + (size_t(items[i].chunk) * H + items[i].kv_head) * record_bytes_
-          : staging + size_t(slot[i]) * record_bytes_;
-      ordered[next[launch_of(i)]++] = {record, uint32_t(i), items[i].query, items[i].kv_head, items[i].tokens,
-                                       items[i].zero_logit};
+    // Splits: each group's items in runs of per_split, so that a batch
+    // gives a few blocks per SM slot and one query spreads over the GPU.
+    const size_t target_blocks = size_t(2) * multiprocessors_ * (2048 / kAttendThreads);
+    const size_t per_split = std::clamp<size_t>((item_count + target_blocks - 1) / std::max<size_t>(1, target_blocks), 1, 32);
+    std::vector<DeviceSplit>& splits = host_splits_;
+    splits.clear();
+    std::vector<uint32_t> split_begin(M * H + 1);
+    for (size_t gi = 0; gi < M * H; ++gi) {
+      split_begin[gi] = uint32_t(splits.size());
+      const AttendGroup& group = groups[gi];
+      for (uint32_t j = 0; j < group.parts; j += uint32_t(per_split)) {
+        splits.push_back({uint32_t(gi), group.first_item + j, std::min<uint32_t>(uint32_t(per_split), group.parts - j)});
+      }
     }
-    std::vector<float> weights(item_count);
-    for (size_t i = 0; i < item_count; ++i) weights[i] = items[i].weight;
+    split_begin[M * H] = uint32_t(splits.size());
+    std::vector<float> weights(hsa ? item_count : 0);  // joint reads none
+    for (size_t i = 0; i < weights.size(); ++i) weights[i] = items[i].weight;
 
-    // One upload (items, groups, q, weights) through pinned memory.
-    const size_t items_bytes = Align(item_count * sizeof(DeviceItem)), groups_bytes = Align(M * H * sizeof(AttendGroup));
-    const size_t q_bytes = Align(M * q_heads * d * 4), weights_bytes = Align(item_count * 4);
-    char* up = up_.Reserve(items_bytes + groups_bytes + q_bytes + weights_bytes);
-    std::memcpy(up, ordered.data(), item_count * sizeof(DeviceItem));
-    std::memcpy(up + items_bytes, groups, M * H * sizeof(AttendGroup));
-    std::memcpy(up + items_bytes + groups_bytes, q, M * q_heads * d * 4);
-    std::memcpy(up + items_bytes + groups_bytes + q_bytes, weights.data(), item_count * 4);
-    char* up_dev = up_dev_.Reserve(items_bytes + groups_bytes + q_bytes + weights_bytes);
-    LANDMARK_CUDA_CHECK(cudaMemcpyAsync(up_dev, up, items_bytes + groups_bytes + q_bytes + weights_bytes,
-                                        cudaMemcpyHostToDevice, compute_));
-    const DeviceItem* items_dev = reinterpret_cast<const DeviceItem*>(up_dev);
-    const AttendGroup* groups_dev = reinterpret_cast<const AttendGroup*>(up_dev + items_bytes);
-    const float* q_dev = reinterpret_cast<const float*>(up_dev + items_bytes + groups_bytes);
-    const float* weights_dev = reinterpret_cast<const float*>(up_dev + items_bytes + groups_bytes + q_bytes);
-    float* outs_dev = outs_.Reserve(std::max<size_t>(1, item_count * G * d));
+    // One upload (items, splits, split_begin, groups, q, weights) through pinned memory.
+    const size_t items_bytes = Align(item_count * sizeof(DeviceItem)), splits_bytes = Align(splits.size() * sizeof(DeviceSplit));
+    const size_t begin_bytes = Align((M * H + 1) * 4), groups_bytes = Align(M * H * sizeof(AttendGroup));
+    const size_t q_bytes = Align(M * q_heads * d * 4), weights_bytes = Align(weights.size() * 4);
+    const size_t up_bytes = items_bytes + splits_bytes + begin_bytes + groups_bytes + q_bytes + weights_bytes;
+    char* up = up_.Reserve(up_bytes);
+    size_t at = 0;
+    auto put = [&](const void* src, size_t bytes, size_t aligned) {
+      if (bytes) std::memcpy(up + at, src, bytes);
+      at += aligned;
+      return at - aligned;
+    };
+    const size_t items_at = put(device_items.data(), item_count * sizeof(DeviceItem), items_bytes);
+    const size_t splits_at = put(splits.data(), splits.size() * sizeof(DeviceSplit), splits_bytes);
+    const size_t begin_at = put(split_begin.data(), (M * H + 1) * 4, begin_bytes);
+    const size_t groups_at = put(groups, M * H * sizeof(AttendGroup), groups_bytes);
+    const size_t q_at = put(q, M * q_heads * d * 4, q_bytes);
+    const size_t weights_at = put(weights.data(), weights.size() * 4, weights_bytes);
+    char* up_dev = up_dev_.Reserve(up_bytes);
     // One download: out, lse (joint) or local out and lse (hsa), the items' lse.
     const size_t out_bytes = Align(M * q_heads * d * 4), lse_bytes = Align(M * q_heads * 4);
     const size_t item_lse_bytes = Align(item_count * G * 4);
@@ -481,22 +720,13 @@ class Decoder final : public backend::Decoder {
     float* local_out_dev = hsa ? reinterpret_cast<float*>(down_dev + out_bytes) : nullptr;
     float* local_lse_dev = hsa ? reinterpret_cast<float*>(down_dev + 2 * out_bytes) : nullptr;
     float* lses_dev = reinterpret_cast<float*>(down_dev + down_bytes - item_lse_bytes);
-    const size_t shared = (G * d + G * S + G) * sizeof(float);
-    const float scale = 1.0f / std::sqrt(float(d));
-    auto launch = [&](size_t begin, size_t end) {
-      if (begin == end) return;
-      WithElement(store_.dtype, [&](auto* tag) {
-        using T = std::remove_pointer_t<decltype(tag)>;
-        if (shared > 48 * 1024) {
-          LANDMARK_CUDA_CHECK(cudaFuncSetAttribute(AttendKernel<T>, cudaFuncAttributeMaxDynamicSharedMemorySize,
-                                                   int(shared)));
-        }
-        AttendKernel<T><<<end - begin, 128, shared, compute_>>>(items_dev + begin, q_dev, uint32_t(q_heads), uint32_t(G),
-                                                                uint32_t(d), uint32_t(S), scale, outs_dev, lses_dev);
-      });
-      LANDMARK_CUDA_CHECK(cudaGetLastError());
-    };
-    launch(launch_begin[0], launch_begin[1]);  // resident records: no copy to wait for
+    float* part_acc = outs_.Reserve(std::max<size_t>(1, splits.size() * G * d * (hsa ? 2 : 1)));
+    float* part_accw = hsa ? part_acc + splits.size() * G * d : nullptr;
+    float* part_ml = part_ml_.Reserve(std::max<size_t>(1, splits.size() * G * 2));
+
+    // The streamed records through the pinned double buffer on the copy stream.
+    const size_t per_group = std::max<size_t>(1, options_.staging_records);
+    const size_t stream_groups = (stream_chunks.size() + per_group - 1) / per_group;
     for (size_t g = 0; g < stream_groups; ++g) {
       const size_t first = g * per_group, count = std::min(per_group, stream_chunks.size() - first);
       PinnedBuffer& pinned = pinned_[g % 2];
@@ -507,12 +737,37 @@ class Decoder final : public backend::Decoder {
       LANDMARK_CUDA_CHECK(cudaMemcpyAsync(staging + first * record_bytes_, host, count * record_bytes_,
                                           cudaMemcpyHostToDevice, copy_));
       LANDMARK_CUDA_CHECK(cudaEventRecord(staged_[g % 2], copy_));
-      LANDMARK_CUDA_CHECK(cudaStreamWaitEvent(compute_, staged_[g % 2], 0));
-      launch(launch_begin[g + 1], launch_begin[g + 2]);
     }
-    FuseKernel<<<M * H, 128, 0, compute_>>>(groups_dev, weights_dev, outs_dev, lses_dev, uint32_t(H), uint32_t(G),
-                                            uint32_t(d), hsa, out_dev, lse_dev, local_out_dev, local_lse_dev);
-    LANDMARK_CUDA_CHECK(cudaGetLastError());
+    LANDMARK_CUDA_CHECK(cudaMemcpyAsync(up_dev, up, up_bytes, cudaMemcpyHostToDevice, compute_));
+    if (stream_groups > 0) LANDMARK_CUDA_CHECK(cudaStreamWaitEvent(compute_, staged_[(stream_groups - 1) % 2], 0));
+    profile.Mark(compute_, 0);
+    const size_t shared = (3 * G * d + G * S + 6 * G) * sizeof(float);
+    const float scale = 1.0f / std::sqrt(float(d));
+    if (!splits.empty()) {
+      WithElement(store_.dtype, [&](auto* tag) {
+        using T = std::remove_pointer_t<decltype(tag)>;
+        const bool vector = d % (2 * Vec<T>::kN) == 0 && record_bytes_ % 16 == 0;
+        auto kernel = vector ? SplitAttendKernel<T, true> : SplitAttendKernel<T, false>;
+        if (shared > 48 * 1024) {
+          LANDMARK_CUDA_CHECK(cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, int(shared)));
+        }
+        kernel<<<unsigned(splits.size()), kAttendThreads, shared, compute_>>>(
+            reinterpret_cast<const DeviceItem*>(up_dev + items_at), resident_.get(), staging, record_bytes_,
+            reinterpret_cast<const DeviceSplit*>(up_dev + splits_at),
+            reinterpret_cast<const AttendGroup*>(up_dev + groups_at), reinterpret_cast<const float*>(up_dev + q_at),
+            reinterpret_cast<const float*>(up_dev + weights_at), uint32_t(q_heads), uint32_t(G), uint32_t(d),
+            uint32_t(S), scale, hsa, part_acc, part_accw, part_ml, lses_dev);
+      });
+      LANDMARK_CUDA_CHECK(cudaGetLastError());
+    }
+    profile.Mark(compute_, 1);
+    if (M * H > 0) {
+      MergeSplitsKernel<<<unsigned(M * H), 256, 0, compute_>>>(reinterpret_cast<const uint32_t*>(up_dev + begin_at),
+                                                              part_acc, part_accw, part_ml, uint32_t(G), uint32_t(d), hsa,
+                                                              out_dev, lse_dev, local_out_dev, local_lse_dev);
+      LANDMARK_CUDA_CHECK(cudaGetLastError());
+    }
+    profile.Mark(compute_, 2);
     char* down = down_.Reserve(down_bytes);
     LANDMARK_CUDA_CHECK(cudaMemcpyAsync(down, down_dev, down_bytes, cudaMemcpyDeviceToHost, compute_));
     LANDMARK_CUDA_CHECK(cudaStreamSynchronize(compute_));
@@ -524,6 +779,14 @@ class Decoder final : public backend::Decoder {
     if (hsa) copy_out(output.local_out, local_out_dev, M * q_heads * d);
     if (hsa) copy_out(output.local_lse, local_lse_dev, M * q_heads);
     copy_out(output.item_lse, lses_dev, item_count * G);
+    if (profile.on) {
+      double kv = 0;
+      for (size_t i = 0; i < item_count; ++i) kv += 2.0 * items[i].tokens * d * element_;
+      const double attend = profile.Ms(0, 1), merge = profile.Ms(1, 2), call = profile.WallMs();
+      std::fprintf(stderr, "cuda-profile attend: M %zu, items %zu, splits %zu (%zu items each): attend kernel %.3f ms "
+                   "(%.0f GB/s of K/V), merge %.3f ms, whole call %.3f ms\n", M, item_count, splits.size(), per_split,
+                   attend, kv / (attend * 1e6), merge, call);
+    }
   }
 
  private:
@@ -554,7 +817,9 @@ class Decoder final : public backend::Decoder {
 
   backend::DecodeStore store_;
   backend::DecodeOptions options_;
-  size_t element_ = 0, record_bytes_ = 0, resident_chunks_ = 0;
+  size_t element_ = 0, record_bytes_ = 0, resident_chunks_ = 0, multiprocessors_ = 1;
+  std::vector<DeviceItem> host_items_;
+  std::vector<DeviceSplit> host_splits_;
   cudaStream_t compute_ = nullptr, copy_ = nullptr;
   cudaEvent_t staged_[2] = {nullptr, nullptr};
   PinnedBuffer pinned_[2];
@@ -562,7 +827,7 @@ class Decoder final : public backend::Decoder {
   // Small per-call transfers, packed: pinned host and device sides.
   PinnedBuffer up_, down_;
   DeviceBuffer<char> up_dev_, down_dev_;
-  DeviceBuffer<float> scores_, outs_;
+  DeviceBuffer<float> scores_, outs_, part_ml_;
   DeviceBuffer<uint32_t> cand_count_;
   DeviceBuffer<uint64_t> cand_, top_keys_;
 };

@@ -70,6 +70,7 @@ SparsePrefillResult SparsePrefill(const float* q, size_t q_heads, const KVSequen
     p.mask = kernel.block_mask;
     p.out = out;
     p.lse = lse;
+    p.tensor_cores = options.gpu_tensor_cores;
     backend::PrefillTimings t;
     try {
       t = backend::CudaBackend()->Prefill(p, 0);

@@ -21,6 +21,8 @@ namespace landmark::test {
 namespace {
 
 constexpr double kOutNmse = 1e-9, kLseAbs = 1e-4, kWeightAbs = 1e-5, kScoreRel = 1e-6;
+// The bf16 tensor-core prefill: Q, K, V and P rounded to bf16 (2^-9 relative each).
+constexpr double kTensorOutNmse = 2e-4, kTensorLseAbs = 2e-2;
 
 // Values on the grid of multiples of 1/4 in [-2, 2]: sums of products stay
 // exact in f32 (see README.md), so landmark scores do not depend on order.
@@ -260,7 +262,9 @@ TEST_CASE("decode: an empty store and a store of only a tail") {
 
 // ----------------------------------------------------------------- prefill
 
-void RunPrefill(PrefillPolicy policy, DType dtype, size_t L, size_t q_heads, size_t kv_heads, size_t d, size_t block) {
+void RunPrefill(PrefillPolicy policy, DType dtype, size_t L, size_t q_heads, size_t kv_heads, size_t d, size_t block,
+                bool tensor_cores = false) {
+  CAPTURE(tensor_cores);
   CAPTURE(Name(policy));
   CAPTURE(Name(dtype));
   CAPTURE(L);
@@ -290,11 +294,12 @@ void RunPrefill(PrefillPolicy policy, DType dtype, size_t L, size_t q_heads, siz
   o.device = Device::kCpu;
   const SparsePrefillResult a = SparsePrefill(q.data(), q_heads, kv, out_cpu.data(), lse_cpu.data(), o);
   o.device = Device::kCuda;
+  o.gpu_tensor_cores = tensor_cores;
   const SparsePrefillResult b = SparsePrefill(q.data(), q_heads, kv, out_gpu.data(), lse_gpu.data(), o);
   CHECK(b.device == Device::kCuda);
   CHECK(a.mask.bits == b.mask.bits);
-  CHECK(Nmse(out_gpu, out_cpu) <= kOutNmse);
-  CHECK(MaxAbs(lse_gpu, lse_cpu) <= kLseAbs);
+  CHECK(Nmse(out_gpu, out_cpu) <= (tensor_cores ? kTensorOutNmse : kOutNmse));
+  CHECK(MaxAbs(lse_gpu, lse_cpu) <= (tensor_cores ? kTensorLseAbs : kLseAbs));
 }
 
 TEST_CASE("prefill: dense, flashprefill and dma masks, GPU kernel vs CPU kernel") {
@@ -308,6 +313,19 @@ TEST_CASE("prefill: dense, flashprefill and dma masks, GPU kernel vs CPU kernel"
     RunPrefill(policy, DType::kF32, 700, 2, 1, 48, 128);   // blocks larger than the tile, d not a multiple of 16
     RunPrefill(policy, DType::kBF16, 4096, 4, 1, 128, 64);
     RunPrefill(policy, DType::kF32, 300, 3, 3, 256, 16);
+  }
+}
+
+TEST_CASE("prefill: the bf16 tensor-core kernel vs the CPU kernel (bf16 tolerances)") {
+  for (PrefillPolicy policy : {PrefillPolicy::kDense, PrefillPolicy::kFlashPrefill, PrefillPolicy::kDma}) {
+    for (DType dtype : {DType::kF32, DType::kF16, DType::kBF16}) {
+      RunPrefill(policy, dtype, 1000, 4, 2, 64, 64, true);
+    }
+    RunPrefill(policy, DType::kF32, 1, 2, 2, 64, 64, true);
+    RunPrefill(policy, DType::kF32, 64, 4, 1, 128, 64, true);
+    RunPrefill(policy, DType::kF16, 777, 4, 1, 128, 32, true);   // blocks smaller than the tile
+    RunPrefill(policy, DType::kF32, 700, 2, 1, 128, 128, true);  // blocks larger than the tile
+    RunPrefill(policy, DType::kBF16, 4096, 4, 1, 128, 64, true);
   }
 }
 
