@@ -138,7 +138,10 @@ void AddTo(CLI::App& app) {
       if (option->get_lnames()[0] == std::string(b.option + 2)) required.push_back(option);
     }
   }
-  for (CLI::Option* option : required) option->required(false);
+  for (CLI::Option* option : required) {  // still marked in the help
+    option->required(false);
+    option->description(option->get_description() + " [REQUIRED, or from the --config preset]");
+  }
   auto path = std::make_shared<std::string>();
   app.add_option("--config", *path, "A preset (configs/*.toml) for the options not given");
   app.parse_complete_callback([&app, path, required] {

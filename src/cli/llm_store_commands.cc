@@ -43,7 +43,7 @@ void AddLlmRetrievalOptions(CLI::App& command, llm::LlmRetrievalOptions& r) {
       ->check(CLI::Range(size_t(1), size_t(1) << 20));
   command.add_flag("--true-positions", r.true_positions,
                    "Retrieved chunks at their own positions (beyond the trained context the model sees unseen positions)");
-  command.add_flag("!--dense-prefill", r.flashprefill,
+  command.add_flag_callback("--dense-prefill", [&r] { r.flashprefill = false; },
                    "Dense causal attention inside a segment (default: FlashPrefill block masks)");
 }
 
