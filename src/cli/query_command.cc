@@ -215,7 +215,12 @@ void AddQueryCommand(CLI::App& app) {
   // --weights names a weights file in every other command.
   query->add_option("--weights", a->weights)
       ->group("")
-      ->check(CLI::Validator([](std::string&) -> std::string { return "is --hsa-weights in query (--weights names a weights file elsewhere)"; }, ""));
+      ->check(CLI::Validator(
+          [](std::string&) -> std::string {
+            return "query: --weights is --hsa-weights here (softmax or stickbreaking); --weights names a weights "
+                   "file in every other command";
+          },
+          ""));
   query->add_option("--window", a->window, "Local window W in tokens")->capture_default_str();
   query->add_option("--sinks", a->sinks, "Joint: first chunks always attended")->capture_default_str();
   query->add_flag("--softmax1", a->softmax1, "Softmax-off-by-one inside chunks");
