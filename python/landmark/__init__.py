@@ -13,6 +13,7 @@ library's message and status.
 """
 from ._lib import Arena, Config, Error
 from ._lib import lib as _c
+from .model import MODEL_TASK, Model, ModelAnswer
 from .prefill import PrefillResult, prefill
 from .retrieval import Result, Retriever, Selection
 from .store import Store, StoreWriter, info, manifest, verify
@@ -20,5 +21,5 @@ from .store import Store, StoreWriter, info, manifest, verify
 __version__ = _c.landmark_version().decode()
 API_VERSION = _c.landmark_api_version()
 
-__all__ = ["Arena", "Config", "Error", "PrefillResult", "Result", "Retriever", "Selection", "Store", "StoreWriter",
+__all__ = ["Arena", "Config", "Error", "MODEL_TASK", "Model", "ModelAnswer", "PrefillResult", "Result", "Retriever", "Selection", "Store", "StoreWriter",
            "info", "manifest", "prefill", "verify", "__version__", "API_VERSION"]

@@ -107,7 +107,7 @@ inline size_t Elements(size_t a, size_t b, size_t c, const char* what) {
 
 // ---- the objects behind the handles ----
 
-enum class Kind : uint8_t { kArena = 1, kConfig, kWriter, kStore, kRetriever, kResult };
+enum class Kind : uint8_t { kArena = 1, kConfig, kWriter, kStore, kRetriever, kResult, kModel };
 const char* Name(Kind kind);
 
 struct ArenaObject {

@@ -30,6 +30,7 @@ const char* Name(Kind kind) {
     case Kind::kStore: return "store";
     case Kind::kRetriever: return "retriever";
     case Kind::kResult: return "result";
+    case Kind::kModel: return "model";
   }
   return "?";
 }
