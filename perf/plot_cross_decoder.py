@@ -9,11 +9,19 @@ import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
+from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter  # noqa: E402
 from plotting import read_rows, run, save_figure  # noqa: E402
 
 
-def main(path):
-    rows = read_rows(path)
+def plain_log_axis(axis):
+    """Ticks at 1, 2, 5 × 10^k labelled as plain numbers: a log axis spanning
+    less than a decade still shows several readable values."""
+    axis.set_major_locator(LogLocator(base=10, subs=(1.0, 2.0, 5.0)))
+    axis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
+    axis.set_minor_formatter(NullFormatter())
+
+
+def figure(rows):
     batches = sorted({int(r["batch"]) for r in rows})
     fig, axes = plt.subplots(1, len(batches) + 1, figsize=(5 * (len(batches) + 1), 4.5))
     for ax, batch in zip(axes, batches):
@@ -25,6 +33,7 @@ def main(path):
                       label=f"{stack}, bytes ÷ bandwidth")
         ax.set_xlabel("context tokens")
         ax.set_ylabel("ms per decode step")
+        plain_log_axis(ax.yaxis)
         ax.set_title(f"batch {batch}", fontsize=10)
         ax.grid(True, which="both", alpha=0.3)
         ax.legend(fontsize=7)
@@ -39,7 +48,11 @@ def main(path):
     ax.grid(True, which="both", alpha=0.3)
     ax.legend(fontsize=7)
     fig.suptitle(f"cross-decoder {rows[0]['layers']} × {rows[0]['d_model']} on {rows[0]['cpu']}", fontsize=10)
-    save_figure(fig, path)
+    return fig
+
+
+def main(path):
+    save_figure(figure(read_rows(path)), path)
 
 
 if __name__ == "__main__":

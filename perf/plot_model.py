@@ -12,8 +12,14 @@ import matplotlib.pyplot as plt  # noqa: E402
 from plotting import read_rows, run, save_figure  # noqa: E402
 
 
-def main(path):
-    rows = read_rows(path)
+def ratio_range(rows, key):
+    """"0.45-0.67" (the lowest to the highest of the rows), or one value."""
+    values = [float(r[key]) for r in rows]
+    low, high = min(values), max(values)
+    return f"{low:.2f}" if f"{low:.2f}" == f"{high:.2f}" else f"{low:.2f}-{high:.2f}"
+
+
+def figure(rows):
     n = [int(r["tokens"]) for r in rows]
     fig, (acc, lat) = plt.subplots(1, 2, figsize=(11, 4.5))
     acc.semilogx(n, [100 * float(r["accuracy"]) for r in rows], "o-", label="exact pass key")
@@ -31,10 +37,14 @@ def main(path):
     lat.set_ylabel("ms per answer (question + greedy bytes)")
     lat.grid(True, which="both", alpha=0.3)
     lat.legend(fontsize=8)
-    r0 = rows[0]
-    fig.suptitle(f"landmark byte model on {r0['cpu']}: ingest {float(r0['lower_ratio']):.2f}-"
-                 f"{max(float(r['lower_ratio']) for r in rows):.2f} of the FMA peak", fontsize=10)
-    save_figure(fig, path)
+    # The range over every size, whichever row holds the lowest.
+    fig.suptitle(f"landmark byte model on {rows[0]['cpu']}: ingest at {ratio_range(rows, 'lower_ratio')} of the "
+                 f"FMA peak", fontsize=10)
+    return fig
+
+
+def main(path):
+    save_figure(figure(read_rows(path)), path)
 
 
 if __name__ == "__main__":

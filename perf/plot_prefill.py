@@ -18,13 +18,23 @@ COLORS = {"flashprefill": "tab:blue", "flashprefill:delta=5": "tab:purple", "fla
 MARKERS = {"random": "x", "sink": "v", "local": "s", "slash": "^", "mixture": "o"}
 
 
-def main(path):
-    with open(path, newline="") as f:
-        rows = list(csv.DictReader(f))
-    if not rows:
-        sys.exit(f"{path}: no results")
+def spread(values, min_ratio):
+    """`values` (positive, on a log axis) moved apart as little as needed for
+    consecutive ones, in order, to be at least `min_ratio` apart: label
+    positions that do not overlap. Returns them in the input's order."""
+    order = sorted(range(len(values)), key=lambda i: values[i])
+    placed = [0.0] * len(values)
+    previous = None
+    for i in order:
+        placed[i] = values[i] if previous is None else max(values[i], previous * min_ratio)
+        previous = placed[i]
+    return placed
+
+
+def figure(rows):
     sparse = [r for r in rows if r["policy"] != "dense"]
     fig, (left, right) = plt.subplots(1, 2, figsize=(13, 5.2))
+    labels = []  # (length, speedup, density, color) of the mixture lines, placed after
 
     for policy in sorted({r["policy"] for r in sparse}):
         for pattern in sorted({r["pattern"] for r in sparse}):
@@ -38,9 +48,15 @@ def main(path):
                       linewidth=2 if main_line else 0.6, alpha=1 if main_line else 0.35,
                       label=policy if main_line else None)
             if main_line:
-                for xi, yi, di in zip(x, y, density):
-                    left.annotate(f"{100 * di:.1f}%", (xi, yi), textcoords="offset points", xytext=(4, 4),
-                                  fontsize=7, color=COLORS.get(policy, "gray"))
+                labels += [(xi, yi, di, COLORS.get(policy, "gray")) for xi, yi, di in zip(x, y, density)]
+    # Density labels beside their points, spread apart per length (a label
+    # is ~10 points tall: a ratio of 1.25 on this axis), with a leader line.
+    for length in sorted({label[0] for label in labels}):
+        here = [label for label in labels if label[0] == length]
+        for (xi, yi, di, color), yl in zip(here, spread([label[1] for label in here], 1.25)):
+            left.annotate(f"{100 * di:.1f}%", (xi, yi), xytext=(xi * 1.12, yl), fontsize=7, color=color,
+                          va="center", arrowprops={"arrowstyle": "-", "color": color, "linewidth": 0.5,
+                                                   "shrinkA": 0, "shrinkB": 2} if yl != yi else None)
     left.axhline(1.0, color="gray", linestyle="--", linewidth=1)
     left.set_xscale("log", base=2)
     left.set_yscale("log")
@@ -69,7 +85,15 @@ def main(path):
     first = rows[0]
     fig.suptitle(f"landmark sparse prefill on {first['cpu']} ({first['isa']}, {first['threads']} threads), "
                  f"{first['shape'].split(' ', 1)[1]}", fontsize=10)
-    save_figure(fig, path)
+    return fig
+
+
+def main(path):
+    with open(path, newline="") as f:
+        rows = list(csv.DictReader(f))
+    if not rows:
+        sys.exit(f"{path}: no results")
+    save_figure(figure(rows), path)
 
 
 if __name__ == "__main__":

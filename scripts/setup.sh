@@ -15,7 +15,7 @@ packages=(build-essential cmake ninja-build pkg-config
   libcli11-dev nlohmann-json3-dev libtomlplusplus-dev libxxhash-dev libfmt-dev zlib1g-dev
   libpcre2-dev libutf8proc-dev
   libopenmpi-dev openmpi-bin
-  python3-numpy python3-matplotlib python3-pytest)
+  python3-numpy python3-matplotlib python3-pytest python3-setuptools python3-wheel python3-pip)
 
 missing=()
 for p in "${packages[@]}"; do

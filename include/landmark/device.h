@@ -37,6 +37,7 @@ struct DeviceReport {
   std::vector<GpuInfo> gpus;
   Device auto_choice = Device::kCpu;  // what kAuto resolves to
   std::string ToText() const;         // for `landmark info --devices`
+  std::string ToJson() const;         // for `landmark info --devices --json`
 };
 
 // Probes once per process (loads the backend, counts GPUs); cheap afterwards.

@@ -1,4 +1,4 @@
-// Gated Memory Unit (SambaY, arXiv 2507.06607; DESIGN.md "GMU").
+// Gated Memory Unit (SambaY, arXiv 2507.06607; docs/design.md "GMU").
 //   sambay:    y = W_out · (m ⊙ SiLU(W_in · x))
 //   gated-mix: g = σ(W_g · [W_c x; W_m m]),  y = W_out · SiLU(g ⊙ W_c x + (1−g) ⊙ W_m m)
 // x is the block's pre-normed hidden state [d], m the memory [d_m] produced

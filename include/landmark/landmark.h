@@ -539,6 +539,51 @@ LANDMARK_API landmark_status landmark_llm_answer_source(const landmark_llm_answe
                                                         landmark_llm_source* source);
 LANDMARK_API landmark_status landmark_llm_answer_close(landmark_llm_answer* answer);
 
+/* ---- landmark's byte model (docs/model.md) -------------------------------
+ * The model that `landmark ingest --model` / `landmark ask` run: text
+ * streamed through its lower layers into a store, questions answered by its
+ * upper layers retrieving from it. The shipped weights answer one kind of
+ * question (landmark_model_task); others are refused, not made up. */
+
+typedef struct landmark_model landmark_model;
+/* "default" (the shipped weights, or $LANDMARK_MODEL) or a .safetensors path. */
+LANDMARK_API landmark_status landmark_model_load(const char* spec, landmark_model** model);
+/* The config (docs/model.md) as JSON, copied as landmark_store_info_json does. */
+LANDMARK_API landmark_status landmark_model_config_json(const landmark_model* model, char* buffer, size_t capacity,
+                                                        size_t* length);
+LANDMARK_API landmark_status landmark_model_close(landmark_model* model);
+/* The one kind of question the model answers, in words; static storage. */
+LANDMARK_API const char* landmark_model_task(void);
+
+/* Text through the model into the store at `dir`: created, or continued
+ * when this model wrote it. Files: every file under `paths` (files or
+ * directories, .gz read as text), one document each; a file that is not
+ * UTF-8 text is an error naming it. `tokens` (may be NULL): the store's
+ * tokens afterwards. */
+LANDMARK_API landmark_status landmark_model_ingest_files(const landmark_model* model, const char* dir,
+                                                         const char* const* paths, size_t count, uint64_t* tokens);
+/* One document from memory (UTF-8). */
+LANDMARK_API landmark_status landmark_model_ingest_text(const landmark_model* model, const char* dir,
+                                                        const char* text, size_t length, uint64_t* tokens);
+
+typedef struct landmark_model_answer {
+  size_t struct_size; /* set by landmark_model_answer_init */
+  int stopped;        /* 1: the stop byte came; 0: cut at max_bytes, not a finished answer */
+  size_t steps;       /* forward passes */
+  double seconds;
+  uint64_t bytes_read; /* store bytes: landmarks scored + K/V attended */
+} landmark_model_answer;
+LANDMARK_API void landmark_model_answer_init(landmark_model_answer* answer);
+/* Answers `question` about the store at `dir` (greedy, at most max_bytes,
+ * 1..65536). A question of another kind than landmark_model_task fails with
+ * LANDMARK_ERROR_INVALID_ARGUMENT saying what the model answers; raw = 1
+ * sends the bytes as given, unframed and unchecked. The answer goes to
+ * `buffer` (NUL terminated, cut to capacity; capacity 0: only `length`);
+ * `length` (may be NULL): its full length; `answer` (may be NULL): how. */
+LANDMARK_API landmark_status landmark_model_ask(const landmark_model* model, const char* dir, const char* question,
+                                                size_t max_bytes, int raw, char* buffer, size_t capacity,
+                                                size_t* length, landmark_model_answer* answer);
+
 #ifdef __cplusplus
 }
 #endif

@@ -153,6 +153,15 @@ struct ModelAnswer {
   std::vector<uint32_t> chunks;  // first HSA block, first head: chunks chosen at the question's last byte
 };
 
+// The one kind of question the shipped weights were trained to answer, in
+// words (for messages): the pass key of a numbered vault.
+extern const char kPassKeyTask[];
+// `question` in the trained frame (" Q: pass key for vault 123? A: ") when
+// it asks for a vault's pass key ("pass key for vault 123", "What is the pass
+// key of vault 123?"); "" for any other question, which the model cannot
+// answer (it would make an answer up).
+std::string PassKeyQuestion(std::string_view question);
+
 // Answers questions about an ingested store: the question's bytes continue
 // the document (positions n, n+1, ...), greedy decoding until '\n'.
 class ModelAnswerer {

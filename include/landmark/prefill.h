@@ -5,7 +5,7 @@
 //
 // Shapes (token-major, elements): Q [L][q_heads][d] f32; K, V [L][kv.heads][d]
 // f32/f16/bf16 (a KVSequence); out [L][q_heads][d]; masks [kv.heads][nb][nb]
-// with nb = ceil(L / block). The math is DESIGN.md, "Sparse prefill".
+// with nb = ceil(L / block). The math is docs/design.md, "Sparse prefill".
 #pragma once
 
 #include <cstddef>

@@ -1,7 +1,7 @@
 // The retrieval engine (Hierarchical Sparse Attention over a chunk store):
 // score the landmarks of the candidate chunks, select the top-k per kv head,
 // attend to the selected chunks with the block kernel and fuse.
-// The math is DESIGN.md's "Positions and candidates", "Scoring and
+// The math is docs/design.md's "Positions and candidates", "Scoring and
 // selection" and "Fusion modes".
 //
 // For a query at position p (it sees tokens 0..p; default p = n-1) and a

@@ -1,6 +1,6 @@
 // The chunk store: a directory holding the keys and values of a long
 // context in fixed-size chunks, one small landmark per (chunk, head), and
-// optionally each chunk's source text. Format v1 (DESIGN.md "Store format"):
+// optionally each chunk's source text. Format v1 (docs/design.md "Store format"):
 //
 //   manifest.json    the single source of truth, replaced atomically per commit
 //   landmarks.bin    [chunk][landmark head][landmark values] (hot, small)
@@ -46,7 +46,7 @@ namespace landmark {
 
 class StoreReader;
 
-// How a chunk's landmark is made (DESIGN.md "Landmarks").
+// How a chunk's landmark is made (docs/design.md "Landmarks").
 enum class LandmarkKind : uint8_t {
   kLearned = 0,  // supplied by the model at ingest, stored as given
   kMean = 1,     // mean of the chunk's keys (per kv head; R = d)

@@ -14,6 +14,7 @@ library's message and status.
 from ._lib import Arena, Config, Error
 from ._lib import lib as _c
 from .llm import Answer, Answerer, Llm, Source
+from .model import MODEL_TASK, Model, ModelAnswer
 from .prefill import PrefillResult, prefill
 from .retrieval import Result, Retriever, Selection
 from .store import Store, StoreWriter, info, manifest, verify
@@ -21,5 +22,5 @@ from .store import Store, StoreWriter, info, manifest, verify
 __version__ = _c.landmark_version().decode()
 API_VERSION = _c.landmark_api_version()
 
-__all__ = ["Answer", "Answerer", "Arena", "Config", "Error", "Llm", "Source", "PrefillResult", "Result", "Retriever", "Selection", "Store", "StoreWriter",
+__all__ = ["Answer", "Answerer", "Arena", "Config", "Error", "Llm", "MODEL_TASK", "Model", "ModelAnswer", "PrefillResult", "Result", "Retriever", "Selection", "Source", "Store", "StoreWriter",
            "info", "manifest", "prefill", "verify", "__version__", "API_VERSION"]

@@ -95,6 +95,11 @@ class PrefillStats(ctypes.Structure):
                 ("mask_seconds", ctypes.c_double), ("attention_seconds", ctypes.c_double)]
 
 
+class ModelAnswerInfo(ctypes.Structure):
+    _fields_ = [("struct_size", size_t), ("stopped", c_int), ("steps", size_t), ("seconds", ctypes.c_double),
+                ("bytes_read", u64)]
+
+
 def _candidates():
     """Where liblandmark may be: $LANDMARK_LIBRARY, beside an installed
     package (recorded at install), a source checkout's build/, the system."""
@@ -186,6 +191,15 @@ _signatures = {
     "landmark_prefill": (c_int, [ctypes.c_void_p, size_t, size_t, size_t, ctypes.c_void_p, ctypes.c_void_p, c_int,
                                  size_t, P(PrefillOptions), ctypes.c_void_p, size_t, ctypes.c_void_p, size_t,
                                  ctypes.c_void_p, size_t, P(PrefillStats)]),
+    "landmark_model_load": (c_int, [ctypes.c_char_p, P(handle)]),
+    "landmark_model_config_json": (c_int, [handle, ctypes.c_char_p, size_t, P(size_t)]),
+    "landmark_model_close": (c_int, [handle]),
+    "landmark_model_task": (ctypes.c_char_p, []),
+    "landmark_model_ingest_files": (c_int, [handle, ctypes.c_char_p, P(ctypes.c_char_p), size_t, P(u64)]),
+    "landmark_model_ingest_text": (c_int, [handle, ctypes.c_char_p, ctypes.c_char_p, size_t, P(u64)]),
+    "landmark_model_answer_init": (None, [P(ModelAnswerInfo)]),
+    "landmark_model_ask": (c_int, [handle, ctypes.c_char_p, ctypes.c_char_p, size_t, c_int, ctypes.c_char_p, size_t,
+                                   P(size_t), P(ModelAnswerInfo)]),
 }
 for _name, (_restype, _argtypes) in _signatures.items():
     _f = getattr(lib, _name)

@@ -80,7 +80,7 @@ def _results(h):
 
 class Retriever(_lib.Handle):
     """Scores a store's landmarks, selects the top-k chunks per kv head,
-    attends to them and fuses (DESIGN.md). Keyword arguments override the
+    attends to them and fuses (docs/design.md). Keyword arguments override the
     preset `config`; `device` is "auto" (the GPU when the CUDA backend
     sees one), "cpu" or "cuda"; `threads` runs its queries in an arena of
     that many threads. Keeps the store open by itself."""

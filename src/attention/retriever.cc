@@ -173,7 +173,7 @@ struct Retriever::Impl {
   }
   ChunkKV ChunkOf(size_t c, size_t head) const { return store.chunk(c - First(), head); }
 
-  // Candidates and the local term of a query at `position` (DESIGN.md).
+  // Candidates and the local term of a query at `position` (docs/design.md).
   struct Plan {
     bool empty = true;  // nothing visible (an empty store)
     size_t p = 0, sink_end = 0, cand_end = 0, local_begin = 0, local_end = 0;

@@ -5,6 +5,8 @@
 #include <dlfcn.h>
 #include <fmt/core.h>
 
+#include <nlohmann/json.hpp>
+
 #include <filesystem>
 #include <mutex>
 #include <string>
@@ -142,6 +144,25 @@ std::string DeviceReport::ToText() const {
   }
   s += fmt::format("auto picks: {}\n", Name(auto_choice));
   return s;
+}
+
+std::string DeviceReport::ToJson() const {
+  nlohmann::json gpu_list = nlohmann::json::array();
+  for (const GpuInfo& g : gpus) {
+    gpu_list.push_back({{"index", g.index}, {"name", g.name}, {"compute_capability", fmt::format("{}.{}", g.major, g.minor)},
+                        {"multiprocessors", g.multiprocessors}, {"memory_bytes", g.memory_bytes}});
+  }
+  const nlohmann::json j = {{"cpu", {{"available", true}}},
+                            {"cuda",
+                             {{"available", auto_choice == Device::kCuda},
+                              {"status", cuda_status},
+                              {"built", cuda_built},
+                              {"loaded", cuda_loaded},
+                              {"library", cuda_library},
+                              {"runtime", cuda_runtime},
+                              {"gpus", gpu_list}}},
+                            {"auto", Name(auto_choice)}};
+  return j.dump(2);
 }
 
 namespace backend {

@@ -114,7 +114,7 @@ inline size_t Elements(size_t a, size_t b, size_t c, const char* what) {
 
 // ---- the objects behind the handles ----
 
-enum class Kind : uint8_t { kArena = 1, kConfig, kWriter, kStore, kRetriever, kResult, kLlm, kLlmAnswerer, kLlmAnswer };
+enum class Kind : uint8_t { kArena = 1, kConfig, kWriter, kStore, kRetriever, kResult, kLlm, kLlmAnswerer, kLlmAnswer, kModel };
 const char* Name(Kind kind);
 
 struct ArenaObject {

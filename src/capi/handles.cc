@@ -33,6 +33,7 @@ const char* Name(Kind kind) {
     case Kind::kLlm: return "llm";
     case Kind::kLlmAnswerer: return "llm answerer";
     case Kind::kLlmAnswer: return "llm answer";
+    case Kind::kModel: return "model";
   }
   return "?";
 }

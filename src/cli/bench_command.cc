@@ -26,12 +26,26 @@
 namespace landmark::cli {
 namespace {
 
+// Where a benchmark's CSV goes by default: the project's perf/results (this
+// build's source tree), wherever the command runs; without the source tree
+// (an installed landmark), $XDG_CACHE_HOME or ~/.cache/landmark/results.
+std::string ResultsPath(const std::string& file) {
+  namespace fs = std::filesystem;
+  const fs::path project = fs::path(LANDMARK_SOURCE_DIR) / "perf" / "results";
+  std::error_code error;
+  if (fs::is_directory(project, error)) return (project / file).string();
+  const char* cache = std::getenv("XDG_CACHE_HOME");
+  const char* home = std::getenv("HOME");
+  const fs::path base = cache && *cache ? fs::path(cache) : fs::path(home && *home ? home : "/tmp") / ".cache";
+  return (base / "landmark" / "results" / file).string();
+}
+
 struct BenchArgs {
   size_t threads = 0;
   std::string isa;
   bool quick = false;
   std::string filter;
-  std::string csv = "perf/results/kernels.csv";
+  std::string csv = ResultsPath("kernels.csv");
   bool plot = true;
   size_t decode_tokens = 0, prefill_tokens = 0;
 };
@@ -39,7 +53,7 @@ struct BenchArgs {
 struct PrefillBenchArgs {
   size_t threads = 0;
   std::string isa, device = "cpu";
-  std::string csv = "perf/results/prefill.csv";
+  std::string csv = ResultsPath("prefill.csv");
   bool plot = true;
   perf::PrefillBenchOptions options;
 };
@@ -124,8 +138,8 @@ void RunPrefill(const PrefillBenchArgs& args) {
                 "and the output over PCIe); kernel = the GPU kernel alone (CUDA events), GFLOP/s on the computed "
                 "blocks and /peak against the probed f32 FMA peak (--gpu-tensor-cores: the probed bf16 mma.sync peak); x cpu = cpu / gpu; x gpu-dns = GPU dense kernel / "
                 "this kernel; rel-L2 of the GPU output against dense on sampled query blocks.\n");
-    const std::string csv = args.csv == "perf/results/prefill.csv"
-                                ? "perf/results/prefill-cuda-" + perf::GpuSlug(gpu.gpu) + ".csv" : args.csv;
+    const std::string csv = args.csv == ResultsPath("prefill.csv")
+                                ? ResultsPath("prefill-cuda-" + perf::GpuSlug(gpu.gpu) + ".csv") : args.csv;
     if (!csv.empty()) {
       perf::WritePrefillGpuCsv(csv, limits, gpu.gpu, peak, gpu.h2d_gbps, results);
       std::printf("wrote %s\n", csv.c_str());
@@ -142,7 +156,7 @@ void RunPrefill(const PrefillBenchArgs& args) {
 struct IngestArgs {
   size_t threads = 0;
   bool quick = false, keep = false;
-  std::string dir, csv = "perf/results/ingest.csv";
+  std::string dir, csv = ResultsPath("ingest.csv");
 };
 
 void RunIngestBench(const IngestArgs& args) {
@@ -178,8 +192,8 @@ struct DecodeArgs {
   perf::DecodeBenchOptions options;
   std::string device = "cpu";
   bool no_cold = false, no_headline = false, plot = true;
-  std::string csv = "perf/results/decode.csv";
-  std::string scaling_csv = "perf/results/decode-scaling.csv";
+  std::string csv = ResultsPath("decode.csv");
+  std::string scaling_csv = ResultsPath("decode-scaling.csv");
   size_t threads = 0;
 };
 
@@ -231,8 +245,8 @@ void RunDecodeBench(const DecodeArgs& args) {
                 "query, PCIe lim = K/V per query ÷ pinned host->device bandwidth; ratio = limit ÷ time; batch/q = "
                 "one batch of %zu queries (resident) ÷ %zu; x cpu = cpu ÷ best single-query GPU time; x dense = CPU "
                 "dense ÷ that.\n", options.gpu_batch, options.gpu_batch);
-    const std::string csv = args.csv == "perf/results/decode.csv"
-                                ? "perf/results/decode-cuda-" + perf::GpuSlug(gpu.gpu) + ".csv" : args.csv;
+    const std::string csv = args.csv == ResultsPath("decode.csv")
+                                ? ResultsPath("decode-cuda-" + perf::GpuSlug(gpu.gpu) + ".csv") : args.csv;
     if (!csv.empty()) {
       perf::WriteDecodeGpuCsv(csv, limits, gpu, rows);
       std::printf("wrote %s\n", csv.c_str());
@@ -250,7 +264,7 @@ struct ModelArgs {
   size_t threads = 0;
   perf::ModelBenchOptions options;
   bool quick = false, plot = true;
-  std::string csv = "perf/results/model.csv";
+  std::string csv = ResultsPath("model.csv");
 };
 
 void RunModelBench(const ModelArgs& args) {
@@ -288,7 +302,7 @@ struct LlmArgs {
   perf::LlmBenchOptions options;
   bool quick = false, plot = true;
   size_t threads = 0;
-  std::string csv = "perf/results/llm.csv", store_csv = "perf/results/llm-store.csv";
+  std::string csv = ResultsPath("llm.csv"), store_csv = ResultsPath("llm-store.csv");
 };
 
 void RunLlmBench(const LlmArgs& args) {
@@ -344,7 +358,7 @@ struct CrossDecoderArgs {
   size_t threads = 0;
   perf::CrossDecoderBenchOptions options;
   bool plot = true;
-  std::string csv = "perf/results/cross_decoder.csv";
+  std::string csv = ResultsPath("cross_decoder.csv");
 };
 
 void RunCrossDecoderBench(const CrossDecoderArgs& args) {
@@ -377,7 +391,7 @@ void RunCrossDecoderBench(const CrossDecoderArgs& args) {
 struct ShardArgs {
   perf::ShardBenchOptions options;
   size_t threads = 0;
-  std::string csv = "perf/results/shards.csv";
+  std::string csv = ResultsPath("shards.csv");
 };
 
 // Under mpirun: every rank runs it; rank 0 builds the stores and reports.
@@ -435,7 +449,7 @@ void AddBenchCommands(CLI::App& app) {
   kernels->add_flag("--quick", args->quick, "Small shapes (seconds)");
   kernels->add_option("--filter", args->filter, "Only kernels whose name contains this");
   kernels->add_option("--csv", args->csv, "CSV output path (empty to skip)")->capture_default_str();
-  kernels->add_flag("!--no-plot", args->plot, "Do not draw the PNG plot");
+  kernels->add_flag_callback("--no-plot", [args] { args->plot = false; }, "Do not draw the PNG plot");
   kernels->add_option("--decode-tokens", args->decode_tokens, "n for dense-decode (default 1M)");
   kernels->add_option("--prefill-tokens", args->prefill_tokens, "L for causal-prefill (default 4096)");
   kernels->callback([args] { RunWithThreads(args->threads, [&] { RunKernels(*args); }); });
@@ -465,7 +479,7 @@ void AddBenchCommands(CLI::App& app) {
   prefill->add_option("--sample-blocks", o.sample_blocks,
                       "Query blocks compared with dense (default 32)")->check(CLI::PositiveNumber);
   prefill->add_option("--csv", prefill_args->csv, "CSV output path (empty to skip)")->capture_default_str();
-  prefill->add_flag("!--no-plot", prefill_args->plot, "Do not draw the PNG plot");
+  prefill->add_flag_callback("--no-plot", [prefill_args] { prefill_args->plot = false; }, "Do not draw the PNG plot");
   prefill->add_option("--device", prefill_args->device, "cpu, or cuda: every row also with the GPU kernel")
       ->capture_default_str();
   prefill->callback([prefill_args] {
@@ -494,7 +508,7 @@ void AddBenchCommands(CLI::App& app) {
   decode->add_option("--dir", decode_args->options.dir, "Scratch directory for the stores (default: a temp dir)");
   decode->add_flag("--keep", decode_args->options.keep, "Keep the stores and needle-queries.npy");
   decode->add_option("--csv", decode_args->csv, "CSV output path (empty to skip)")->capture_default_str();
-  decode->add_flag("!--no-plot", decode_args->plot, "Do not draw the PNG plot");
+  decode->add_flag_callback("--no-plot", [decode_args] { decode_args->plot = false; }, "Do not draw the PNG plot");
   decode->add_option("--device", decode_args->device,
                      "cpu, or cuda: also the GPU retriever (K/V resident and streamed, batches), vs HBM and PCIe")
       ->capture_default_str();
@@ -535,7 +549,7 @@ void AddBenchCommands(CLI::App& app) {
   model->add_option("--dir", model_args->options.dir, "Scratch directory for the stores (default: a temp dir)");
   model->add_flag("--keep", model_args->options.keep, "Keep the stores");
   model->add_option("--csv", model_args->csv, "CSV output path (empty to skip)")->capture_default_str();
-  model->add_flag("!--no-plot", model_args->plot, "Do not draw the PNG plot");
+  model->add_flag_callback("--no-plot", [model_args] { model_args->plot = false; }, "Do not draw the PNG plot");
   model->add_option("--threads", model_args->threads, "Worker threads (0: all CPUs)");
   model->callback([model_args] { RunWithThreads(model_args->threads, [&] { RunModelBench(*model_args); }); });
 
@@ -562,7 +576,7 @@ void AddBenchCommands(CLI::App& app) {
   llm->add_option("--dense-steps", llm_args->options.dense_steps, "Dense exact decode steps timed over the store")
       ->capture_default_str();
   llm->add_option("--store-csv", llm_args->store_csv, "CSV of the store part (empty to skip)")->capture_default_str();
-  llm->add_flag("!--no-plot", llm_args->plot, "Do not draw the PNG plot of the store part");
+  llm->add_flag_callback("--no-plot", [llm_args] { llm_args->plot = false; }, "Do not draw the PNG plot of the store part");
   llm->callback([llm_args] { RunWithThreads(llm_args->threads, [&] { RunLlmBench(*llm_args); }); });
 
   auto xdec_args = std::make_shared<CrossDecoderArgs>();
@@ -576,7 +590,7 @@ void AddBenchCommands(CLI::App& app) {
   xdec->add_option("--dir", xdec_args->options.dir, "Scratch directory (default: a temp dir)");
   xdec->add_flag("--keep", xdec_args->options.keep, "Keep the stores and weights");
   xdec->add_option("--csv", xdec_args->csv, "CSV output path (empty to skip)")->capture_default_str();
-  xdec->add_flag("!--no-plot", xdec_args->plot, "Do not draw the PNG plot");
+  xdec->add_flag_callback("--no-plot", [xdec_args] { xdec_args->plot = false; }, "Do not draw the PNG plot");
   xdec->add_option("--threads", xdec_args->threads, "Worker threads (0: all CPUs)");
   xdec->callback([xdec_args] { RunWithThreads(xdec_args->threads, [&] { RunCrossDecoderBench(*xdec_args); }); });
 }

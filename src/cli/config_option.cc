@@ -36,7 +36,7 @@ const Binding kBindings[] = {
     {"", "--temperature", "encoder.temperature"},
     {"", "--top-k", "retrieval.top_k"},
     {"", "--fusion", "retrieval.fusion"},
-    {"query", "--weights", "retrieval.weights"},  // prefill's --weights is a file
+    {"query", "--hsa-weights", "retrieval.weights"},
     {"query", "--window", "retrieval.window"},
     {"", "--sinks", "retrieval.sink_chunks"},
     {"", "--softmax1", "retrieval.softmax_off_by_one"},
@@ -49,7 +49,7 @@ const Binding kBindings[] = {
     {"prefill", "--slash", "prefill.flashprefill.slash_count"},
     {"prefill", "--importance", "prefill.dma.importance"},
     {"prefill", "--sparsity", "prefill.dma.sparsity"},
-    {"prefill", "--window", "prefill.dma.window"},
+    {"prefill", "--window-blocks", "prefill.dma.window"},  // blocks; --window is in tokens
     {"prefill", "--stride", "prefill.dma.stride"},
     {"prefill", "--dilation", "prefill.dma.dilation"},
     {"prefill", "--dilated-count", "prefill.dma.dilated_count"},
@@ -59,7 +59,10 @@ const Binding kBindings[] = {
 
 // `generate`'s sampling options share their names with the hashing
 // encoder's temperature and the retriever's top-k; no preset key means them.
+// Likewise the weight dtype of `gmu init-weights` and `model random` is not
+// the store's.
 bool SamplingOption(const std::string& command, const std::string& option) {
+  if ((command == "init-weights" || command == "random") && option == "--dtype") return true;
   return command == "generate" && (option == "--temperature" || option == "--top-k");
 }
 
@@ -83,8 +86,8 @@ std::optional<std::string> PresetValue(const Config& config, const std::string& 
 // them otherwise).
 bool AppliesTo(const std::string& option, const std::string& policy) {
   static const char* const kFlashPrefill[] = {"--threshold", "--delta", "--alpha", "--vertical", "--slash"};
-  static const char* const kDma[] = {"--importance", "--sparsity", "--window", "--stride", "--dilation",
-                                     "--dilated-count"};
+  static const char* const kDma[] = {"--importance", "--sparsity", "--window", "--window-blocks", "--stride",
+                                     "--dilation", "--dilated-count"};
   for (const char* o : kFlashPrefill) {
     if (option == o) return policy == "flashprefill";
   }
@@ -119,7 +122,14 @@ void AddTo(CLI::App& app) {
     for (CLI::App* sub : subcommands) AddTo(*sub);
     return;
   }
-  if (app.get_option_no_throw("--config") != nullptr) return;  // a command with its own (gmu: cross-decoder configs)
+  // gmu's --config is required and also read as a cross-decoder config; as
+  // a preset it fills the command's other options like everywhere else.
+  if (CLI::Option* own = app.get_option_no_throw("--config")) {
+    app.parse_complete_callback([&app, own] {
+      if (own->count() > 0) Fill(app, LoadConfig(own->as<std::string>()));
+    });
+    return;
+  }
   // A required option a preset can give is checked after the preset is read.
   std::vector<CLI::Option*> required;
   for (CLI::Option* option : app.get_options()) {
@@ -128,7 +138,10 @@ void AddTo(CLI::App& app) {
       if (option->get_lnames()[0] == std::string(b.option + 2)) required.push_back(option);
     }
   }
-  for (CLI::Option* option : required) option->required(false);
+  for (CLI::Option* option : required) {  // still marked in the help
+    option->required(false);
+    option->description(option->get_description() + " [REQUIRED, or from the --config preset]");
+  }
   auto path = std::make_shared<std::string>();
   app.add_option("--config", *path, "A preset (configs/*.toml) for the options not given");
   app.parse_complete_callback([&app, path, required] {

@@ -94,7 +94,8 @@ void AddGmuCommands(CLI::App& app) {
   auto args = std::make_shared<GmuArgs>();
 
   CLI::App* init = gmu->add_subcommand("init-weights", "Write random-initialised weights for a cross-decoder config");
-  init->add_option("--config", args->config, "Cross-decoder config (TOML, e.g. configs/cross-decoder-16x2048.toml)")
+  init->add_option("--config", args->config, "A preset with a [cross_decoder] section (e.g. configs/cross-decoder-16x2048.toml); "
+                  "its other keys fill the options not given, as in every command")
       ->required();
   init->add_option("--out", args->out, "Weights file (.safetensors)")->required();
   init->add_option("--dtype", args->dtype, "Weight dtype: bf16 or f32")->capture_default_str();
@@ -103,7 +104,7 @@ void AddGmuCommands(CLI::App& app) {
 
   CLI::App* run = gmu->add_subcommand("run", "Decode steps of the cross-decoder over a store");
   run->add_option("store", args->store, "Store directory")->required();
-  run->add_option("--config", args->config, "Cross-decoder config (TOML)")->required();
+  run->add_option("--config", args->config, "A preset with a [cross_decoder] section (as for init-weights)")->required();
   run->add_option("--weights", args->weights, "Weights (.safetensors; see `gmu init-weights`)")->required();
   run->add_option("--input", args->input, "Hidden states [M, d_model] (f32 .npy); default: seeded normal");
   run->add_option("--batch", args->batch, "Rows M without --input")->check(CLI::PositiveNumber);

@@ -4,6 +4,7 @@
 
 #include <cstdio>
 #include <filesystem>
+#include <nlohmann/json.hpp>
 
 #include "landmark/error.h"
 #include "landmark/llm.h"
@@ -42,7 +43,7 @@ void AddLlmRetrievalOptions(CLI::App& command, llm::LlmRetrievalOptions& r) {
       ->check(CLI::Range(size_t(1), size_t(1) << 20));
   command.add_flag("--true-positions", r.true_positions,
                    "Retrieved chunks at their own positions (beyond the trained context the model sees unseen positions)");
-  command.add_flag("!--dense-prefill", r.flashprefill,
+  command.add_flag_callback("--dense-prefill", [&r] { r.flashprefill = false; },
                    "Dense causal attention inside a segment (default: FlashPrefill block masks)");
 }
 
@@ -98,13 +99,27 @@ void RunLlmIngest(const LlmIngestArgs& a) {
 void RunLlmAsk(const LlmAskArgs& a) {
   const llm::LlmModel model = llm::LlmModel::Load(a.model);
   const llm::LlmAnswerer answerer(model, a.store, a.retrieval);
+  nlohmann::json answers = nlohmann::json::array();
   for (const std::string& question : a.questions) {
-    if (a.questions.size() > 1) std::printf("Q: %s\n", question.c_str());
-    const llm::LlmAnswer r = answerer.Ask(question, a.generation, [](std::string_view text) {
+    if (a.questions.size() > 1 && !a.json) std::printf("Q: %s\n", question.c_str());
+    const llm::LlmAnswer r = answerer.Ask(question, a.generation, [&a](std::string_view text) {
+      if (a.json) return true;
       std::fwrite(text.data(), 1, text.size(), stdout);
       std::fflush(stdout);
       return true;
     });
+    if (a.json) {
+      nlohmann::json sources = nlohmann::json::array();
+      for (const llm::LlmSourceUse& s : r.sources) {
+        sources.push_back({{"document", s.document}, {"offset", s.source.offset}, {"chunk", s.chunk},
+                           {"share", s.share}, {"text", s.text}});
+      }
+      answers.push_back({{"question", question}, {"answer", r.text}, {"stopped", r.stopped},
+                         {"question_tokens", r.question_tokens}, {"answer_tokens", r.tokens.size()},
+                         {"prefill_seconds", r.prefill_seconds}, {"decode_seconds", r.decode_seconds},
+                         {"sources", sources}});
+      continue;
+    }
     std::printf("%s\n", r.stopped ? "" : " [stopped at --max-tokens]");
     if (r.sources.empty()) {
       std::printf("sources: none retrieved (the whole store lies inside the sinks and the local window)\n");
@@ -124,6 +139,7 @@ void RunLlmAsk(const LlmAskArgs& a) {
                  r.question_tokens, r.prefill_seconds, r.tokens.size(), r.decode_seconds,
                  r.decode_seconds > 0 ? double(r.tokens.size()) / r.decode_seconds : 0.0);
   }
+  if (a.json) std::printf("%s\n", answers.dump(2, ' ', false, nlohmann::json::error_handler_t::replace).c_str());
 }
 
 }  // namespace landmark::cli

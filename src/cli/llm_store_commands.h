@@ -31,6 +31,7 @@ struct LlmAskArgs {
   std::vector<std::string> questions;
   llm::LlmRetrievalOptions retrieval;
   llm::GenerateOptions generation;
+  bool json = false;  // the answers as one JSON array on stdout (no streaming)
 };
 void RunLlmAsk(const LlmAskArgs& args);
 

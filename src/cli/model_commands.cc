@@ -7,6 +7,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <memory>
+#include <nlohmann/json.hpp>
 
 #include "landmark/error.h"
 #include "landmark/model.h"
@@ -96,10 +97,27 @@ struct AskArgs {
   std::string store, model = "default";
   std::vector<std::string> questions;
   size_t max_bytes = 16;
-  bool raw = false, explain = false;
+  bool raw = false, explain = false, json = false;
   size_t threads = 0;
   LlmAskArgs llm;  // a store an LLM wrote
 };
+
+// The store's encoder ("model", "llm", "hashing", "" for K/V from files).
+std::string EncoderOf(const std::string& dir) {
+  const StoreInfo info = ReadStoreInfo(dir);
+  const auto it = info.metadata.find("encoder");
+  return it == info.metadata.end() ? "" : it->second;
+}
+
+// `ask` answers through a model; stores without one name the command that
+// reads them.
+void CheckModelStore(const std::string& dir) {
+  const std::string encoder = EncoderOf(dir);
+  LANDMARK_CHECK_ARG(encoder != "hashing", dir + ": a text store (hashing encoder, no model): ask it with "
+                                                 "`landmark query " + dir + " \"QUESTION\"`");
+  LANDMARK_CHECK_ARG(!encoder.empty(), dir + ": holds K/V ingested from files (--keys/--values), not text through a "
+                                             "model: query it with `landmark query " + dir + " --q Q.npy`");
+}
 
 void RunAsk(const CLI::App& app, AskArgs& a) {
   if (IsLlmStore(a.store) || IsLlmDirectory(a.model)) {
@@ -112,34 +130,57 @@ void RunAsk(const CLI::App& app, AskArgs& a) {
     a.llm.model = a.model;
     a.llm.store = a.store;
     a.llm.questions = a.questions;
+    a.llm.json = a.json;
     return RunLlmAsk(a.llm);
   }
   for (const char* option : {"--max-tokens", "--temperature", "--top-p"}) {
     LANDMARK_CHECK_ARG(app.count(option) == 0,
                        std::string("ask: ") + option + " belongs to stores of Hugging Face models (--model DIR)");
   }
+  CheckModelStore(a.store);
+  // The byte model answers one kind of question: others are refused before
+  // any work, rather than answered with made-up bytes.
+  std::vector<std::string> framed;
+  for (const std::string& q : a.questions) {
+    framed.push_back(a.raw ? q : PassKeyQuestion(q));
+    LANDMARK_CHECK_ARG(!framed.back().empty(),
+                       "ask: \"" + q + "\" is not a question landmark's byte model can answer. It was trained on one "
+                       "kind: " + kPassKeyTask + "; to anything else it would print a made-up answer. For questions "
+                       "about text, ingest it with a Hugging Face model (ingest --model DIR, docs/llm.md), or with the "
+                       "hashing encoder and search it with `landmark query STORE \"QUESTION\"` (--raw sends the bytes "
+                       "to the byte model as given)");
+  }
   const Model model = Model::LoadSpec(a.model);
   const ModelAnswerer answerer(model, a.store);
-  for (const std::string& q : a.questions) {
-    // A bare question gets the task's frame: " Q: ... A: ".
-    const std::string framed = a.raw ? q : " Q: " + q + (q.empty() || q.back() != '?' ? "?" : "") + " A: ";
-    const ModelAnswer r = answerer.Ask(framed, a.max_bytes);
-    std::printf("%s\n", r.text.c_str());
+  nlohmann::json answers = nlohmann::json::array();
+  for (size_t i = 0; i < a.questions.size(); ++i) {
+    const ModelAnswer r = answerer.Ask(framed[i], a.max_bytes);
+    if (a.json) {
+      answers.push_back({{"question", a.questions[i]}, {"prompt", framed[i]}, {"answer", r.text},
+                         {"stopped", r.stopped}, {"ms", r.seconds * 1e3}, {"steps", r.steps},
+                         {"bytes_read", r.bytes_touched}, {"chunks", r.chunks}});
+      continue;
+    }
+    // Without the stop byte the answer ran into --max-bytes: not a finished answer.
+    std::printf("%s%s\n", r.text.c_str(),
+                r.stopped ? "" : fmt::format("  [no stop byte: cut at --max-bytes {}]", a.max_bytes).c_str());
     if (a.explain) {
       std::string chunks;
       for (uint32_t c : r.chunks) chunks += (chunks.empty() ? "" : ", ") + std::to_string(c);
       std::fprintf(stderr, "  %s%s: %.1f ms, %zu steps, %s of the store read; first HSA head chose chunks [%s]\n",
-                   framed.c_str(), r.stopped ? "" : " (no stop byte)", r.seconds * 1e3, r.steps,
+                   framed[i].c_str(), r.stopped ? "" : " (no stop byte)", r.seconds * 1e3, r.steps,
                    Bytes(double(r.bytes_touched)).c_str(), chunks.c_str());
     }
   }
+  if (a.json) std::printf("%s\n", answers.dump(2, ' ', false, nlohmann::json::error_handler_t::replace).c_str());
 }
 
 }  // namespace
 
 void AddModelCommands(CLI::App& app) {
   auto a = std::make_shared<AskArgs>();
-  CLI::App* ask = app.add_subcommand("ask", "Answer questions about a store ingested with --model (greedy, until a newline)");
+  CLI::App* ask = app.add_subcommand("ask", "Answer questions about a store ingested with --model: landmark's byte model (pass-key "
+                                          "questions, greedy until a newline) or a Hugging Face model");
   ask->add_option("store", a->store, "Store directory")->required();
   ask->add_option("questions", a->questions, "Questions, e.g. \"pass key for vault 123\"")->required();
   ask->add_option("--model", a->model,
@@ -158,7 +199,10 @@ void AddModelCommands(CLI::App& app) {
   ask->add_option("--seed", a->llm.generation.sampling.seed, "--model DIR: sampling seed")->capture_default_str();
   AddLlmRetrievalOptions(*ask, a->llm.retrieval);
   ask->add_option("--max-bytes", a->max_bytes, "Longest answer")->capture_default_str();
-  ask->add_flag("--raw", a->raw, "Use the question bytes as given (no \" Q: ... A: \" frame)");
+  ask->add_flag("--raw", a->raw,
+                "Byte model: send the question bytes as given (no \" Q: ... A: \" frame, no check that the model "
+                "was trained on such a question)");
+  ask->add_flag("--json", a->json, "Print the answers as JSON (with stop, latency, bytes read, sources)");
   ask->add_flag("--explain", a->explain, "Per question on stderr: latency, bytes read, chosen chunks");
   ask->add_option("--threads", a->threads, "Worker threads (default: all CPUs)");
   ask->callback([ask, a] { RunWithThreads(a->threads, [&] { RunAsk(*ask, *a); }); });

@@ -38,7 +38,8 @@ const Bound kBounds[] = {
     {"demo", "--tokens", 1, 17179869184.0},  // 2^34 bytes of haystack
     {"demo", "--needles", 1, 1000000},
     {"prefill", "--slash", 0, 1048576},
-    {"prefill", "--window", 0, 4294967295.0},  // blocks
+    {"prefill", "--window", 0, 72057594037927936.0},  // tokens
+    {"prefill", "--window-blocks", 0, 4294967295.0},
     {"prefill", "--stride", 0, 4294967295.0},
     {"prefill", "--dilation", 0, 4294967295.0},
     {"prefill", "--dilated-count", 0, 1048576},

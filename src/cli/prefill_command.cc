@@ -35,12 +35,12 @@ struct PrefillArgs {
   // dma
   std::string importance = "vnorm", weights;
   double sparsity = DmaOptions().sparsity;
-  size_t window = DmaOptions().window, stride = 0, dilation = 0;
+  size_t window = 0, window_blocks = DmaOptions().window, stride = 0, dilation = 0;
   size_t dilated_count = DmaOptions().dilated_count;
 };
 
 const char* const kFlashPrefillOptions[] = {"--threshold", "--delta", "--alpha", "--vertical", "--slash"};
-const char* const kDmaOptions[] = {"--importance", "--weights", "--sparsity", "--window",
+const char* const kDmaOptions[] = {"--importance", "--weights", "--sparsity", "--window", "--window-blocks",
                                    "--stride", "--dilation", "--dilated-count"};
 
 // Options of one policy given with another are mistakes, not no-ops.
@@ -96,7 +96,9 @@ SparsePrefillOptions Options(const CLI::App& app, const PrefillArgs& a, size_t k
     m.weights.assign(data, data + w.elements());
   }
   m.sparsity = a.sparsity;
-  m.window = a.window;
+  // --window is in tokens, as in every command; the mask works in whole
+  // blocks. Given, it wins over --window-blocks (which a preset may fill).
+  m.window = app.count("--window") ? (a.window + a.block - 1) / a.block : a.window_blocks;
   m.stride = a.stride;
   m.dilation = a.dilation;
   m.dilated_count = a.dilated_count;
@@ -193,7 +195,10 @@ void AddPrefillCommand(CLI::App& app) {
   p->add_option("--weights", a->weights, "dma: learned importance w [kv_heads, d] f32 (softplus(v.w))");
   p->add_option("--sparsity", a->sparsity, "dma: share of causal key blocks left out by importance")
       ->capture_default_str();
-  p->add_option("--window", a->window, "dma: local window, key blocks before the diagonal")->capture_default_str();
+  p->add_option("--window", a->window,
+                "dma: local window in tokens before the diagonal block, rounded up to whole blocks (default: 2 blocks)");
+  p->add_option("--window-blocks", a->window_blocks, "dma: the local window in key blocks (instead of --window)")
+      ->capture_default_str();
   p->add_option("--stride", a->stride, "dma: keep blocks j with (i - j) % stride == 0 (0: none)")
       ->capture_default_str();
   p->add_option("--dilation", a->dilation, "dma: keep blocks i - k*dilation, k = 1..dilated-count (0: none)")

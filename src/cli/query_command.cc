@@ -23,7 +23,7 @@ namespace landmark::cli {
 namespace {
 
 struct QueryArgs {
-  std::string store, text, q, rq, out, local_out, local_lse;
+  std::string store, question, text, q, rq, out, local_out, local_lse;
   size_t top_k = 64, window = 0, sinks = 0, show = 5, group = 1;
   std::string fusion = "joint", weights = "softmax", device = "auto", gpu_kv = "auto";
   bool softmax1 = false, json = false, sharded = false;
@@ -39,19 +39,36 @@ std::string Snippet(std::string_view text, size_t max = 120) {
   return s + (text.size() > max ? "…" : "");
 }
 
-void RunQuery(const QueryArgs& a) {
+// A text question needs the hashing encoder's store; the model stores
+// answer through `ask`, and say so.
+void CheckTextStore(const std::string& dir, const StoreInfo& info) {
+  const auto it = info.metadata.find("encoder");
+  const std::string encoder = it == info.metadata.end() ? "" : it->second;
+  LANDMARK_CHECK_ARG(encoder != "model", dir + ": written by landmark's byte model (ingest --model): ask it with "
+                                               "`landmark ask " + dir + " \"QUESTION\"`");
+  LANDMARK_CHECK_ARG(encoder != "llm", dir + ": written by a Hugging Face model (ingest --model DIR): ask it with "
+                                             "`landmark ask " + dir + " \"QUESTION\" --model DIR`");
+  LANDMARK_CHECK_ARG(encoder == "hashing", dir + ": holds K/V without a text encoder (ingest --keys/--values): "
+                                               "query it with --q Q.npy");
+}
+
+void RunQuery(QueryArgs a) {
+  LANDMARK_CHECK_ARG(a.question.empty() || a.text.empty(), "query: give the question once (as an argument or --text)");
+  if (a.text.empty()) a.text = a.question;
   // --sharded: `store` is the prefix of a sharded store; every rank (MPI
   // process) reads the queries, rank 0's are broadcast, rank 0 reports.
   Communicator* comm = a.sharded ? &MpiWorld() : nullptr;
   const bool reporter = !comm || comm->rank() == 0;
   const StoreReader store = StoreReader::Open(comm ? ShardPath(a.store, comm->rank()) : a.store);
   const StoreShape& s = store.shape();
-  LANDMARK_CHECK_ARG(a.text.empty() != a.q.empty(), "query: give --text or --q (one of them)");
+  LANDMARK_CHECK_ARG(a.text.empty() != a.q.empty(),
+                     "query: give a question (query STORE \"QUESTION\", or --text) or --q Q.npy (one of them)");
   // Queries: M × [H_q][d] (and optionally r: M × [LH][R]).
   std::vector<float> q, r;
   size_t M = 1, q_heads = s.kv_heads * a.group;
   if (!a.text.empty()) {
     LANDMARK_CHECK_ARG(a.rq.empty(), "query: --rq goes with --q");
+    CheckTextStore(comm ? ShardPath(a.store, comm->rank()) : a.store, store.info());
     const HashingEncoder encoder(HashingEncoderOptionsOf(store.info()));
     const HashingEncoder::QueryVectors v = encoder.EncodeTextQuery(a.text, a.group, a.temperature);
     q = v.q;
@@ -187,12 +204,23 @@ void AddQueryCommand(CLI::App& app) {
   query->add_option("store", a->store, "Store directory (--sharded: the sharded store's prefix)")->required();
   query->add_flag("--sharded", a->sharded,
                   "A sharded store (ingest --shards), one shard per MPI rank: mpirun -np N landmark query --sharded PREFIX ...");
+  query->add_option("question", a->question, "A question, as `ask` takes it (text stores; the same as --text)");
   query->add_option("--text", a->text, "A question, encoded by the store's hashing encoder (text stores)");
   query->add_option("--q", a->q, "Queries [M, H_q, d] f32 .npy (position n-1 unless --pos)");
   query->add_option("--rq", a->rq, "Retrieval queries [M, landmark heads, R] f32 (default: mean of each group's q)");
   query->add_option("--top-k", a->top_k, "Chunks selected per kv head")->capture_default_str();
   query->add_option("--fusion", a->fusion, "joint (one softmax with the local term) or hsa")->capture_default_str();
-  query->add_option("--weights", a->weights, "HSA weights: softmax or stickbreaking")->capture_default_str();
+  query->add_option("--hsa-weights", a->weights, "HSA fusion's chunk weights: softmax or stickbreaking")
+      ->capture_default_str();
+  // --weights names a weights file in every other command.
+  query->add_option("--weights", a->weights)
+      ->group("")
+      ->check(CLI::Validator(
+          [](std::string&) -> std::string {
+            return "query: --weights is --hsa-weights here (softmax or stickbreaking); --weights names a weights "
+                   "file in every other command";
+          },
+          ""));
   query->add_option("--window", a->window, "Local window W in tokens")->capture_default_str();
   query->add_option("--sinks", a->sinks, "Joint: first chunks always attended")->capture_default_str();
   query->add_flag("--softmax1", a->softmax1, "Softmax-off-by-one inside chunks");

@@ -5,6 +5,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <memory>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
 
@@ -189,6 +190,60 @@ void RunIngest(const CLI::App& app, const IngestArgs& a) {
               Bytes(double(info.kv_bytes)).c_str(), Bytes(double(info.landmark_bytes)).c_str());
 }
 
+// A store this ingest created that holds no token when the ingest fails (a
+// missing input, a typo) is removed: it would only be in the way. Never a
+// directory that held anything before, never a committed token.
+void RemoveIfEmptyNew(const std::string& dir, bool dir_existed) {
+  namespace fs = std::filesystem;
+  std::error_code error;
+  if (!fs::is_directory(dir, error)) return;
+  try {
+    if (fs::exists(fs::path(dir) / "manifest.json") && ReadStoreInfo(dir).tokens > 0) return;
+  } catch (const Error&) {
+    return;  // not readable as a store: leave it as it is
+  }
+  if (!dir_existed) {
+    fs::remove_all(dir, error);
+    return;
+  }
+  for (const fs::directory_entry& entry : fs::directory_iterator(dir, error)) fs::remove_all(entry.path(), error);
+}
+
+// Whether `dir` is absent or an empty directory (what ingest may create a store in).
+bool AbsentOrEmpty(const std::string& dir, bool* existed) {
+  std::error_code error;
+  *existed = std::filesystem::exists(dir, error);
+  return !*existed || (std::filesystem::is_directory(dir, error) && std::filesystem::is_empty(dir, error));
+}
+
+void PrintDevices(bool json) { std::printf("%s", json ? (Devices().ToJson() + "\n").c_str() : Devices().ToText().c_str()); }
+
+void RunVerify(const std::string& dir, bool json) {
+  const std::vector<std::string> problems = VerifyStore(dir);
+  if (json) {
+    nlohmann::json j = {{"store", dir}, {"ok", problems.empty()}, {"problems", problems}};
+    if (problems.empty()) {
+      const StoreInfo i = ReadStoreInfo(dir);
+      uint64_t checked = i.kv_bytes + i.landmark_bytes + i.text_bytes;
+      for (const auto& [name, a] : i.attachments) checked += a.bytes;
+      j["tokens"] = i.tokens;
+      j["checked_bytes"] = checked;
+    }
+    std::printf("%s\n", j.dump(2).c_str());
+    std::fflush(stdout);
+  }
+  if (problems.empty()) {
+    if (json) return;
+    const StoreInfo i = ReadStoreInfo(dir);
+    uint64_t checked = i.kv_bytes + i.landmark_bytes + i.text_bytes;
+    for (const auto& [name, a] : i.attachments) checked += a.bytes;
+    std::printf("ok: %s (%zu tokens, %s checked)\n", dir.c_str(), i.tokens, Bytes(double(checked)).c_str());
+    return;
+  }
+  for (const std::string& p : problems) std::fprintf(stderr, "problem: %s\n", p.c_str());
+  LANDMARK_THROW(fmt::format("{}: {} problem{}", dir, problems.size(), problems.size() == 1 ? "" : "s"));
+}
+
 }  // namespace
 
 void AddStoreCommands(CLI::App& app) {
@@ -226,7 +281,16 @@ void AddStoreCommands(CLI::App& app) {
   ingest->add_option("--segment", a->llm_segment, "--model DIR: tokens per forward pass (default: min(1024, context/8))")
       ->check(CLI::NonNegativeNumber);
   AddLlmRetrievalOptions(*ingest, a->retrieval);
-  ingest->callback([ingest, a] { RunIngest(*ingest, *a); });
+  ingest->callback([ingest, a] {
+    bool existed = false;
+    const bool fresh = a->shards == 0 && AbsentOrEmpty(a->out, &existed);
+    try {
+      RunIngest(*ingest, *a);
+    } catch (...) {
+      if (fresh) RemoveIfEmptyNew(a->out, existed);
+      throw;
+    }
+  });
 
   auto info_dir = std::make_shared<std::string>();
   auto json = std::make_shared<bool>(false);
@@ -237,30 +301,23 @@ void AddStoreCommands(CLI::App& app) {
   info->add_flag("--json", *json, "As JSON");
   info->add_flag("--devices", *devices, "CPU and CUDA availability, the GPUs, and what --device auto picks");
   info->callback([info_dir, json, devices] {
-    if (*devices) {
-      std::printf("%s", Devices().ToText().c_str());
-      if (info_dir->empty()) return;
-    }
+    if (*devices && info_dir->empty()) return PrintDevices(*json);
     LANDMARK_CHECK_ARG(!info_dir->empty(), "info: give a store directory (or --devices)");
     const StoreInfo i = ReadStoreInfo(*info_dir);
+    if (*devices && *json) {  // one JSON document: both
+      std::printf("{\"devices\": %s,\n\"store\": %s}\n", Devices().ToJson().c_str(), i.ToJson().c_str());
+      return;
+    }
+    if (*devices) PrintDevices(false);
     std::printf("%s\n", (*json ? i.ToJson() : i.ToText()).c_str());
   });
 
   auto verify_dir = std::make_shared<std::string>();
+  auto verify_json = std::make_shared<bool>(false);
   CLI::App* verify = app.add_subcommand("verify", "Check a store completely: sizes, checksums, offsets");
   verify->add_option("store", *verify_dir, "Store directory")->required();
-  verify->callback([verify_dir] {
-    const std::vector<std::string> problems = VerifyStore(*verify_dir);
-    if (problems.empty()) {
-      const StoreInfo i = ReadStoreInfo(*verify_dir);
-      uint64_t checked = i.kv_bytes + i.landmark_bytes + i.text_bytes;
-      for (const auto& [name, a] : i.attachments) checked += a.bytes;
-      std::printf("ok: %s (%zu tokens, %s checked)\n", verify_dir->c_str(), i.tokens, Bytes(double(checked)).c_str());
-      return;
-    }
-    for (const std::string& p : problems) std::fprintf(stderr, "problem: %s\n", p.c_str());
-    LANDMARK_THROW(fmt::format("{}: {} problem{}", *verify_dir, problems.size(), problems.size() == 1 ? "" : "s"));
-  });
+  verify->add_flag("--json", *verify_json, "As JSON: {store, ok, problems, tokens, checked_bytes} (exit 1 when not ok)");
+  verify->callback([verify_dir, verify_json] { RunVerify(*verify_dir, *verify_json); });
 }
 
 }  // namespace landmark::cli

@@ -3,6 +3,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "landmark/config.h"
 #include "landmark/cross_decoder.h"
 #include "landmark/error.h"
 #include "src/core/toml_reader.h"
@@ -97,7 +98,11 @@ void CrossDecoderConfig::Validate() const {
 }
 
 CrossDecoderConfig ParseCrossDecoderConfig(const std::string& text, const std::string& source) {
-  const toml::table root = ParseToml(text, source, {"cross_decoder", "retrieval"});
+  // A cross-decoder config is a preset with a [cross_decoder] section: every
+  // other section is read (and refused when wrong) as every command reads it.
+  ParseConfig(text, source);
+  const toml::table root =
+      ParseToml(text, source, {"model", "store", "encoder", "retrieval", "prefill", "runtime", "cross_decoder"});
   TomlSection s(root["cross_decoder"].as_table(), source, "cross_decoder",
                 {"d_model", "q_heads", "head_dim", "mlp_hidden", "norm_eps", "gmu", "layers", "pattern", "memory_from"});
   LANDMARK_CHECK_ARG(root.contains("cross_decoder"), source + ": no [cross_decoder] section");
@@ -134,7 +139,8 @@ CrossDecoderConfig ParseCrossDecoderConfig(const std::string& text, const std::s
   AssignMemory(s, c.layers);
 
   TomlSection r(root["retrieval"].as_table(), source, "retrieval",
-                {"top_k", "window", "sink_chunks", "softmax_off_by_one", "fusion", "weights"});
+                {"top_k", "window", "sink_chunks", "softmax_off_by_one", "fusion", "weights", "prefetch"});
+  c.retrieval.prefetch = r.Bool("prefetch", c.retrieval.prefetch);
   c.retrieval.top_k = r.UInt("top_k", c.retrieval.top_k);
   c.retrieval.window = r.UInt("window", 0);
   c.retrieval.sink_chunks = r.UInt("sink_chunks", 0);

@@ -15,6 +15,7 @@
 
 #include "landmark/error.h"
 #include "landmark/llm_store.h"
+#include "src/io/text_files.h"
 #include "src/llm/library.h"
 #include "src/llm/model_access.h"
 #include "src/llm/rope.h"
@@ -267,12 +268,11 @@ LlmIngest LlmIngest::Open(const LlmModel& model, const std::string& dir, const L
 }
 
 bool LlmIngest::AddFile(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  LANDMARK_CHECK_ARG(in.good(), path + ": cannot read (" + std::string(std::strerror(errno)) + ")");
-  std::ostringstream buffer;
-  buffer << in.rdbuf();
-  LANDMARK_CHECK_ARG(!in.bad(), path + ": read error");
-  return AddText(path, buffer.str());
+  // As every text input is read (a .gz as the text it holds).
+  TextPieces pieces(path, size_t(1) << 20);
+  std::string text, piece;
+  while (pieces.Next(piece)) text += piece;
+  return AddText(path, text);
 }
 
 bool LlmIngest::AddText(const std::string& name, std::string_view text) {

@@ -1,6 +1,6 @@
 // FlashPrefill mask: pooled logits, a per-row max-based dynamic threshold,
 // vertical and slash patterns from the pooled logits' column and diagonal
-// means (DESIGN.md, "Sparse prefill"; the rules are in prefill.h).
+// means (docs/design.md, "Sparse prefill"; the rules are in prefill.h).
 
 #include <algorithm>
 #include <cmath>

@@ -108,7 +108,7 @@ void Check(const Fixture& f, const QueryCase& qc) {
   RetrievalQuery query{q.data(), qc.give_r ? r_given.data() : nullptr, qc.position};
   const size_t p = qc.position == kLastPosition ? f.c.n - 1 : qc.position;
 
-  // r as DESIGN.md defines it: given, or the mean of the group's queries.
+  // r as docs/design.md defines it: given, or the mean of the group's queries.
   std::vector<double> r(f.LH * f.R, 0.0);
   if (qc.give_r) {
     r.assign(r_given.begin(), r_given.end());

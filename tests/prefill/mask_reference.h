@@ -1,5 +1,5 @@
 // Straightforward double-precision references of the mask policies' rules
-// (DESIGN.md, "Sparse prefill"), written from the definitions with plain
+// (docs/design.md, "Sparse prefill"), written from the definitions with plain
 // loops and full sorts, sharing no code with src/prefill.
 //
 // Float and double arithmetic may disagree on near-ties, so a reference mask

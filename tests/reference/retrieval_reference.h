@@ -1,4 +1,4 @@
-// The retrieval engine's math in double precision, written from DESIGN.md
+// The retrieval engine's math in double precision, written from docs/design.md
 // with plain loops over the whole context (no code shared with the engine).
 #pragma once
 
