@@ -7,6 +7,7 @@
 
 #include <cctype>
 #include <cmath>
+#include <cstdint>
 #include <fstream>
 #include <map>
 #include <set>
@@ -31,18 +32,31 @@ std::string ReadAll(const std::string& path) {
   return std::string(std::istreambuf_iterator<char>(in), {});
 }
 
-// The reference's own words: ASCII letters and digits, lowercased (the
-// corpus is ASCII, where the index's Unicode rule agrees).
+// The reference's own words: ASCII letters and digits (lowercased), Latin
+// letters U+00C0-U+024F but × and ÷, CJK ideographs — the classes this
+// corpus uses, decoded here independently of the index's tokenizer.
+bool IsWordCodePoint(uint32_t c) {
+  if (c < 0x80) return std::isalnum(int(c)) != 0;
+  if (c >= 0xC0 && c <= 0x24F) return c != 0xD7 && c != 0xF7;
+  return c >= 0x4E00 && c <= 0x9FFF;
+}
+
 std::vector<std::string> Words(const std::string& text) {
   std::vector<std::string> out;
   std::string word;
-  for (char c : text) {
-    if (std::isalnum(static_cast<unsigned char>(c))) {
-      word += char(std::tolower(static_cast<unsigned char>(c)));
+  for (size_t i = 0; i < text.size();) {
+    const auto lead = static_cast<unsigned char>(text[i]);
+    const size_t n = lead < 0x80 ? 1 : lead >= 0xF0 ? 4 : lead >= 0xE0 ? 3 : 2;
+    uint32_t c = n == 1 ? lead : lead & (0xFF >> (n + 1));
+    for (size_t k = 1; k < n; ++k) c = (c << 6) | (static_cast<unsigned char>(text[i + k]) & 0x3F);
+    if (IsWordCodePoint(c)) {
+      if (n == 1) word += char(std::tolower(int(c)));
+      else word.append(text, i, n);
     } else if (!word.empty()) {
       out.push_back(word);
       word.clear();
     }
+    i += n;
   }
   if (!word.empty()) out.push_back(word);
   return out;
