@@ -151,8 +151,16 @@ TextBenchReport BenchText(const TextBenchOptions& o, const std::function<void(co
   LANDMARK_CHECK_ARG(files.size() > o.pass_keys, "bench text: too few text files under the roots");
   report.files = files.size();
   std::vector<Question> questions;
+  // Hosts: evenly spaced among files of 300+ words, so that a needle sits
+  // in a full chunk (in a 10-word file it would win any question about
+  // pass keys on length alone: BM25's length normalisation).
+  std::vector<size_t> hosts;
+  for (size_t i = 0; i < files.size(); ++i) {
+    if (HashingEncoder::TokenizeWords(files[i].text).size() >= 300) hosts.push_back(i);
+  }
+  LANDMARK_CHECK_ARG(hosts.size() >= o.pass_keys, "bench text: too few files of 300+ words for the pass keys");
   for (size_t i = 0; i < o.pass_keys; ++i) {
-    Source& f = files[(2 * i + 1) * files.size() / (2 * o.pass_keys)];
+    Source& f = files[hosts[(2 * i + 1) * hosts.size() / (2 * o.pass_keys)]];
     const size_t vault = 100 + 37 * i, key = 10000 + rng.Next() % 90000;
     const std::string sentence = "The pass key for vault " + std::to_string(vault) + " is " + std::to_string(key) + ".\n";
     size_t at = f.text.find('\n', f.text.size() / 2);

@@ -210,7 +210,7 @@ TEST_CASE("text: BM25 scores equal the double-precision reference, also after ap
   const StoreReader store = StoreReader::Open(corpus.store);
   const TextIndex index(store);
   CHECK(index.documents().size() == 7);
-  CHECK(index.documents()[1].removed);
+  for (const TextDocument& d : index.documents()) CHECK(d.removed == (d.path == corpus.docs + "/gpl.txt"));
   for (const std::string& q : questions) CheckAgainstReference(store, index, q);
   for (const TextHit& h : index.Search("copyleft license GNU General Public", 10)) {
     CHECK(index.source(h.chunk).path != corpus.docs + "/gpl.txt");
@@ -226,12 +226,12 @@ TEST_CASE("text: the right chunk comes first; punctuation and common words do no
       {"What is the pass key for vault 417?", "88231"},
       {"which license is a copyleft license for software", "copyleft"},
       {"where is the bash history kept", "bash_history"},
-      {"what does apt use to install packages", "dpkg"},
+      {"which program installs the packages for apt", "dpkg"},
       {"; ; ; { } [ ] the is for the is for", ""},  // nothing rare: no chunk of JSON noise wins
   };
   for (const auto& [question, answer] : cases) {
     const std::vector<TextHit> hits = index.Search(question, 3);
-    INFO(question);
+    INFO(std::string(question) << " -> " << (hits.empty() ? std::string() : std::string(store.text(hits[0].chunk))));
     if (*answer == 0) {
       for (const TextHit& h : hits) CHECK(index.source(h.chunk).path.find("json") == std::string::npos);
       continue;
