@@ -24,6 +24,7 @@ struct TextBenchOptions {
 struct TextBenchSystem {
   std::string name;
   size_t top1 = 0, top_n = 0, questions = 0;
+  size_t pass_top1 = 0;  // of them, planted pass keys right first
   double ingest_s = 0, open_ms = 0, query_ms = 0;  // query: mean per question, warm
   double bytes = 0, bytes_per_token = 0;
 };

@@ -1,6 +1,8 @@
 // Reading a text store's index and ranking chunks by BM25 (text_index.h).
 #include "landmark/text_index.h"
 
+#include <tbb/parallel_for.h>
+
 #include <algorithm>
 #include <cmath>
 #include <cstring>
@@ -107,29 +109,41 @@ std::vector<TextHit> TextIndex::Search(std::string_view question, size_t k, cons
   if (query.empty() || k == 0 || live_count_ == 0) return {};
   uint64_t mask = 0;  // a one-word filter: most postings miss it
   for (uint32_t t : query) mask |= uint64_t(1) << (t & 63);
-  // One pass: each live chunk's matching terms, and df per query term.
+  // One pass: each live chunk's matching terms, and df per query term;
+  // ranges of chunks in parallel, merged in chunk order (deterministic).
   struct Match {
     uint32_t chunk;
     uint16_t term, tf;
   };
+  const size_t n = offsets_.size(), ranges = std::clamp<size_t>(n / 4096, 1, 64);
+  std::vector<std::vector<Match>> parts(ranges);
+  std::vector<std::vector<uint64_t>> part_df(ranges, std::vector<uint64_t>(query.size(), 0));
+  tbb::parallel_for(size_t(0), ranges, [&](size_t r) {
+    std::vector<Match>& matches = parts[r];
+    std::vector<uint64_t>& df = part_df[r];
+    for (size_t c = r * n / ranges, end = (r + 1) * n / ranges; c < end; ++c) {
+      if (!live_[c]) continue;
+      const size_t at = offsets_[c], distinct = Read<uint16_t>(terms_, at);
+      const char* p = terms_.data() + at + 4;
+      for (size_t i = 0; i < distinct; ++i, p += kTermBytes) {
+        uint32_t t;
+        std::memcpy(&t, p, 4);
+        if (!((mask >> (t & 63)) & 1)) continue;
+        const auto it = std::lower_bound(query.begin(), query.end(), t);
+        if (it == query.end() || *it != t) continue;
+        uint16_t tf;
+        std::memcpy(&tf, p + 4, 2);
+        const auto q = uint16_t(it - query.begin());
+        matches.push_back({uint32_t(c), q, tf});
+        ++df[q];
+      }
+    }
+  });
   std::vector<Match> matches;
   std::vector<uint64_t> df(query.size(), 0);
-  for (size_t c = 0; c < offsets_.size(); ++c) {
-    if (!live_[c]) continue;
-    const size_t at = offsets_[c], distinct = Read<uint16_t>(terms_, at);
-    const char* p = terms_.data() + at + 4;
-    for (size_t i = 0; i < distinct; ++i, p += kTermBytes) {
-      uint32_t t;
-      std::memcpy(&t, p, 4);
-      if (!((mask >> (t & 63)) & 1)) continue;
-      const auto it = std::lower_bound(query.begin(), query.end(), t);
-      if (it == query.end() || *it != t) continue;
-      uint16_t tf;
-      std::memcpy(&tf, p + 4, 2);
-      const auto q = uint16_t(it - query.begin());
-      matches.push_back({uint32_t(c), q, tf});
-      ++df[q];
-    }
+  for (size_t r = 0; r < ranges; ++r) {
+    matches.insert(matches.end(), parts[r].begin(), parts[r].end());
+    for (size_t q = 0; q < query.size(); ++q) df[q] += part_df[r][q];
   }
   const double N = double(live_count_);
   std::vector<double> idf(query.size());
