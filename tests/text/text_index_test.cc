@@ -229,7 +229,9 @@ TEST_CASE("text: the right chunk comes first; punctuation and common words do no
       {"which program installs the packages for apt", "dpkg"},
       {"; ; ; { } [ ] the is for the is for", ""},  // nothing rare: no chunk of JSON noise wins
   };
-  for (const auto& [question, answer] : cases) {
+  for (const auto& one_case : cases) {
+    const char* question = one_case.first;  // (not a structured binding: clang's INFO captures it)
+    const char* answer = one_case.second;
     const std::vector<TextHit> hits = index.Search(question, 3);
     INFO(std::string(question) << " -> " << (hits.empty() ? std::string() : std::string(store.text(hits[0].chunk))));
     if (*answer == 0) {
