@@ -209,7 +209,8 @@ LANDMARK_API void landmark_tokens_init(landmark_tokens* tokens);
 LANDMARK_API landmark_status landmark_writer_append(landmark_writer* writer, const landmark_tokens* tokens);
 
 /* Text stores: appends `length` bytes of UTF-8 text as one document,
- * encoded by the store's hashing encoder. */
+ * encoded by the store's hashing encoder (stores with an index: in chunks of
+ * its own, named "(text N)" as its source, N the store's tokens before it). */
 LANDMARK_API landmark_status landmark_writer_append_text(landmark_writer* writer, const char* text, size_t length);
 
 /* Ingest progress, reported after every piece of input (a few MiB). */
