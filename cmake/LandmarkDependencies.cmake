@@ -10,6 +10,7 @@ find_package(PkgConfig REQUIRED)
 pkg_check_modules(XXHASH REQUIRED IMPORTED_TARGET libxxhash)  # libxxhash-dev (no CMake config)
 pkg_check_modules(PCRE2 REQUIRED IMPORTED_TARGET libpcre2-8)   # libpcre2-dev: tokenizer pre-tokenizer regexes
 pkg_check_modules(UTF8PROC REQUIRED IMPORTED_TARGET libutf8proc)  # libutf8proc-dev: NFC and Unicode classes
+find_package(SQLite3 REQUIRED)           # libsqlite3-dev: FTS5, the baseline of `landmark bench text` (perf only)
 find_package(ZLIB REQUIRED)              # zlib1g-dev: the demo's filler text (train/data/filler.txt.gz)
 find_package(Threads REQUIRED)
 # Open MPI (libopenmpi-dev, openmpi-bin): sharded stores over ranks

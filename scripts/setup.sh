@@ -13,7 +13,7 @@ shift || true
 packages=(build-essential cmake ninja-build pkg-config
   libdnnl-dev ocl-icd-opencl-dev libtbb-dev libhwy-dev doctest-dev libmimalloc-dev libbenchmark-dev
   libcli11-dev nlohmann-json3-dev libtomlplusplus-dev libxxhash-dev libfmt-dev zlib1g-dev
-  libpcre2-dev libutf8proc-dev
+  libpcre2-dev libutf8proc-dev libsqlite3-dev
   libopenmpi-dev openmpi-bin
   python3-numpy python3-matplotlib python3-pytest python3-setuptools python3-wheel python3-pip)
 

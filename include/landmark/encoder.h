@@ -8,6 +8,13 @@
 // texts concatenate back to the document.
 // Words are compared ASCII-case-insensitively.
 //
+// Word tokens (options.words, the default of text stores since issue 16,
+// manifest "encoder.tokens": "words"): a token is a maximal run of Unicode
+// letters, marks and digits (regex \w without '_'); punctuation, symbols
+// and spaces are no tokens but belong to the text of the word before them
+// (leading ones to the first word), so runs of punctuation weigh nothing.
+// A piece without any word is one blank token (term 0) carrying its text.
+//
 // Embedding e_h(x): a pseudo-random unit vector in R^d derived from
 // xxh3-64(x, seed + h) (splitmix64 stream, components uniform in [-1, 1),
 // normalised). For token w_i with predecessor w_{i-1} in the same document:
@@ -31,13 +38,23 @@ struct HashingEncoderOptions {
   size_t head_dim = 256;  // retrieval noise falls as 1/sqrt(d): see README "Text encoder"
   uint64_t seed = 0x6c616e646d61726bull;  // "landmark"
   float bigram_weight = 0.5f;
+  bool words = false;  // word tokens (above); false: the byte tokens of the first stores
 };
+
+// The encoder of new text stores (CLI, C API): word tokens and small keys —
+// ranking is BM25's (text_index.h), attention only reads the chosen chunks.
+HashingEncoderOptions TextEncoderOptions();
+
+// The term id of a word (its ASCII-lowercased bytes, xxh3-64, low 32 bits;
+// never 0): what a text store's BM25 index counts.
+uint32_t TermId(std::string_view word);
 
 struct EncodedText {
   size_t tokens = 0;
   std::vector<float> keys;    // [tokens][kv_heads][head_dim]
   std::vector<float> values;  // [tokens][kv_heads][head_dim]
   std::vector<uint32_t> token_text_end;  // end of each token's text in the input
+  std::vector<uint32_t> terms;           // words: each token's TermId (0: a blank token)
 };
 
 class HashingEncoder {
@@ -67,6 +84,9 @@ class HashingEncoder {
 
   // Token byte spans [begin, end) of `text` (exposed for tests and tools).
   static std::vector<std::pair<uint32_t, uint32_t>> Tokenize(std::string_view text);
+  // Word spans [begin, end) of `text` (word tokens); invalid UTF-8 bytes
+  // separate words.
+  static std::vector<std::pair<uint32_t, uint32_t>> TokenizeWords(std::string_view text);
 
  private:
   void Embed(uint64_t hash, size_t head, float* out) const;  // e_h, unit norm

@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <functional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "landmark/encoder.h"
@@ -26,12 +27,14 @@ struct IngestStats {
   uint64_t tokens = 0;
   uint64_t input_bytes = 0;
   size_t files = 0;
-  std::vector<std::string> skipped;  // "path: reason" for each file left out
+  std::vector<std::string> skipped;  // "path: reason" for each file left out (duplicates too)
+  size_t duplicates = 0;             // of them, files whose content the store already holds
 };
 
 struct TextIngestOptions {
   HashingEncoderOptions encoder;  // kv_heads and head_dim must match the store
   bool strict = false;            // a file that is not UTF-8 text is an error (else skipped)
+  bool force = false;             // indexed stores: add a file whose content is already there
   std::function<void(const std::string&)> warn;  // told of each skipped file
 };
 
@@ -41,9 +44,16 @@ struct TextIngestOptions {
 StoreOptions TextStoreOptions(const HashingEncoderOptions& encoder);
 
 // Appends every text file under `inputs` (files or directories, sorted) to a
-// store created with text on. Each file is one document.
+// store created with text on. Each file is one document. Stores with a text
+// index (text_index.h) also keep its terms, source and table line, and skip
+// a file whose content (xxh3-64) a live document has, unless `force`.
+// Files are read in pieces of 64 KiB: memory stays bounded.
 IngestStats IngestText(StoreWriter& writer, const std::vector<std::string>& inputs,
                        const TextIngestOptions& options, const IngestProgressFn& progress = {});
+
+// Appends `text` as one document named `name` (as IngestText does a file).
+IngestStats IngestTextDocument(StoreWriter& writer, std::string_view text, const std::string& name,
+                               const TextIngestOptions& options);
 
 struct TensorIngestOptions {
   std::string keys, values;  // "K.npy" or "file.safetensors[:NAME]", shape [n, kv_heads, head_dim]

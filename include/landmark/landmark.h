@@ -209,7 +209,8 @@ LANDMARK_API void landmark_tokens_init(landmark_tokens* tokens);
 LANDMARK_API landmark_status landmark_writer_append(landmark_writer* writer, const landmark_tokens* tokens);
 
 /* Text stores: appends `length` bytes of UTF-8 text as one document,
- * encoded by the store's hashing encoder. */
+ * encoded by the store's hashing encoder (stores with an index: in chunks of
+ * its own, named "(text N)" as its source, N the store's tokens before it). */
 LANDMARK_API landmark_status landmark_writer_append_text(landmark_writer* writer, const char* text, size_t length);
 
 /* Ingest progress, reported after every piece of input (a few MiB). */
@@ -230,12 +231,13 @@ typedef struct landmark_ingest_options {
   landmark_progress_fn progress;  /* may be NULL */
   void* user_data;              /* passed to progress */
   landmark_arena* arena;        /* may be NULL */
+  int force;                    /* 1: add a file whose content is already in the store (default: skipped) */
 } landmark_ingest_options;
 LANDMARK_API void landmark_ingest_options_init(landmark_ingest_options* options);
 
 typedef struct landmark_ingest_stats {
   uint64_t tokens, input_bytes;
-  size_t files, skipped;  /* files ingested and left out (not text) */
+  size_t files, skipped;  /* files ingested and left out (not text, or already in the store) */
 } landmark_ingest_stats;
 
 /* Text stores: every text file under `paths` (files or directories, walked
@@ -250,6 +252,11 @@ LANDMARK_API landmark_status landmark_writer_ingest_tensors(landmark_writer* wri
                                                             const char* values, const char* landmarks,
                                                             const landmark_ingest_options* options,
                                                             landmark_ingest_stats* stats);
+/* Text stores with an index: marks every document ingested as `path` as
+ * removed (left out of every answer from the next commit); `removed` (may
+ * be NULL) receives how many. */
+LANDMARK_API landmark_status landmark_writer_remove_document(landmark_writer* writer, const char* path,
+                                                             size_t* removed);
 /* Makes everything appended so far durable (readers see it). */
 LANDMARK_API landmark_status landmark_writer_commit(landmark_writer* writer);
 /* As of the last commit; `tokens` includes what is pending. */
@@ -379,6 +386,12 @@ LANDMARK_API landmark_status landmark_result_selection(const landmark_result* re
  * Valid until the result is closed. Not NUL terminated. */
 LANDMARK_API landmark_status landmark_result_chunk_text(const landmark_result* result, size_t query, size_t head,
                                                         size_t i, const char** text, size_t* length);
+/* Where the i-th selected chunk comes from (text stores with an index):
+ * its document's path (NUL terminated, valid until the result is closed)
+ * and the byte range [begin, end) of its text there; path NULL when unknown. */
+LANDMARK_API landmark_status landmark_result_chunk_source(const landmark_result* result, size_t query, size_t head,
+                                                          size_t i, const char** path, uint64_t* begin,
+                                                          uint64_t* end);
 LANDMARK_API landmark_status landmark_result_close(landmark_result* result);
 
 /* ---- sparse prefill ------------------------------------------------------- */

@@ -116,6 +116,12 @@ class Retriever {
   // M queries at once: scoring as one GEMM per landmark tile (see
   // batch_gemm_min); identical results to M single queries.
   std::vector<RetrievalResult> QueryBatch(const std::vector<RetrievalQuery>& queries) const;
+  // Attends to chunks chosen elsewhere (a text store's BM25 ranking,
+  // text_index.h) instead of scoring landmarks: `chunks` in descending
+  // `scores`, the same selection for every selection head; chunks that are
+  // not candidates of the query's position are left out. On the CPU.
+  RetrievalResult QueryChunks(const RetrievalQuery& query, const std::vector<uint32_t>& chunks,
+                              const std::vector<float>& scores) const;
 
  private:
   friend class ShardEngine;

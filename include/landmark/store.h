@@ -170,6 +170,11 @@ class StoreWriter {
   // Makes everything appended so far durable: complete chunks, the partial
   // tail chunk and its text. Cheap when nothing changed.
   void Commit();
+  // Off: Append never commits by itself, so a caller whose attachments
+  // describe the K/V (a text store's index) commits where the two agree.
+  // Not recorded in the manifest. commit_every(): the store's setting.
+  void set_auto_commit(bool on);
+  size_t commit_every() const;
   // Commits and releases the lock. Further calls throw.
   void Close();
   // Releases the lock without committing: what was appended since the last

@@ -63,7 +63,7 @@ PROGRESS_FN = ctypes.CFUNCTYPE(c_int, ctypes.POINTER(Progress), ctypes.c_void_p)
 
 class IngestOptions(ctypes.Structure):
     _fields_ = [("struct_size", size_t), ("strict", c_int), ("progress", PROGRESS_FN),
-                ("user_data", ctypes.c_void_p), ("arena", handle)]
+                ("user_data", ctypes.c_void_p), ("arena", handle), ("force", c_int)]
 
 
 class IngestStats(ctypes.Structure):
@@ -185,6 +185,8 @@ _signatures = {
     "landmark_result_selection": (c_int, [handle, size_t, size_t, P(size_t), P(P(ctypes.c_uint32)),
                                           P(P(ctypes.c_float)), P(P(ctypes.c_float))]),
     "landmark_result_chunk_text": (c_int, [handle, size_t, size_t, size_t, P(ctypes.c_void_p), P(size_t)]),
+    "landmark_result_chunk_source": (c_int, [handle, size_t, size_t, size_t, P(ctypes.c_char_p), P(u64), P(u64)]),
+    "landmark_writer_remove_document": (c_int, [handle, ctypes.c_char_p, P(size_t)]),
     "landmark_result_close": (c_int, [handle]),
     "landmark_prefill_options_init": (None, [P(PrefillOptions)]),
     "landmark_config_prefill_options": (c_int, [handle, P(PrefillOptions)]),

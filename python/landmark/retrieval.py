@@ -1,6 +1,7 @@
 """The retrieval engine from Python: Retriever.query (numpy in and out) and
 Retriever.ask (text questions), with an explanation of every selection."""
 import ctypes
+import os
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -16,6 +17,7 @@ class Selection:
     scores: np.ndarray    # s_c = r·L_c / sqrt(R)
     weights: np.ndarray   # hsa: w_i; joint: the chunk's share of the softmax
     texts: list = field(default_factory=list)  # the chunks' text (text stores)
+    sources: list = field(default_factory=list)  # (path, begin, end) per chunk, or None (text stores with an index)
 
 
 @dataclass
@@ -59,16 +61,21 @@ def _results(h):
                 chunks, scores, weights = ctypes.POINTER(ctypes.c_uint32)(), F(), F()
                 check(lib.landmark_result_selection(h, i, head, ctypes.byref(n), ctypes.byref(chunks),
                                                     ctypes.byref(scores), ctypes.byref(weights)))
-                texts = []
+                texts, sources = [], []
                 for j in range(n.value):
                     p, length = ctypes.c_void_p(), _lib.size_t()
                     check(lib.landmark_result_chunk_text(h, i, head, j, ctypes.byref(p), ctypes.byref(length)))
                     texts.append(ctypes.string_at(p, length.value).decode(errors="replace") if length.value else "")
+                    path, begin, end = ctypes.c_char_p(), _lib.u64(), _lib.u64()
+                    check(lib.landmark_result_chunk_source(h, i, head, j, ctypes.byref(path), ctypes.byref(begin),
+                                                           ctypes.byref(end)))
+                    sources.append((os.fsdecode(path.value), begin.value, end.value) if path.value else None)
                 empty = n.value == 0
                 selections.append(Selection(
                     np.zeros(0, np.uint32) if empty else np.ctypeslib.as_array(chunks, (n.value,)).copy(),
                     np.zeros(0, np.float32) if empty else np.ctypeslib.as_array(scores, (n.value,)).copy(),
-                    np.zeros(0, np.float32) if empty else np.ctypeslib.as_array(weights, (n.value,)).copy(), texts))
+                    np.zeros(0, np.float32) if empty else np.ctypeslib.as_array(weights, (n.value,)).copy(), texts,
+                    sources))
             shape = (hq.value, d.value)
             results.append(Result(_floats(out, shape), _floats(lse, (hq.value,)), _floats(local_out, shape),
                                   _floats(local_lse, (hq.value,)), selections, stats.position, stats.candidates,

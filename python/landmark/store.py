@@ -143,9 +143,17 @@ class StoreWriter(_lib.Handle):
         data = text.encode() if isinstance(text, str) else bytes(text)
         check(lib.landmark_writer_append_text(self.handle, data, len(data)))
 
-    def add_files(self, paths, *, progress=None, strict=False, threads=None):
+    def remove(self, path):
+        """Text stores with an index: removes the documents ingested as
+        `path` from every answer (from the next commit); returns how many."""
+        n = _lib.size_t()
+        check(lib.landmark_writer_remove_document(self.handle, _lib.path_bytes(path), ctypes.byref(n)))
+        return n.value
+
+    def add_files(self, paths, *, progress=None, strict=False, threads=None, force=False):
         """Text stores: every text file under `paths` (files or folders,
-        recursively), each a document. `progress(dict)` is called as input
+        recursively), each a document; a file whose content the store
+        already holds is skipped unless `force`. `progress(dict)` is called as input
         is read; returning True stops the ingest (landmark.Error, status
         LANDMARK_ERROR_CANCELLED). Returns counts as a dict."""
         if isinstance(paths, (str, bytes, os.PathLike)):
@@ -153,7 +161,7 @@ class StoreWriter(_lib.Handle):
         encoded = [_lib.path_bytes(p) for p in paths]
         array = (ctypes.c_char_p * len(encoded))(*encoded)
         return self._ingest(lambda o, s: lib.landmark_writer_ingest_files(self.handle, array, len(encoded), o, s),
-                            progress, strict, threads)
+                            progress, strict, threads, force)
 
     def ingest_tensors(self, keys, values, landmarks=None, *, progress=None, threads=None):
         """Keys and values from .npy or .safetensors[:NAME] files."""
@@ -161,9 +169,10 @@ class StoreWriter(_lib.Handle):
             self.handle, _lib.path_bytes(keys), _lib.path_bytes(values),
             None if landmarks is None else _lib.path_bytes(landmarks), o, s), progress, False, threads)
 
-    def _ingest(self, call, progress, strict, threads):
+    def _ingest(self, call, progress, strict, threads, force=False):
         o = _lib.init(_lib.IngestOptions, "landmark_ingest_options_init")
         o.strict = int(strict)
+        o.force = int(force)
         failure = []
 
         def bridge(p, _user):

@@ -619,6 +619,24 @@ RetrievalResult Retriever::Query(const RetrievalQuery& query) const {
   return impl_->QueryCpu(plan, query, selected);
 }
 
+RetrievalResult Retriever::QueryChunks(const RetrievalQuery& query, const std::vector<uint32_t>& chunks,
+                                       const std::vector<float>& scores) const {
+  LANDMARK_CHECK_ARG(query.q != nullptr, "retriever: the query q is null");
+  LANDMARK_CHECK_ARG(chunks.size() == scores.size(), "retriever: one score per chosen chunk");
+  const Impl::Plan plan = impl_->MakePlan(query.position, query.past_store);
+  Selection selected(impl_->LH);
+  const auto [begin, end] = impl_->HeldCandidates(plan);
+  for (auto& head : selected) {
+    for (size_t i = 0; i < chunks.size() && head.size() < impl_->config.top_k; ++i) {
+      if (chunks[i] >= begin && chunks[i] < end) head.push_back({scores[i], chunks[i]});
+    }
+  }
+  if (!plan.empty) {
+    for (size_t h = 0; h < impl_->LH; ++h) impl_->Prefetch(selected[h], h);
+  }
+  return impl_->QueryCpu(plan, query, selected);
+}
+
 std::vector<RetrievalResult> Retriever::QueryBatch(const std::vector<RetrievalQuery>& queries) const {
   const Impl& m = *impl_;
   for (const RetrievalQuery& q : queries) LANDMARK_CHECK_ARG(q.q != nullptr, "retriever: a query q is null");

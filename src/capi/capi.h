@@ -16,6 +16,7 @@
 
 #include "landmark/config.h"
 #include "landmark/encoder.h"
+#include "landmark/text_index.h"
 #include "landmark/error.h"
 #include "landmark/landmark.h"
 #include "landmark/retriever.h"
@@ -142,6 +143,7 @@ struct RetrieverObject {
   std::unique_ptr<ShardedRetriever> sharded;  // instead of `retriever`: a sharded store (store = this rank's shard)
   std::shared_ptr<tbb::task_arena> arena;
   std::optional<HashingEncoder> encoder;  // text stores
+  std::shared_ptr<const TextIndex> index;  // text stores with an index: BM25 ranks, then attention
   size_t q_heads = 0;
   float temperature = 16.0f;
 };
@@ -149,6 +151,7 @@ struct ResultObject {
   static constexpr Kind kKind = Kind::kResult;
   std::shared_ptr<const StoreReader> store;
   std::vector<RetrievalResult> results;
+  std::shared_ptr<const TextIndex> index;  // chunk sources (text stores with an index)
   size_t q_heads = 0, head_dim = 0;
   bool sharded = false;  // store is rank 0's shard: it holds the texts of chunks [0, its chunks)
 };

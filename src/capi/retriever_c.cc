@@ -32,14 +32,26 @@ const SelectionExplanation& SelectionOf(const ResultObject& r, size_t query, siz
 }
 
 // Runs the queries and hands out a result handle.
-void Run(const RetrieverObject& r, const std::vector<RetrievalQuery>& queries, landmark_result** result) {
+// `hits`: a text question's BM25 ranking (text stores with an index).
+void Run(const RetrieverObject& r, const std::vector<RetrievalQuery>& queries, landmark_result** result,
+         const std::vector<TextHit>* hits = nullptr) {
   auto object = std::make_shared<ResultObject>();
   object->store = r.store;
   object->q_heads = r.q_heads;
   object->head_dim = r.store->shape().head_dim;
   object->sharded = r.sharded != nullptr;
+  object->index = r.index;
   InArena(r.arena, [&] {
-    if (r.sharded) {
+    if (r.index && hits) {
+      std::vector<uint32_t> chunks;
+      std::vector<float> scores;
+      for (const TextHit& h : *hits) {
+        chunks.push_back(h.chunk);
+        scores.push_back(float(h.score));
+      }
+      object->results.push_back(
+          As(LANDMARK_ERROR_INVALID_ARGUMENT, [&] { return r.retriever->QueryChunks(queries[0], chunks, scores); }));
+    } else if (r.sharded) {
       object->results = As(LANDMARK_ERROR_INVALID_ARGUMENT, [&] { return r.sharded->QueryBatch(queries); });
     } else if (queries.size() == 1) {
       object->results.push_back(As(LANDMARK_ERROR_INVALID_ARGUMENT, [&] { return r.retriever->Query(queries[0]); }));
@@ -85,6 +97,9 @@ void Finish(RetrieverObject& object, const landmark_retriever_options& o, const 
   const auto encoder = info.metadata.find("encoder");
   if (encoder != info.metadata.end() && encoder->second == "hashing") {
     object.encoder.emplace(HashingEncoderOptionsOf(info));
+    if (HasTextIndex(info) && !object.sharded) {
+      object.index = As(LANDMARK_ERROR_INVALID_ARGUMENT, [&] { return std::make_shared<const TextIndex>(*object.store); });
+    }
   }
 }
 
@@ -251,6 +266,11 @@ landmark_status landmark_retriever_query_text(const landmark_retriever* retrieve
     RetrievalQuery query;
     query.q = v.q.data();
     query.r = v.r.data();
+    if (object->index) {
+      const std::vector<TextHit> hits =
+          object->index->Search(std::string_view(question ? question : "", length), object->retriever->config().top_k);
+      return Run(*object, {query}, result, &hits);
+    }
     Run(*object, {query}, result);
   });
 }
@@ -314,6 +334,25 @@ landmark_status landmark_result_chunk_text(const landmark_result* result, size_t
     const std::string_view t = here ? object->store->text(s.chunks[i]) : std::string_view();
     *text = t.data();
     *length = t.size();
+  });
+}
+
+landmark_status landmark_result_chunk_source(const landmark_result* result, size_t query, size_t head, size_t i,
+                                             const char** path, uint64_t* begin, uint64_t* end) {
+  return Guard(LANDMARK_ERROR_INVALID_ARGUMENT, [&] {
+    const auto object = Get<ResultObject>(result, "result");
+    const SelectionExplanation& s = SelectionOf(*object, query, head);
+    NotNull(path, "path") = nullptr;
+    if (i >= s.chunks.size()) {
+      Fail(LANDMARK_ERROR_INVALID_ARGUMENT, "chunk index " + std::to_string(i) + " is past the " +
+                                                std::to_string(s.chunks.size()) + " selected chunks");
+    }
+    if (!object->index) return;
+    const TextSource src = object->index->source(s.chunks[i]);
+    if (src.document < 0) return;
+    *path = object->index->documents()[size_t(src.document)].path.c_str();
+    if (begin) *begin = src.begin;
+    if (end) *end = src.end;
   });
 }
 

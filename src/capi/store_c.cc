@@ -6,6 +6,7 @@
 
 #include "landmark/error.h"
 #include "landmark/ingest.h"
+#include "landmark/text_index.h"
 #include "src/capi/capi.h"
 #include "src/io/text_files.h"
 
@@ -62,7 +63,7 @@ StoreOptions FromC(const landmark_store_options& o) {
 }
 
 HashingEncoderOptions EncoderOf(const landmark_store_options& o) {
-  HashingEncoderOptions e;
+  HashingEncoderOptions e = TextEncoderOptions();
   e.kv_heads = o.kv_heads;
   e.head_dim = o.head_dim;
   e.seed = o.encoder_seed;
@@ -317,17 +318,11 @@ landmark_status landmark_writer_append_text(landmark_writer* writer, const char*
       Fail(LANDMARK_ERROR_INVALID_ARGUMENT, "text: " + why + "; give UTF-8 text");
     }
     const StoreInfo info = w->writer->info();
-    const HashingEncoderOptions options = As(LANDMARK_ERROR_INVALID_ARGUMENT, [&] { return HashingEncoderOptionsOf(info); });
-    HashingEncoder encoder(options);
-    EncodedText encoded;
-    encoder.Encode(std::string_view(text ? text : "", length), encoded);
-    TokenBatch batch;
-    batch.tokens = encoded.tokens;
-    batch.keys = encoded.keys.data();
-    batch.values = encoded.values.data();
-    batch.text = std::string_view(text ? text : "", length);
-    batch.token_text_end = encoded.token_text_end.data();
-    w->writer->Append(batch);
+    TextIngestOptions options;
+    options.encoder = As(LANDMARK_ERROR_INVALID_ARGUMENT, [&] { return HashingEncoderOptionsOf(info); });
+    options.force = true;  // text given in memory: the caller decides what to add
+    if (length == 0) return;
+    IngestTextDocument(*w->writer, std::string_view(text, length), "(text " + std::to_string(info.tokens) + ")", options);
   });
 }
 
@@ -348,9 +343,18 @@ landmark_status landmark_writer_ingest_files(landmark_writer* writer, const char
     TextIngestOptions text;
     text.encoder = As(LANDMARK_ERROR_INVALID_ARGUMENT, [&] { return HashingEncoderOptionsOf(w->writer->info()); });
     text.strict = ingest.options.strict != 0;
+    text.force = ingest.options.force != 0;
     IngestStats result;
     InArena(ingest.arena, [&] { result = IngestText(*w->writer, inputs, text, ingest.Progress()); });
     ToC(result, stats);
+  });
+}
+
+landmark_status landmark_writer_remove_document(landmark_writer* writer, const char* path, size_t* removed) {
+  return Guard(LANDMARK_ERROR_INVALID_ARGUMENT, [&] {
+    const auto w = Get<WriterObject>(writer, "writer");
+    const size_t n = RemoveTextDocument(*w->writer, Str(path, "path"));
+    if (removed) *removed = n;
   });
 }
 

@@ -7,6 +7,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
+#include <fstream>
 #include <string>
 
 #include "landmark/device.h"
@@ -21,7 +22,9 @@
 #include "perf/bench_model.h"
 #include "perf/bench_prefill.h"
 #include "perf/bench_shard.h"
+#include "perf/bench_text.h"
 #include "src/cli/commands.h"
+#include "src/cli/format.h"
 
 namespace landmark::cli {
 namespace {
@@ -421,6 +424,76 @@ void RunShardBench(const ShardArgs& args) {
 
 }  // namespace
 
+struct TextArgs {
+  perf::TextBenchOptions options;
+  bool quick = false, keep = false, plot = true;
+  std::string csv = ResultsPath("text.csv");
+};
+
+std::string Roots(const std::vector<std::string>& roots) {
+  std::string out;
+  for (const std::string& r : roots) out += (out.empty() ? "" : " + ") + r;
+  return out;
+}
+
+void RunTextBench(const TextArgs& args) {
+  perf::TextBenchOptions o = args.options;
+  if (args.quick) {
+    o.words = 150000;
+    o.questions = 40;
+  }
+  const bool temporary = o.dir.empty();
+  if (temporary) {
+    o.dir = (std::filesystem::temp_directory_path() / ("landmark-bench-text-" + std::to_string(::getpid()))).string();
+  }
+  const perf::TextBenchReport r = perf::BenchText(o, [](const std::string& line) {
+    std::fprintf(stderr, "  %s\n", line.c_str());
+  });
+  if (temporary && !args.keep) std::filesystem::remove_all(o.dir);
+  std::printf("corpus: %zu files of %s (%s words, %s of text) with %zu planted pass keys; %zu tokens in %zu chunks "
+              "of %zu\n",
+              r.files, Roots(o.roots).c_str(), Count(double(r.words)).c_str(),
+              Bytes(double(r.input_bytes)).c_str(), o.pass_keys, r.tokens, r.chunks, o.chunk_size);
+  const perf::TextBenchSystem& base = r.systems.back();
+  std::printf("\n%-12s %-15s %-15s %-16s %-16s %-18s %s\n", "system", "top-1", fmt::format("top-{}", o.show).c_str(),
+              "ingest", "query (mean)", "bytes/token", "open");
+  for (const perf::TextBenchSystem& s : r.systems) {
+    auto pct = [&](size_t n) { return fmt::format("{}/{} {:.0f}%", n, s.questions, 100.0 * double(n) / double(s.questions)); };
+    std::printf("%-12s %-15s %-15s %-16s %-16s %-18s %s\n", s.name.c_str(), pct(s.top1).c_str(), pct(s.top_n).c_str(),
+                fmt::format("{} ({:.2f}x)", perf::FormatTime(s.ingest_s), s.ingest_s / base.ingest_s).c_str(),
+                fmt::format("{} ({:.2f}x)", perf::FormatTime(s.query_ms / 1e3), s.query_ms / base.query_ms).c_str(),
+                fmt::format("{:.1f} ({:.2f}x)", s.bytes_per_token, s.bytes_per_token / base.bytes_per_token).c_str(),
+                s.open_ms > 0 ? perf::FormatTime(s.open_ms / 1e3).c_str() : "-");
+  }
+  const perf::TextBenchSystem& lm = r.systems.front();
+  std::printf("pass keys right first: landmark %zu/%zu, FTS5 %zu/%zu\n", lm.pass_top1, o.pass_keys, base.pass_top1,
+              o.pass_keys);
+  std::printf("\nlandmark: top-1 %s FTS5's (%zu vs %zu: target >=); store %.1f bytes/token, %.1fx smaller than the "
+              "first text stores' %.0f (target >= 8x); %.1f store bytes per byte of text; peak RSS %.0f MiB "
+              "(target <= 256)\n",
+              lm.top1 >= base.top1 ? "matches or beats" : "is BELOW", lm.top1, base.top1, lm.bytes_per_token,
+              r.legacy_bytes_per_token / lm.bytes_per_token, r.legacy_bytes_per_token, lm.bytes / double(r.input_bytes),
+              r.peak_rss_mib);
+  std::printf("ingest: landmark from the files (read, tokenise, encode, index, write); FTS5 inserting the same chunk "
+              "texts. query: landmark BM25 + attention over the top 16; FTS5 MATCH (OR of the words) ORDER BY rank.\n");
+  for (size_t i = 0; i < std::min<size_t>(r.misses.size(), 5); ++i) std::printf("  missed: %s\n", r.misses[i].c_str());
+  if (!args.csv.empty()) {
+    std::ofstream csv = perf::OpenCsv(args.csv);
+    csv << "system,files,words,tokens,chunks,input_bytes,questions,pass_keys,pass_top1,top1,top_n,n,ingest_s,"
+           "open_ms,query_ms,bytes,bytes_per_token,legacy_bytes_per_token,peak_rss_mib\n";
+    for (const perf::TextBenchSystem& s : r.systems) {
+      csv << s.name << ',' << r.files << ',' << r.words << ',' << r.tokens << ',' << r.chunks << ',' << r.input_bytes
+          << ',' << s.questions << ',' << o.pass_keys << ',' << s.pass_top1 << ',' << s.top1 << ',' << s.top_n
+          << ',' << o.show << ',' << s.ingest_s << ','
+          << s.open_ms << ',' << s.query_ms << ',' << s.bytes << ',' << s.bytes_per_token << ','
+          << r.legacy_bytes_per_token << ',' << r.peak_rss_mib << '\n';
+    }
+    csv.close();
+    std::printf("wrote %s\n", args.csv.c_str());
+    if (args.plot) Plot(args.csv, "plot_text.py");
+  }
+}
+
 void AddBenchCommands(CLI::App& app) {
   CLI::App* bench = app.add_subcommand("bench", "Measure kernels against this machine's limits");
   bench->require_subcommand(1);
@@ -485,6 +558,23 @@ void AddBenchCommands(CLI::App& app) {
   prefill->callback([prefill_args] {
     RunWithThreads(prefill_args->threads, [&] { RunPrefill(*prefill_args); });
   });
+
+  auto text_args = std::make_shared<TextArgs>();
+  CLI::App* text = bench->add_subcommand(
+      "text", "Text retrieval on Debian's own text (/usr/share/doc, common-licenses) beside SQLite FTS5: top-1 "
+              "accuracy, ingest and query time, bytes per token, peak RSS");
+  text->add_flag("--quick", text_args->quick, "150K words, 40 real questions");
+  text->add_option("--words", text_args->options.words, "Corpus size in words")->capture_default_str();
+  text->add_option("--questions", text_args->options.questions, "Real questions (besides the pass keys)")
+      ->capture_default_str();
+  text->add_option("--pass-keys", text_args->options.pass_keys, "Planted pass-key sentences")->capture_default_str();
+  text->add_option("--chunk-size", text_args->options.chunk_size, "Tokens per chunk")->capture_default_str();
+  text->add_option("--seed", text_args->options.seed, "Seed of the questions")->capture_default_str();
+  text->add_option("--dir", text_args->options.dir, "Scratch directory (default: a temp dir, deleted after)");
+  text->add_flag("--keep", text_args->keep, "Keep the scratch directory");
+  text->add_option("--csv", text_args->csv, "CSV output path (empty to skip)")->capture_default_str();
+  text->add_flag("!--no-plot", text_args->plot, "Skip the plot");
+  text->callback([text_args] { RunTextBench(*text_args); });
 
   auto ingest_args = std::make_shared<IngestArgs>();
   CLI::App* ingest = bench->add_subcommand(

@@ -16,6 +16,7 @@
 #include "landmark/retriever.h"
 #include "landmark/shard.h"
 #include "landmark/store.h"
+#include "landmark/text_index.h"
 #include "src/cli/commands.h"
 #include "src/cli/format.h"
 
@@ -112,6 +113,12 @@ void RunQuery(QueryArgs a) {
   std::unique_ptr<ShardedRetriever> sharded;
   if (comm) sharded = std::make_unique<ShardedRetriever>(a.store, config, *comm);
   else retriever = std::make_unique<Retriever>(store, config);
+  // A text store with an index ranks its chunks by BM25, then attends.
+  std::unique_ptr<TextIndex> index;
+  if (!a.text.empty() && HasTextIndex(store.info())) {
+    LANDMARK_CHECK_ARG(!comm, a.store + ": --sharded text stores with an index are not supported");
+    index = std::make_unique<TextIndex>(store);
+  }
   std::vector<RetrievalQuery> queries(M);
   const size_t d = s.head_dim, rsize = s.landmark_heads * s.landmark_dim;
   for (size_t i = 0; i < M; ++i) {
@@ -120,7 +127,19 @@ void RunQuery(QueryArgs a) {
     if (!a.positions.empty()) queries[i].position = a.positions[a.positions.size() == 1 ? 0 : i];
   }
   const auto start = std::chrono::steady_clock::now();
-  const std::vector<RetrievalResult> results = sharded ? sharded->QueryBatch(queries)
+  std::vector<TextHit> hits;
+  if (index) hits = index->Search(a.text, a.top_k);
+  auto ranked = [&] {
+    std::vector<uint32_t> chunks;
+    std::vector<float> scores;
+    for (const TextHit& h : hits) {
+      chunks.push_back(h.chunk);
+      scores.push_back(float(h.score));
+    }
+    return std::vector<RetrievalResult>{retriever->QueryChunks(queries[0], chunks, scores)};
+  };
+  const std::vector<RetrievalResult> results = index   ? ranked()
+                                             : sharded ? sharded->QueryBatch(queries)
                                              : M == 1   ? std::vector<RetrievalResult>{retriever->Query(queries[0])}
                                                         : retriever->QueryBatch(queries);
   const double ms = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count() * 1e3;
@@ -156,6 +175,10 @@ void RunQuery(QueryArgs a) {
         for (size_t i = 0; i < sel.chunks.size(); ++i) {
           nlohmann::json c = {{"chunk", sel.chunks[i]}, {"score", sel.scores[i]}, {"weight", sel.weights[i]}};
           if (has_text) c["text"] = std::string(text(sel.chunks[i]));
+          if (index) {
+            const TextSource src = index->source(sel.chunks[i]);
+            c["source"] = {{"path", src.path}, {"begin", src.begin}, {"end", src.end}};
+          }
           chunks.push_back(c);
         }
         selections.push_back(chunks);
@@ -179,7 +202,13 @@ void RunQuery(QueryArgs a) {
       for (size_t k = 0; k < std::min(a.show, sel.chunks.size()); ++k) {
         std::printf("  %-8u %-9.4f %-8.4f %s\n", sel.chunks[k], sel.scores[k], sel.weights[k],
                     has_text ? Snippet(text(sel.chunks[k])).c_str() : "");
+        if (index) {
+          const TextSource src = index->source(sel.chunks[k]);
+          std::printf("  %-8s from %s, bytes %llu-%llu\n", "", src.path.c_str(), (unsigned long long)src.begin,
+                      (unsigned long long)src.end);
+        }
       }
+      if (index && sel.chunks.empty()) std::printf("  (no chunk shares a word with the question)\n");
     }
     double norm = 0;
     for (float x : res.out) norm += double(x) * x;

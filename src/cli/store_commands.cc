@@ -16,6 +16,7 @@
 #include "landmark/shard.h"
 #include "landmark/store.h"
 #include "landmark/tensor_file.h"
+#include "landmark/text_index.h"
 #include "src/cli/commands.h"
 #include "src/cli/format.h"
 #include "src/cli/llm_store_commands.h"
@@ -29,13 +30,13 @@ struct IngestArgs {
   std::vector<std::string> inputs;
   std::string keys, values, landmarks;
   std::string model;  // through landmark's byte model
-  size_t chunk_size = 64, kv_heads = 1, head_dim = 256, landmark_heads = 0, landmark_dim = 0;
+  size_t chunk_size = 64, kv_heads = 1, head_dim = TextEncoderOptions().head_dim, landmark_heads = 0, landmark_dim = 0;
   std::string dtype = "f16", landmark = "mean";
   size_t commit_every = 1024;
   std::string segment_size = "1G";
   uint64_t seed = HashingEncoderOptions().seed;
   float bigram_weight = HashingEncoderOptions().bigram_weight;
-  bool strict = false;
+  bool strict = false, force = false;
   size_t threads = 0;
   // --model DIR (a Hugging Face model directory)
   std::string chat_format, system;
@@ -100,7 +101,7 @@ void RunIngest(const CLI::App& app, const IngestArgs& a) {
                          ", ...); per-rank text: ingest each shard's documents into its own PREFIX/shard-NNNNN");
   StoreOptions shard_options;
   std::unique_ptr<StoreWriter> writer;
-  HashingEncoderOptions encoder;
+  HashingEncoderOptions encoder = TextEncoderOptions();
   encoder.seed = a.seed;
   encoder.bigram_weight = a.bigram_weight;
   if (exists) {
@@ -173,6 +174,7 @@ void RunIngest(const CLI::App& app, const IngestArgs& a) {
     TextIngestOptions options;
     options.encoder = encoder;
     options.strict = a.strict;
+    options.force = a.force;
     options.warn = [&](const std::string& message) { std::fprintf(stderr, "\nwarning: %s\n", message.c_str()); };
     stats = IngestText(*writer, a.inputs, options, report);
   }
@@ -271,6 +273,7 @@ void AddStoreCommands(CLI::App& app) {
   ingest->add_option("--segment-size", a->segment_size, "KV file roll-over size")->capture_default_str();
   ingest->add_option("--shards", a->shards, "Split --keys/--values into N shards of whole chunks, PREFIX/shard-NNNNN "
                                             "(for `mpirun -np N landmark query --sharded PREFIX`)");
+  ingest->add_flag("--force", a->force, "Text: add a file even when the store already holds its content");
   ingest->add_flag("--strict", a->strict, "Stop at a file that is not UTF-8 text (default: skip it with a warning)");
   // --model DIR
   ingest->add_option("--chat-format", a->chat_format,
@@ -310,6 +313,24 @@ void AddStoreCommands(CLI::App& app) {
     }
     if (*devices) PrintDevices(false);
     std::printf("%s\n", (*json ? i.ToJson() : i.ToText()).c_str());
+  });
+
+  auto rm_args = std::make_shared<std::vector<std::string>>();
+  CLI::App* rm = app.add_subcommand("rm", "Remove documents from a text store: STORE FILE... (as given at ingest); "
+                                          "their chunks are left out of every answer");
+  rm->add_option("store_and_files", *rm_args, "The store directory, then the documents' paths")->required()->expected(2, -1);
+  rm->callback([rm_args] {
+    const std::string dir = rm_args->front();
+    StoreWriter writer = StoreWriter::Append(dir);
+    size_t total = 0;
+    for (size_t i = 1; i < rm_args->size(); ++i) {
+      const size_t removed = RemoveTextDocument(writer, (*rm_args)[i]);
+      if (removed == 0) std::fprintf(stderr, "warning: %s: no such document in %s\n", (*rm_args)[i].c_str(), dir.c_str());
+      total += removed;
+    }
+    writer.Close();
+    std::printf("removed %zu document%s from %s\n", total, total == 1 ? "" : "s", dir.c_str());
+    LANDMARK_CHECK_ARG(total > 0, "rm: nothing removed");
   });
 
   auto verify_dir = std::make_shared<std::string>();

@@ -6,6 +6,7 @@
 #include <string>
 
 #include "landmark/error.h"
+#include "src/tokenizer/unicode.h"
 
 namespace landmark {
 namespace {
@@ -30,7 +31,72 @@ void Normalize(float* v, size_t d) {
   for (size_t k = 0; k < d; ++k) v[k] *= inv;
 }
 
+// The code point at text[i] and its length; an invalid sequence reads as
+// one byte that is not a word character.
+char32_t DecodeAt(std::string_view text, size_t i, size_t& length) {
+  const auto lead = static_cast<unsigned char>(text[i]);
+  length = tokenizer::SequenceLength(lead);
+  if (length == 1) return lead < 0x80 ? char32_t(lead) : char32_t(0xFFFD);
+  if (i + length > text.size() || tokenizer::ValidUtf8Prefix(text.substr(i, length)) != length) {
+    length = 1;
+    return 0xFFFD;
+  }
+  size_t at = i;
+  return tokenizer::NextCodePoint(text, at);
+}
+
+bool IsWordCodePoint(char32_t c) {
+  if (c < 0x80) return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
+  return c != 0xFFFD && tokenizer::IsWordChar(c) && c != 0x203F && c != 0x2040;  // \w but connector punctuation
+}
+
+uint64_t FoldedHash(std::string_view token, uint64_t seed) {
+  char small[64];
+  std::string large;
+  char* folded = small;
+  if (token.size() > sizeof(small)) {
+    large.resize(token.size());
+    folded = large.data();
+  }
+  for (size_t i = 0; i < token.size(); ++i) {
+    const char c = token[i];
+    folded[i] = c >= 'A' && c <= 'Z' ? char(c - 'A' + 'a') : c;
+  }
+  return XXH3_64bits_withSeed(folded, token.size(), seed);
+}
+
+constexpr uint64_t kTermSeed = 0x626d32355f746572ull;  // "bm25_ter"
+constexpr uint64_t kBlankHash = 0x626c616e6b000001ull;
+
 }  // namespace
+
+HashingEncoderOptions TextEncoderOptions() {
+  HashingEncoderOptions o;
+  o.head_dim = 16;
+  o.words = true;
+  return o;
+}
+
+uint32_t TermId(std::string_view word) {
+  const uint32_t id = uint32_t(FoldedHash(word, kTermSeed));
+  return id ? id : 1;
+}
+
+std::vector<std::pair<uint32_t, uint32_t>> HashingEncoder::TokenizeWords(std::string_view text) {
+  std::vector<std::pair<uint32_t, uint32_t>> spans;
+  size_t i = 0, length = 0;
+  while (i < text.size()) {
+    if (!IsWordCodePoint(DecodeAt(text, i, length))) {
+      i += length;
+      continue;
+    }
+    const size_t begin = i;
+    i += length;
+    while (i < text.size() && IsWordCodePoint(DecodeAt(text, i, length))) i += length;
+    spans.emplace_back(uint32_t(begin), uint32_t(i));
+  }
+  return spans;
+}
 
 HashingEncoder::HashingEncoder(const HashingEncoderOptions& options) : options_(options) {
   LANDMARK_CHECK_ARG(options.kv_heads >= 1 && options.head_dim >= 1,
@@ -58,11 +124,7 @@ std::vector<std::pair<uint32_t, uint32_t>> HashingEncoder::Tokenize(std::string_
 }
 
 uint64_t HashingEncoder::HashToken(std::string_view token) const {
-  std::string folded(token);
-  for (char& c : folded) {
-    if (c >= 'A' && c <= 'Z') c = char(c - 'A' + 'a');
-  }
-  const uint64_t h = XXH3_64bits_withSeed(folded.data(), folded.size(), options_.seed);
+  const uint64_t h = FoldedHash(token, options_.seed);
   return h ? h : 1;  // 0 means "no previous token"
 }
 
@@ -76,15 +138,20 @@ void HashingEncoder::Embed(uint64_t hash, size_t head, float* out) const {
 
 void HashingEncoder::Encode(std::string_view text, EncodedText& out) {
   LANDMARK_CHECK_ARG(text.size() < (size_t(1) << 32), "hashing encoder: a text piece must be < 4 GiB");
-  const auto spans = Tokenize(text);
+  auto spans = options_.words ? TokenizeWords(text) : Tokenize(text);
+  const bool blank = options_.words && spans.empty() && !text.empty();
+  if (blank) spans.emplace_back(0, uint32_t(text.size()));
   const size_t H = options_.kv_heads, d = options_.head_dim;
   out.tokens = spans.size();
   out.keys.resize(spans.size() * H * d);
   out.values.resize(spans.size() * H * d);
   out.token_text_end.resize(spans.size());
+  out.terms.assign(options_.words ? spans.size() : 0, 0);
   for (size_t t = 0; t < spans.size(); ++t) {
     const auto [begin, end] = spans[t];
-    const uint64_t word = HashToken(text.substr(begin, end - begin));
+    const std::string_view token = text.substr(begin, end - begin);
+    const uint64_t word = blank ? kBlankHash : HashToken(token);
+    if (options_.words && !blank) out.terms[t] = TermId(token);
     // Bigram hash from the ordered pair of token hashes.
     const uint64_t pair = previous_ ? XXH3_64bits_withSeed(&previous_, 8, word) : 0;
     for (size_t h = 0; h < H; ++h) {
@@ -107,7 +174,7 @@ std::vector<float> HashingEncoder::EncodeQuery(std::string_view text) const {
   const size_t H = options_.kv_heads, d = options_.head_dim;
   std::vector<float> q(H * d, 0.0f), e(d);
   uint64_t previous = 0;
-  for (const auto& [begin, end] : Tokenize(text)) {
+  for (const auto& [begin, end] : options_.words ? TokenizeWords(text) : Tokenize(text)) {
     const uint64_t word = HashToken(text.substr(begin, end - begin));
     const uint64_t pair = previous ? XXH3_64bits_withSeed(&previous, 8, word) : 0;
     for (size_t h = 0; h < H; ++h) {
@@ -152,6 +219,7 @@ HashingEncoderOptions HashingEncoderOptionsOf(const StoreInfo& store) {
   try {
     o.seed = std::stoull(m.at("encoder.seed"));
     if (m.count("encoder.bigram_weight")) o.bigram_weight = std::stof(m.at("encoder.bigram_weight"));
+    o.words = m.count("encoder.tokens") && m.at("encoder.tokens") == "words";
   } catch (const std::exception&) {
     LANDMARK_THROW(store.path + ": unreadable encoder parameters in the manifest");
   }

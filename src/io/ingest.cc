@@ -6,7 +6,9 @@
 
 #include "landmark/error.h"
 #include "landmark/tensor_file.h"
+#include "landmark/text_index.h"
 #include "src/io/text_files.h"
+#include "src/text/index_writer.h"
 
 namespace landmark {
 
@@ -20,11 +22,18 @@ StoreOptions TextStoreOptions(const HashingEncoderOptions& encoder) {
   char weight[32];
   std::snprintf(weight, sizeof(weight), "%.9g", double(encoder.bigram_weight));
   options.metadata["encoder.bigram_weight"] = weight;
+  if (encoder.words) {
+    options.metadata["encoder.tokens"] = "words";
+    options.metadata["text.index"] = "bm25";
+  }
   return options;
 }
 
-IngestStats IngestText(StoreWriter& writer, const std::vector<std::string>& inputs,
-                       const TextIngestOptions& options, const IngestProgressFn& progress) {
+namespace {
+
+constexpr size_t kPieceBytes = size_t(64) << 10;  // text read per step: bounds the encoded K/V
+
+void CheckTextStore(const StoreWriter& writer, const TextIngestOptions& options) {
   const StoreInfo info = writer.info();
   LANDMARK_CHECK_ARG(info.has_text, writer.path() + ": text ingest needs a store created with text");
   LANDMARK_CHECK_ARG(info.shape.landmark != LandmarkKind::kLearned,
@@ -33,15 +42,79 @@ IngestStats IngestText(StoreWriter& writer, const std::vector<std::string>& inpu
                      writer.path() + ": the encoder's kv heads × head dim (" + std::to_string(options.encoder.kv_heads) +
                          " × " + std::to_string(options.encoder.head_dim) + ") differ from the store's (" +
                          std::to_string(info.shape.kv_heads) + " × " + std::to_string(info.shape.head_dim) + ")");
+  LANDMARK_CHECK_ARG(HasTextIndex(info) == options.encoder.words,
+                     writer.path() + ": the encoder's tokens differ from the store's (see HashingEncoderOptionsOf)");
+}
+
+}  // namespace
+
+IngestStats IngestTextDocument(StoreWriter& writer, std::string_view text, const std::string& name,
+                               const TextIngestOptions& options) {
+  CheckTextStore(writer, options);
+  const std::string why = text.empty() ? "empty" : CheckText(text);
+  LANDMARK_CHECK_ARG(why.empty(), name + ": " + why);
+  IngestStats stats;
+  if (!HasTextIndex(writer.info())) {
+    HashingEncoder encoder(options.encoder);
+    EncodedText encoded;
+    for (size_t at = 0; at < text.size();) {  // pieces end at whitespace, as TextPieces'
+      size_t end = std::min(text.size(), at + kPieceBytes);
+      if (end < text.size()) {
+        const size_t space = text.find_last_of(" \t\n\r\f\v", end - 1);
+        if (space != std::string_view::npos && space >= at) end = space + 1;
+      }
+      const std::string_view piece = text.substr(at, end - at);
+      encoder.Encode(piece, encoded);
+      TokenBatch batch;
+      batch.tokens = encoded.tokens;
+      batch.keys = encoded.keys.data();
+      batch.values = encoded.values.data();
+      batch.text = piece;
+      batch.token_text_end = encoded.token_text_end.data();
+      writer.Append(batch);
+      stats.tokens += encoded.tokens;
+      at = end;
+    }
+  } else {
+    TextIndexWriter index(writer, options.encoder);
+    const std::string hash = ContentHash(text);
+    if (const std::string same = index.Find(hash); !same.empty() && !options.force) {
+      stats.skipped.push_back(name + ": already in the store as " + same + " (force to add it again)");
+      ++stats.duplicates;
+      return stats;
+    }
+    index.Begin(name, hash);
+    for (size_t at = 0; at < text.size();) {
+      size_t end = std::min(text.size(), at + kPieceBytes);
+      if (end < text.size()) {
+        const size_t space = text.find_last_of(" \t\n\r\f\v", end - 1);
+        if (space != std::string_view::npos && space >= at) end = space + 1;
+        else while (end > at && (static_cast<unsigned char>(text[end]) & 0xc0) == 0x80) --end;  // a whole character
+      }
+      index.Add(text.substr(at, end - at));
+      at = end;
+    }
+    index.End();
+    stats.tokens = index.tokens();
+  }
+  stats.input_bytes = text.size();
+  stats.files = 1;
+  return stats;
+}
+
+IngestStats IngestText(StoreWriter& writer, const std::vector<std::string>& inputs,
+                       const TextIngestOptions& options, const IngestProgressFn& progress) {
+  CheckTextStore(writer, options);
+  const bool indexed = HasTextIndex(writer.info());
   const std::vector<std::string> files = ListTextFiles(inputs);
   LANDMARK_CHECK_ARG(!files.empty(), "no input files found");
   IngestStats stats;
   IngestProgress p;
   p.files_total = files.size();
   std::vector<size_t> sizes(files.size());
-  std::vector<std::string> reasons(files.size());
+  std::vector<std::string> reasons(files.size()), hashes(files.size());
   for (size_t i = 0; i < files.size(); ++i) {  // check first: never ingest half a bad file
-    reasons[i] = CheckTextFile(files[i], &sizes[i]);
+    reasons[i] = CheckTextFile(files[i], &sizes[i], &hashes[i]);
     if (reasons[i].empty()) {
       p.input_total += sizes[i];
       continue;
@@ -51,14 +124,45 @@ IngestStats IngestText(StoreWriter& writer, const std::vector<std::string>& inpu
     if (options.warn) options.warn(message + "; skipped");
     stats.skipped.push_back(message);
   }
+  std::string piece;
+  if (indexed) {
+    TextIndexWriter index(writer, options.encoder);
+    for (size_t i = 0; i < files.size(); ++i) {
+      if (!reasons[i].empty()) continue;
+      p.current = files[i];
+      if (const std::string same = index.Find(hashes[i]); !same.empty() && !options.force) {
+        const std::string message = files[i] + ": already in the store as " + same + " (--force adds it again)";
+        if (options.warn) options.warn(message + "; skipped");
+        stats.skipped.push_back(message);
+        ++stats.duplicates;
+        p.input_bytes += sizes[i];
+        continue;
+      }
+      index.Begin(files[i], hashes[i]);
+      TextPieces pieces(files[i], kPieceBytes);
+      while (pieces.Next(piece)) {
+        index.Add(piece);
+        p.tokens = stats.tokens + index.tokens();
+        p.input_bytes += piece.size();
+        if (progress) progress(p);
+      }
+      index.End();
+      ++stats.files;
+      p.files_done = stats.files;
+    }
+    stats.tokens += index.tokens();
+    stats.input_bytes = p.input_bytes;
+    p.tokens = stats.tokens;
+    if (progress) progress(p);
+    return stats;
+  }
   HashingEncoder encoder(options.encoder);
   EncodedText encoded;
-  std::string piece;
   for (size_t i = 0; i < files.size(); ++i) {
     if (!reasons[i].empty()) continue;
     p.current = files[i];
     encoder.ResetDocument();
-    TextPieces pieces(files[i]);
+    TextPieces pieces(files[i], kPieceBytes);
     while (pieces.Next(piece)) {
       encoder.Encode(piece, encoded);
       TokenBatch batch;

@@ -1,11 +1,13 @@
 #include "src/io/text_files.h"
 
 #include <fcntl.h>
+#include <xxhash.h>
 #include <unistd.h>
 #include <zlib.h>
 
 #include <algorithm>
 #include <cerrno>
+#include <cstdio>
 #include <cstring>
 #include <filesystem>
 
@@ -153,7 +155,7 @@ std::vector<std::string> ListTextFiles(const std::vector<std::string>& inputs) {
   return files;
 }
 
-std::string CheckTextFile(const std::string& path, size_t* bytes) {
+std::string CheckTextFile(const std::string& path, size_t* bytes, std::string* hash) {
   std::string why;
   std::FILE* f = OpenText(path, why);
   if (!f) return why;
@@ -161,6 +163,12 @@ std::string CheckTextFile(const std::string& path, size_t* bytes) {
   Utf8Validator utf8;
   size_t total = 0, error_at = 0;
   std::string reason;
+  XXH3_state_t* state = XXH3_createState();
+  if (!state) {
+    std::fclose(f);
+    return "out of memory";
+  }
+  XXH3_64bits_reset(state);
   while (reason.empty()) {
     const size_t n = std::fread(buffer.data(), 1, buffer.size(), f);
     if (n == 0) break;
@@ -169,8 +177,15 @@ std::string CheckTextFile(const std::string& path, size_t* bytes) {
     } else if (!utf8.Feed(buffer.data(), n, total, error_at)) {
       reason = "invalid UTF-8 at byte " + std::to_string(error_at);
     }
+    XXH3_64bits_update(state, buffer.data(), n);
     total += n;
   }
+  if (hash) {
+    char hex[17];
+    std::snprintf(hex, sizeof hex, "%016llx", static_cast<unsigned long long>(XXH3_64bits_digest(state)));
+    *hash = hex;
+  }
+  XXH3_freeState(state);
   if (reason.empty() && std::ferror(f)) reason = std::string("read error: ") + std::strerror(errno);
   std::fclose(f);
   if (reason.empty() && !utf8.complete()) reason = "invalid UTF-8 (truncated character at the end)";

@@ -20,8 +20,9 @@ std::vector<std::string> ListTextFiles(const std::vector<std::string>& inputs);
 
 // Why `path` is not ingestible text ("" if it is): not a regular file (a
 // FIFO or device: never waited on), empty, binary (a NUL byte), invalid
-// UTF-8 (with the byte offset), unreadable. Reads the file once.
-std::string CheckTextFile(const std::string& path, size_t* bytes = nullptr);
+// UTF-8 (with the byte offset), unreadable. Reads the file once; `hash`
+// (if given) receives its ContentHash.
+std::string CheckTextFile(const std::string& path, size_t* bytes = nullptr, std::string* hash = nullptr);
 
 // The ingestible text files under `inputs` and their total size; a file
 // that is not text is an error naming it with `strict`, else reported to

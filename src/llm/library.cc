@@ -76,17 +76,18 @@ std::string DocumentLine(const LlmDocument& d) {
   return j.dump() + "\n";
 }
 
-std::vector<LlmDocument> ParseDocuments(std::string_view attachment, const std::string& where) {
+std::vector<LlmDocument> ParseDocuments(std::string_view attachment, const std::string& where,
+                                        std::string_view name) {
   std::vector<LlmDocument> out;
   size_t line = 0, begin = 0;
   while (begin < attachment.size()) {
     size_t end = attachment.find('\n', begin);
     LANDMARK_CHECK_ARG(end != std::string_view::npos,
-                       where + ": " + kDocumentsAttachment + " line " + std::to_string(line + 1) + " is cut short");
+                       where + ": " + std::string(name) + " line " + std::to_string(line + 1) + " is cut short");
     ++line;
     const std::string text(attachment.substr(begin, end - begin));
     begin = end + 1;
-    const std::string at = where + ": " + kDocumentsAttachment + " line " + std::to_string(line);
+    const std::string at = where + ": " + std::string(name) + " line " + std::to_string(line);
     nlohmann::json j;
     try {
       j = nlohmann::json::parse(text);

@@ -42,7 +42,9 @@ inline constexpr const char* kDocumentTrailer = "\n\n";
 // One JSON line per document.
 std::string DocumentLine(const LlmDocument& document);
 // Parses the attachment; throws naming the store and the line.
-std::vector<LlmDocument> ParseDocuments(std::string_view attachment, const std::string& where);
+// (Text stores keep the same table under another name: `name`.)
+std::vector<LlmDocument> ParseDocuments(std::string_view attachment, const std::string& where,
+                                        std::string_view name = kDocumentsAttachment);
 
 // Per complete chunk: the document index (-1: the preamble) and the byte
 // offset of its first token in the document, little-endian i64 + u64.

@@ -152,6 +152,7 @@ struct StoreWriter::Impl {
   size_t partial_tokens = 0;
   std::string partial_text;
   bool tail_dirty = false;  // the partial chunk changed since the last commit
+  bool auto_commit = true;  // off: only Commit() commits (set_auto_commit)
   bool failed = false, closed = false;
   std::vector<float> row;  // conversion and landmark scratch
   // Attachments changed since the last commit: replaced ones' new bytes, and
@@ -301,7 +302,9 @@ struct StoreWriter::Impl {
               ? static_cast<const uint8_t*>(b.landmarks) + landmark_index++ * landmark_row
               : nullptr;
           FlushChunk(learned, b.landmark_dtype);
-          if (committed.commit_every && chunks - committed.chunks >= committed.commit_every) Commit();
+          if (auto_commit && committed.commit_every && chunks - committed.chunks >= committed.commit_every) {
+            Commit();
+          }
         }
       }
     } catch (...) {
@@ -610,6 +613,8 @@ void StoreWriter::SetAttachment(std::string_view name, std::string_view bytes) {
 std::string_view StoreWriter::attachment(std::string_view name) const { return impl_->Attachment(name); }
 StoreReader StoreWriter::Snapshot() const { return impl_->Snapshot(); }
 void StoreWriter::Commit() { impl_->Commit(); }
+void StoreWriter::set_auto_commit(bool on) { impl_->auto_commit = on; }
+size_t StoreWriter::commit_every() const { return impl_->committed.commit_every; }
 void StoreWriter::Close() { impl_->Close(); }
 void StoreWriter::Abandon() {
   impl_->failed = true;  // nothing more is committed

@@ -118,6 +118,30 @@ def test_text_questions_and_explanations(text_store):
     assert retriever.ask("where is the spare key?").selections[0].chunks[0] <= 1
 
 
+def test_text_sources_duplicates_and_removal(tmp_path):
+    # Issue 16: each chunk names its file and byte range; known content is
+    # skipped unless forced; a removed document leaves the answers.
+    vaults = TEXT / "vaults.txt"
+    path = tmp_path / "s"
+    with landmark.StoreWriter.create_text(path, chunk_size=16, head_dim=16) as w:
+        assert w.add_files([vaults])["files"] == 1
+        again = w.add_files([vaults])
+        assert again["files"] == 0 and again["skipped"] == 1
+        assert w.add_files([vaults], force=True)["files"] == 1
+    store = landmark.Store(path)
+    result = landmark.Retriever(store, top_k=4).ask("pass key for vault 204")
+    data = vaults.read_bytes()
+    for text, source in zip(result.selections[0].texts, result.selections[0].sources):
+        file, begin, end = source
+        assert file == str(vaults) and data[begin:end].decode() == text
+    store.close()
+    with landmark.StoreWriter.open(path) as w:
+        assert w.remove(str(vaults)) == 2
+    store = landmark.Store(path)
+    assert landmark.Retriever(store, top_k=4).ask("pass key for vault 204").selections[0].chunks.size == 0
+    store.close()
+
+
 def test_progress_stops_and_exceptions_pass_through(tmp_path):
     with landmark.StoreWriter.create_text(tmp_path / "s", head_dim=64) as w:
         seen = []
