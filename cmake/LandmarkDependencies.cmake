@@ -10,7 +10,7 @@ find_package(PkgConfig REQUIRED)
 pkg_check_modules(XXHASH REQUIRED IMPORTED_TARGET libxxhash)  # libxxhash-dev (no CMake config)
 pkg_check_modules(PCRE2 REQUIRED IMPORTED_TARGET libpcre2-8)   # libpcre2-dev: tokenizer pre-tokenizer regexes
 pkg_check_modules(UTF8PROC REQUIRED IMPORTED_TARGET libutf8proc)  # libutf8proc-dev: NFC and Unicode classes
-find_package(ZLIB REQUIRED)              # zlib1g-dev: the demo's filler text (train/data/filler.txt.gz)
+find_package(ZLIB REQUIRED)              # zlib1g-dev: the demo's filler text (train/data/heldout.txt.gz)
 find_package(Threads REQUIRED)
 # Open MPI (libopenmpi-dev, openmpi-bin): sharded stores over ranks
 # (include/landmark/shard.h). ON when found; OFF builds without it.
