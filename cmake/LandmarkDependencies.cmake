@@ -11,7 +11,7 @@ pkg_check_modules(XXHASH REQUIRED IMPORTED_TARGET libxxhash)  # libxxhash-dev (n
 pkg_check_modules(PCRE2 REQUIRED IMPORTED_TARGET libpcre2-8)   # libpcre2-dev: tokenizer pre-tokenizer regexes
 pkg_check_modules(UTF8PROC REQUIRED IMPORTED_TARGET libutf8proc)  # libutf8proc-dev: NFC and Unicode classes
 find_package(SQLite3 REQUIRED)           # libsqlite3-dev: FTS5, the baseline of `landmark bench text` (perf only)
-find_package(ZLIB REQUIRED)              # zlib1g-dev: the demo's filler text (train/data/filler.txt.gz)
+find_package(ZLIB REQUIRED)              # zlib1g-dev: .gz inputs and the demo's held-out text (train/data/heldout.txt.gz)
 find_package(Threads REQUIRED)
 # Open MPI (libopenmpi-dev, openmpi-bin): sharded stores over ranks
 # (include/landmark/shard.h). ON when found; OFF builds without it.

@@ -29,11 +29,13 @@ std::vector<ModelBenchRow> BenchModel(const ModelBenchOptions& options,
     o.model = options.model;
     o.tokens = tokens;
     o.needles = options.needles;
+    o.task = demo::ParseModelTask(options.task);
     o.seed = options.seed + tokens;
     o.cache_dir = options.dir;
     o.rebuild = true;
     o.keep = options.keep;
-    log(fmt::format("{} tokens: ingesting a fresh haystack, then {} questions", tokens, options.needles));
+    log(fmt::format("{} tokens: ingesting a fresh haystack of held-out text, then the {} task's questions", tokens,
+                    options.task));
     const demo::ModelDemoReport r = demo::RunModelDemo(o, log);
     ModelBenchRow row;
     row.tokens = r.tokens;
@@ -71,15 +73,15 @@ void PrintModelTable(std::FILE* out, const std::vector<ModelBenchRow>& rows) {
 }
 
 void WriteModelCsv(const std::string& path, const MachineLimits& limits, const std::string& model,
-                   const std::vector<ModelBenchRow>& rows) {
+                   const std::string& task, const std::vector<ModelBenchRow>& rows) {
   std::ofstream f = OpenCsv(path);
-  f << "cpu,target,threads,fma_gflops_all,read_gbps_all,model,tokens,questions,correct,accuracy,retrieved,"
+  f << "cpu,target,threads,fma_gflops_all,read_gbps_all,model,task,tokens,questions,correct,accuracy,retrieved,"
        "ingest_s,ingest_tokens_per_s,flops_per_token,lower_s,lower_gflops,lower_ratio,fma_gflops_one,cpu_s,cpu_gflops,"
        "cpu_ratio,warm_median_ms,warm_p95_ms,"
        "first_median_ms,bytes_per_answer,limit_ms,store_bytes\n";
   for (const ModelBenchRow& r : rows) {
     f << Quoted(limits.cpu) << ',' << limits.target << ',' << limits.threads << ',' << limits.fma_gflops_all << ','
-      << limits.read_gbps_all << ',' << Quoted(model) << ',' << r.tokens << ',' << r.questions << ',' << r.correct
+      << limits.read_gbps_all << ',' << Quoted(model) << ',' << Quoted(task) << ',' << r.tokens << ',' << r.questions << ',' << r.correct
       << ',' << double(r.correct) / double(std::max<size_t>(1, r.questions)) << ',' << r.retrieved << ','
       << r.ingest_s << ',' << double(r.tokens) / std::max(r.ingest_s, 1e-9) << ',' << r.flops_per_token << ','
       << r.lower_s << ',' << r.lower_gflops << ',' << r.lower_ratio << ',' << limits.fma_gflops_one << ',' << r.cpu_s

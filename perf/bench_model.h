@@ -8,7 +8,6 @@
 #include <cstddef>
 #include <cstdint>
 #include <cstdio>
-#include <cstdint>
 #include <functional>
 #include <string>
 #include <vector>
@@ -20,7 +19,8 @@ namespace landmark::perf {
 struct ModelBenchOptions {
   std::string model = "default";
   std::vector<size_t> sizes;  // default 64K, 1M, 4M, 16M
-  size_t needles = 16;        // questions (needles) per size
+  size_t needles = 16;        // needles per size (one question each; multivalue: one per two)
+  std::string task = "single";  // single | multikey | multivalue (src/demo/model_demo.h)
   std::string dir;            // scratch directory for the stores
   bool keep = false;          // keep the stores
   uint64_t seed = 7;          // haystacks differ from the demo's
@@ -45,6 +45,6 @@ std::vector<ModelBenchRow> BenchModel(const ModelBenchOptions& options,
 void RateModelRows(std::vector<ModelBenchRow>& rows, const MachineLimits& limits);
 void PrintModelTable(std::FILE* out, const std::vector<ModelBenchRow>& rows);
 void WriteModelCsv(const std::string& path, const MachineLimits& limits, const std::string& model,
-                   const std::vector<ModelBenchRow>& rows);
+                   const std::string& task, const std::vector<ModelBenchRow>& rows);
 
 }  // namespace landmark::perf

@@ -325,16 +325,39 @@ class ByteModel(nn.Module):
         return self.upper_forward(h, mem, pos, sparse)
 
     @torch.no_grad()
-    def forward_tail(self, ids, tail):
+    def forward_tail(self, ids, tail, segment=1 << 20):
         """Logits for the last `tail` positions only: the lower layers and the
         memory run over everything, the upper layers over the tail alone
-        (exact for positions more than len(upper)*(W-1) into the tail)."""
+        (exact for positions more than len(upper)*(W-1) into the tail).
+        Inputs longer than `segment` run the lower layers segment by segment,
+        each with lower*W positions of left context (the result is the same:
+        SWA blocks stay aligned and see only W-1 keys back per layer), so
+        that 16M-byte haystacks fit in GPU memory."""
+        cfg = self.cfg
         T = ids.shape[1]
         tail = min(tail, T)
-        h = self.lower_forward(ids)
-        mem = self.memory(h)
         pos = torch.arange(T - tail, T, device=ids.device)
-        return self.upper_forward(h[:, T - tail:], mem, pos, sparse=True)
+        if T <= segment:
+            h = self.lower_forward(ids)
+            mem = self.memory(h)
+            return self.upper_forward(h[:, T - tail:], mem, pos, sparse=True)
+        step = cfg.window * cfg.chunk // math.gcd(cfg.window, cfg.chunk)
+        segment = max(step, segment // step * step)
+        ctx = cfg.lower * cfg.window
+        Ks, Vs, Ls, hs = [], [], [], []
+        for s0 in range(0, T, segment):
+            s1 = min(T, s0 + segment)
+            c0 = max(0, s0 - ctx)
+            h = self.lower_forward(ids[:, c0:s1])[:, s0 - c0:]
+            K, V, L = self.memory(h)
+            Ks.append(K)
+            Vs.append(V)
+            Ls.append(L)
+            if s1 > T - tail:
+                hs.append(h[:, max(0, T - tail - s0):])
+            del h
+        mem = (torch.cat(Ks, 1), torch.cat(Vs, 1), torch.cat(Ls, 1))
+        return self.upper_forward(torch.cat(hs, 1), mem, pos, sparse=True)
 
 
 def weight_name(param_name):

@@ -1,13 +1,16 @@
 #!/bin/bash
-# One device call of the recipe: train both variants side by side on the one
+# One device call of the recipe: train the variants side by side on the one
 # GPU, then pack logs, evals and weights into $OUT (parts of 15 MiB).
-#   bash train/run_device.sh 1 MINUTES   # phase 1: lr 1e-3, 200 warm-up, from scratch
-#   bash train/run_device.sh 2 MINUTES   # phase N > 1: from phase N-1's weights, fresh AdamW,
-#                                        # lr $LR2 (default 1e-3), $WARMUP2 (50) warm-up steps
-# STEPS_HSA / STEPS_GMU fix the step counts (0: fit the minutes).
-# State lives in $STATE (default /tmp/train-state); a cold machine restores
-# phase N-1's weights from train/state/{hsa,gmu}N-1.f32.safetensors
-# (what an earlier call brought back).
+#   bash train/run_device.sh PHASE MINUTES
+# Where a phase starts (first match):
+#   INIT_<V>=W.safetensors   from those weights (fresh AdamW)
+#   GRAFT_<V>=W.safetensors  gmu variant only: from a pure-HSA model (train.py --graft)
+#   PHASE-1's weights        $STATE/<v>PHASE-1/f32.safetensors, or train/state/<v>PHASE-1.f32.safetensors
+#                            (what an earlier call brought back; a cold machine has no $STATE)
+#   nothing                  from scratch (phase 1 of the first model: lr 1e-3, 200 warm-up steps)
+# LR_<V> (default $LR2, 1e-3), WARMUP_<V> (default $WARMUP2, 50), STEPS_<V> (0: fit the minutes),
+# EXTRA (arguments for every variant, e.g. --answer-stop --mix 0.5,0.25,0.25).
+# Rerunning a phase's command on the same machine resumes it from its checkpoint.
 set -u
 cd "$(dirname "$0")"
 export PYTHONUNBUFFERED=1
@@ -19,23 +22,26 @@ TRIALS=${TRIALS:-32}
 VARIANTS=${VARIANTS:-hsa gmu}  # e.g. VARIANTS=gmu trains one alone (faster per step)
 mkdir -p "$S" "$OUT"
 PREV=$((PHASE - 1))
-if [ "$PHASE" -gt 1 ]; then
-  for v in $VARIANTS; do
-    if [ ! -f "$S/$v$PREV/f32.safetensors" ] && [ -f "state/$v$PREV.f32.safetensors" ]; then
-      mkdir -p "$S/$v$PREV" && cp "state/$v$PREV.f32.safetensors" "$S/$v$PREV/f32.safetensors"
-    fi
-  done
-fi
 for v in $VARIANTS; do
-  steps=STEPS_${v^^}
-  if [ "$PHASE" = 1 ]; then extra=(--lr 1e-3 --warmup 200)
-  else extra=(--lr "${LR2:-1e-3}" --warmup "${WARMUP2:-50}" --init "$S/$v$PREV/f32.safetensors"); fi
+  V=${v^^}
+  init=INIT_$V graft=GRAFT_$V steps=STEPS_$V lr=LR_$V warm=WARMUP_$V
+  if [ -z "${!init:-}" ] && [ -z "${!graft:-}" ] && [ ! -f "$S/$v$PREV/f32.safetensors" ] \
+      && [ -f "state/$v$PREV.f32.safetensors" ]; then
+    mkdir -p "$S/$v$PREV" && cp "state/$v$PREV.f32.safetensors" "$S/$v$PREV/f32.safetensors"
+  fi
+  if [ -n "${!init:-}" ]; then from=(--init "${!init}")
+  elif [ -n "${!graft:-}" ]; then from=(--graft "${!graft}")
+  elif [ -f "$S/$v$PREV/f32.safetensors" ]; then from=(--init "$S/$v$PREV/f32.safetensors")
+  else from=(); fi
+  if [ ${#from[@]} = 0 ]; then extra=(--lr "${!lr:-1e-3}" --warmup "${!warm:-200}")
+  else extra=(--lr "${!lr:-${LR2:-1e-3}}" --warmup "${!warm:-${WARMUP2:-50}}" "${from[@]}"); fi
+  echo "$v phase $PHASE: ${extra[*]} ${EXTRA:-}"
   python3 train.py --variant $v --out "$S/$v$PHASE" --minutes "$MIN" --steps "${!steps:-0}" \
     --seed "$PHASE" --eval-lengths "$EVAL" --eval-trials "$TRIALS" "${extra[@]}" ${EXTRA:-} \
     > "$S/$v$PHASE.out" 2>&1 &
 done
 wait
-tail -n 25 "$S"/*"$PHASE".out
+tail -n 30 "$S"/*"$PHASE".out
 mkdir -p /tmp/pack && rm -rf /tmp/pack/*
 for v in $VARIANTS; do
   d=/tmp/pack/$v$PHASE && mkdir -p $d

@@ -22,10 +22,11 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from data import ANSWER_LEN, Corpus, train_batch
+from data import TASKS, Corpus, train_batch
 from evaluate import evaluate
 from model import UPPER_KINDS, ByteModel, Config
-from weights import export, load_model
+from model import tensor_names
+from weights import export, load_model, load_tensors
 
 
 def parse():
@@ -41,6 +42,11 @@ def parse():
     ap.add_argument("--min-lr-frac", type=float, default=0.1)
     ap.add_argument("--answer-stop", action="store_true",
                     help="the answer loss covers the stop byte too (phase 3: fixes '44100' -> '441000')")
+    ap.add_argument("--mix", default="1,0,0",
+                    help="fractions of the tasks single,multikey,multivalue,dense in training (data.TASKS)")
+    ap.add_argument("--graft", default=None,
+                    help="gmu variant: start from a pure-HSA model's weights (its upper hsa blocks become "
+                         "upper.0 and upper.2; the gmu blocks start as identities)")
     ap.add_argument("--batch", type=int, default=16)
     ap.add_argument("--seq", type=int, default=4096)
     ap.add_argument("--seed", type=int, default=0)
@@ -48,6 +54,7 @@ def parse():
     ap.add_argument("--save-every-s", type=float, default=150)
     ap.add_argument("--eval-lengths", default="4096,16384,65536")
     ap.add_argument("--eval-trials", type=int, default=32)
+    ap.add_argument("--eval-tasks", default="single,multikey,multivalue")
     ap.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
     return ap.parse_args()
 
@@ -67,18 +74,47 @@ def make_optimizer(model, args):
     return torch.optim.AdamW(groups, lr=args.lr, betas=(0.9, 0.95), **kw)
 
 
-def losses(model, x, stop=False):
+def losses(model, x, alen, stop=False):
+    """alen [B]: answer bytes of each sample, its stop byte included; the
+    answer is the last alen bytes of x."""
     inp, tgt = x[:, :-1], x[:, 1:]
     with torch.autocast(device_type=x.device.type, dtype=torch.bfloat16, enabled=x.is_cuda):
         logits = model(inp)
     logits = logits.float()
     lm = F.cross_entropy(logits.reshape(-1, logits.shape[-1]), tgt.reshape(-1))
-    # the answer digits are the 5 bytes before the final '\n' (with stop: and the '\n')
-    end = None if stop else -1
-    a_logits, a_tgt = logits[:, -ANSWER_LEN - 1:end], tgt[:, -ANSWER_LEN - 1:end]
-    ans = F.cross_entropy(a_logits.reshape(-1, a_logits.shape[-1]), a_tgt.reshape(-1))
-    exact = (a_logits.argmax(-1) == a_tgt).all(-1).float().mean()
+    # the answer bytes (with stop: and the final '\n')
+    n = int(alen.max())
+    a_logits, a_tgt = logits[:, -n:], tgt[:, -n:]
+    back = torch.arange(n, 0, -1, device=x.device)[None, :]  # distance from the end: n .. 1
+    mask = back <= alen[:, None]
+    if not stop:
+        mask &= back > 1
+    per = F.cross_entropy(a_logits.reshape(-1, a_logits.shape[-1]), a_tgt.reshape(-1), reduction="none")
+    ans = (per.view_as(mask) * mask).sum() / mask.sum()
+    right = (a_logits.argmax(-1) == a_tgt) | ~mask
+    exact = right.all(-1).float().mean()
     return lm, ans, exact
+
+
+def graft(model, path):
+    """Load a pure-HSA model's weights into the gmu variant: shared tensors as
+    they are, hsa upper block j into the j-th hsa block; the gmu blocks keep
+    their random init with zero output maps, so the model starts as the HSA one."""
+    tensors, _ = load_tensors(path)
+    names = tensor_names(model)
+    params = dict(model.named_parameters())
+    hsa_blocks = [i for i, k in enumerate(model.cfg.upper) if k == "hsa"]
+    with torch.no_grad():
+        for doc, p in names.items():
+            src = doc
+            if doc.startswith("upper."):
+                j = int(doc.split(".")[1])
+                if model.cfg.upper[j] == "gmu":
+                    if doc.endswith((".wo", ".w2", ".gmu_wout")):
+                        params[p].zero_()
+                    continue
+                src = doc.replace(f"upper.{j}.", f"upper.{hsa_blocks.index(j)}.", 1)
+            params[p].copy_(tensors[src].float())
 
 
 def main():
@@ -102,7 +138,10 @@ def main():
         model = load_model(args.init, args.device)
     else:
         overrides = json.loads(args.config) if args.config else {}
-        model = ByteModel(Config(upper=list(UPPER_KINDS[args.variant]), **overrides)).to(args.device)
+        model = ByteModel(Config(upper=list(UPPER_KINDS[args.variant]), **overrides))
+        if args.graft:
+            graft(model, args.graft)
+        model = model.to(args.device)
     opt = make_optimizer(model, args)
     step, total = 0, args.steps
     if os.path.exists(ckpt_path):
@@ -114,6 +153,9 @@ def main():
     n_params = sum(p.numel() for p in model.parameters())
     log(f"variant {args.variant} upper {model.cfg.upper} params {n_params} args {vars(args)}")
     corpus = Corpus()
+    mix = [float(v) for v in args.mix.split(",")]
+    mix += [0.0] * (len(TASKS) - len(mix))
+    mix = [v / sum(mix) for v in mix]
 
     def save():
         torch.save({"model": model.state_dict(), "opt": opt.state_dict(), "step": step, "total": total,
@@ -131,13 +173,15 @@ def main():
         if time.time() > deadline - reserve:
             log(f"time budget reached at step {step}")
             break
-        x = torch.from_numpy(train_batch(corpus, args.seed, step, args.batch, args.seq, model.cfg.window))
+        xb, alen = train_batch(corpus, args.seed, step, args.batch, args.seq, model.cfg.window, mix)
+        x = torch.from_numpy(xb)
         if args.device == "cuda":
             x = x.pin_memory()  # an async copy: the CPU makes the next batch meanwhile
         x = x.to(args.device, non_blocking=True).long()
+        alen = torch.from_numpy(alen).to(args.device)
         for g in opt.param_groups:
             g["lr"] = lr_at(step, max(total, args.warmup + 1), args)
-        lm, ans, exact = losses(model, x, args.answer_stop)
+        lm, ans, exact = losses(model, x, alen, args.answer_stop)
         opt.zero_grad(set_to_none=True)
         (lm + ans).backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
@@ -170,7 +214,8 @@ def main():
     save()
     lengths = [int(v) for v in args.eval_lengths.split(",") if v]
     if lengths and args.eval_trials > 0:
-        res = evaluate(model, corpus, lengths, args.eval_trials, device=args.device, log=log)
+        res = evaluate(model, corpus, lengths, args.eval_trials, device=args.device, log=log,
+                       tasks=args.eval_tasks.split(","))
         with open(os.path.join(args.out, "eval.json"), "w") as f:
             json.dump({"step": step, "total": total, "results": res}, f, indent=1)
     log("done")

@@ -286,6 +286,8 @@ void RunModelBench(const ModelArgs& args) {
   perf::RateModelRows(rows, limits);
   perf::PrintMachine(stdout, limits);
   std::printf("\n");
+  std::printf("task: %s, haystacks of held-out text (train/data/heldout.txt.gz: Debian files training never saw)\n",
+              options.task.c_str());
   perf::PrintModelTable(stdout, rows);
   std::printf("\naccuracy: exact 5-digit pass keys, one fresh question per needle; retrieved: the needle's chunk "
               "chosen by the first HSA block's head 0. ingest: whole wall time (store writes included); lower GF/s: "
@@ -295,7 +297,7 @@ void RunModelBench(const ModelArgs& args) {
               "first pass. read = landmarks scanned + K/V attended per answer; limit = read ÷ %.1f GB/s (probed); ratio = limit ÷ warm.\n",
               limits.fma_gflops_all, limits.fma_gflops_one, limits.read_gbps_all);
   if (!args.csv.empty()) {
-    perf::WriteModelCsv(args.csv, limits, options.model, rows);
+    perf::WriteModelCsv(args.csv, limits, options.model, options.task, rows);
     std::printf("wrote %s\n", args.csv.c_str());
     if (args.plot) Plot(args.csv, "plot_model.py");
   }
@@ -634,7 +636,10 @@ void AddBenchCommands(CLI::App& app) {
   model->add_flag("--quick", model_args->quick, "64K tokens only (seconds)");
   model->add_option("--model", model_args->options.model, "Weights: default or a .safetensors file")->capture_default_str();
   model->add_option("--sizes", model_args->options.sizes, "Haystack sizes in tokens (default 64K 1M 4M 16M)");
-  model->add_option("--questions", model_args->options.needles, "Questions (needles) per size")->capture_default_str();
+  model->add_option("--questions", model_args->options.needles,
+                    "Needles per size (one question each; multivalue: one per two)")->capture_default_str();
+  model->add_option("--task", model_args->options.task,
+                    "single, multikey (distractor vaults) or multivalue (two values a vault)")->capture_default_str();
   model->add_option("--seed", model_args->options.seed, "Haystack seed")->capture_default_str();
   model->add_option("--dir", model_args->options.dir, "Scratch directory for the stores (default: a temp dir)");
   model->add_flag("--keep", model_args->options.keep, "Keep the stores");

@@ -19,7 +19,7 @@ namespace {
 struct DemoArgs {
   demo::PasskeyDemoOptions options;
   demo::ModelDemoOptions model;
-  std::string encoder = "model";
+  std::string encoder = "model", task = "single";
   bool rebuild = false, all = false;
 };
 
@@ -29,8 +29,11 @@ void RunModel(const DemoArgs& a) {
   o.seed = a.options.seed;
   o.cache_dir = a.options.cache_dir;
   o.rebuild = a.rebuild;
-  std::printf("landmark demo: landmark's byte model answers %zu pass-key questions over %s tokens on disk\n",
-              o.needles, Count(double(o.tokens)).c_str());
+  o.task = demo::ParseModelTask(a.task);
+  const bool multivalue = o.task == demo::ModelTask::kMultiValue;
+  std::printf("landmark demo: landmark's byte model answers %zu pass-key questions (%s) over %s tokens of held-out "
+              "text on disk\n",
+              multivalue ? o.needles / 2 : o.needles, a.task.c_str(), Count(double(o.tokens)).c_str());
   std::fflush(stdout);
   Progress progress;
   bool building = false;
@@ -55,19 +58,21 @@ void RunModel(const DemoArgs& a) {
               Count(double(r.tokens) / std::max(r.ingest_seconds, 1e-9)).c_str(),
               double(r.tokens) * c.ingest_flops_per_token() / std::max(r.lower_seconds, 1e-9) / 1e9,
               double(r.tokens) * c.ingest_flops_per_token() / std::max(r.ingest_cpu_seconds, 1e-9) / 1e9);
-  std::printf("\n  %-6s %-7s %-8s %-8s %-5s %-9s %-10s %s\n", "vault", "depth", "pass key", "answer", "ok",
+  const int w = multivalue ? 12 : 8;
+  std::printf("\n  %-6s %-7s %-*s %-*s %-5s %-9s %-10s %s\n", "vault", "depth", w, "pass key", w, "answer", "ok",
               "retrieved", "latency", "read");
   const size_t shown = a.all ? r.answers.size() : std::min<size_t>(12, r.answers.size());
   for (size_t i = 0; i < shown; ++i) {
     const demo::ModelAnswerResult& x = r.answers[i];
-    std::printf("  %-6u %5.1f%%  %05u    %-8s %-5s %-9s %7.1f ms %s\n", x.needle.vault,
-                100.0 * double(x.needle.position) / double(std::max<size_t>(1, r.tokens)), x.needle.key,
+    std::printf("  %-6u %5.1f%%  %-*s %-*s %-5s %-9s %7.1f ms %s\n", x.needle.vault,
+                100.0 * double(x.needle.position) / double(std::max<size_t>(1, r.tokens)), w, x.expected.c_str(), w,
                 x.answer.c_str(), x.correct ? "yes" : "NO", x.retrieved ? "yes" : "no", x.warm_seconds * 1e3,
                 Bytes(double(x.bytes)).c_str());
   }
   if (shown < r.answers.size()) std::printf("  ... %zu more (--all shows every question)\n", r.answers.size() - shown);
   const double n = double(std::max<size_t>(1, r.answers.size()));
-  std::printf("\naccuracy: %zu/%zu exact pass keys (%.1f%%); the needle's chunk among the first HSA head's top-%zu: %zu/%zu\n",
+  std::printf("\naccuracy: %zu/%zu exact pass keys (%.1f%%); the needle's chunk among the first HSA head's top-%zu: %zu/%zu\n"
+              "(filler: train/data/heldout.txt.gz, Debian files that training never saw)\n",
               r.correct, r.answers.size(), 100.0 * double(r.correct) / n, c.top_k, r.retrieved, r.answers.size());
   std::printf("answer latency (question + greedy bytes until the newline): median %.1f ms, p95 %.1f ms warm "
               "(first pass: median %.1f, p95 %.1f)\n",
@@ -143,7 +148,9 @@ void AddDemoCommand(CLI::App& app) {
                    "the needle chunks")->capture_default_str();
   demo->add_option("--model", a->model.model, "model: weights (default or a .safetensors file)")->capture_default_str();
   demo->add_option("--tokens", a->options.tokens, "Haystack size in tokens")->capture_default_str();
-  demo->add_option("--needles", a->model.needles, "Needles (one question each)")->capture_default_str();
+  demo->add_option("--needles", a->model.needles, "Needles (one question each; multivalue: one per two)")->capture_default_str();
+  demo->add_option("--task", a->task, "model: single, multikey (distractor vaults) or multivalue (two values a vault)")
+      ->capture_default_str();
   demo->add_option("--head-dim", a->options.head_dim, "hashing: encoder dimension")->capture_default_str();
   demo->add_option("--top-k", a->options.top_k, "hashing: chunks selected per question")->capture_default_str();
   demo->add_option("--temperature", a->options.temperature, "hashing: query logit scale")->capture_default_str();

@@ -43,14 +43,30 @@ double Percentile(std::vector<double> v, double q) {
 
 }  // namespace
 
-std::string NeedleQuestion(uint32_t vault) {
+std::string NeedleQuestion(uint32_t vault, bool multi) {
   char s[64];
-  std::snprintf(s, sizeof s, " Q: pass key for vault %03u? A: ", vault);
+  std::snprintf(s, sizeof s, " Q: pass key%s for vault %03u? A: ", multi ? "s" : "", vault);
   return s;
 }
 
+ModelTask ParseModelTask(const std::string& name) {
+  if (name == "single") return ModelTask::kSingle;
+  if (name == "multikey") return ModelTask::kMultiKey;
+  if (name == "multivalue") return ModelTask::kMultiValue;
+  LANDMARK_THROW("task '" + name + "' is not single, multikey or multivalue");
+}
+
+const char* Name(ModelTask task) {
+  switch (task) {
+    case ModelTask::kSingle: return "single";
+    case ModelTask::kMultiKey: return "multikey";
+    case ModelTask::kMultiValue: return "multivalue";
+  }
+  return "?";
+}
+
 std::string LoadFillerText(const std::string& path_in) {
-  const std::string path = path_in.empty() ? FindShippedFile("train/data/filler.txt.gz") : path_in;
+  const std::string path = path_in.empty() ? FindShippedFile("train/data/heldout.txt.gz") : path_in;
   gzFile f = gzopen(path.c_str(), "rb");
   LANDMARK_CHECK_ARG(f != nullptr, path + ": cannot open");
   std::string text;
@@ -65,23 +81,47 @@ std::string LoadFillerText(const std::string& path_in) {
     if (b >= 128) c = '?';
     else if (b < 32) c = ' ';
   }
-  return text.substr(size_t(double(text.size()) * 0.9));  // train/data.py's HOLDOUT
+  return text;
 }
 
 ModelHaystack MakeModelHaystack(const std::string& filler, size_t bytes, size_t needles, uint64_t seed,
-                                size_t window) {
+                                size_t window, ModelTask task) {
   LANDMARK_CHECK_ARG(needles <= 900, "at most 900 needles (vaults 100..999)");
   LANDMARK_CHECK_ARG(!filler.empty(), "empty filler text");
+  LANDMARK_CHECK_ARG(task != ModelTask::kMultiValue || needles % 2 == 0, "multivalue: an even number of needles");
   std::mt19937_64 rng(seed);
   auto below = [&](size_t n) { return size_t(rng() % n); };
   std::vector<ModelNeedle> chosen(needles);
   std::set<uint32_t> vaults;
   size_t needle_bytes = 0;
+  if (task == ModelTask::kMultiKey) {  // whole decades of vaults, in a random order
+    std::vector<uint32_t> decades;
+    std::set<uint32_t> taken;
+    while (decades.size() * 10 < needles) {
+      const uint32_t d = uint32_t(10 + below(90));
+      if (taken.insert(d).second) decades.push_back(d);
+    }
+    for (size_t i = 0; i < needles; ++i) chosen[i].vault = decades[i / 10] * 10 + uint32_t(i % 10);
+  } else {
+    const size_t distinct = task == ModelTask::kMultiValue ? needles / 2 : needles;
+    for (size_t i = 0; i < distinct; ++i) {
+      uint32_t v;
+      do v = uint32_t(100 + below(900));
+      while (!vaults.insert(v).second);
+      chosen[i].vault = v;
+      if (task == ModelTask::kMultiValue) chosen[distinct + i].vault = v;
+    }
+  }
   for (ModelNeedle& n : chosen) {
-    do n.vault = uint32_t(100 + below(900));
-    while (!vaults.insert(n.vault).second);
     n.key = uint32_t(10000 + below(90000));
     needle_bytes += Needle(n.vault, n.key).size();
+  }
+  if (task == ModelTask::kMultiValue) {  // two distinct values per vault
+    for (size_t i = 0, half = needles / 2; i < half; ++i)
+      while (chosen[half + i].key == chosen[i].key) chosen[half + i].key = uint32_t(10000 + below(90000));
+  }
+  if (task != ModelTask::kSingle) {  // the needles' order in the text (single: already random)
+    for (size_t i = needles; i > 1; --i) std::swap(chosen[i - 1], chosen[below(i)]);
   }
   LANDMARK_CHECK_ARG(bytes > 4 * window + needle_bytes, "the haystack is too short for its needles");
   const size_t fill = bytes - needle_bytes, limit = bytes - 4 * window - needle_bytes;
@@ -105,6 +145,30 @@ ModelHaystack MakeModelHaystack(const std::string& filler, size_t bytes, size_t 
     h.needles.push_back(chosen[i]);
   }
   add_filler(fill);
+  // the questions: one per needle, or one per vault (multivalue), in order of first needle
+  std::vector<size_t> order(h.needles.size());
+  for (size_t i = 0; i < order.size(); ++i) order[i] = i;
+  std::vector<bool> asked(h.needles.size(), false);
+  for (size_t i = 0; i < h.needles.size(); ++i) {
+    if (asked[i]) continue;
+    ModelQuestion q;
+    q.vault = h.needles[i].vault;
+    q.multi = task == ModelTask::kMultiValue;
+    std::vector<uint32_t> keys;
+    for (size_t j = i; j < h.needles.size(); ++j) {
+      if (h.needles[j].vault != q.vault || (!q.multi && j != i)) continue;
+      asked[j] = true;
+      q.needles.push_back(j);
+      keys.push_back(h.needles[j].key);
+    }
+    std::sort(keys.begin(), keys.end());
+    for (uint32_t k : keys) {
+      char s[8];
+      std::snprintf(s, sizeof s, "%05u", k);
+      q.expected += (q.expected.empty() ? "" : " ") + std::string(s);
+    }
+    h.questions.push_back(q);
+  }
   return h;
 }
 
@@ -115,10 +179,11 @@ ModelDemoReport RunModelDemo(const ModelDemoOptions& o, const std::function<void
   report.model_path = model.path();
   report.config = model.config();
   const size_t W = report.config.window, S = report.config.chunk;
-  const ModelHaystack haystack = MakeModelHaystack(LoadFillerText(), o.tokens, o.needles, o.seed, W);
+  const ModelHaystack haystack = MakeModelHaystack(LoadFillerText(), o.tokens, o.needles, o.seed, W, o.task);
+  const std::string task = o.task == ModelTask::kSingle ? "" : std::string("-") + Name(o.task);
   const fs::path base = fs::path(o.cache_dir.empty() ? DefaultCacheDir() : o.cache_dir) /
-                        ("model-" + model.digest() + "-" + std::to_string(o.tokens) + "-" + std::to_string(o.needles) +
-                         "-" + std::to_string(o.seed));
+                        ("model-" + model.digest() + "-heldout-" + std::to_string(o.tokens) + "-" +
+                         std::to_string(o.needles) + "-" + std::to_string(o.seed) + task);
   report.store_path = (base / "store").string();
   const fs::path build_json = base / "build.json";
   if (!o.rebuild && fs::exists(build_json)) {
@@ -164,22 +229,27 @@ ModelDemoReport RunModelDemo(const ModelDemoOptions& o, const std::function<void
   std::vector<double> cold, warm;
   uint64_t bytes = 0;
   for (int pass = 0; pass < 2; ++pass) {
-    for (size_t i = 0; i < haystack.needles.size(); ++i) {
-      const ModelNeedle& n = haystack.needles[i];
-      const ModelAnswer a = answerer.Ask(NeedleQuestion(n.vault), 16);
+    for (size_t i = 0; i < haystack.questions.size(); ++i) {
+      const ModelQuestion& q = haystack.questions[i];
+      const ModelAnswer a = answerer.Ask(NeedleQuestion(q.vault, q.multi), 24);
       if (pass == 1) {
         report.answers[i].warm_seconds = a.seconds;
         warm.push_back(a.seconds * 1e3);
         continue;
       }
       ModelAnswerResult r;
-      r.needle = n;
+      r.needle = haystack.needles[q.needles.front()];
+      r.expected = q.expected;
       r.answer = a.text;
-      char key[8];
-      std::snprintf(key, sizeof key, "%05u", n.key);
-      r.correct = a.text == key;
-      const size_t first = n.position / S, last = (n.position + Needle(n.vault, n.key).size() - 1) / S;
-      for (uint32_t c : a.chunks) r.retrieved = r.retrieved || (c >= first && c <= last);
+      r.correct = a.text == q.expected;
+      r.retrieved = true;
+      for (size_t j : q.needles) {
+        const ModelNeedle& n = haystack.needles[j];
+        const size_t first = n.position / S, last = (n.position + Needle(n.vault, n.key).size() - 1) / S;
+        bool found = false;
+        for (uint32_t c : a.chunks) found = found || (c >= first && c <= last);
+        r.retrieved = r.retrieved && found;
+      }
       r.seconds = a.seconds;
       r.bytes = a.bytes_touched;
       bytes += a.bytes_touched;

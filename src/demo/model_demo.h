@@ -1,9 +1,15 @@
 // The main job with landmark's own byte model: a pass-key haystack of ~1M
-// bytes built from the filler text the training code ships
-// (train/data/filler.txt.gz, its held-out last 10%, read as train/data.py
-// reads it), ingested through the model's lower blocks into a store (built
-// once, cached), and one question per needle answered by the upper blocks
-// with HSA over the store: " Q: pass key for vault NNN? A: " → "NNNNN\n".
+// bytes built from the held-out filler text the training code ships
+// (train/data/heldout.txt.gz: whole Debian source files that training never
+// saw, read as train/data.py reads it), ingested through the model's lower
+// blocks into a store (built once, cached), and many questions answered by the
+// upper blocks with HSA over the store: " Q: pass key for vault NNN? A: " →
+// "NNNNN\n". Tasks (RULER's needle variants, as train/data.py):
+//   single      distinct vaults; one question per needle
+//   multikey    vaults in full decades (120..129, ...): every needle has nine
+//               distractors sharing two digits; one question per needle
+//   multivalue  two needles (values) per vault; one question per vault,
+//               " Q: pass keys for vault NNN? A: " → both values, ascending
 #pragma once
 
 #include <cstdint>
@@ -20,24 +26,38 @@ struct ModelNeedle {
   size_t position = 0;  // byte offset of the needle sentence
 };
 
+enum class ModelTask { kSingle, kMultiKey, kMultiValue };
+ModelTask ParseModelTask(const std::string& name);  // single | multikey | multivalue
+const char* Name(ModelTask task);
+
+struct ModelQuestion {
+  uint32_t vault = 0;
+  bool multi = false;            // " pass keys": every value of the vault
+  std::string expected;          // "NNNNN" or "NNNNN NNNNN" (ascending)
+  std::vector<size_t> needles;   // indices into ModelHaystack::needles
+};
+
 struct ModelHaystack {
   std::string text;                // exactly `bytes` long, no '\n'
   std::vector<ModelNeedle> needles;  // in order of position
+  std::vector<ModelQuestion> questions;
 };
 
-// The filler corpus: bytes ≥ 128 → '?', < 32 → ' '; the held-out part.
-std::string LoadFillerText(const std::string& path = "");  // "": the shipped file
+// The held-out filler: bytes ≥ 128 → '?', < 32 → ' '.
+std::string LoadFillerText(const std::string& path = "");  // "": the shipped train/data/heldout.txt.gz
 // Random ≤ 4 KiB slices of `filler` joined, needles " The pass key for
-// vault NNN is NNNNN. " (distinct vaults 100..999) at seeded random places
-// ending before the last 4 windows. Deterministic in (filler, bytes, needles, seed).
+// vault NNN is NNNNN. " (vaults 100..999, as the task lays them out) at seeded
+// random places ending before the last 4 windows. Deterministic in
+// (filler, bytes, needles, seed, task). multivalue: `needles` must be even.
 ModelHaystack MakeModelHaystack(const std::string& filler, size_t bytes, size_t needles, uint64_t seed,
-                                size_t window = 128);
-std::string NeedleQuestion(uint32_t vault);  // " Q: pass key for vault NNN? A: "
+                                size_t window = 128, ModelTask task = ModelTask::kSingle);
+std::string NeedleQuestion(uint32_t vault, bool multi = false);  // " Q: pass key[s] for vault NNN? A: "
 
 struct ModelDemoOptions {
   std::string model = "default";
   size_t tokens = size_t(1) << 20;
-  size_t needles = 16;
+  size_t needles = 16;  // multivalue: two per question
+  ModelTask task = ModelTask::kSingle;
   uint64_t seed = 2026;
   std::string cache_dir;  // "": DefaultCacheDir()
   bool rebuild = false;
@@ -46,10 +66,10 @@ struct ModelDemoOptions {
 };
 
 struct ModelAnswerResult {
-  ModelNeedle needle;
-  std::string answer;
+  ModelNeedle needle;      // the question's first needle
+  std::string expected, answer;
   bool correct = false;
-  bool retrieved = false;  // the first HSA block's head 0 chose a chunk holding the needle
+  bool retrieved = false;  // the first HSA block's head 0 chose a chunk of each of the question's needles
   double seconds = 0, warm_seconds = 0;
   uint64_t bytes = 0;
 };

@@ -168,10 +168,11 @@ std::string DefaultModelPath() {
                        std::string("LANDMARK_MODEL=") + env + ": " + (error ? error.message() : "no such file"));
     return env;
   }
-  // The shipped model (train/README.md says which variant and why); a
-  // default.safetensors put beside it takes precedence.
+  // The shipped model (train/README.md says which variant and why: the
+  // SambaY one, then the pure-HSA one of older trees); a default.safetensors
+  // put beside it takes precedence.
   std::string missing;
-  for (const char* name : {"models/default.safetensors", "models/lm-hsa.safetensors"}) {
+  for (const char* name : {"models/default.safetensors", "models/lm-gmu.safetensors", "models/lm-hsa.safetensors"}) {
     try {
       return FindShippedFile(name);
     } catch (const Error& e) {

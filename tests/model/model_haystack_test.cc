@@ -5,7 +5,10 @@
 #include <algorithm>
 #include <cstdio>
 #include <cstring>
+#include <map>
 #include <set>
+#include <string>
+#include <vector>
 
 #include "landmark/error.h"
 #include "src/demo/model_demo.h"
@@ -41,6 +44,51 @@ TEST_CASE("model haystack: needles in place, task format, deterministic") {
   CHECK_THROWS_WITH_AS(MakeModelHaystack(filler, 600, 4, 1), doctest::Contains("too short"), Error);
   CHECK_THROWS_WITH_AS(MakeModelHaystack(filler, 1 << 20, 901, 1), doctest::Contains("at most 900"), Error);
   CHECK_THROWS_WITH_AS(LoadFillerText("/nonexistent.gz"), doctest::Contains("/nonexistent.gz"), Error);
+  REQUIRE(h.questions.size() == 20);
+  for (size_t i = 0; i < 20; ++i) {
+    CHECK(h.questions[i].needles == std::vector<size_t>{i});
+    CHECK(!h.questions[i].multi);
+    char key[8];
+    std::snprintf(key, sizeof key, "%05u", h.needles[i].key);
+    CHECK(h.questions[i].expected == key);
+  }
+}
+
+TEST_CASE("model haystack: multikey decades and multivalue pairs") {
+  const std::string filler = LoadFillerText();
+  const ModelHaystack k = MakeModelHaystack(filler, 60000, 25, 5, 128, ModelTask::kMultiKey);
+  REQUIRE(k.needles.size() == 25);
+  REQUIRE(k.questions.size() == 25);
+  std::map<uint32_t, int> decades;
+  std::set<uint32_t> vaults;
+  for (const ModelNeedle& n : k.needles) {
+    ++decades[n.vault / 10];
+    vaults.insert(n.vault);
+    CHECK(k.text.find(" The pass key for vault " + std::to_string(n.vault) + " is ") != std::string::npos);
+  }
+  CHECK(vaults.size() == 25);
+  CHECK(decades.size() == 3);  // two full decades and five of a third
+  for (const auto& [d, count] : decades) CHECK((count == 10 || count == 5));
+
+  const ModelHaystack v = MakeModelHaystack(filler, 60000, 20, 5, 128, ModelTask::kMultiValue);
+  REQUIRE(v.needles.size() == 20);
+  REQUIRE(v.questions.size() == 10);
+  for (const ModelQuestion& q : v.questions) {
+    CHECK(q.multi);
+    REQUIRE(q.needles.size() == 2);
+    const uint32_t a = v.needles[q.needles[0]].key, b = v.needles[q.needles[1]].key;
+    CHECK(a != b);
+    CHECK(v.needles[q.needles[1]].vault == q.vault);
+    char expected[16];
+    std::snprintf(expected, sizeof expected, "%05u %05u", std::min(a, b), std::max(a, b));
+    CHECK(q.expected == expected);
+  }
+  CHECK(NeedleQuestion(42, true) == " Q: pass keys for vault 042? A: ");
+  CHECK(MakeModelHaystack(filler, 60000, 20, 5, 128, ModelTask::kMultiValue).text == v.text);
+  CHECK_THROWS_WITH_AS(MakeModelHaystack(filler, 60000, 21, 5, 128, ModelTask::kMultiValue),
+                       doctest::Contains("even"), Error);
+  CHECK(ParseModelTask("multikey") == ModelTask::kMultiKey);
+  CHECK_THROWS_WITH_AS(ParseModelTask("nope"), doctest::Contains("nope"), Error);
 }
 
 }  // namespace
