@@ -1,5 +1,6 @@
 #include "perf/bench_cross_decoder.h"
 
+#include <cstdint>
 #include <fmt/core.h>
 
 #include <algorithm>

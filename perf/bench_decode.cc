@@ -1,5 +1,6 @@
 #include "perf/bench_decode.h"
 
+#include <cstdint>
 #include <fmt/core.h>
 #include <unistd.h>
 

@@ -1,5 +1,6 @@
 #include "perf/bench_llm.h"
 
+#include <cstdint>
 #include <fmt/core.h>
 
 #include <algorithm>

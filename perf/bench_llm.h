@@ -5,6 +5,7 @@
 // must read (the weights, the KV cache) over the probed read bandwidth.
 #pragma once
 
+#include <cstdint>
 #include <cstdio>
 #include <functional>
 #include <string>

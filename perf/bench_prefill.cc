@@ -1,5 +1,6 @@
 #include "perf/bench_prefill.h"
 
+#include <cstdint>
 #include <fmt/core.h>
 
 #include <algorithm>

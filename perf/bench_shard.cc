@@ -1,5 +1,6 @@
 #include "perf/bench_shard.h"
 
+#include <cstdint>
 #include <fmt/core.h>
 #include <tbb/task_arena.h>
 

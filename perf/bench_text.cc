@@ -1,5 +1,6 @@
 #include "perf/bench_text.h"
 
+#include <cstdint>
 #include <sqlite3.h>
 #include <sys/resource.h>
 

@@ -4,6 +4,7 @@
 // ingest time, query time, bytes per token, peak RSS.
 #pragma once
 
+#include <cstdint>
 #include <functional>
 #include <string>
 #include <vector>

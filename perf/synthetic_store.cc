@@ -2,6 +2,7 @@
 // with planted needle chunks.
 #include "perf/synthetic_store.h"
 
+#include <cstdint>
 #include <fmt/core.h>
 
 #include <algorithm>

@@ -10,7 +10,7 @@ set -euo pipefail
 dir=${1:-.dev/debs}
 mkdir -p "$dir"
 roots=(libdnnl-dev libtbb-dev libhwy-dev doctest-dev libcli11-dev libfmt-dev nlohmann-json3-dev
-       libxxhash-dev libmimalloc-dev ocl-icd-opencl-dev libtomlplusplus-dev libpcre2-dev libutf8proc-dev zlib1g-dev pkgconf pkgconf-bin libpkgconf3 libgomp1)
+       libxxhash-dev libmimalloc-dev ocl-icd-opencl-dev libtomlplusplus-dev libpcre2-dev libutf8proc-dev zlib1g-dev libsqlite3-dev libsqlite3-0 pkgconf pkgconf-bin libpkgconf3 libgomp1)
 skip='^(libc6|libc6-dev|libgcc-s1|libstdc\+\+6|gcc-[0-9]+-base|libcrypt1|debconf|dpkg|perl-base|tar|libhwloc15|libudev1|libxml2|libicu[0-9]+|liblzma5|libzstd1|libbz2-1\.0|libselinux1|libsystemd0|libcap2|libgcrypt20|libgpg-error0|liblz4-1|libnuma1|libltdl7|libpciaccess0|libxnvctrl0|libexpat1|sensible-utils|debianutils|libcudart[0-9]*)$'
 # Direct and transitive dependencies (no recommends/suggests), virtual ones dropped.
 mapfile -t packages < <(apt-cache depends --recurse --no-recommends --no-suggests --no-conflicts --no-breaks \

@@ -3,6 +3,7 @@
 
 #include "landmark/retriever.h"
 
+#include <cstdint>
 #include <tbb/blocked_range.h>
 #include <tbb/enumerable_thread_specific.h>
 #include <tbb/parallel_for.h>

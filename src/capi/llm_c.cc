@@ -1,5 +1,6 @@
 // The C API of pretrained LLMs: load a Hugging Face directory, generate,
 // ingest documents into a store, ask it (include/landmark/landmark.h).
+#include <cstdint>
 #include <nlohmann/json.hpp>
 
 #include <cmath>

@@ -1,6 +1,7 @@
 // C API: landmark's byte model (include/landmark/model.h) — load, ingest
 // text into a store, answer questions, refusing those it was not trained on.
 #include <algorithm>
+#include <cstdint>
 #include <cstring>
 #include <filesystem>
 

@@ -1,4 +1,6 @@
 // C API: block-sparse causal prefill under a mask policy.
+#include <cstdint>
+
 #include "landmark/error.h"
 #include "landmark/prefill.h"
 #include "src/capi/capi.h"

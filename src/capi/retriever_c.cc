@@ -1,5 +1,6 @@
 // C API: the retrieval engine and its results (outputs and explanations).
 #include <cmath>
+#include <cstdint>
 
 #include "landmark/error.h"
 #include "src/capi/capi.h"

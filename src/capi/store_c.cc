@@ -1,6 +1,7 @@
 // C API: presets, store shapes and info, the writer (tensors, text, files)
 // and the read-only store.
 #include <algorithm>
+#include <cstdint>
 #include <cstring>
 #include <filesystem>
 

@@ -1,4 +1,5 @@
 // `landmark demo`: README command 1's main job (see src/demo/passkey_demo.h).
+#include <cstdint>
 #include <fmt/core.h>
 
 #include <algorithm>

@@ -1,5 +1,6 @@
 // `landmark gmu init-weights` and `landmark gmu run`: the cross-decoder
 // (hsa + GMU layers) over a store, from the command line.
+#include <cstdint>
 #include <fmt/core.h>
 
 #include <algorithm>

@@ -1,6 +1,7 @@
 // `landmark generate` and `landmark model info DIR`: pretrained Hugging Face
 // models (include/landmark/llm.h) with their tokenizer and chat template
 // (include/landmark/tokenizer.h).
+#include <cstdint>
 #include <fmt/core.h>
 
 #include <algorithm>

@@ -1,5 +1,6 @@
 // `landmark ingest --model`, `landmark ask`, `landmark model info|random`:
 // text through landmark's own byte model (include/landmark/model.h).
+#include <cstdint>
 #include <fmt/core.h>
 #include <xxhash.h>
 

@@ -1,4 +1,5 @@
 // `landmark query`: ask a store through the retrieval engine.
+#include <cstdint>
 #include <fmt/core.h>
 
 #include <algorithm>

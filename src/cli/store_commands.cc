@@ -1,4 +1,5 @@
 // `landmark ingest`, `landmark info`, `landmark verify`.
+#include <cstdint>
 #include <fmt/core.h>
 
 #include <algorithm>

@@ -1,5 +1,6 @@
 #include "landmark/dtype.h"
 
+#include <cstdint>
 #include <string>
 
 #include "landmark/error.h"

@@ -1,6 +1,7 @@
 #include "src/core/toml_reader.h"
 
 #include <algorithm>
+#include <cstdint>
 
 #include "landmark/error.h"
 

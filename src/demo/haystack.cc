@@ -1,6 +1,7 @@
 #include "src/demo/haystack.h"
 
 #include <algorithm>
+#include <cstdint>
 #include <regex>
 #include <set>
 

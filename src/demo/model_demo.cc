@@ -1,5 +1,6 @@
 #include "src/demo/model_demo.h"
 
+#include <cstdint>
 #include <sys/resource.h>
 #include <zlib.h>
 

@@ -1,5 +1,6 @@
 #include "landmark/encoder.h"
 
+#include <cstdint>
 #include <xxhash.h>
 
 #include <cmath>

@@ -3,6 +3,7 @@
 
 #include "landmark/cross_decoder.h"
 
+#include <cstdint>
 #include <numeric>
 
 #include "landmark/error.h"

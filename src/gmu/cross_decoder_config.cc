@@ -1,5 +1,6 @@
 // CrossDecoderConfig: validation and the TOML reader.
 
+#include <cstdint>
 #include <fstream>
 #include <sstream>
 

@@ -1,6 +1,7 @@
 #include "landmark/gmu.h"
 
 #include <algorithm>
+#include <cstdint>
 #include <vector>
 
 #include "landmark/error.h"

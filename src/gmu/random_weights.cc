@@ -1,6 +1,7 @@
 // Random-initialised cross-decoder weights (benchmarks, tests).
 
 #include <cmath>
+#include <cstdint>
 #include <random>
 
 #include "landmark/cross_decoder.h"

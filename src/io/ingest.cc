@@ -1,6 +1,7 @@
 #include "landmark/ingest.h"
 
 #include <algorithm>
+#include <cstdint>
 #include <cstdio>
 #include <memory>
 

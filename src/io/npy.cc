@@ -3,6 +3,7 @@
 
 #include "landmark/npy.h"
 
+#include <cstdint>
 #include <fcntl.h>
 #include <unistd.h>
 

@@ -3,6 +3,7 @@
 
 #include "landmark/safetensors.h"
 
+#include <cstdint>
 #include <cstring>
 #include <limits>
 #include <nlohmann/json.hpp>

@@ -2,6 +2,7 @@
 // every target (Highway 1.0.3's DemoteTo truncates bf16, and f16 on EMU128),
 // with the same bit recipes as the scalar ToF16/ToBF16.
 
+#include <cstdint>
 #include <cstring>
 #include <type_traits>
 

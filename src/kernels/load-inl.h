@@ -10,6 +10,7 @@
 #define LANDMARK_KERNELS_LOAD_INL_H_
 #endif
 
+#include <cstdint>
 #include <type_traits>
 #include <utility>
 

@@ -7,6 +7,7 @@
 #define HWY_TARGET_INCLUDE "src/kernels/rotary.cc"
 #include "hwy/foreach_target.h"  // IWYU pragma: keep
 
+#include <cstdint>
 #include <string>
 
 #include "hwy/highway.h"

@@ -2,6 +2,7 @@
 // retrieval attention, then the answer is generated token by token.
 #include <algorithm>
 #include <chrono>
+#include <cstdint>
 #include <cstring>
 #include <map>
 

@@ -1,6 +1,7 @@
 // DenseKvCache: RoPE on the way in, then the dense kernels over the cache.
 #include "src/llm/dense_kv_cache.h"
 
+#include <cstdint>
 #include <string>
 
 #include "landmark/dense_attention.h"

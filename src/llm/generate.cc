@@ -2,6 +2,7 @@
 // a stop id, the token budget or the end of the trained context.
 #include <algorithm>
 #include <chrono>
+#include <cstdint>
 
 #include "landmark/error.h"
 #include "landmark/llm.h"

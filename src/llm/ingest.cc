@@ -1,6 +1,7 @@
 // LlmIngest: documents through a pretrained transformer into the store,
 // segment by segment; each segment's K/V, chunk texts, chunk sources and
 // newly started documents are committed together (docs/llm.md).
+#include <cstdint>
 #include <xxhash.h>
 
 #include <cerrno>

@@ -1,6 +1,7 @@
 // The store side's view of a model (src/llm/model_access.h).
 #include "src/llm/model_access.h"
 
+#include <cstdint>
 #include <xxhash.h>
 
 #include <cstdio>

@@ -1,6 +1,7 @@
 #include "src/llm/prompt.h"
 
 #include <algorithm>
+#include <cstdint>
 
 #include "landmark/error.h"
 #include "src/llm/model_access.h"

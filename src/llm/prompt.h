@@ -3,6 +3,7 @@
 // `landmark generate`, the C API and Python share.
 #pragma once
 
+#include <cstdint>
 #include <functional>
 #include <string>
 #include <string_view>

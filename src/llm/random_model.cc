@@ -3,6 +3,7 @@
 // tensors TensorSpecs names in one file or in shards with an index.
 #include <algorithm>
 #include <cmath>
+#include <cstdint>
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>

@@ -2,6 +2,7 @@
 #include "src/llm/rope.h"
 
 #include <cmath>
+#include <cstdint>
 #include <string>
 
 #include "landmark/error.h"

@@ -3,6 +3,7 @@
 // std::mt19937_64 draw per token picks among them.
 #include <algorithm>
 #include <cmath>
+#include <cstdint>
 #include <string>
 
 #include "landmark/error.h"

@@ -1,5 +1,6 @@
 // LlmSession: the transformer over a dense KV cache, prompts in chunks.
 #include <algorithm>
+#include <cstdint>
 #include <string>
 
 #include "landmark/error.h"

@@ -3,6 +3,7 @@
 // before anything is built; matrices borrowed from the maps, never copied.
 #include "src/llm/weights.h"
 
+#include <cstdint>
 #include <filesystem>
 #include <fstream>
 #include <map>

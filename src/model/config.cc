@@ -1,4 +1,5 @@
 // ModelConfig: the "landmark.model" metadata JSON (docs/model.md).
+#include <cstdint>
 #include <nlohmann/json.hpp>
 
 #include "landmark/error.h"

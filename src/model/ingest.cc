@@ -2,6 +2,7 @@
 // store (K/V per head, learned landmarks), then the state answering needs.
 #include <algorithm>
 #include <chrono>
+#include <cstdint>
 #include <filesystem>
 #include <future>
 

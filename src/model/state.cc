@@ -3,6 +3,7 @@
 #include "src/model/state.h"
 
 #include <algorithm>
+#include <cstdint>
 #include <cstring>
 #include <filesystem>
 

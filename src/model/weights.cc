@@ -1,5 +1,6 @@
 // Model::Load: the weights file of docs/model.md, every tensor checked by
 // name and shape; the default weights' location; random weights for tests.
+#include <cstdint>
 #include <unistd.h>
 #include <xxhash.h>
 

@@ -3,6 +3,7 @@
 // with position-aware patterns (local window, strided, dilated). The rules
 // are in prefill.h.
 
+#include <cstdint>
 #include <tbb/blocked_range.h>
 #include <tbb/parallel_for.h>
 

@@ -2,6 +2,7 @@
 
 #include "src/prefill/synthetic.h"
 
+#include <cstdint>
 #include <tbb/blocked_range.h>
 #include <tbb/parallel_for.h>
 

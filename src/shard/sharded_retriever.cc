@@ -2,6 +2,7 @@
 // allgather of (score, rank, chunk), attention of the chunks each rank
 // holds, gather and merge on rank 0. The per-shard steps are the
 // retriever's own (src/attention/retriever_shard.h).
+#include <cstdint>
 #include <fmt/core.h>
 
 #include <chrono>

@@ -1,5 +1,6 @@
 #include "src/store/append_file.h"
 
+#include <cstdint>
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>

@@ -2,6 +2,7 @@
 // read-only. Nothing is read until a chunk is touched or prefetched.
 
 #include <algorithm>
+#include <cstdint>
 #include <cstring>
 #include <map>
 #include <memory>

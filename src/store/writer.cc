@@ -2,6 +2,7 @@
 // partial chunk), computes landmarks as chunks complete, and commits
 // atomically: data synced first, then the manifest replaced.
 
+#include <cstdint>
 #include <dirent.h>
 #include <fcntl.h>
 #include <sys/file.h>

@@ -1,5 +1,6 @@
 #include "src/text/index_writer.h"
 
+#include <cstdint>
 #include <xxhash.h>
 
 #include <algorithm>

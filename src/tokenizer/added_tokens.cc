@@ -1,6 +1,7 @@
 #include "src/tokenizer/added_tokens.h"
 
 #include <algorithm>
+#include <cstdint>
 
 #include "src/tokenizer/normalizer.h"
 #include "src/tokenizer/unicode.h"

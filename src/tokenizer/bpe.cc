@@ -1,6 +1,7 @@
 #include "src/tokenizer/bpe.h"
 
 #include <algorithm>
+#include <cstdint>
 #include <cstdio>
 
 #include "src/tokenizer/unicode.h"

@@ -1,6 +1,7 @@
 #include "src/tokenizer/byte_level.h"
 
 #include <array>
+#include <cstdint>
 #include <string>
 
 #include "src/tokenizer/unicode.h"

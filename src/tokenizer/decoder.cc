@@ -1,3 +1,5 @@
+#include <cstdint>
+
 #include "src/tokenizer/decoder.h"
 
 #include "src/tokenizer/byte_level.h"

@@ -1,3 +1,5 @@
+#include <cstdint>
+
 #include "src/tokenizer/json_fields.h"
 
 #include "landmark/error.h"

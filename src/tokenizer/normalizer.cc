@@ -1,5 +1,6 @@
 #include "src/tokenizer/normalizer.h"
 
+#include <cstdint>
 #include <utf8proc.h>
 
 #include <cstdlib>

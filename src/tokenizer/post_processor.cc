@@ -1,5 +1,6 @@
 #include "src/tokenizer/post_processor.h"
 
+#include <cstdint>
 #include <string>
 
 namespace landmark::tokenizer {
@@ -114,9 +115,10 @@ std::unique_ptr<PostProcessor> ParseTemplate(const Json& node, const Where& wher
       const auto it = tokens.find(special);
       if (it == tokens.end()) w.Fail("special token '" + special + "' is not in special_tokens");
       const Where tw = tokens_where / special;
-      const Json& ids = AsArray(Member(*it, "ids", tw), tw / "ids");
-      if (ids.empty()) (tw / "ids").Fail("expected at least one id");
-      for (size_t k = 0; k < ids.size(); ++k) piece.ids.push_back(CheckedId(ids[k], (tw / "ids")[k], end_id));
+      const Where ids_where = tw / "ids";  // named: g++ 13 warns of a reference through a temporary
+      const Json& ids = AsArray(Member(*it, "ids", tw), ids_where);
+      if (ids.empty()) ids_where.Fail("expected at least one id");
+      for (size_t k = 0; k < ids.size(); ++k) piece.ids.push_back(CheckedId(ids[k], ids_where[k], end_id));
     } else if (sequence == "A" || sequence == "a" ||
                (!sequence.empty() && sequence.find_first_not_of("0123456789") == std::string::npos)) {
       piece.sequence = true;

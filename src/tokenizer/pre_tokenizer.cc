@@ -1,5 +1,6 @@
 #include "src/tokenizer/pre_tokenizer.h"
 
+#include <cstdint>
 #include <functional>
 #include <utility>
 

@@ -2,6 +2,7 @@
 // chat_template.jinja, which transformers 5 writes beside it and which
 // takes precedence, as in transformers.
 
+#include <cstdint>
 #include <filesystem>
 
 #include "landmark/error.h"

@@ -2,6 +2,7 @@
 // tokenizer_config.json / chat_template.jinja add.
 #pragma once
 
+#include <cstdint>
 #include <memory>
 #include <string>
 

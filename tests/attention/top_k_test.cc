@@ -1,5 +1,6 @@
 // Top-k selection: ties to the lower chunk id, NaN last, merges of partial
 // heaps equal one heap over everything, k larger than the input.
+#include <cstdint>
 #include <doctest/doctest.h>
 
 #include <algorithm>

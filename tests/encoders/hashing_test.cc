@@ -1,5 +1,6 @@
 // The hashing encoder: tokenisation, determinism, unit norms, text spans,
 // and the lexical retrieval property the demo relies on.
+#include <cstdint>
 #include <doctest/doctest.h>
 
 #include <algorithm>

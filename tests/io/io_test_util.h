@@ -1,6 +1,7 @@
 // Test helpers for file inputs: temporary directories and file writers.
 #pragma once
 
+#include <cstdint>
 #include <unistd.h>
 
 #include <cstring>

@@ -1,4 +1,5 @@
 // TensorFile: .npy and .safetensors inputs, and every kind of bad file.
+#include <cstdint>
 #include <doctest/doctest.h>
 
 #include "landmark/error.h"

@@ -1,6 +1,7 @@
 // LlmConfig from config.json in both transformers forms, the fixtures'
 // shapes, RoPE inverse frequencies against transformers' buffers, and the
 // errors for what is unsupported, missing, ill-typed or inconsistent.
+#include <cstdint>
 #include <doctest/doctest.h>
 
 #include <string>

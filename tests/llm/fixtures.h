@@ -3,6 +3,7 @@
 // and logits, and comparisons against them.
 #pragma once
 
+#include <cstdint>
 #include <doctest/doctest.h>
 
 #include <algorithm>

@@ -1,6 +1,7 @@
 // Loading Hugging Face model directories: weights used in place, random
 // models written and read back (one file and shards), and damaged copies of
 // the fixtures refused with messages naming the file and the tensor.
+#include <cstdint>
 #include <doctest/doctest.h>
 
 #include <cstring>

@@ -2,6 +2,7 @@
 // (tests/reference/llm_attention_reference.cc): sinks, top-k chunks chosen by
 // landmarks, the shifted position frame, the local window and the pending
 // tokens; and, with every candidate selected, dense causal attention exactly.
+#include <cstdint>
 #include <doctest/doctest.h>
 
 #include <cmath>

@@ -1,5 +1,6 @@
 // The byte model's demo haystack: exact length, needles where it says, the
 // task's format, deterministic.
+#include <cstdint>
 #include <doctest/doctest.h>
 
 #include <algorithm>

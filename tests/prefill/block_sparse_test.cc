@@ -31,6 +31,7 @@ TEST_CASE("Every block selected: the sparse kernel is the dense kernel, bit for 
     CausalPrefill(q.data(), q_heads, kv, masked.data(), masked_lse.data(), PrefillOptions{64, all.bits.data()});
     SparsePrefillOptions options;
     options.policy = PrefillPolicy::kDense;
+    options.device = Device::kCpu;  // bit for bit is the CPU's claim (auto may pick a GPU)
     const SparsePrefillResult r = SparsePrefill(q.data(), q_heads, kv, policy.data(), nullptr, options);
     CHECK(masked == dense);
     CHECK(masked_lse == dense_lse);
@@ -57,6 +58,7 @@ TEST_CASE("hardening 09: a block past the sequence (up to 2^64 - 1) is one block
       SparsePrefillOptions options;
       options.policy = policy;
       options.block = block;
+      options.device = Device::kCpu;  // compared bit for bit with the CPU kernel
       std::vector<float> out(L * q_heads * d);
       const SparsePrefillResult r = SparsePrefill(q.data(), q_heads, kv, out.data(), nullptr, options);
       CHECK(r.mask.blocks == 1);

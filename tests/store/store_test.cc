@@ -1,5 +1,6 @@
 // Store round trips, appends, tails, segments, commits, the writer lock, and
 // concurrent readers.
+#include <cstdint>
 #include <doctest/doctest.h>
 
 #include <atomic>

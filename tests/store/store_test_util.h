@@ -3,6 +3,7 @@
 // store's contents computed independently in double precision.
 #pragma once
 
+#include <cstdint>
 #include <doctest/doctest.h>
 #include <sys/wait.h>
 #include <unistd.h>

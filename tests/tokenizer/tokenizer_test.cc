@@ -1,6 +1,7 @@
 // Tokenizers against `tokenizers` 0.23 (tests/data/llm/tokenizers: ids of
 // hard strings, decode) and the real stories260K tokenizer; chat templates
 // against transformers' apply_chat_template (tests/data/llm/chat).
+#include <cstdint>
 #include <doctest/doctest.h>
 
 #include <filesystem>
