@@ -1,5 +1,6 @@
 #!/usr/bin/python3
-"""Follows a README section verbatim, as a newcomer would.
+"""Follows a section of the README (or of a page under docs/) verbatim, as a
+newcomer would.
 
     readme_usage.py README SECTION BUILD_DIR WORK_DIR
 
@@ -18,10 +19,14 @@ import sys
 
 
 def blocks(readme, section):
-    text = open(readme, encoding="utf-8").read()
-    start = text.index(f"\n## {section}\n")
-    end = text.find("\n## ", start + 1)
-    body = text[start:end if end > 0 else len(text)]
+    text = "\n" + open(readme, encoding="utf-8").read()
+    heading = re.search(rf"\n(#+) {re.escape(section)}\n", text)
+    if not heading:
+        sys.exit(f"{readme}: no section '{section}'")
+    start, level = heading.start(), len(heading.group(1))
+    # The section ends at the next heading of its level or above.
+    following = re.compile(rf"\n#{{1,{level}}} ").search(text, heading.end())
+    body = text[start:following.start() if following else len(text)]
     # (language, code, the prose just before the block)
     pattern = re.compile(r"((?:[^\n]*\n)*?)```(\w+)\n(.*?)```\n", re.S)
     found = []
@@ -32,7 +37,10 @@ def blocks(readme, section):
 
 def main():
     readme, section, build, work = sys.argv[1:5]
+    # The repository root: the README's folder or the one above docs/.
     root = os.path.dirname(os.path.abspath(readme))
+    while not os.path.exists(os.path.join(root, "CMakeLists.txt")) and root != "/":
+        root = os.path.dirname(root)
     shutil.rmtree(work, ignore_errors=True)
     home = os.path.join(work, "home")
     os.makedirs(home)
