@@ -55,6 +55,18 @@ struct EncodedText {
   std::vector<float> values;  // [tokens][kv_heads][head_dim]
   std::vector<uint32_t> token_text_end;  // end of each token's text in the input
   std::vector<uint32_t> terms;           // words: each token's TermId (0: a blank token)
+
+  // The tokens as a store append of `text` (the piece they were encoded
+  // from); valid while this and `text` live.
+  TokenBatch Batch(std::string_view text) const {
+    TokenBatch batch;
+    batch.tokens = tokens;
+    batch.keys = keys.data();
+    batch.values = values.data();
+    batch.text = text;
+    batch.token_text_end = token_text_end.data();
+    return batch;
+  }
 };
 
 class HashingEncoder {

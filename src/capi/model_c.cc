@@ -18,15 +18,6 @@ struct ModelObject {
   std::optional<Model> model;
 };
 
-void CopyText(const std::string& text, char* buffer, size_t capacity, size_t* length) {
-  if (length) *length = text.size();
-  if (capacity == 0) return;
-  NotNull(buffer, "buffer");
-  const size_t n = std::min(text.size(), capacity - 1);
-  std::memcpy(buffer, text.data(), n);
-  buffer[n] = '\0';
-}
-
 // A store this model wrote is continued; anything else is created.
 ModelIngest OpenIngest(const Model& model, const std::string& dir) {
   const bool exists = std::filesystem::exists(std::filesystem::path(dir) / "manifest.json");
@@ -56,7 +47,7 @@ landmark_status landmark_model_config_json(const landmark_model* model, char* bu
                                            size_t* length) {
   return Guard(LANDMARK_ERROR_INVALID_ARGUMENT, [&] {
     const auto m = Get<ModelObject>(model, "model");
-    CopyText(m->model->config().ToJson(), buffer, capacity, length);
+    CopyOut(m->model->config().ToJson(), buffer, capacity, length);
   });
 }
 
@@ -139,7 +130,7 @@ landmark_status landmark_model_ask(const landmark_model* model, const char* dir,
     }
     const ModelAnswerer answerer(*m->model, dir);
     const ModelAnswer r = As(LANDMARK_ERROR_INVALID_ARGUMENT, [&] { return answerer.Ask(framed, max_bytes); });
-    CopyText(r.text, buffer, capacity, length);
+    CopyOut(r.text, buffer, capacity, length);
     if (answer) {
       answer->stopped = r.stopped ? 1 : 0;
       answer->steps = r.steps;

@@ -66,13 +66,7 @@ IngestStats IngestTextDocument(StoreWriter& writer, std::string_view text, const
       }
       const std::string_view piece = text.substr(at, end - at);
       encoder.Encode(piece, encoded);
-      TokenBatch batch;
-      batch.tokens = encoded.tokens;
-      batch.keys = encoded.keys.data();
-      batch.values = encoded.values.data();
-      batch.text = piece;
-      batch.token_text_end = encoded.token_text_end.data();
-      writer.Append(batch);
+      writer.Append(encoded.Batch(piece));
       stats.tokens += encoded.tokens;
       at = end;
     }
@@ -166,13 +160,7 @@ IngestStats IngestText(StoreWriter& writer, const std::vector<std::string>& inpu
     TextPieces pieces(files[i], kPieceBytes);
     while (pieces.Next(piece)) {
       encoder.Encode(piece, encoded);
-      TokenBatch batch;
-      batch.tokens = encoded.tokens;
-      batch.keys = encoded.keys.data();
-      batch.values = encoded.values.data();
-      batch.text = piece;
-      batch.token_text_end = encoded.token_text_end.data();
-      writer.Append(batch);
+      writer.Append(encoded.Batch(piece));
       stats.tokens += encoded.tokens;
       p.tokens = stats.tokens;
       p.input_bytes += piece.size();

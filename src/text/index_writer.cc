@@ -76,13 +76,7 @@ void TextIndexWriter::Begin(const std::string& path, const std::string& hash) {
 void TextIndexWriter::Add(std::string_view piece) {
   if (piece.empty()) return;
   encoder_.Encode(piece, encoded_);
-  TokenBatch batch;
-  batch.tokens = encoded_.tokens;
-  batch.keys = encoded_.keys.data();
-  batch.values = encoded_.values.data();
-  batch.text = piece;
-  batch.token_text_end = encoded_.token_text_end.data();
-  writer_.Append(batch);
+  writer_.Append(encoded_.Batch(piece));
   tokens_ += encoded_.tokens;
   for (size_t t = 0; t < encoded_.tokens; ++t) {
     if (encoded_.terms[t]) {
