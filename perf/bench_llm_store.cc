@@ -95,10 +95,7 @@ std::vector<LlmStoreBenchRow> BenchLlmStore(const LlmBenchOptions& options,
 
     llm::LlmRetrievalOptions defaults;
     const llm::LlmRetrievalOptions r = defaults.Resolved(model, kChunk);
-    llm::StoreAttentionOptions sparse;
-    sparse.sink_chunks = r.sink_chunks;
-    sparse.window = r.window;
-    sparse.top_k = r.top_k;
+    const llm::StoreAttentionOptions sparse = llm::AttentionOptionsOf(r);  // as the answerer reads
     // Dense decode's non-attention part: the same step attending only the
     // first chunk; its attention part is timed apart, over every token.
     llm::StoreAttentionOptions weights_only = sparse;

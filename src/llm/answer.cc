@@ -33,17 +33,7 @@ struct LlmAnswerer::Impl {
     documents = ParseDocuments(reader.attachment(kDocumentsAttachment), dir);
   }
 
-  StoreAttentionOptions AttentionOptions() const {
-    StoreAttentionOptions o;
-    o.sink_chunks = retrieval.sink_chunks;
-    o.window = retrieval.window;
-    o.top_k = retrieval.top_k;
-    o.select_block = retrieval.select_block;
-    o.true_positions = retrieval.true_positions;
-    o.segment.policy = retrieval.flashprefill ? PrefillPolicy::kFlashPrefill : PrefillPolicy::kDense;
-    o.segment.device = Device::kCpu;
-    return o;
-  }
+  StoreAttentionOptions AttentionOptions() const { return AttentionOptionsOf(retrieval); }
 
   std::vector<int32_t> QuestionTokens(std::string_view question) const {
     const Tokenizer& t = tokenizer;

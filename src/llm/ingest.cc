@@ -128,17 +128,7 @@ struct LlmIngest::Impl {
     last_commit = std::chrono::steady_clock::now();
   }
 
-  StoreAttentionOptions AttentionOptions() const {
-    StoreAttentionOptions o;
-    o.sink_chunks = retrieval.sink_chunks;
-    o.window = retrieval.window;
-    o.top_k = retrieval.top_k;
-    o.select_block = retrieval.select_block;
-    o.true_positions = retrieval.true_positions;
-    o.segment.policy = retrieval.flashprefill ? PrefillPolicy::kFlashPrefill : PrefillPolicy::kDense;
-    o.segment.device = Device::kCpu;
-    return o;
-  }
+  StoreAttentionOptions AttentionOptions() const { return AttentionOptionsOf(retrieval); }
 
   // Queues `text` (tokens from `skip` on) as one piece.
   void Queue(std::shared_ptr<const std::string> text, int64_t document, size_t header, bool preamble, size_t skip) {

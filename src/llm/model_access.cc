@@ -81,4 +81,16 @@ std::vector<int32_t> StopIds(const LlmModel& model, const Tokenizer& tokenizer) 
   return ids;
 }
 
+StoreAttentionOptions AttentionOptionsOf(const LlmRetrievalOptions& retrieval) {
+  StoreAttentionOptions o;
+  o.sink_chunks = retrieval.sink_chunks;
+  o.window = retrieval.window;
+  o.top_k = retrieval.top_k;
+  o.select_block = retrieval.select_block;
+  o.true_positions = retrieval.true_positions;
+  o.segment.policy = retrieval.flashprefill ? PrefillPolicy::kFlashPrefill : PrefillPolicy::kDense;
+  o.segment.device = Device::kCpu;
+  return o;
+}
+
 }  // namespace landmark::llm

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "landmark/llm.h"
+#include "landmark/llm_store.h"
 #include "landmark/tokenizer.h"
 #include "src/llm/store_attention.h"
 
@@ -27,5 +28,9 @@ std::string ModelDigest(const LlmModel& model);
 std::string ModelName(const LlmModel& model);  // the directory's name
 // The config's eos ids, the tokenizer's eos and the end of a chat turn.
 std::vector<int32_t> StopIds(const LlmModel& model, const Tokenizer& tokenizer);
+
+// The store attention of resolved retrieval options (ingest and answers
+// read the store the same way; segments on the CPU).
+StoreAttentionOptions AttentionOptionsOf(const LlmRetrievalOptions& retrieval);
 
 }  // namespace landmark::llm
