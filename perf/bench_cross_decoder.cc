@@ -1,10 +1,10 @@
 #include "perf/bench_cross_decoder.h"
 
-#include <cstdint>
 #include <fmt/core.h>
 
 #include <algorithm>
 #include <chrono>
+#include <cstdint>
 #include <filesystem>
 #include <random>
 

@@ -1,6 +1,5 @@
 #include "perf/bench_decode.h"
 
-#include <cstdint>
 #include <fmt/core.h>
 #include <unistd.h>
 
@@ -8,6 +7,7 @@
 #include <cctype>
 #include <chrono>
 #include <cmath>
+#include <cstdint>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>

@@ -1,9 +1,9 @@
 #include "perf/bench_llm.h"
 
-#include <cstdint>
 #include <fmt/core.h>
 
 #include <algorithm>
+#include <cstdint>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>

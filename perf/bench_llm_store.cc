@@ -1,10 +1,10 @@
 // `landmark bench llm --store-tokens N`: a pretrained-LLM shape reading a
 // store of N tokens (every layer's K/V, synthetic) through retrieval
 // attention, against dense exact attention over the same store.
-#include <cstdint>
 #include <fmt/core.h>
 
 #include <algorithm>
+#include <cstdint>
 #include <filesystem>
 #include <fstream>
 

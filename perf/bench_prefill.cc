@@ -1,11 +1,11 @@
 #include "perf/bench_prefill.h"
 
-#include <cstdint>
 #include <fmt/core.h>
 
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <cstdint>
 #include <fstream>
 #include <limits>
 

@@ -1,11 +1,11 @@
 #include "perf/bench_shard.h"
 
-#include <cstdint>
 #include <fmt/core.h>
 #include <tbb/task_arena.h>
 
 #include <algorithm>
 #include <cmath>
+#include <cstdint>
 #include <filesystem>
 #include <fstream>
 

@@ -1,10 +1,10 @@
 #include "perf/bench_text.h"
 
-#include <cstdint>
 #include <sqlite3.h>
 #include <sys/resource.h>
 
 #include <algorithm>
+#include <cstdint>
 #include <filesystem>
 #include <fstream>
 #include <set>

@@ -2,11 +2,11 @@
 // with planted needle chunks.
 #include "perf/synthetic_store.h"
 
-#include <cstdint>
 #include <fmt/core.h>
 
 #include <algorithm>
 #include <cmath>
+#include <cstdint>
 #include <filesystem>
 
 #include "landmark/shard.h"

@@ -3,13 +3,13 @@
 
 #include "landmark/retriever.h"
 
-#include <cstdint>
 #include <tbb/blocked_range.h>
 #include <tbb/enumerable_thread_specific.h>
 #include <tbb/parallel_for.h>
 #include <tbb/task_arena.h>
 
 #include <algorithm>
+#include <cstdint>
 #include <cstring>
 #include <atomic>
 #include <chrono>

@@ -1,9 +1,9 @@
 // The C API of pretrained LLMs: load a Hugging Face directory, generate,
 // ingest documents into a store, ask it (include/landmark/landmark.h).
-#include <cstdint>
 #include <nlohmann/json.hpp>
 
 #include <cmath>
+#include <cstdint>
 #include <memory>
 #include <optional>
 #include <string>

@@ -1,8 +1,8 @@
 // `landmark demo`: README command 1's main job (see src/demo/passkey_demo.h).
-#include <cstdint>
 #include <fmt/core.h>
 
 #include <algorithm>
+#include <cstdint>
 #include <cstdio>
 #include <filesystem>
 #include <memory>

@@ -1,11 +1,11 @@
 // `landmark gmu init-weights` and `landmark gmu run`: the cross-decoder
 // (hsa + GMU layers) over a store, from the command line.
-#include <cstdint>
 #include <fmt/core.h>
 
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <cstdint>
 #include <memory>
 #include <random>
 #include <string>

@@ -1,10 +1,10 @@
 // `landmark generate` and `landmark model info DIR`: pretrained Hugging Face
 // models (include/landmark/llm.h) with their tokenizer and chat template
 // (include/landmark/tokenizer.h).
-#include <cstdint>
 #include <fmt/core.h>
 
 #include <algorithm>
+#include <cstdint>
 #include <cstdio>
 #include <memory>
 #include <optional>

@@ -1,8 +1,8 @@
 // `landmark ingest --model DIR` and `landmark ask --model DIR` for pretrained
 // Hugging Face LLMs (include/landmark/llm_store.h, docs/llm.md).
-#include <cstdint>
 #include <fmt/core.h>
 
+#include <cstdint>
 #include <cstdio>
 #include <filesystem>
 #include <nlohmann/json.hpp>

@@ -1,10 +1,10 @@
 // `landmark ingest --model`, `landmark ask`, `landmark model info|random`:
 // text through landmark's own byte model (include/landmark/model.h).
-#include <cstdint>
 #include <fmt/core.h>
 #include <xxhash.h>
 
 #include <algorithm>
+#include <cstdint>
 #include <cstdio>
 #include <filesystem>
 #include <memory>

@@ -1,10 +1,10 @@
 // `landmark query`: ask a store through the retrieval engine.
-#include <cstdint>
 #include <fmt/core.h>
 
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <cstdint>
 #include <cstdio>
 #include <memory>
 #include <nlohmann/json.hpp>

@@ -1,8 +1,8 @@
 // `landmark ingest`, `landmark info`, `landmark verify`.
-#include <cstdint>
 #include <fmt/core.h>
 
 #include <algorithm>
+#include <cstdint>
 #include <cstdio>
 #include <filesystem>
 #include <memory>

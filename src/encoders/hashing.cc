@@ -1,9 +1,9 @@
 #include "landmark/encoder.h"
 
-#include <cstdint>
 #include <xxhash.h>
 
 #include <cmath>
+#include <cstdint>
 #include <string>
 
 #include "landmark/error.h"

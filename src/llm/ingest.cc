@@ -1,11 +1,11 @@
 // LlmIngest: documents through a pretrained transformer into the store,
 // segment by segment; each segment's K/V, chunk texts, chunk sources and
 // newly started documents are committed together (docs/llm.md).
-#include <cstdint>
 #include <xxhash.h>
 
 #include <cerrno>
 #include <chrono>
+#include <cstdint>
 #include <cstring>
 #include <cstdio>
 #include <deque>

@@ -1,9 +1,9 @@
 // The store side's view of a model (src/llm/model_access.h).
 #include "src/llm/model_access.h"
 
-#include <cstdint>
 #include <xxhash.h>
 
+#include <cstdint>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>

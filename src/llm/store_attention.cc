@@ -2,12 +2,12 @@
 // softmax (the plan and the position frame are in store_attention.h).
 #include "src/llm/store_attention.h"
 
-#include <cstdint>
 #include <tbb/enumerable_thread_specific.h>
 #include <tbb/parallel_for.h>
 
 #include <algorithm>
 #include <cmath>
+#include <cstdint>
 #include <string>
 
 #include "landmark/error.h"

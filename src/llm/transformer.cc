@@ -1,10 +1,10 @@
 // The decoder layers over T new tokens (the steps are in transformer.h).
 #include "src/llm/transformer.h"
 
-#include <cstdint>
 #include <tbb/blocked_range.h>
 #include <tbb/parallel_for.h>
 
+#include <cstdint>
 #include <string>
 
 #include "landmark/error.h"

@@ -1,6 +1,7 @@
 // ModelConfig: the "landmark.model" metadata JSON (docs/model.md).
-#include <cstdint>
 #include <nlohmann/json.hpp>
+
+#include <cstdint>
 
 #include "landmark/error.h"
 #include "landmark/model.h"

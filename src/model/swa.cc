@@ -7,12 +7,12 @@
 // splits into the block's own keys [a, a+i] (a prefix: AttendBlock's
 // `visible`) and earlier keys [a+i−W+1, a) (a suffix) — read from a reversed
 // copy of the span, where it becomes a prefix too.
-#include <cstdint>
 #include <tbb/enumerable_thread_specific.h>
 #include <tbb/parallel_for.h>
 
 #include <algorithm>
 #include <cmath>
+#include <cstdint>
 
 #include "landmark/kernels.h"
 #include "src/model/layers.h"

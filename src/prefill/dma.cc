@@ -3,12 +3,12 @@
 // with position-aware patterns (local window, strided, dilated). The rules
 // are in prefill.h.
 
-#include <cstdint>
 #include <tbb/blocked_range.h>
 #include <tbb/parallel_for.h>
 
 #include <algorithm>
 #include <cmath>
+#include <cstdint>
 #include <memory>
 #include <string>
 #include <vector>

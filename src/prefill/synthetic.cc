@@ -2,12 +2,12 @@
 
 #include "src/prefill/synthetic.h"
 
-#include <cstdint>
 #include <tbb/blocked_range.h>
 #include <tbb/parallel_for.h>
 
 #include <algorithm>
 #include <cmath>
+#include <cstdint>
 #include <limits>
 #include <string>
 

@@ -2,10 +2,10 @@
 // allgather of (score, rank, chunk), attention of the chunks each rank
 // holds, gather and merge on rank 0. The per-shard steps are the
 // retriever's own (src/attention/retriever_shard.h).
-#include <cstdint>
 #include <fmt/core.h>
 
 #include <chrono>
+#include <cstdint>
 #include <cstring>
 #include <string>
 

@@ -1,9 +1,9 @@
 #include "src/text/index_writer.h"
 
-#include <cstdint>
 #include <xxhash.h>
 
 #include <algorithm>
+#include <cstdint>
 #include <cstdio>
 #include <cstring>
 

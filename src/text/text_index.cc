@@ -1,11 +1,11 @@
 // Reading a text store's index and ranking chunks by BM25 (text_index.h).
 #include "landmark/text_index.h"
 
-#include <cstdint>
 #include <tbb/parallel_for.h>
 
 #include <algorithm>
 #include <cmath>
+#include <cstdint>
 #include <cstring>
 #include <filesystem>
 

@@ -1,8 +1,8 @@
 #include "src/tokenizer/normalizer.h"
 
-#include <cstdint>
 #include <utf8proc.h>
 
+#include <cstdint>
 #include <cstdlib>
 #include <vector>
 

@@ -1,10 +1,10 @@
 // The retrieval engine against the double-precision reference: fusion
 // modes × landmark kinds × dtypes × GQA groups × k × positions and windows;
 // joint = dense; batched = one by one; edge cases and bad queries.
-#include <cstdint>
 #include <doctest/doctest.h>
 
 #include <cmath>
+#include <cstdint>
 #include <cstring>
 #include <random>
 #include <string>

@@ -1,10 +1,10 @@
 // Top-k selection: ties to the lower chunk id, NaN last, merges of partial
 // heaps equal one heap over everything, k larger than the input.
-#include <cstdint>
 #include <doctest/doctest.h>
 
 #include <algorithm>
 #include <cmath>
+#include <cstdint>
 #include <limits>
 #include <random>
 

@@ -2,11 +2,11 @@
 // harness and its tolerances: tests/backend/README.md). Exits 77 (ctest:
 // skipped) when the CUDA backend is unavailable, saying why.
 #define DOCTEST_CONFIG_IMPLEMENT
-#include <cstdint>
 #include <doctest/doctest.h>
 
 #include <algorithm>
 #include <cmath>
+#include <cstdint>
 #include <cstdio>
 #include <random>
 #include <string>

@@ -1,9 +1,9 @@
 // Scalar dtype conversions, checked exhaustively over all 16-bit patterns
 // against an independent decoding and the round-to-nearest-even definition.
-#include <cstdint>
 #include <doctest/doctest.h>
 
 #include <cmath>
+#include <cstdint>
 #include <cstring>
 #include <limits>
 #include <random>

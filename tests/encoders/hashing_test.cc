@@ -1,10 +1,10 @@
 // The hashing encoder: tokenisation, determinism, unit norms, text spans,
 // and the lexical retrieval property the demo relies on.
-#include <cstdint>
 #include <doctest/doctest.h>
 
 #include <algorithm>
 #include <cmath>
+#include <cstdint>
 #include <string>
 
 #include "landmark/encoder.h"

@@ -1,8 +1,9 @@
 // Ingest end to end: tensors (.npy, .safetensors, learned landmarks, append
 // onto a tail) and text directories (skips, --strict), checked against the
 // independent store reference.
-#include <cstdint>
 #include <doctest/doctest.h>
+
+#include <cstdint>
 
 #include "landmark/error.h"
 #include "landmark/ingest.h"

@@ -1,6 +1,7 @@
 // TensorFile: .npy and .safetensors inputs, and every kind of bad file.
-#include <cstdint>
 #include <doctest/doctest.h>
+
+#include <cstdint>
 
 #include "landmark/error.h"
 #include "landmark/npy.h"

@@ -2,10 +2,10 @@
 // counts on both kernel shapes (row dot / transposed micro-kernel), key
 // counts, head dims, dtypes, strides, misalignment, split blocks, masks,
 // large logits and softmax-off-by-one.
-#include <cstdint>
 #include <doctest/doctest.h>
 
 #include <cmath>
+#include <cstdint>
 #include <limits>
 #include <vector>
 

@@ -3,10 +3,10 @@
 // dtypes, head dims, block sizes, and random block masks of every density
 // (down to rows that keep only block 0 and the diagonal); queries after
 // cached tokens (past_tokens) and sliding windows.
-#include <cstdint>
 #include <doctest/doctest.h>
 
 #include <cmath>
+#include <cstdint>
 #include <random>
 #include <vector>
 

@@ -1,9 +1,9 @@
 // Vector dtype conversion equals the scalar definition bit for bit, on every
 // target (Highway 1.0.3's own DemoteTo truncates, so this is not a given).
-#include <cstdint>
 #include <doctest/doctest.h>
 
 #include <cmath>
+#include <cstdint>
 #include <cstring>
 #include <limits>
 #include <vector>

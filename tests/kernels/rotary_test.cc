@@ -1,9 +1,9 @@
 // RotateHalf (RoPE, rotate_half layout) against a double reference: every
 // Highway target, every storage dtype, odd half-dims, misaligned rows, in place.
-#include <cstdint>
 #include <doctest/doctest.h>
 
 #include <cmath>
+#include <cstdint>
 #include <vector>
 
 #include "landmark/kernels.h"

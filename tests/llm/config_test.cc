@@ -1,9 +1,9 @@
 // LlmConfig from config.json in both transformers forms, the fixtures'
 // shapes, RoPE inverse frequencies against transformers' buffers, and the
 // errors for what is unsupported, missing, ill-typed or inconsistent.
-#include <cstdint>
 #include <doctest/doctest.h>
 
+#include <cstdint>
 #include <string>
 
 #include "landmark/error.h"

@@ -3,11 +3,11 @@
 // and logits, and comparisons against them.
 #pragma once
 
-#include <cstdint>
 #include <doctest/doctest.h>
 
 #include <algorithm>
 #include <cmath>
+#include <cstdint>
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <sstream>

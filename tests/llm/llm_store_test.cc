@@ -3,10 +3,10 @@
 // attention's over the whole stream (positions true, exactly); a killed
 // ingest resumes to the same store; sources name files and offsets; a store
 // refuses another model.
-#include <cstdint>
 #include <doctest/doctest.h>
 
 #include <cmath>
+#include <cstdint>
 #include <filesystem>
 #include <fstream>
 

@@ -1,9 +1,9 @@
 // Loading Hugging Face model directories: weights used in place, random
 // models written and read back (one file and shards), and damaged copies of
 // the fixtures refused with messages naming the file and the tensor.
-#include <cstdint>
 #include <doctest/doctest.h>
 
+#include <cstdint>
 #include <cstring>
 #include <filesystem>
 #include <fstream>

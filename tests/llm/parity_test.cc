@@ -14,12 +14,12 @@
 //    (measured 4.5e-3 to 7.9e-3). Elsewhere (AVX2: bf16 widened to f32 by
 //    tiles; f16 always widened) activations stay f32: 1e-4, as for f32
 //    weights (measured 4e-7 to 6e-7).
-#include <cstdint>
 #include <doctest/doctest.h>
 
 #include <cpuid.h>
 #include <hwy/targets.h>
 
+#include <cstdint>
 #include <string>
 #include <vector>
 

@@ -1,9 +1,9 @@
 // Sampling: greedy, seeded reproducibility, temperature, top-k and the
 // nucleus (top-p) mass, and draws that follow the distribution.
-#include <cstdint>
 #include <doctest/doctest.h>
 
 #include <cmath>
+#include <cstdint>
 #include <map>
 #include <vector>
 

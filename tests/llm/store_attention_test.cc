@@ -2,10 +2,10 @@
 // (tests/reference/llm_attention_reference.cc): sinks, top-k chunks chosen by
 // landmarks, the shifted position frame, the local window and the pending
 // tokens; and, with every candidate selected, dense causal attention exactly.
-#include <cstdint>
 #include <doctest/doctest.h>
 
 #include <cmath>
+#include <cstdint>
 #include <string>
 #include <vector>
 

@@ -1,9 +1,9 @@
 // The byte model's demo haystack: exact length, needles where it says, the
 // task's format, deterministic.
-#include <cstdint>
 #include <doctest/doctest.h>
 
 #include <algorithm>
+#include <cstdint>
 #include <cstdio>
 #include <cstring>
 #include <map>

@@ -2,10 +2,10 @@
 // on every Highway target (which also switches Linear between native bf16
 // and widened f32 tiles on an AVX512_BF16 machine).
 
-#include <cstdint>
 #include <doctest/doctest.h>
 
 #include <cmath>
+#include <cstdint>
 #include <thread>
 #include <vector>
 

@@ -2,10 +2,10 @@
 // its rule (tests/prefill/mask_reference.h), on random and structured inputs,
 // every Highway target for the small cases; masks are causal and keep block
 // 0 and the diagonal; bad options throw with a message naming the option.
-#include <cstdint>
 #include <doctest/doctest.h>
 
 #include <cmath>
+#include <cstdint>
 #include <string>
 #include <vector>
 

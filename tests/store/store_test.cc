@@ -1,9 +1,9 @@
 // Store round trips, appends, tails, segments, commits, the writer lock, and
 // concurrent readers.
-#include <cstdint>
 #include <doctest/doctest.h>
 
 #include <atomic>
+#include <cstdint>
 #include <thread>
 
 #include "landmark/error.h"

@@ -3,13 +3,13 @@
 // store's contents computed independently in double precision.
 #pragma once
 
-#include <cstdint>
 #include <doctest/doctest.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <cmath>
+#include <cstdint>
 #include <filesystem>
 #include <string>
 #include <vector>

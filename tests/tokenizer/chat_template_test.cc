@@ -2,9 +2,9 @@
 // templates (tests/data/llm/chat/templates.json): the family recognised,
 // every conversation rendered exactly (or refused with the template's
 // error), the rendered prompt's ids; forced formats and bad input.
-#include <cstdint>
 #include <doctest/doctest.h>
 
+#include <cstdint>
 #include <map>
 #include <string>
 #include <vector>

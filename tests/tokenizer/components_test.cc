@@ -1,9 +1,9 @@
 // The pieces of a tokenizer on small hand-written tokenizer.json files:
 // added-token options, normalizers, split behaviours, BPE options, decoders,
 // post-processors; empty and one-character input; UTF-8 handling; threads.
-#include <cstdint>
 #include <doctest/doctest.h>
 
+#include <cstdint>
 #include <string>
 #include <thread>
 #include <vector>

@@ -4,9 +4,9 @@
 // special tokens read as text, tokens, decoding with and without special
 // tokens), the real Llama 2 tokenizer of stories260K, the model directories;
 // offsets, the streaming decoder, and documents of 2 MB.
-#include <cstdint>
 #include <doctest/doctest.h>
 
+#include <cstdint>
 #include <string>
 #include <vector>
 

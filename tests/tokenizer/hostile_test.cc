@@ -1,9 +1,9 @@
 // Damaged and hostile tokenizer files: each is a landmark::Error naming the
 // file and what is wrong (never a crash, never another exception), and
 // thousands of random corruptions of a real file load or fail cleanly.
-#include <cstdint>
 #include <doctest/doctest.h>
 
+#include <cstdint>
 #include <random>
 #include <string>
 

@@ -1,9 +1,9 @@
 // Tokenizers against `tokenizers` 0.23 (tests/data/llm/tokenizers: ids of
 // hard strings, decode) and the real stories260K tokenizer; chat templates
 // against transformers' apply_chat_template (tests/data/llm/chat).
-#include <cstdint>
 #include <doctest/doctest.h>
 
+#include <cstdint>
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
