@@ -18,8 +18,9 @@
 //        (gated-mix: .gmu_wc, .gmu_wm, .gmu_wg, .gmu_wout; gmu.h), d_m = H_q·d;
 //   mlp (mlp_hidden > 0): layers.{i}.mlp_norm [D], .w1 (gate) and .w3 (up)
 //        [F, D], .w2 (down) [D, F];  final_norm [D].
-// Files of the first naming (layers.{i}.norm, .wq, .gmu.w_in, .mlp.w_gate,
-// ...) are refused with a message saying to write them again.
+// Files of the first naming (layers.{i}.norm, .wq, .wo, .gmu.w_in, .gmu.w_out,
+// .mlp.w_gate, .mlp.w_up, .mlp.w_down) still load: their names are mapped
+// to these in memory.
 #pragma once
 
 #include <cstddef>

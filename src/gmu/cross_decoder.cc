@@ -4,7 +4,9 @@
 #include "landmark/cross_decoder.h"
 
 #include <cstdint>
+#include <cstdio>
 #include <numeric>
+#include <utility>
 
 #include "landmark/error.h"
 #include "landmark/nn.h"
@@ -37,6 +39,35 @@ std::vector<TensorSpec> CrossDecoderTensors(const CrossDecoderConfig& c) {
   }
   add({{"final_norm", {c.d_model}, Init::kNorm}});
   return specs;
+}
+
+// The first naming of cross-decoder weights (before the layers were the
+// byte model's pieces): old name → new name, in memory. The norm before
+// each mixer was `layers.{i}.norm` for both kinds.
+std::string RenamedFromFirstNaming(const CrossDecoderConfig& c, const std::string& name) {
+  static const std::pair<const char*, const char*> kRenames[] = {
+      {"wq", "hsa_wq"},        {"wo", "hsa_wo"},        {"gmu.w_in", "gmu_win"}, {"gmu.w_out", "gmu_wout"},
+      {"gmu.w_c", "gmu_wc"},   {"gmu.w_m", "gmu_wm"},   {"gmu.w_g", "gmu_wg"},   {"mlp.w_gate", "w1"},
+      {"mlp.w_up", "w3"},      {"mlp.w_down", "w2"},    {"mlp_norm", "mlp_norm"}};
+  size_t i = 0, end = 0;
+  if (std::sscanf(name.c_str(), "layers.%zu.%zn", &i, &end) != 1 || end == 0 || i >= c.layers.size()) return name;
+  const std::string rest = name.substr(size_t(end));
+  if (rest == "norm") return LayerPrefix(i) + (c.layers[i].kind == LayerKind::kHsa ? "hsa_norm" : "gmu_norm");
+  for (const auto& [from, to] : kRenames) {
+    if (rest == from) return LayerPrefix(i) + to;
+  }
+  return name;
+}
+
+// A file of the first naming, renamed in memory (`bytes` holds the copy).
+SafeTensors FromFirstNaming(const CrossDecoderConfig& c, const SafeTensors& old, std::string& bytes) {
+  std::vector<TensorToWrite> tensors;
+  for (const std::string& name : old.names()) {
+    const TensorView& t = old.Get(name);
+    tensors.push_back({RenamedFromFirstNaming(c, name), t.dtype, t.shape, t.data});
+  }
+  bytes = SafeTensorsBytes(tensors, old.metadata(), old.path());
+  return SafeTensors::Parse(bytes.data(), bytes.size(), old.path());
 }
 
 struct Layer {
@@ -81,12 +112,10 @@ struct CrossDecoder::Impl {
 
 CrossDecoder::CrossDecoder(const StoreReader& store, const CrossDecoderConfig& config, const std::string& weights_path)
     : impl_(std::make_unique<Impl>(store, config)) {
-  const SafeTensors w = SafeTensors::Open(weights_path);
-  LANDMARK_CHECK_ARG(!w.Has("layers.0.norm"),
-                     weights_path + ": cross-decoder weights of the first naming (layers.{i}.norm, .wq, .gmu.w_in, "
-                                    "...); this build reads the byte model's names (layers.{i}.hsa_norm, .hsa_wq, "
-                                    ".gmu_win, ...): write them again with `landmark gmu init-weights`");
   const CrossDecoderConfig& c = impl_->config;
+  SafeTensors file = SafeTensors::Open(weights_path);
+  std::string renamed;  // a file of the first naming, renamed (read in place, then copied into the layers)
+  const SafeTensors w = file.Has("layers.0.norm") ? FromFirstNaming(c, file, renamed) : std::move(file);
   const size_t D = c.d_model, dm = c.d_memory(), F = c.mlp_hidden;
   for (size_t i = 0; i < c.layers.size(); ++i) {
     const std::string p = LayerPrefix(i);

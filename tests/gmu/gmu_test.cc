@@ -4,6 +4,7 @@
 
 #include <cmath>
 #include <filesystem>
+#include <map>
 #include <vector>
 
 #include "landmark/cross_decoder.h"
@@ -171,12 +172,32 @@ TEST_CASE("CrossDecoder: missing or mis-shaped tensors and a store of another he
   CrossDecoderConfig all_hsa = c;
   for (auto& l : all_hsa.layers) l.kind = LayerKind::kHsa;
   CHECK_THROWS_WITH_AS(CrossDecoder(store, all_hsa, weights), doctest::Contains("no tensor named 'layers.1.hsa_norm'"), Error);
-  // A file of the first naming (layers.{i}.norm, .wq, ...) is refused, saying so.
-  const std::string old = dir / "old.safetensors";
-  const std::vector<float> ones(16, 1.0f);
-  WriteSafeTensors(old, {{"layers.0.norm", DType::kF32, {16}, ones.data()}});
-  CHECK_THROWS_WITH_AS(CrossDecoder(store, c, old), doctest::Contains("old.safetensors: cross-decoder weights of the first naming"),
-                       Error);
+  // A file of the first naming (layers.{i}.norm, .wq, .gmu.w_in, ...) loads
+  // and computes the same.
+  {
+    const SafeTensors now = SafeTensors::Open(weights);
+    const std::map<std::string, std::string> first = {
+        {"hsa_norm", "norm"}, {"gmu_norm", "norm"}, {"hsa_wq", "wq"}, {"hsa_wo", "wo"},
+        {"gmu_win", "gmu.w_in"}, {"gmu_wout", "gmu.w_out"}};
+    std::vector<TensorToWrite> tensors;
+    for (const std::string& name : now.names()) {
+      const TensorView& t = now.Get(name);
+      std::string old_name = name;
+      const size_t dot = name.rfind('.');
+      if (name.rfind("layers.", 0) == 0 && first.count(name.substr(dot + 1))) {
+        old_name = name.substr(0, dot + 1) + first.at(name.substr(dot + 1));
+      }
+      tensors.push_back({old_name, t.dtype, t.shape, t.data});
+    }
+    const std::string old = dir / "old.safetensors";
+    WriteSafeTensors(old, tensors, now.metadata());
+    REQUIRE(SafeTensors::Open(old).Has("layers.1.gmu.w_in"));
+    CHECK(CrossDecoder(store, c, old).Step(h) == next);
+    const std::vector<float> ones(16, 1.0f);
+    WriteSafeTensors(old, {{"layers.0.norm", DType::kF32, {16}, ones.data()}});
+    CHECK_THROWS_WITH_AS(CrossDecoder(store, c, old), doctest::Contains("old.safetensors: no tensor named 'layers.0.hsa_wq'"),
+                         Error);
+  }
   CrossDecoderConfig other_dim = c;
   other_dim.head_dim = 16;
   CHECK_THROWS_WITH_AS(CrossDecoder(store, other_dim, weights), doctest::Contains("head_dim 16 does not match the store's 8"),
