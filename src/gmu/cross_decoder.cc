@@ -1,7 +1,7 @@
 // CrossDecoder: the layer loop; hsa layers query the store through the
 // Retriever, gmu layers gate with a kept memory and never touch the store.
 
-#include "landmark/cross_decoder.h"
+#include "src/gmu/cross_decoder.h"
 
 #include <cstdint>
 #include <cstdio>
@@ -9,11 +9,11 @@
 #include <utility>
 
 #include "landmark/error.h"
-#include "landmark/nn.h"
-#include "landmark/safetensors.h"
 #include "landmark/store.h"
+#include "src/io/safetensors.h"
 #include "src/nn/hsa_layer.h"
 #include "src/nn/mlp.h"
+#include "src/nn/nn.h"
 
 namespace landmark {
 namespace {

@@ -5,8 +5,8 @@
 #include <string>
 
 #include "landmark/error.h"
-#include "landmark/kernels.h"
-#include "landmark/nn.h"
+#include "src/kernels/kernels.h"
+#include "src/nn/nn.h"
 #include "src/llm/weights.h"
 #include "src/nn/rows.h"
 

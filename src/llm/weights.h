@@ -7,9 +7,9 @@
 #include <vector>
 
 #include "landmark/llm.h"
-#include "landmark/nn.h"
-#include "landmark/safetensors.h"
+#include "src/io/safetensors.h"
 #include "src/nn/mlp.h"
+#include "src/nn/nn.h"
 
 namespace landmark::llm {
 

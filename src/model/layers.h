@@ -11,12 +11,12 @@
 #include <string>
 #include <vector>
 
-#include "landmark/gmu.h"
 #include "landmark/model.h"
-#include "landmark/nn.h"
 #include "landmark/retriever.h"
+#include "src/gmu/gmu.h"
 #include "src/nn/hsa_layer.h"
 #include "src/nn/mlp.h"
+#include "src/nn/nn.h"
 #include "src/nn/rows.h"
 
 namespace landmark {

@@ -10,8 +10,8 @@
 #include <cstdint>
 #include <vector>
 
-#include "landmark/dense_attention.h"
-#include "landmark/kernels.h"
+#include "src/kernels/dense_attention.h"
+#include "src/kernels/kernels.h"
 #include "src/model/layers.h"
 
 namespace landmark::model {

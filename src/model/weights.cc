@@ -12,8 +12,8 @@
 #include <filesystem>
 
 #include "landmark/error.h"
-#include "landmark/safetensors.h"
 #include "src/io/mapped_file.h"
+#include "src/io/safetensors.h"
 #include "src/model/layers.h"
 
 namespace landmark {

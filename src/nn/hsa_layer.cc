@@ -4,7 +4,7 @@
 #include <cstdint>
 
 #include "landmark/error.h"
-#include "landmark/safetensors.h"
+#include "src/io/safetensors.h"
 #include "src/nn/rows.h"
 
 namespace landmark {

@@ -16,8 +16,8 @@
 #include <string>
 #include <vector>
 
-#include "landmark/nn.h"
 #include "landmark/retriever.h"
+#include "src/nn/nn.h"
 
 namespace landmark {
 

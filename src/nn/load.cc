@@ -4,9 +4,9 @@
 #include <cstdint>
 
 #include "landmark/error.h"
-#include "landmark/kernels.h"
-#include "landmark/nn.h"
-#include "landmark/safetensors.h"
+#include "src/io/safetensors.h"
+#include "src/kernels/kernels.h"
+#include "src/nn/nn.h"
 
 namespace landmark {
 namespace {

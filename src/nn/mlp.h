@@ -13,7 +13,7 @@
 #include <string>
 #include <vector>
 
-#include "landmark/nn.h"
+#include "src/nn/nn.h"
 
 namespace landmark {
 

@@ -5,10 +5,10 @@
 #include <cstdint>
 
 #include "landmark/error.h"
-#include "landmark/kernels.h"
-#include "landmark/nn.h"
-#include "landmark/safetensors.h"
 #include "src/core/splitmix.h"
+#include "src/io/safetensors.h"
+#include "src/kernels/kernels.h"
+#include "src/nn/nn.h"
 
 namespace landmark {
 

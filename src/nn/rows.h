@@ -10,7 +10,7 @@
 #include <cstddef>
 #include <vector>
 
-#include "landmark/nn.h"
+#include "src/nn/nn.h"
 
 namespace landmark {
 

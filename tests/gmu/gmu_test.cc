@@ -7,11 +7,11 @@
 #include <map>
 #include <vector>
 
-#include "landmark/cross_decoder.h"
 #include "landmark/error.h"
-#include "landmark/gmu.h"
-#include "landmark/safetensors.h"
 #include "landmark/store.h"
+#include "src/gmu/cross_decoder.h"
+#include "src/gmu/gmu.h"
+#include "src/io/safetensors.h"
 #include "tests/temp_dir.h"
 #include "tests/test_util.h"
 
