@@ -70,6 +70,7 @@ int main(int argc, char** argv) {
   landmark::cli::AddModelCommands(app);
   landmark::cli::AddLlmCommands(app);
   landmark::cli::AddBenchCommands(app);
+  landmark::cli::AddConfigCommand(app);
   landmark::cli::AddConfigOptions(app);  // after every command: --config on each
   landmark::cli::AddOptionChecks(app);   // and range checks on every numeric option
   try {

@@ -9,14 +9,6 @@
 
 namespace landmark {
 
-const char* Name(GmuVariant variant) { return variant == GmuVariant::kSambaY ? "sambay" : "gated-mix"; }
-
-GmuVariant ParseGmuVariant(const std::string& name) {
-  if (name == "sambay") return GmuVariant::kSambaY;
-  if (name == "gated-mix") return GmuVariant::kGatedMix;
-  LANDMARK_THROW("unknown GMU variant '" + name + "' (expected sambay or gated-mix)");
-}
-
 GatedMemoryUnit GatedMemoryUnit::Load(const SafeTensors& weights, const std::string& prefix, GmuVariant variant,
                                       size_t d, size_t d_m) {
   GatedMemoryUnit g;

@@ -10,6 +10,7 @@
 
 #include "landmark/error.h"
 #include "landmark/prefill.h"
+#include "src/config/fields.h"
 #include "src/prefill/policy.h"
 #include "src/prefill/pooled_logits.h"
 
@@ -18,15 +19,12 @@ namespace {
 
 using Threshold = FlashPrefillOptions::Threshold;
 
+// The ranges of the [prefill.flashprefill] fields (src/config/fields.h);
+// errors name the key.
 void CheckOptions(const FlashPrefillOptions& o) {
-  LANDMARK_CHECK_ARG(std::isfinite(o.delta) && o.delta >= 0,
-                     "flashprefill: delta must be a finite number >= 0 (got " +
-                         std::to_string(o.delta) + ")");
-  LANDMARK_CHECK_ARG(o.alpha >= 0 && o.alpha <= 1,
-                     "flashprefill: alpha must be in [0, 1] (got " + std::to_string(o.alpha) + ")");
-  LANDMARK_CHECK_ARG(o.vertical_fraction >= 0 && o.vertical_fraction <= 1,
-                     "flashprefill: vertical fraction must be in [0, 1] (got " +
-                         std::to_string(o.vertical_fraction) + ")");
+  SparsePrefillOptions options;
+  options.flashprefill = o;
+  CheckRanges(PrefillFields(), options, "prefill.flashprefill.");
 }
 
 // Rows are summed in a fixed number of chunks whose partial sums (f32 within
