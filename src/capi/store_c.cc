@@ -16,8 +16,9 @@ namespace {
 
 landmark_dtype ToC(DType t) { return t == DType::kF32 ? LANDMARK_F32 : t == DType::kF16 ? LANDMARK_F16 : LANDMARK_BF16; }
 
-void ToC(const StoreInfo& i, landmark_store_info& out) {
-  const StoreShape& s = i.shape;
+// The shape's fields of a C struct that has them (store info, store options).
+template <class C>
+void ShapeToC(const StoreShape& s, C& out) {
   out.chunk_size = s.chunk_size;
   out.kv_heads = s.kv_heads;
   out.head_dim = s.head_dim;
@@ -25,6 +26,10 @@ void ToC(const StoreInfo& i, landmark_store_info& out) {
   out.landmark = landmark_landmark_kind(int(s.landmark));
   out.landmark_heads = s.landmark_heads;
   out.landmark_dim = s.landmark_dim;
+}
+
+void ToC(const StoreInfo& i, landmark_store_info& out) {
+  ShapeToC(i.shape, out);
   out.commit = i.commit;
   out.chunks = i.chunks;
   out.tokens = i.tokens;
@@ -71,14 +76,7 @@ StoreOptions FromC(const landmark_store_options& o) {
 
 // The C options from the store's and the text encoder's (the fields the struct holds).
 void ToC(const StoreOptions& options, const HashingEncoderOptions& e, landmark_store_options& o) {
-  const StoreShape& s = options.shape;
-  o.chunk_size = s.chunk_size;
-  o.kv_heads = s.kv_heads;
-  o.head_dim = s.head_dim;
-  o.dtype = ToC(s.dtype);
-  o.landmark = landmark_landmark_kind(int(s.landmark));
-  o.landmark_heads = s.landmark_heads;
-  o.landmark_dim = s.landmark_dim;
+  ShapeToC(options.shape, o);
   o.commit_every = options.commit_every;
   o.segment_bytes = options.segment_bytes;
   o.encoder_seed = e.seed;

@@ -23,24 +23,29 @@ std::string ShortestText(V value) {
   return std::string(buffer, std::to_chars(buffer, buffer + sizeof(buffer), value).ptr);
 }
 
+// A whole number (kCount) or a real one (kReal) in [min, max].
+template <class T, FieldType kType, class Access>
+constexpr Field<T> Ranged(const char* key, const char* flag, const char* commands, double min, double max,
+                          const char* doc) {
+  return {key, flag, commands, kType, min, max, doc,
+          [](const Field<T>& f, T& o, std::string_view s) {
+            if constexpr (kType == FieldType::kCount) {
+              Access{}(o) = MemberOf<T, Access>(ReadCount(s, f.min, f.max));
+            } else {
+              Access{}(o) = MemberOf<T, Access>(ReadReal(s, f.min, f.max));
+            }
+          },
+          [](const T& o) { return ShortestText(Access{}(o)); }, nullptr};
+}
 template <class T, class Access>
 constexpr Field<T> Count(const char* key, const char* flag, const char* commands, double min, double max,
                          const char* doc, Access) {
-  return {key, flag, commands, FieldType::kCount, min, max, doc,
-          [](const Field<T>& f, T& o, std::string_view s) {
-            Access{}(o) = MemberOf<T, Access>(ReadCount(s, f.min, f.max));
-          },
-          [](const T& o) { return std::to_string(Access{}(o)); }, nullptr};
+  return Ranged<T, FieldType::kCount, Access>(key, flag, commands, min, max, doc);
 }
-
 template <class T, class Access>
 constexpr Field<T> Real(const char* key, const char* flag, const char* commands, double min, double max,
                         const char* doc, Access) {
-  return {key, flag, commands, FieldType::kReal, min, max, doc,
-          [](const Field<T>& f, T& o, std::string_view s) {
-            Access{}(o) = MemberOf<T, Access>(ReadReal(s, f.min, f.max));
-          },
-          [](const T& o) { return ShortestText(Access{}(o)); }, nullptr};
+  return Ranged<T, FieldType::kReal, Access>(key, flag, commands, min, max, doc);
 }
 
 template <class T, class Access>

@@ -141,7 +141,7 @@ size_t ParseByteSize(const std::string& text, const std::string& what) {
 
 std::string RangeText(const FieldInfo& f) {
   if (f.type != FieldType::kCount && f.type != FieldType::kReal) return "";
-  if (f.min <= -kUnbounded && f.max >= kUnbounded) return "";
+  if ((f.min <= -kUnbounded && f.max >= kUnbounded) || f.max >= 18446744073709551615.0) return "";  // no range, or all of u64
   if (f.max >= kUnbounded) return ">= " + RangeNumber(f.min);
   return "in [" + RangeNumber(f.min) + ", " + RangeNumber(f.max) + "]";
 }
@@ -247,7 +247,11 @@ std::string OptionsReference() {
       "|---|---|---|---|---|\n";
   std::string section;
   for (const FieldInfo& f : AllFields()) {
-    std::string type = f.type == FieldType::kChoice ? "`" + f.choices + "`" : TypeName(f.type);
+    std::string choices = f.choices;
+    for (size_t at = choices.find('|'); at != std::string::npos; at = choices.find('|', at)) {
+      choices.replace(at, 1, "`/`");
+    }
+    std::string type = f.type == FieldType::kChoice ? "`" + choices + "`" : TypeName(f.type);
     const std::string range = RangeText(f);
     if (!range.empty()) type += " " + range;
     std::string flag = f.flag.empty() ? "" : "`" + f.flag + "`";

@@ -20,7 +20,7 @@ constexpr double k2to56 = 72057594037927936.0;      // tokens: past any store
 constexpr double kUnbounded = std::numeric_limits<double>::max();
 
 constexpr Field<StoreOptions> kStore[] = {
-    Count<StoreOptions>("model.kv_heads", "--kv-heads", "", 1, 4096, "kv heads H_kv (StoreShape::Validate's limits)",
+    Count<StoreOptions>("model.kv_heads", "--kv-heads", "", 1, 4096, "kv heads H_kv",
                         [](auto& o) -> auto& { return o.shape.kv_heads; }),
     Count<StoreOptions>("model.head_dim", "--head-dim", "", 1, 16384, "head dim d",
                         [](auto& o) -> auto& { return o.shape.head_dim; }),

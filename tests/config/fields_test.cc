@@ -100,7 +100,7 @@ void CheckTable(std::span<const Field<T>> fields) {
     const FieldInfo& info = *FindFieldInfo(f.key);
     CLI::App app{"", CommandFor(info)};
     T from_cli{};
-    AddFieldOptions(app, fields, from_cli);
+    cli::AddFieldOptions(app, fields, from_cli);
     std::vector<std::string> args;  // CLI11 takes them in reverse
     if (f.type != FieldType::kBool) args.push_back(value);
     args.push_back(f.flag);
@@ -110,7 +110,7 @@ void CheckTable(std::span<const Field<T>> fields) {
     if (f.type != FieldType::kBool) {
       CLI::App bad_app{"", CommandFor(info)};
       T ignored{};
-      AddFieldOptions(bad_app, fields, ignored);
+      cli::AddFieldOptions(bad_app, fields, ignored);
       std::vector<std::string> bad_args = {"nope-", f.flag};
       CHECK_THROWS_WITH_AS(bad_app.parse(bad_args), doctest::Contains(f.flag), CLI::ValidationError);
     }
