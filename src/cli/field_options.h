@@ -32,14 +32,16 @@ void AddFieldOptions(CLI::App& command, std::span<const Field<T>> fields, T& opt
     for (std::string_view key : except) skip |= key == f.key;
     if (skip) continue;
     const Field<T>* field = &f;
-    const std::string doc = std::string(f.doc) + " [" + f.key + "]";
+    std::string doc = f.doc;
+    if (f.type == FieldType::kChoice) doc += " (" + info->choices + ")";
+    doc += " [" + std::string(f.key) + "]";
     if (f.type == FieldType::kBool) {
       command.add_flag_function(f.flag, [field, &options](int64_t) { field->set(*field, options, "true"); }, doc);
       continue;
     }
     CLI::Option* option = command.add_option_function<std::string>(
         f.flag, [field, &options](const std::string& text) { field->set(*field, options, text); }, doc);
-    option->type_name(f.type == FieldType::kChoice ? "TEXT:{" + info->choices + "}" : TypeName(f.type));
+    option->type_name(TypeName(f.type));
     option->default_str(f.get(options));
     option->check(CLI::Validator(
         [field](std::string& text) -> std::string {

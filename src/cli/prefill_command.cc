@@ -146,7 +146,7 @@ void AddPrefillCommand(CLI::App& app) {
   p->add_option("--mask-out", a->mask_out, "Write the block mask M.npy [kv_heads, nb, nb], uint8");
   p->add_option("--lse-out", a->lse_out, "Write the log-sum-exps [L, q_heads], f32");
   AddFieldOptions(*p, PrefillFields(), a->options);  // --policy, --block, --device, the policies' options
-  p->get_option("--policy")->required();
+  p->get_option("--policy")->required()->default_str("");
   p->add_option("--threads", a->threads, "Worker threads (0: all CPUs)");
   p->add_flag("--gpu-tensor-cores", a->options.gpu_tensor_cores,
               "With --device cuda: the bf16 tensor-core kernel (head dims 64, 128; bf16 rounding)");

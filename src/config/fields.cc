@@ -141,8 +141,8 @@ size_t ParseByteSize(const std::string& text, const std::string& what) {
 
 std::string RangeText(const FieldInfo& f) {
   if (f.type != FieldType::kCount && f.type != FieldType::kReal) return "";
-  if ((f.min <= -kUnbounded && f.max >= kUnbounded) || f.max >= 18446744073709551615.0) return "";  // no range, or all of u64
-  if (f.max >= kUnbounded) return ">= " + RangeNumber(f.min);
+  if (f.max >= kUnbounded) return f.min <= -kUnbounded ? "" : ">= " + RangeNumber(f.min);
+  if (f.max >= 18446744073709551615.0) return "";  // all of u64
   return "in [" + RangeNumber(f.min) + ", " + RangeNumber(f.max) + "]";
 }
 
