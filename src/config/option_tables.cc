@@ -7,7 +7,7 @@
 
 #include "landmark/config.h"
 #include "src/config/field_makers.h"
-#include "src/core/enum_tables.h"
+#include "src/config/enum_tables.h"
 
 namespace landmark {
 namespace {

@@ -5,9 +5,10 @@
 #include <sstream>
 
 #include "landmark/config.h"
-#include "landmark/cross_decoder.h"
+#include "src/gmu/cross_decoder.h"
 #include "landmark/error.h"
 #include "src/config/fields.h"
+#include "src/core/enum_names.h"
 #include "src/core/toml_reader.h"
 
 namespace landmark {
@@ -71,7 +72,11 @@ void AssignMemory(TomlSection& s, std::vector<CrossDecoderLayer>& layers) {
   }
 }
 
+constexpr EnumName<LayerKind> kLayerKindNames[] = {{LayerKind::kHsa, "hsa"}, {LayerKind::kGmu, "gmu"}};
+
 }  // namespace
+
+const char* Name(LayerKind kind) { return NameIn(kLayerKindNames, kind); }
 
 size_t CrossDecoderConfig::hsa_layers() const {
   size_t n = 0;

@@ -1,13 +1,19 @@
-#include "landmark/gmu.h"
+#include "src/gmu/gmu.h"
 
 #include <algorithm>
 #include <cstdint>
 #include <vector>
 
 #include "landmark/error.h"
-#include "landmark/safetensors.h"
+#include "src/core/enum_names.h"
+#include "src/io/safetensors.h"
 
 namespace landmark {
+
+constexpr EnumName<GmuVariant> kGmuVariantNames[] = {{GmuVariant::kSambaY, "sambay"}, {GmuVariant::kGatedMix, "gated-mix"}};
+
+const char* Name(GmuVariant variant) { return NameIn(kGmuVariantNames, variant); }
+GmuVariant ParseGmuVariant(const std::string& name) { return ParseIn(kGmuVariantNames, name, "GMU variant"); }
 
 GatedMemoryUnit GatedMemoryUnit::Load(const SafeTensors& weights, const std::string& prefix, GmuVariant variant,
                                       size_t d, size_t d_m) {

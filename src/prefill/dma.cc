@@ -14,10 +14,9 @@
 #include <vector>
 
 #include "landmark/error.h"
-#include "landmark/kernels.h"
+#include "src/kernels/kernels.h"
 #include "landmark/prefill.h"
 #include "src/kernels/kv_sequence.h"
-#include "src/config/fields.h"
 #include "src/prefill/policy.h"
 #include "src/prefill/pooled_logits.h"
 
@@ -29,13 +28,8 @@ using Importance = DmaOptions::Importance;
 constexpr size_t kRowChunks = 64;  // parallel row ranges for pooled q·k importance
 
 void CheckOptions(const DmaOptions& o, const KVSequence& kv) {
-  SparsePrefillOptions options;  // the ranges of the [prefill.dma] fields (src/config/fields.h)
-  options.dma.sparsity = o.sparsity;
-  options.dma.window = o.window;
-  options.dma.stride = o.stride;
-  options.dma.dilation = o.dilation;
-  options.dma.dilated_count = o.dilated_count;
-  CheckRanges(PrefillFields(), options, "prefill.dma.");
+  LANDMARK_CHECK_ARG(o.sparsity >= 0 && o.sparsity <= 1,  // its range in src/config/option_tables.cc
+                     "prefill.dma.sparsity: must be in [0, 1] (got " + std::to_string(o.sparsity) + ")");
   if (o.importance == Importance::kLearned) {
     LANDMARK_CHECK_ARG(o.weights.size() == kv.heads * kv.d,
                        "prefill.dma.importance learned: the weights must hold kv heads × d = " +

@@ -10,7 +10,6 @@
 
 #include "landmark/error.h"
 #include "landmark/prefill.h"
-#include "src/config/fields.h"
 #include "src/prefill/policy.h"
 #include "src/prefill/pooled_logits.h"
 
@@ -19,12 +18,15 @@ namespace {
 
 using Threshold = FlashPrefillOptions::Threshold;
 
-// The ranges of the [prefill.flashprefill] fields (src/config/fields.h);
-// errors name the key.
+// The ranges of the [prefill.flashprefill] keys (src/config/option_tables.cc).
 void CheckOptions(const FlashPrefillOptions& o) {
-  SparsePrefillOptions options;
-  options.flashprefill = o;
-  CheckRanges(PrefillFields(), options, "prefill.flashprefill.");
+  LANDMARK_CHECK_ARG(std::isfinite(o.delta) && o.delta >= 0,
+                     "prefill.flashprefill.delta: must be >= 0 (got " + std::to_string(o.delta) + ")");
+  LANDMARK_CHECK_ARG(o.alpha >= 0 && o.alpha <= 1,
+                     "prefill.flashprefill.alpha: must be in [0, 1] (got " + std::to_string(o.alpha) + ")");
+  LANDMARK_CHECK_ARG(o.vertical_fraction >= 0 && o.vertical_fraction <= 1,
+                     "prefill.flashprefill.vertical_fraction: must be in [0, 1] (got " +
+                         std::to_string(o.vertical_fraction) + ")");
 }
 
 // Rows are summed in a fixed number of chunks whose partial sums (f32 within

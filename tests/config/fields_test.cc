@@ -15,9 +15,9 @@
 
 #include "landmark/config.h"
 #include "landmark/error.h"
-#include "src/cli/field_options.h"
+#include "apps/cli/field_options.h"
 #include "src/config/fields.h"
-#include "src/core/enum_tables.h"
+#include "src/config/enum_tables.h"
 
 namespace landmark {
 namespace {
