@@ -5,25 +5,19 @@
 #include <vector>
 
 #include "landmark/error.h"
+#include "src/core/enum_names.h"
 #include "src/io/safetensors.h"
 #include "src/nn/rows.h"
 
 namespace landmark {
 namespace {
 
-constexpr GmuVariant kVariants[] = {GmuVariant::kSambaY, GmuVariant::kGatedMix};
-constexpr const char* kVariantNames[] = {"sambay", "gated-mix"};
+constexpr EnumName<GmuVariant> kGmuVariantNames[] = {{GmuVariant::kSambaY, "sambay"}, {GmuVariant::kGatedMix, "gated-mix"}};
 
 }  // namespace
 
-const char* Name(GmuVariant variant) { return kVariantNames[size_t(variant)]; }
-
-GmuVariant ParseGmuVariant(const std::string& name) {
-  for (GmuVariant v : kVariants) {
-    if (name == Name(v)) return v;
-  }
-  LANDMARK_THROW("unknown GMU variant '" + name + "' (expected sambay or gated-mix)");
-}
+const char* Name(GmuVariant variant) { return NameIn(kGmuVariantNames, variant); }
+GmuVariant ParseGmuVariant(const std::string& name) { return ParseIn(kGmuVariantNames, name, "GMU variant"); }
 
 std::vector<TensorSpec> GatedMemoryUnit::Tensors(const std::string& prefix, GmuVariant variant, size_t d,
                                                  size_t d_m) {

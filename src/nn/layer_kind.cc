@@ -1,26 +1,22 @@
-// LayerKind's names, one table for writing and parsing.
+// LayerKind's names: one table (src/core/enum_names.h) for writing and parsing.
 #include "landmark/layer_kind.h"
 
 #include <cstdint>
-#include <utility>
+
+#include "src/core/enum_names.h"
 
 namespace landmark {
 namespace {
 
-constexpr std::pair<LayerKind, const char*> kNames[] = {{LayerKind::kHsa, "hsa"}, {LayerKind::kGmu, "gmu"}};
+constexpr EnumName<LayerKind> kLayerKindNames[] = {{LayerKind::kHsa, "hsa"}, {LayerKind::kGmu, "gmu"}};
 
 }  // namespace
 
-const char* Name(LayerKind kind) {
-  for (const auto& [k, name] : kNames) {
-    if (k == kind) return name;
-  }
-  return "?";
-}
+const char* Name(LayerKind kind) { return NameIn(kLayerKindNames, kind); }
 
 std::optional<LayerKind> ParseLayerKind(std::string_view name) {
-  for (const auto& [k, n] : kNames) {
-    if (name == n) return k;
+  for (const EnumName<LayerKind>& n : kLayerKindNames) {
+    if (name == n.name) return n.value;
   }
   return std::nullopt;
 }
