@@ -79,11 +79,6 @@ std::string DefaultModelPath();
 // the executable's tree, in the installed share dir or the source tree.
 std::string FindShippedFile(const std::string& relative);
 
-// Random weights of `config` (seeded, scaled like an initialised model) in
-// `dtype` (f32 or bf16): tests and benchmarks before trained weights exist.
-void WriteRandomModel(const std::string& path, const ModelConfig& config, uint64_t seed,
-                      DType dtype = DType::kBF16);
-
 // Bytes as the model reads them: ≥ 128 → '?'; in documents '\n' and '\r' → ' '
 // ('\n' is the stop byte).
 std::string DocumentBytes(std::string_view text);
