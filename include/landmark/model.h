@@ -158,8 +158,9 @@ struct ModelAnswer {
 extern const char kPassKeyTask[];
 // `question` in the trained frame (" Q: pass key for vault 123? A: ") when
 // it asks for a vault's pass key ("pass key for vault 123", "What is the pass
-// key of vault 123?"); "" for any other question, which the model cannot
-// answer (it would make an answer up).
+// key of vault 123?"), or " Q: pass keys for vault 123? A: " when it asks
+// for every value ("pass keys for vault 123"); "" for any other question,
+// which the model cannot answer (it would make an answer up).
 std::string PassKeyQuestion(std::string_view question);
 
 // Answers questions about an ingested store: the question's bytes continue
