@@ -73,7 +73,7 @@ class Model {
 };
 
 // The shipped weights: $LANDMARK_MODEL if set, else models/default.safetensors
-// or models/lm-gmu.safetensors (else lm-hsa) beside the executable's tree
+// or models/lm-hsa.safetensors (else lm-gmu) beside the executable's tree
 // (build/bin/../../models, bin/../share/landmark/models) or in the source tree. Throws landmark::Error listing where it looked.
 std::string DefaultModelPath();
 // A file shipped with landmark (e.g. "models/default.safetensors") beside
