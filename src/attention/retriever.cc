@@ -21,7 +21,7 @@
 #include <string>
 
 #include "landmark/error.h"
-#include "landmark/kernels.h"
+#include "src/kernels/kernels.h"
 #include "src/attention/landmark_scores.h"
 #include "src/attention/retriever_shard.h"
 #include "src/attention/top_k.h"
