@@ -21,23 +21,6 @@ import torch
 from weights import load_model
 
 
-@torch.no_grad()
-def memory(model, ids, segment=1 << 18):
-    cfg = model.cfg
-    T = ids.shape[1]
-    ctx = cfg.lower * cfg.window
-    Ks, Vs, Ls = [], [], []
-    for s0 in range(0, T, segment):
-        s1 = min(T, s0 + segment)
-        c0 = max(0, s0 - ctx)
-        h = model.lower_forward(ids[:, c0:s1])[:, s0 - c0:]
-        K, V, L = model.memory(h)
-        Ks.append(K)
-        Vs.append(V)
-        Ls.append(L)
-    return torch.cat(Ks, 1), torch.cat(Vs, 1), torch.cat(Ls, 1)
-
-
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("weights")
@@ -54,7 +37,7 @@ def main():
     T = len(text)
     assert T % cfg.chunk == 0, "the haystack must end on a chunk boundary"
     hay = torch.from_numpy(np.frombuffer(text, dtype=np.uint8).astype(np.int64)).to(device)[None]
-    mem = memory(model, hay)
+    mem, _ = model.segmented_memory(hay, 1 << 18)
     # where each key's digits sit (chunks)
     where = {}
     for m in re.finditer(rb"vault (\d{3}) is (\d{5})\.", text):
