@@ -49,32 +49,6 @@ void PrefetchBytes(const void* p, size_t bytes) {
 
 }  // namespace
 
-const char* Name(GpuKv placement) {
-  return placement == GpuKv::kAuto ? "auto" : placement == GpuKv::kResident ? "resident" : "stream";
-}
-
-GpuKv ParseGpuKv(const std::string& name) {
-  for (GpuKv p : {GpuKv::kAuto, GpuKv::kResident, GpuKv::kStream}) {
-    if (name == Name(p)) return p;
-  }
-  LANDMARK_THROW("--gpu-kv: unknown placement '" + name + "' (expected auto, resident or stream)");
-}
-
-const char* Name(Fusion fusion) { return fusion == Fusion::kJoint ? "joint" : "hsa"; }
-const char* Name(RetrievalWeights w) { return w == RetrievalWeights::kSoftmax ? "softmax" : "stickbreaking"; }
-
-Fusion ParseFusion(const std::string& name) {
-  if (name == "joint") return Fusion::kJoint;
-  if (name == "hsa") return Fusion::kHsa;
-  LANDMARK_THROW("--fusion: unknown fusion '" + name + "' (expected joint or hsa)");
-}
-
-RetrievalWeights ParseRetrievalWeights(const std::string& name) {
-  if (name == "softmax") return RetrievalWeights::kSoftmax;
-  if (name == "stickbreaking") return RetrievalWeights::kStickBreaking;
-  LANDMARK_THROW("--weights: unknown weights '" + name + "' (expected softmax or stickbreaking)");
-}
-
 struct Retriever::Impl {
   const StoreReader& store;
   RetrieverConfig config;
@@ -152,7 +126,7 @@ struct Retriever::Impl {
     const uint64_t kv_device_bytes = uint64_t(store.chunks()) * H * 2 * S * d * SizeOf(shape.dtype);
     const bool fits = kv_device_bytes < cuda->FreeMemory(0) / 2;
     LANDMARK_CHECK_ARG(config.gpu_kv != GpuKv::kResident || fits,
-                       "retriever: --gpu-kv resident: the store's K/V (" + std::to_string(kv_device_bytes >> 20) +
+                       "retriever: gpu_kv resident: the store's K/V (" + std::to_string(kv_device_bytes >> 20) +
                            " MiB) does not fit in half of the GPU's free memory");
     options.placement = config.gpu_kv == GpuKv::kResident || (config.gpu_kv == GpuKv::kAuto && fits)
                             ? backend::KvPlacement::kResident
