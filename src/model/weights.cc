@@ -167,10 +167,10 @@ std::string DefaultModelPath() {
     return env;
   }
   // The shipped model (train/README.md says which variant and why: the
-  // SambaY one, then the pure-HSA one of older trees); a default.safetensors
+  // pure-HSA one since phase 7, then the SambaY one); a default.safetensors
   // put beside it takes precedence.
   std::string missing;
-  for (const char* name : {"models/default.safetensors", "models/lm-gmu.safetensors", "models/lm-hsa.safetensors"}) {
+  for (const char* name : {"models/default.safetensors", "models/lm-hsa.safetensors", "models/lm-gmu.safetensors"}) {
     try {
       return FindShippedFile(name);
     } catch (const Error& e) {
