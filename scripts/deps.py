@@ -11,6 +11,7 @@ includes a header of B".
   scripts/deps.py --check         # exit 1 on a cycle, on src/ including apps/perf/testing,
                                   # or on a public header including an internal one
   scripts/deps.py --check-doc F   # exit 1 unless F's ```mermaid block is --mermaid's output
+  scripts/deps.py --update-doc F  # rewrite that block
 
 Runs with any python3 (standard library only).
 """
@@ -117,12 +118,18 @@ def main():
     parser.add_argument("--mermaid", action="store_true")
     parser.add_argument("--check", action="store_true")
     parser.add_argument("--check-doc", metavar="FILE")
+    parser.add_argument("--update-doc", metavar="FILE")
     args = parser.parse_args()
     edges, stats = build_graph()
     graph = ["graph LR"] + [f"  {m.replace('/', '_')}[{m}] --> {t.replace('/', '_')}[{t}]"
                             for m in sorted(edges) for t in sorted(edges[m])]
     if args.mermaid:
         print("\n".join(graph))
+        return 0
+    if args.update_doc:
+        text = open(args.update_doc, encoding="utf-8").read()
+        text = re.sub(r"```mermaid\n.*?```", lambda _: "```mermaid\n" + "\n".join(graph) + "\n```", text, count=1, flags=re.S)
+        open(args.update_doc, "w", encoding="utf-8").write(text)
         return 0
     if args.check_doc:
         text = open(args.check_doc, encoding="utf-8").read()

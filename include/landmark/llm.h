@@ -103,10 +103,10 @@ class LlmModel {
   uint64_t file_bytes() const;     // the safetensors files mapped
   std::vector<std::string> files() const;
 
-  struct Impl;
-  const Impl& impl() const { return *impl_; }
+  struct Impl;  // the mapped weights (src/llm/weights.h), opaque here
 
  private:
+  friend struct LlmModelAccess;  // the library's own access to them
   explicit LlmModel(std::unique_ptr<Impl> impl);
   std::unique_ptr<Impl> impl_;
 };

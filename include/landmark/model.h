@@ -63,10 +63,10 @@ class Model {
   // xxh3-64 of the weights file, hex: a store remembers the model that wrote it.
   const std::string& digest() const;
 
-  struct Impl;
-  const Impl& impl() const { return *impl_; }
+  struct Impl;  // the loaded tensors (src/model/layers.h), opaque here
 
  private:
+  friend struct ModelAccess;  // the library's own access to them
   explicit Model(std::unique_ptr<Impl> impl);
   std::unique_ptr<Impl> impl_;
 };

@@ -19,7 +19,7 @@ void CheckTokenIds(const LlmConfig& config, const int32_t* ids, size_t count) {
   }
 }
 
-Transformer::Transformer(const LlmModel& model) : m_(model.impl()) {}
+Transformer::Transformer(const LlmModel& model) : m_(LlmModelAccess::Of(model)) {}
 
 const LlmConfig& Transformer::config() const { return m_.config; }
 

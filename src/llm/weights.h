@@ -46,4 +46,9 @@ std::unique_ptr<LlmModel::Impl> LoadWeights(LlmConfig config);
 // random weights initialise them.
 std::vector<TensorSpec> TensorSpecs(const LlmConfig& config);
 
+// The weights behind an LlmModel handle (the public class keeps them private).
+struct LlmModelAccess {
+  static const LlmModel::Impl& Of(const LlmModel& model) { return *model.impl_; }
+};
+
 }  // namespace landmark::llm

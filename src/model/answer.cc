@@ -67,7 +67,7 @@ struct ModelAnswerer::Impl {
 };
 
 ModelAnswerer::ModelAnswerer(const Model& model, const std::string& dir)
-    : impl_(std::make_unique<Impl>(model.impl(), dir)) {}
+    : impl_(std::make_unique<Impl>(ModelAccess::Of(model), dir)) {}
 ModelAnswerer::~ModelAnswerer() = default;
 ModelAnswerer::ModelAnswerer(ModelAnswerer&&) noexcept = default;
 const StoreReader& ModelAnswerer::store() const { return impl_->store; }
@@ -115,7 +115,7 @@ std::vector<float> ModelAnswerer::Logits(std::string_view text) const {
 
 std::vector<float> SequenceLogits(const Model& model, std::string_view bytes, const std::string& scratch_dir,
                                   size_t segment_tokens) {
-  const Model::Impl& m = model.impl();
+  const Model::Impl& m = ModelAccess::Of(model);
   const size_t D = m.config.d_model, V = m.config.vocab;
   std::vector<float> h(bytes.size() * D);
   ModelIngestOptions options;

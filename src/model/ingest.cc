@@ -174,7 +174,7 @@ ModelIngest ModelIngest::Create(const Model& model, const std::string& dir, cons
   store.metadata["encoder"] = "model";
   store.metadata["model"] = std::filesystem::path(model.path()).filename().string();
   store.metadata["model_digest"] = model.digest();
-  auto impl = std::make_unique<Impl>(model.impl(), options, StoreWriter::Create(dir, store));
+  auto impl = std::make_unique<Impl>(ModelAccess::Of(model), options, StoreWriter::Create(dir, store));
   impl->state = EmptyState(model, options.run);
   impl->CommitState(impl->state.Serialize(c));  // from here on every commit answers and resumes
   return ModelIngest(std::move(impl));
@@ -194,7 +194,7 @@ ModelIngest ModelIngest::Append(const Model& model, const std::string& dir, cons
     // Read back through the writer: its checksums are checked, so damage is
     // never carried into the next commit.
     state = DocumentState::Parse(writer.attachment(model::kStateAttachment),
-                                 dir + ": attachment " + model::kStateAttachment, model.impl(), tokens);
+                                 dir + ": attachment " + model::kStateAttachment, ModelAccess::Of(model), tokens);
   } else if (const std::string path = DocumentState::LegacyPath(dir); !std::filesystem::exists(path)) {
     // Killed while being created, before the first commit: still empty.
     LANDMARK_CHECK_ARG(tokens == 0, dir + ": holds " + std::to_string(tokens) +
@@ -203,10 +203,10 @@ ModelIngest ModelIngest::Append(const Model& model, const std::string& dir, cons
   } else {
     const MappedFile file(path, /*follow_symlinks=*/false);
     state = DocumentState::Parse(std::string_view(reinterpret_cast<const char*>(file.data()), file.size()), path,
-                                 model.impl(), tokens);
+                                 ModelAccess::Of(model), tokens);
     legacy = true;
   }
-  auto impl = std::make_unique<Impl>(model.impl(), options, std::move(writer));
+  auto impl = std::make_unique<Impl>(ModelAccess::Of(model), options, std::move(writer));
   impl->legacy_state = legacy;
   if (!options.run.empty() && !state.run_finished && state.run == options.run) {
     impl->skip = impl->resumed = state.tokens - state.run_first;  // resume where its last commit ended

@@ -49,6 +49,11 @@ struct Model::Impl {
   Linear lm_head;
 };
 
+// The tensors behind a Model handle (the public class keeps them private).
+struct ModelAccess {
+  static const Model::Impl& Of(const Model& model) { return *model.impl_; }
+};
+
 namespace model {
 
 // The keys (before RoPE) and values of one block's last W−1 positions,

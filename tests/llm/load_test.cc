@@ -49,7 +49,7 @@ void CheckLoadError(const std::string& dir, const std::string& message) {
 
 TEST_CASE("llm load: matrices are read in place from the mapped files; the LM head is the tied embedding") {
   const LlmModel model = LlmModel::Load(test::ModelDir("llama3"));
-  const auto& m = model.impl();
+  const auto& m = llm::LlmModelAccess::Of(model);
   CHECK(model.files().size() == 3);
   for (const llm::LayerWeights& w : m.layers) {
     for (const llm::Projection* p : {&w.q, &w.k, &w.v, &w.o}) CHECK(p->weight.borrowed());
