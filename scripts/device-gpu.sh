@@ -6,7 +6,8 @@
 # resident GPU decode for batches 1..256 against HBM (bench decode
 # --gpu-batches, with the backend's per-call kernel profile) and the prefill
 # kernels, f32 CUDA cores and bf16 tensor cores, against their peaks.
-# Logs and CSVs go to OUT. PREFILL_LENGTHS / BATCHES change the sizes.
+# Logs and CSVs go to OUT. PREFILL_LENGTHS / BATCHES change the sizes;
+# PREFILL=0 stops after decode.
 set -uo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 out=${1:?usage: device-gpu.sh OUT [DEBS]}
@@ -32,6 +33,7 @@ timeout "${DECODE_TIMEOUT:-300}" "$cli" bench decode --device cuda --no-cold --s
   --gpu-batches "${BATCHES:-1,2,4,8,16,32,64,128,256}" --dir /tmp/landmark-gpu --csv "$out/decode-cuda.csv" \
   --scaling-csv "$out/decode-scaling.csv" --no-plot
 echo "exit $?"
+[ "${PREFILL:-1}" = 1 ] || { step "done"; exit 0; }
 step "bench prefill: bf16 tensor cores"
 timeout 240 "$cli" bench prefill --device cuda --gpu-tensor-cores --lengths "${PREFILL_LENGTHS:-16384,65536}" \
   --patterns random --policies flashprefill --csv "$out/prefill-tc.csv" --no-plot
