@@ -113,6 +113,14 @@ class Decoder {
 // Block-sparse causal prefill (CausalPrefill's contract, dense_attention.h):
 // q [L][q_heads][d] f32; k, v [L][kv_heads][d] of dtype with the given
 // element strides; mask [kv_heads][nb][nb] (nullptr: dense), nb = ceil(L/block).
+// FlashPrefill's rules (landmark/prefill.h, src/prefill/flashprefill.cc)
+// for a mask found on the GPU.
+struct FlashPrefillRules {
+  bool delta = true;   // keep A_ij >= max - delta; else A_ij > alpha·max + (1 - alpha)·min
+  float delta_value = 4.0f, alpha = 0.15f;
+  uint32_t vertical = 0, slash = 0;  // top columns and diagonals kept (at most blocks - 2)
+};
+
 struct PrefillProblem {
   const float* q = nullptr;
   size_t q_heads = 0, tokens = 0;
@@ -128,11 +136,16 @@ struct PrefillProblem {
   // Q, K, V and P rounded to bf16, so results differ from the CPU by bf16
   // rounding, not f32 rounding (tests/backend/README.md).
   bool tensor_cores = false;
+  // Not null (and mask null): the FlashPrefill mask is found on the GPU
+  // with these rules, used there, and copied to mask_out [kv_heads][nb][nb].
+  const FlashPrefillRules* flashprefill = nullptr;
+  uint8_t* mask_out = nullptr;
 };
 
 struct PrefillTimings {
   double upload = 0, kernel = 0, download = 0;  // seconds (CUDA events)
   double convert = 0;  // tensor cores: the bf16 conversion, part of kernel
+  double mask = 0;     // flashprefill on the GPU: the mask kernels, part of kernel
 };
 
 // -------------------------------------------------------------- the backend

@@ -317,6 +317,71 @@ TEST_CASE("prefill: dense, flashprefill and dma masks, GPU kernel vs CPU kernel"
   }
 }
 
+// FlashPrefill's mask found on the GPU (gpu_mask) against the CPU's: Q and K
+// on the grid and whole blocks of 2^k tokens, so that the block means and
+// the pooled logits are exact in f32 (at most 22 significant bits for these
+// shapes) and the masks must agree bit for bit, ties included; then the
+// attention with that mask against the CPU's, within the f32 tolerances.
+void RunGpuMask(DType dtype, size_t L, size_t q_heads, size_t kv_heads, size_t d, size_t block, bool alpha) {
+  CAPTURE(Name(dtype));
+  CAPTURE(L);
+  CAPTURE(q_heads);
+  CAPTURE(kv_heads);
+  CAPTURE(d);
+  CAPTURE(block);
+  CAPTURE(alpha);
+  const std::vector<float> q = Grid(L * q_heads * d, 41), k32 = Grid(L * kv_heads * d, 42),
+                           v32 = Normal(L * kv_heads * d, 43);
+  std::vector<uint16_t> k16(k32.size()), v16(v32.size());
+  const void* k = k32.data();
+  const void* v = v32.data();
+  if (dtype != DType::kF32) {  // the grid is exact in f16 and bf16
+    for (size_t i = 0; i < k32.size(); ++i) {
+      k16[i] = dtype == DType::kF16 ? ToF16(k32[i]).bits : ToBF16(k32[i]).bits;
+      v16[i] = dtype == DType::kF16 ? ToF16(v32[i]).bits : ToBF16(v32[i]).bits;
+    }
+    k = k16.data();
+    v = v16.data();
+  }
+  const KVSequence kv = KVSequence::TokenMajor(k, v, dtype, L, kv_heads, d);
+  SparsePrefillOptions o;
+  o.policy = PrefillPolicy::kFlashPrefill;
+  o.block = block;
+  if (alpha) {
+    o.flashprefill.threshold = FlashPrefillOptions::Threshold::kAlpha;
+    o.flashprefill.alpha = 0.5f;
+  } else {
+    o.flashprefill.delta = 1.0f;
+  }
+  o.flashprefill.vertical_fraction = 0.1;
+  o.flashprefill.slash_count = 3;
+  std::vector<float> out_cpu(L * q_heads * d), out_gpu(out_cpu.size()), lse_cpu(L * q_heads), lse_gpu(L * q_heads);
+  o.device = Device::kCpu;
+  const SparsePrefillResult a = SparsePrefill(q.data(), q_heads, kv, out_cpu.data(), lse_cpu.data(), o);
+  o.device = Device::kCuda;
+  o.gpu_mask = true;
+  const SparsePrefillResult b = SparsePrefill(q.data(), q_heads, kv, out_gpu.data(), lse_gpu.data(), o);
+  CHECK(b.device == Device::kCuda);
+  CHECK(b.mask.blocks == a.mask.blocks);
+  CHECK(b.mask.heads == a.mask.heads);
+  CHECK(a.mask.bits == b.mask.bits);
+  CHECK(Nmse(out_gpu, out_cpu) <= kOutNmse);
+  CHECK(MaxAbs(lse_gpu, lse_cpu) <= kLseAbs);
+}
+
+TEST_CASE("prefill: the FlashPrefill mask found on the GPU is the CPU's") {
+  for (DType dtype : {DType::kF32, DType::kF16, DType::kBF16}) {
+    for (bool alpha : {false, true}) RunGpuMask(dtype, 1024, 4, 2, 64, 16, alpha);
+  }
+  RunGpuMask(DType::kF32, 4096, 2, 1, 64, 32, false);   // 128 blocks
+  RunGpuMask(DType::kF32, 4096, 2, 1, 64, 32, true);
+  RunGpuMask(DType::kF32, 512, 3, 1, 16, 16, true);     // G 3, d 16
+  RunGpuMask(DType::kBF16, 1024, 4, 1, 256, 16, false); // d 256
+  RunGpuMask(DType::kF32, 48, 2, 1, 64, 16, false);     // 3 blocks: one candidate
+  RunGpuMask(DType::kF32, 32, 2, 1, 64, 16, false);     // 2 blocks: no columns or diagonals
+  RunGpuMask(DType::kF32, 16, 2, 1, 64, 16, true);      // 1 block
+}
+
 TEST_CASE("prefill: the bf16 tensor-core kernel vs the CPU kernel (bf16 tolerances)") {
   for (PrefillPolicy policy : {PrefillPolicy::kDense, PrefillPolicy::kFlashPrefill, PrefillPolicy::kDma}) {
     for (DType dtype : {DType::kF32, DType::kF16, DType::kBF16}) {
