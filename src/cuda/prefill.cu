@@ -173,7 +173,7 @@ void Launch(const backend::PrefillProblem& p, const T* k, const T* v, const uint
 // takes 64 queries of one head, each warp 16 rows with its Q fragments in
 // registers; K [64][d] and V^T [d][64] tiles are double-buffered in shared
 // memory through cp.async (rows padded by 16 bytes: conflict-free fragment
-// loads), their B fragments read with ldmatrix.x4 (two k-steps a load). Tiles skipped and logits masked as in PrefillKernel.
+// loads). Tiles skipped and logits masked as in PrefillKernel.
 
 using bf16 = __nv_bfloat16;
 constexpr int kTcThreads = 128;
@@ -199,16 +199,6 @@ __device__ __forceinline__ uint32_t PackBf16(float lo, float hi) {
   return *reinterpret_cast<const uint32_t*>(&v);
 }
 __device__ __forceinline__ uint32_t Word(const bf16* p) { return *reinterpret_cast<const uint32_t*>(p); }
-// Four 8×8 bf16 matrices from shared memory: lanes 8m..8m+7 give the row
-// addresses of matrix m (16-byte aligned); thread t receives row t / 4,
-// columns 2(t % 4), +1 of each, the layout of an mma B fragment.
-__device__ __forceinline__ void Ldmatrix4(uint32_t* frag, const bf16* row) {
-  const uint32_t s = static_cast<uint32_t>(__cvta_generic_to_shared(row));
-  asm volatile("ldmatrix.sync.aligned.m8n8.x4.shared.b16 {%0,%1,%2,%3}, [%4];\n"
-               : "=r"(frag[0]), "=r"(frag[1]), "=r"(frag[2]), "=r"(frag[3])
-               : "r"(s)
-               : "memory");
-}
 
 // bf16 copies, rows padded to Lp (a multiple of 64) with zeros:
 // qb [Hq][Lp][d] (scaled), kb [Hkv][Lp][d], vt [Hkv][d][Lp].
@@ -298,11 +288,10 @@ __global__ void __launch_bounds__(kTcThreads) TensorPrefillKernel(const bf16* qb
     for (int nt = 0; nt < kTile / 8; ++nt) {
       s[nt][0] = s[nt][1] = s[nt][2] = s[nt][3] = 0.0f;
 #pragma unroll
-      for (int kk = 0; kk < D / 16; kk += 2) {  // one ldmatrix: the B fragments of kk and kk + 1
-        uint32_t b[4];
-        Ldmatrix4(b, ks + (nt * 8 + (lane & 7)) * kKld + kk * 16 + (lane >> 3) * 8);
+      for (int kk = 0; kk < D / 16; ++kk) {
+        const bf16* row = ks + (nt * 8 + r) * kKld + kk * 16 + c2;
+        const uint32_t b[2] = {Word(row), Word(row + 8)};
         MmaBf16(s[nt], qf[kk], b);
-        MmaBf16(s[nt], qf[kk + 1], b + 2);
       }
     }
     // Tiles inside the mask's blocks and below the diagonal need no per-logit mask.
@@ -347,22 +336,14 @@ __global__ void __launch_bounds__(kTcThreads) TensorPrefillKernel(const bf16* qb
       }
     }
 #pragma unroll
-    for (int kk = 0; kk < kTile / 16; kk += 2) {
-      uint32_t a[2][4];
+    for (int kk = 0; kk < kTile / 16; ++kk) {
+      const uint32_t a[4] = {PackBf16(s[2 * kk][0], s[2 * kk][1]), PackBf16(s[2 * kk][2], s[2 * kk][3]),
+                             PackBf16(s[2 * kk + 1][0], s[2 * kk + 1][1]), PackBf16(s[2 * kk + 1][2], s[2 * kk + 1][3])};
 #pragma unroll
-      for (int h = 0; h < 2; ++h) {
-        const int k2 = 2 * (kk + h);
-        a[h][0] = PackBf16(s[k2][0], s[k2][1]);
-        a[h][1] = PackBf16(s[k2][2], s[k2][3]);
-        a[h][2] = PackBf16(s[k2 + 1][0], s[k2 + 1][1]);
-        a[h][3] = PackBf16(s[k2 + 1][2], s[k2 + 1][3]);
-      }
-#pragma unroll
-      for (int dt = 0; dt < D / 8; ++dt) {  // one ldmatrix: the B fragments of kk and kk + 1
-        uint32_t b[4];
-        Ldmatrix4(b, vs + (dt * 8 + (lane & 7)) * kVld + kk * 16 + (lane >> 3) * 8);
-        MmaBf16(o[dt], a[0], b);
-        MmaBf16(o[dt], a[1], b + 2);
+      for (int dt = 0; dt < D / 8; ++dt) {
+        const bf16* row = vs + (dt * 8 + r) * kVld + kk * 16 + c2;
+        const uint32_t b[2] = {Word(row), Word(row + 8)};
+        MmaBf16(o[dt], a, b);
       }
     }
     __syncthreads();  // this buffer is refilled two tiles on
