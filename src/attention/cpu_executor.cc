@@ -63,16 +63,8 @@ RetrievalResult CpuExecutor::Attend(const QueryPlan& plan, const RetrievalQuery&
       weights.resize(retrieval * G);
       for (size_t i = 0; i < retrieval; ++i) std::fill_n(&weights[i * G], G, w[size_t(items[first + i].selection)]);
     }
-    FusedRows rows;
-    rows.out = result.out.data() + h * G * d;
-    if (hsa) {
-      rows.local_out = result.local_out.data() + h * G * d;
-      rows.local_lse = result.local_lse.data() + h * G;
-    } else {
-      rows.lse = result.lse.data() + h * G;
-    }
     FuseParts(ctx.config.fusion, outs.get() + first * G * d, lses.get() + first * G, parts, retrieval,
-              weights.data(), G, d, rows);
+              weights.data(), G, d, HeadRows(result, h, G, d));
   }
   selected_lse = SelectedLse(ctx, selected, it, lses.get());
   return result;

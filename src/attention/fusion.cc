@@ -37,6 +37,18 @@ std::vector<float> HsaWeights(const std::vector<ScoredChunk>& chosen, RetrievalW
   return w;
 }
 
+FusedRows HeadRows(RetrievalResult& result, size_t h, size_t G, size_t d) {
+  FusedRows rows;
+  rows.out = result.out.data() + h * G * d;
+  if (!result.local_out.empty()) {
+    rows.local_out = result.local_out.data() + h * G * d;
+    rows.local_lse = result.local_lse.data() + h * G;
+  } else {
+    rows.lse = result.lse.data() + h * G;
+  }
+  return rows;
+}
+
 void FuseParts(Fusion fusion, const float* outs, const float* lses, size_t parts, size_t retrieval,
                const float* weights, size_t G, size_t d, const FusedRows& dst) {
   if (fusion == Fusion::kJoint) {

@@ -28,6 +28,9 @@ struct FusedRows {
   float* local_lse = nullptr;  // hsa
 };
 
+// Kv head h's G rows of a result (joint: out, lse; hsa: out, local_out, local_lse).
+FusedRows HeadRows(RetrievalResult& result, size_t h, size_t G, size_t d);
+
 // Fuses `parts` partial results of one kv head's G rows, outs [parts][G][d]
 // and lses [parts][G]; the first `retrieval` are the retrieval parts, with
 // hsa weights [retrieval][G].

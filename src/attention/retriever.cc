@@ -188,15 +188,8 @@ RetrievalResult ShardEngine::Combine(const RetrievalQuery& query, const Selectio
         std::copy_n(&p.lse[h * G], G, &lses[i * G]);
       }
     }
-    FusedRows rows;
-    rows.out = result.out.data() + h * G * d;
-    if (hsa) {
-      rows.local_out = result.local_out.data() + h * G * d;
-      rows.local_lse = result.local_lse.data() + h * G;
-    } else {
-      rows.lse = result.lse.data() + h * G;
-    }
-    FuseParts(ctx.config.fusion, outs.data(), lses.data(), stacked, hsa ? parts : 0, ones.data(), G, d, rows);
+    FuseParts(ctx.config.fusion, outs.data(), lses.data(), stacked, hsa ? parts : 0, ones.data(), G, d,
+              HeadRows(result, h, G, d));
   }
   std::vector<std::vector<float>> selected_lse(ctx.LH);
   for (size_t s = 0; s < ctx.LH; ++s) {

@@ -43,6 +43,14 @@ std::vector<float> Normal(size_t n, uint64_t seed) {
   return x;
 }
 
+// x as dtype: x itself (f32), or rounded into `bits` (f16, bf16).
+const void* Stored(DType dtype, const std::vector<float>& x, std::vector<uint16_t>& bits) {
+  if (dtype == DType::kF32) return x.data();
+  bits.resize(x.size());
+  for (size_t i = 0; i < x.size(); ++i) bits[i] = dtype == DType::kF16 ? ToF16(x[i]).bits : ToBF16(x[i]).bits;
+  return bits.data();
+}
+
 // Σ(a−b)² / Σb² (0 when both are zero).
 double Nmse(const std::vector<float>& a, const std::vector<float>& b) {
   REQUIRE(a.size() == b.size());
@@ -263,6 +271,24 @@ TEST_CASE("decode: an empty store and a store of only a tail") {
 
 // ----------------------------------------------------------------- prefill
 
+// `o` on the CPU and on the GPU (o's GPU settings ignored on the CPU): the
+// same mask, outputs within the f32 tolerances, or the bf16 ones with
+// gpu_tensor_cores.
+void PrefillOnBoth(const std::vector<float>& q, size_t q_heads, const KVSequence& kv, SparsePrefillOptions o) {
+  const size_t L = kv.tokens, d = kv.d;
+  std::vector<float> out_cpu(L * q_heads * d), out_gpu(out_cpu.size()), lse_cpu(L * q_heads), lse_gpu(L * q_heads);
+  o.device = Device::kCpu;
+  const SparsePrefillResult a = SparsePrefill(q.data(), q_heads, kv, out_cpu.data(), lse_cpu.data(), o);
+  o.device = Device::kCuda;
+  const SparsePrefillResult b = SparsePrefill(q.data(), q_heads, kv, out_gpu.data(), lse_gpu.data(), o);
+  CHECK(b.device == Device::kCuda);
+  CHECK(b.mask.blocks == a.mask.blocks);
+  CHECK(b.mask.heads == a.mask.heads);
+  CHECK(a.mask.bits == b.mask.bits);
+  CHECK(Nmse(out_gpu, out_cpu) <= (o.gpu_tensor_cores ? kTensorOutNmse : kOutNmse));
+  CHECK(MaxAbs(lse_gpu, lse_cpu) <= (o.gpu_tensor_cores ? kTensorLseAbs : kLseAbs));
+}
+
 void RunPrefill(PrefillPolicy policy, DType dtype, size_t L, size_t q_heads, size_t kv_heads, size_t d, size_t block,
                 bool tensor_cores = false) {
   CAPTURE(tensor_cores);
@@ -275,32 +301,16 @@ void RunPrefill(PrefillPolicy policy, DType dtype, size_t L, size_t q_heads, siz
   CAPTURE(block);
   const std::vector<float> q = Normal(L * q_heads * d, 31), k32 = Normal(L * kv_heads * d, 32),
                            v32 = Normal(L * kv_heads * d, 33);
-  std::vector<uint16_t> k16(k32.size()), v16(v32.size());
-  const void* k = k32.data();
-  const void* v = v32.data();
-  if (dtype != DType::kF32) {
-    for (size_t i = 0; i < k32.size(); ++i) {
-      k16[i] = dtype == DType::kF16 ? ToF16(k32[i]).bits : ToBF16(k32[i]).bits;
-      v16[i] = dtype == DType::kF16 ? ToF16(v32[i]).bits : ToBF16(v32[i]).bits;
-    }
-    k = k16.data();
-    v = v16.data();
-  }
+  std::vector<uint16_t> k16, v16;
+  const void* k = Stored(dtype, k32, k16);
+  const void* v = Stored(dtype, v32, v16);
   const KVSequence kv = KVSequence::TokenMajor(k, v, dtype, L, kv_heads, d);
   SparsePrefillOptions o;
   o.policy = policy;
   o.block = block;
   o.dma.sparsity = 0.7;
-  std::vector<float> out_cpu(L * q_heads * d), out_gpu(out_cpu.size()), lse_cpu(L * q_heads), lse_gpu(L * q_heads);
-  o.device = Device::kCpu;
-  const SparsePrefillResult a = SparsePrefill(q.data(), q_heads, kv, out_cpu.data(), lse_cpu.data(), o);
-  o.device = Device::kCuda;
   o.gpu_tensor_cores = tensor_cores;
-  const SparsePrefillResult b = SparsePrefill(q.data(), q_heads, kv, out_gpu.data(), lse_gpu.data(), o);
-  CHECK(b.device == Device::kCuda);
-  CHECK(a.mask.bits == b.mask.bits);
-  CHECK(Nmse(out_gpu, out_cpu) <= (tensor_cores ? kTensorOutNmse : kOutNmse));
-  CHECK(MaxAbs(lse_gpu, lse_cpu) <= (tensor_cores ? kTensorLseAbs : kLseAbs));
+  PrefillOnBoth(q, q_heads, kv, o);
 }
 
 TEST_CASE("prefill: dense, flashprefill and dma masks, GPU kernel vs CPU kernel") {
@@ -332,17 +342,9 @@ void RunGpuMask(DType dtype, size_t L, size_t q_heads, size_t kv_heads, size_t d
   CAPTURE(alpha);
   const std::vector<float> q = Grid(L * q_heads * d, 41), k32 = Grid(L * kv_heads * d, 42),
                            v32 = Normal(L * kv_heads * d, 43);
-  std::vector<uint16_t> k16(k32.size()), v16(v32.size());
-  const void* k = k32.data();
-  const void* v = v32.data();
-  if (dtype != DType::kF32) {  // the grid is exact in f16 and bf16
-    for (size_t i = 0; i < k32.size(); ++i) {
-      k16[i] = dtype == DType::kF16 ? ToF16(k32[i]).bits : ToBF16(k32[i]).bits;
-      v16[i] = dtype == DType::kF16 ? ToF16(v32[i]).bits : ToBF16(v32[i]).bits;
-    }
-    k = k16.data();
-    v = v16.data();
-  }
+  std::vector<uint16_t> k16, v16;  // the grid is exact in f16 and bf16
+  const void* k = Stored(dtype, k32, k16);
+  const void* v = Stored(dtype, v32, v16);
   const KVSequence kv = KVSequence::TokenMajor(k, v, dtype, L, kv_heads, d);
   SparsePrefillOptions o;
   o.policy = PrefillPolicy::kFlashPrefill;
@@ -355,18 +357,8 @@ void RunGpuMask(DType dtype, size_t L, size_t q_heads, size_t kv_heads, size_t d
   }
   o.flashprefill.vertical_fraction = 0.1;
   o.flashprefill.slash_count = 3;
-  std::vector<float> out_cpu(L * q_heads * d), out_gpu(out_cpu.size()), lse_cpu(L * q_heads), lse_gpu(L * q_heads);
-  o.device = Device::kCpu;
-  const SparsePrefillResult a = SparsePrefill(q.data(), q_heads, kv, out_cpu.data(), lse_cpu.data(), o);
-  o.device = Device::kCuda;
   o.gpu_mask = true;
-  const SparsePrefillResult b = SparsePrefill(q.data(), q_heads, kv, out_gpu.data(), lse_gpu.data(), o);
-  CHECK(b.device == Device::kCuda);
-  CHECK(b.mask.blocks == a.mask.blocks);
-  CHECK(b.mask.heads == a.mask.heads);
-  CHECK(a.mask.bits == b.mask.bits);
-  CHECK(Nmse(out_gpu, out_cpu) <= kOutNmse);
-  CHECK(MaxAbs(lse_gpu, lse_cpu) <= kLseAbs);
+  PrefillOnBoth(q, q_heads, kv, o);
 }
 
 TEST_CASE("prefill: the FlashPrefill mask found on the GPU is the CPU's") {
