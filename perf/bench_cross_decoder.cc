@@ -8,7 +8,7 @@
 #include <filesystem>
 #include <random>
 
-#include "landmark/cross_decoder.h"
+#include "src/gmu/cross_decoder.h"
 #include "landmark/error.h"
 #include "landmark/store.h"
 #include "perf/bench_report.h"

@@ -9,7 +9,7 @@
 #include <string>
 #include <vector>
 
-#include "landmark/probe.h"
+#include "src/probe/probe.h"
 
 namespace landmark::perf {
 

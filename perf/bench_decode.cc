@@ -15,7 +15,7 @@
 #include <numeric>
 
 #include "landmark/error.h"
-#include "landmark/npy.h"
+#include "src/io/npy.h"
 #include "landmark/retriever.h"
 #include "landmark/store.h"
 #include "perf/bench_report.h"

@@ -10,7 +10,7 @@
 #include <vector>
 
 #include "landmark/device.h"
-#include "landmark/probe.h"
+#include "src/probe/probe.h"
 
 namespace landmark::perf {
 

@@ -7,7 +7,7 @@
 #include <string>
 #include <vector>
 
-#include "landmark/probe.h"
+#include "src/probe/probe.h"
 #include "perf/bench_report.h"
 
 namespace landmark::perf {

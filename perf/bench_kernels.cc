@@ -9,8 +9,8 @@
 #include <vector>
 
 #include "hwy/aligned_allocator.h"
-#include "landmark/dense_attention.h"
-#include "landmark/kernels.h"
+#include "src/kernels/dense_attention.h"
+#include "src/kernels/kernels.h"
 
 namespace landmark::perf {
 namespace {

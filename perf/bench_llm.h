@@ -12,7 +12,7 @@
 #include <vector>
 
 #include "landmark/llm.h"
-#include "landmark/probe.h"
+#include "src/probe/probe.h"
 
 namespace landmark::perf {
 

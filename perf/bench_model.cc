@@ -7,7 +7,7 @@
 
 #include "landmark/model.h"
 #include "perf/bench_report.h"
-#include "src/demo/model_demo.h"
+#include "apps/demo/model_demo.h"
 
 namespace landmark::perf {
 

@@ -12,7 +12,7 @@
 #include <string>
 #include <vector>
 
-#include "landmark/probe.h"
+#include "src/probe/probe.h"
 
 namespace landmark::perf {
 
@@ -20,7 +20,7 @@ struct ModelBenchOptions {
   std::string model = "default";
   std::vector<size_t> sizes;  // default 64K, 1M, 4M, 16M
   size_t needles = 16;        // needles per size (one question each; multivalue: one per two)
-  std::string task = "single";  // single | multikey | multivalue (src/demo/model_demo.h)
+  std::string task = "single";  // single | multikey | multivalue (apps/demo/model_demo.h)
   std::string dir;            // scratch directory for the stores
   bool keep = false;          // keep the stores
   uint64_t seed = 7;          // haystacks differ from the demo's

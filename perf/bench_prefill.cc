@@ -13,7 +13,8 @@
 #include "landmark/prefill.h"
 #include "perf/bench_report.h"
 #include "src/prefill/output_error.h"
-#include "src/prefill/synthetic.h"
+#include "src/kernels/dense_attention.h"
+#include "testing/synthetic_prefill.h"
 
 namespace landmark::perf {
 namespace {

@@ -1,5 +1,5 @@
 // `landmark bench prefill`: block-sparse prefill policies against the dense
-// kernel on seeded structured inputs (src/prefill/synthetic.h): time, mask
+// kernel on seeded structured inputs (testing/synthetic_prefill.h): time, mask
 // density, FLOP rate on the computed blocks against the FMA peak, speedup
 // over dense, and accuracy against dense (relative L2 error, minimum cosine,
 // planted keys kept).
@@ -11,7 +11,7 @@
 #include <vector>
 
 #include "landmark/device.h"
-#include "landmark/probe.h"
+#include "src/probe/probe.h"
 
 namespace landmark::perf {
 

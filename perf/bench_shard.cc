@@ -10,7 +10,7 @@
 #include <fstream>
 
 #include "landmark/error.h"
-#include "landmark/probe.h"
+#include "src/probe/probe.h"
 #include "landmark/retriever.h"
 #include "perf/bench_report.h"
 #include "perf/synthetic_store.h"

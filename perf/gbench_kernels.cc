@@ -8,8 +8,8 @@
 #include <random>
 #include <vector>
 
-#include "landmark/dense_attention.h"
-#include "landmark/kernels.h"
+#include "src/kernels/dense_attention.h"
+#include "src/kernels/kernels.h"
 
 namespace landmark {
 namespace {

@@ -73,21 +73,9 @@ struct LlmIngestOptions {
   std::function<bool(uint64_t tokens, uint64_t bytes)> progress;
 };
 
-// One document of the store.
-struct LlmDocument {
-  std::string path;          // as given to AddFile / AddText
-  uint64_t bytes = 0;        // of its text
-  std::string hash;          // xxh3-64 of its text, hex
-  uint64_t first_token = 0;  // where its tokens start in the stream
-  uint64_t tokens = 0;       // its tokens (the header line included)
-};
-
-// Where a chunk came from: the document and the byte offset of its first
-// token's text in that document (for chunks inside the preamble: document -1).
-struct LlmChunkSource {
-  int64_t document = -1;
-  uint64_t offset = 0;
-};
+// One document of the store and where a chunk came from (landmark/store.h).
+using LlmDocument = StoreDocument;
+using LlmChunkSource = ChunkSource;
 
 class LlmIngest {
  public:

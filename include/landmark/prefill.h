@@ -13,7 +13,7 @@
 #include <string_view>
 #include <vector>
 
-#include "landmark/dense_attention.h"
+#include "landmark/kv_sequence.h"
 #include "landmark/device.h"
 
 namespace landmark {

@@ -257,4 +257,21 @@ StoreInfo ReadStoreInfo(const std::string& dir);
 // (empty: the store is sound). Never throws for a damaged store.
 std::vector<std::string> VerifyStore(const std::string& dir);
 
+// Stores made from documents (text stores, LLM stores) keep a table of
+// them and the source of every chunk as attachments (docs/store.md).
+struct StoreDocument {
+  std::string path;          // as given at ingest
+  uint64_t bytes = 0;        // of its text
+  std::string hash;          // xxh3-64 of its text, hex
+  uint64_t first_token = 0;  // where its tokens start in the stream
+  uint64_t tokens = 0;       // its tokens (the header line included)
+};
+
+// Where a chunk came from: the document and the byte offset of its first
+// token's text in that document (for chunks before any document: -1).
+struct ChunkSource {
+  int64_t document = -1;
+  uint64_t offset = 0;
+};
+
 }  // namespace landmark

@@ -120,7 +120,7 @@ def _candidates():
 
 def _load():
     # oneDNN's OpenMP workers spin while idle unless told otherwise, taking
-    # CPU from the TBB work of queries (see src/cli/main.cc); libgomp reads
+    # CPU from the TBB work of queries (see apps/cli/main.cc); libgomp reads
     # this once, as the library loads.
     os.environ.setdefault("OMP_WAIT_POLICY", "passive")
     tried = []

@@ -7,7 +7,7 @@
 
 #include <vector>
 
-#include "landmark/kernels.h"
+#include "src/kernels/kernels.h"
 #include "src/attention/retrieval_plan.h"
 
 namespace landmark {

@@ -3,9 +3,9 @@
 #include <algorithm>
 #include <vector>
 
-#include "landmark/dense_attention.h"
+#include "src/kernels/dense_attention.h"
 #include "landmark/error.h"
-#include "landmark/kernels.h"
+#include "src/kernels/kernels.h"
 #include "src/store/format.h"
 
 namespace landmark {

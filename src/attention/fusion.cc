@@ -5,7 +5,7 @@
 #include <limits>
 #include <numeric>
 
-#include "landmark/kernels.h"
+#include "src/kernels/kernels.h"
 
 namespace landmark {
 namespace {

@@ -10,7 +10,7 @@
 #include <vector>
 
 #include "landmark/error.h"
-#include "landmark/kernels.h"
+#include "src/kernels/kernels.h"
 
 namespace landmark {
 namespace {

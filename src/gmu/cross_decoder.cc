@@ -1,14 +1,14 @@
 // CrossDecoder: the layer loop; hsa layers query the store through the
 // Retriever, gmu layers gate with a kept memory and never touch the store.
 
-#include "landmark/cross_decoder.h"
+#include "src/gmu/cross_decoder.h"
 
 #include <cstdint>
 #include <numeric>
 
 #include "landmark/error.h"
-#include "landmark/nn.h"
-#include "landmark/safetensors.h"
+#include "src/nn/nn.h"
+#include "src/io/safetensors.h"
 #include "landmark/store.h"
 
 namespace landmark {

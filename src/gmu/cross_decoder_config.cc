@@ -5,7 +5,7 @@
 #include <sstream>
 
 #include "landmark/config.h"
-#include "landmark/cross_decoder.h"
+#include "src/gmu/cross_decoder.h"
 #include "landmark/error.h"
 #include "src/core/toml_reader.h"
 

@@ -1,11 +1,11 @@
-#include "landmark/gmu.h"
+#include "src/gmu/gmu.h"
 
 #include <algorithm>
 #include <cstdint>
 #include <vector>
 
 #include "landmark/error.h"
-#include "landmark/safetensors.h"
+#include "src/io/safetensors.h"
 
 namespace landmark {
 

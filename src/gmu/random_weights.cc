@@ -4,10 +4,10 @@
 #include <cstdint>
 #include <random>
 
-#include "landmark/cross_decoder.h"
+#include "src/gmu/cross_decoder.h"
 #include "landmark/error.h"
-#include "landmark/kernels.h"
-#include "landmark/safetensors.h"
+#include "src/kernels/kernels.h"
+#include "src/io/safetensors.h"
 
 namespace landmark {
 namespace {

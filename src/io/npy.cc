@@ -1,7 +1,7 @@
 // .npy reading (validated, memory-mapped) and writing.
 // Format: https://numpy.org/doc/stable/reference/generated/numpy.lib.format.html
 
-#include "landmark/npy.h"
+#include "src/io/npy.h"
 
 #include <cstdint>
 #include <fcntl.h>
@@ -14,7 +14,7 @@
 #include <string_view>
 
 #include "landmark/error.h"
-#include "landmark/safetensors.h"
+#include "src/io/safetensors.h"
 #include "src/io/write_file.h"
 #include "src/io/mapped_file.h"
 
@@ -142,7 +142,7 @@ NpyArray::~NpyArray() = default;
 
 NpyArray NpyArray::Open(const std::string& path) {
   NpyArray array;
-  array.path_ = path;
+  array.view_.name = path;
   array.file_ = std::make_unique<MappedFile>(path);
   const unsigned char* bytes = array.file_->data();
   const size_t size = array.file_->size();
@@ -169,36 +169,28 @@ NpyArray NpyArray::Open(const std::string& path) {
   std::string descr;
   bool fortran_order = false;
   HeaderParser(std::string_view(reinterpret_cast<const char*>(bytes) + preamble, header_len), path)
-      .Parse(descr, fortran_order, array.shape_);
-  array.dtype_ = ParseDescr(descr, path);
+      .Parse(descr, fortran_order, array.view_.shape);
+  array.view_.dtype = ParseDescr(descr, path);
   LANDMARK_CHECK_ARG(!fortran_order, path + ": Fortran-order arrays are not supported (save C order)");
 
   size_t elements = 1;
-  for (size_t dim : array.shape_) {
+  for (size_t dim : array.view_.shape) {
     LANDMARK_CHECK_ARG(dim == 0 || elements <= std::numeric_limits<size_t>::max() / 16 / dim,
                        path + ": shape " + array.ShapeString() + " is too large");
     elements *= dim;
   }
-  array.elements_ = elements;
+  array.view_.elements = elements;
   const size_t offset = preamble + header_len;
-  const size_t need = elements * SizeOf(array.dtype_);
+  const size_t need = elements * SizeOf(array.view_.dtype);
   LANDMARK_CHECK_ARG(size - offset == need,
-                     path + ": shape " + array.ShapeString() + " of " + Name(array.dtype_) +
+                     path + ": shape " + array.ShapeString() + " of " + Name(array.view_.dtype) +
                          " needs " + std::to_string(need) + " data bytes, the file has " +
                          std::to_string(size - offset) + (size - offset < need ? " (truncated)" : ""));
-  LANDMARK_CHECK_ARG(offset % SizeOf(array.dtype_) == 0,
+  LANDMARK_CHECK_ARG(offset % SizeOf(array.view_.dtype) == 0,
                      path + ": data starts at an unaligned offset " + std::to_string(offset));
-  array.data_ = bytes + offset;
+  array.view_.data = bytes + offset;
   return array;
 }
-
-void NpyArray::CheckRank(size_t rank, const std::string& what) const {
-  LANDMARK_CHECK_ARG(shape_.size() == rank, path_ + ": " + what + " must have " +
-                                                std::to_string(rank) + " dimensions, has shape " +
-                                                ShapeString());
-}
-
-std::string NpyArray::ShapeString() const { return landmark::ShapeString(shape_); }
 
 namespace {
 

@@ -1,7 +1,7 @@
 // SafeTensors: parse and validate the JSON header once, hand out views into
 // the mapped data. WriteSafeTensors: the inverse, data aligned to 8 bytes.
 
-#include "landmark/safetensors.h"
+#include "src/io/safetensors.h"
 
 #include <cstdint>
 #include <cstring>
@@ -70,14 +70,6 @@ TensorView ParseEntry(const std::string& name, const nlohmann::json& entry, uint
 }
 
 }  // namespace
-
-std::string ShapeString(const std::vector<size_t>& shape) {
-  std::string s = "(";
-  for (size_t i = 0; i < shape.size(); ++i) s += (i ? ", " : "") + std::to_string(shape[i]);
-  return s + (shape.size() == 1 ? ",)" : ")");
-}
-
-std::string TensorView::ShapeString() const { return landmark::ShapeString(shape); }
 
 SafeTensors::SafeTensors(SafeTensors&&) noexcept = default;
 SafeTensors& SafeTensors::operator=(SafeTensors&&) noexcept = default;

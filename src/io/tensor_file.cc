@@ -1,10 +1,10 @@
 // TensorFile: .npy through NpyArray, .safetensors through SafeTensors.
 
-#include "landmark/tensor_file.h"
+#include "src/io/tensor_file.h"
 
 #include "landmark/error.h"
-#include "landmark/npy.h"
-#include "landmark/safetensors.h"
+#include "src/io/npy.h"
+#include "src/io/safetensors.h"
 
 namespace landmark {
 namespace {
@@ -37,12 +37,7 @@ TensorFile TensorFile::Open(const std::string& spec) {
     LANDMARK_CHECK_ARG(EndsWith(path, ".npy"),
                        spec + ": expected a .npy file or path.safetensors[:TENSOR]");
     t.backing_->npy = std::make_unique<NpyArray>(NpyArray::Open(path));
-    const NpyArray& a = *t.backing_->npy;
-    t.name_ = path;
-    t.dtype_ = a.dtype();
-    t.shape_ = a.shape();
-    t.elements_ = a.elements();
-    t.data_ = a.data();
+    t.view_ = t.backing_->npy->view();
     return t;
   }
 
@@ -56,20 +51,8 @@ TensorFile TensorFile::Open(const std::string& spec) {
                                               " tensors (" + list + "); name one as " + path + ":NAME");
     tensor = names[0];
   }
-  const TensorView& v = f.Get(tensor);
-  t.name_ = v.name;
-  t.dtype_ = v.dtype;
-  t.shape_ = v.shape;
-  t.elements_ = v.elements;
-  t.data_ = v.data;
+  t.view_ = f.Get(tensor);
   return t;
-}
-
-std::string TensorFile::ShapeString() const { return landmark::ShapeString(shape_); }
-
-void TensorFile::CheckRank(size_t rank, const std::string& what) const {
-  LANDMARK_CHECK_ARG(shape_.size() == rank, name_ + ": " + what + " must have " + std::to_string(rank) +
-                                                " dimensions, has shape " + ShapeString());
 }
 
 }  // namespace landmark

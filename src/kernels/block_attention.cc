@@ -24,7 +24,7 @@
 
 #include "hwy/contrib/math/math-inl.h"
 #include "hwy/highway.h"
-#include "landmark/kernels.h"
+#include "src/kernels/kernels.h"
 #include "src/kernels/block_layout.h"
 #include "src/kernels/load-inl.h"
 

@@ -22,9 +22,9 @@
 #include <string>
 #include <vector>
 
-#include "landmark/dense_attention.h"
+#include "src/kernels/dense_attention.h"
 #include "landmark/error.h"
-#include "landmark/kernels.h"
+#include "src/kernels/kernels.h"
 #include "src/kernels/block_layout.h"
 #include "src/kernels/kv_sequence.h"
 

@@ -1,7 +1,7 @@
 // Dense exact decode on the block kernel, parallel over key ranges
 // (flash-decoding) merged by log-sum-exp. Causal prefill: causal_prefill.cc.
 
-#include "landmark/dense_attention.h"
+#include "src/kernels/dense_attention.h"
 
 #include <tbb/blocked_range.h>
 #include <tbb/enumerable_thread_specific.h>
@@ -13,7 +13,7 @@
 #include <vector>
 
 #include "landmark/error.h"
-#include "landmark/kernels.h"
+#include "src/kernels/kernels.h"
 #include "src/kernels/kv_sequence.h"
 
 namespace landmark {

@@ -5,7 +5,7 @@
 #include <cstddef>
 #include <string>
 
-#include "landmark/dense_attention.h"
+#include "src/kernels/dense_attention.h"
 #include "landmark/error.h"
 
 namespace landmark::kv_sequence {

@@ -8,7 +8,7 @@
 
 #include "hwy/aligned_allocator.h"
 #include "landmark/error.h"
-#include "landmark/kernels.h"
+#include "src/kernels/kernels.h"
 #include "src/kernels/block_layout.h"
 
 namespace landmark {

@@ -11,7 +11,7 @@
 #include <string>
 
 #include "hwy/highway.h"
-#include "landmark/kernels.h"
+#include "src/kernels/kernels.h"
 #include "src/kernels/load-inl.h"
 
 HWY_BEFORE_NAMESPACE();

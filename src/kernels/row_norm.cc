@@ -7,7 +7,7 @@
 #include "hwy/foreach_target.h"  // IWYU pragma: keep
 
 #include "hwy/highway.h"
-#include "landmark/kernels.h"
+#include "src/kernels/kernels.h"
 #include "src/kernels/load-inl.h"
 
 HWY_BEFORE_NAMESPACE();

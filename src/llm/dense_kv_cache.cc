@@ -4,7 +4,7 @@
 #include <cstdint>
 #include <string>
 
-#include "landmark/dense_attention.h"
+#include "src/kernels/dense_attention.h"
 #include "landmark/error.h"
 
 namespace landmark::llm {

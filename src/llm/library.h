@@ -14,6 +14,7 @@
 #include "landmark/llm_store.h"
 #include "landmark/store.h"
 #include "landmark/tokenizer.h"
+#include "src/store/documents.h"
 
 namespace landmark::llm {
 
@@ -39,18 +40,10 @@ struct ChatFrame {
 std::string DocumentHeader(const std::string& path);
 inline constexpr const char* kDocumentTrailer = "\n\n";
 
-// One JSON line per document.
-std::string DocumentLine(const LlmDocument& document);
-// Parses the attachment; throws naming the store and the line.
-// (Text stores keep the same table under another name: `name`.)
-std::vector<LlmDocument> ParseDocuments(std::string_view attachment, const std::string& where,
-                                        std::string_view name = kDocumentsAttachment);
-
-// Per complete chunk: the document index (-1: the preamble) and the byte
-// offset of its first token in the document, little-endian i64 + u64.
-inline constexpr size_t kSourceBytes = 16;
-void AppendSource(std::string& out, const LlmChunkSource& source);
-LlmChunkSource ReadSource(std::string_view attachment, size_t chunk);
+// The documents table and chunk sources: src/store/documents.h.
+inline std::vector<LlmDocument> ParseDocuments(std::string_view attachment, const std::string& where) {
+  return landmark::ParseDocuments(attachment, where, kDocumentsAttachment);
+}
 
 // The store's recorded model identity matches `model` (else an error naming
 // the store, what it was written by and what is given).

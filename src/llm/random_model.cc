@@ -9,7 +9,7 @@
 #include <nlohmann/json.hpp>
 
 #include "landmark/error.h"
-#include "landmark/kernels.h"
+#include "src/kernels/kernels.h"
 #include "landmark/llm.h"
 #include "src/core/splitmix.h"
 #include "src/llm/weights.h"

@@ -8,8 +8,8 @@
 #include <string>
 
 #include "landmark/error.h"
-#include "landmark/kernels.h"
-#include "landmark/nn.h"
+#include "src/kernels/kernels.h"
+#include "src/nn/nn.h"
 #include "src/llm/weights.h"
 
 namespace landmark::llm {

@@ -11,7 +11,7 @@
 #include <sstream>
 
 #include "landmark/error.h"
-#include "landmark/kernels.h"
+#include "src/kernels/kernels.h"
 
 namespace landmark::llm {
 namespace {

@@ -7,8 +7,8 @@
 #include <vector>
 
 #include "landmark/llm.h"
-#include "landmark/nn.h"
-#include "landmark/safetensors.h"
+#include "src/nn/nn.h"
+#include "src/io/safetensors.h"
 
 namespace landmark::llm {
 

@@ -10,7 +10,7 @@
 #include <vector>
 
 #include "landmark/model.h"
-#include "landmark/nn.h"
+#include "src/nn/nn.h"
 #include "landmark/retriever.h"
 
 #include <tbb/blocked_range.h>

@@ -8,7 +8,7 @@
 #include <filesystem>
 
 #include "landmark/error.h"
-#include "landmark/safetensors.h"
+#include "src/io/safetensors.h"
 #include "src/io/mapped_file.h"
 
 namespace landmark::model {

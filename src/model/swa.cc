@@ -14,7 +14,7 @@
 #include <cmath>
 #include <cstdint>
 
-#include "landmark/kernels.h"
+#include "src/kernels/kernels.h"
 #include "src/model/layers.h"
 
 namespace landmark::model {

@@ -13,8 +13,8 @@
 #include <random>
 
 #include "landmark/error.h"
-#include "landmark/kernels.h"
-#include "landmark/safetensors.h"
+#include "src/kernels/kernels.h"
+#include "src/io/safetensors.h"
 #include "src/io/mapped_file.h"
 #include "src/model/layers.h"
 

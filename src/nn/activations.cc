@@ -8,7 +8,7 @@
 
 #include "hwy/contrib/math/math-inl.h"
 #include "hwy/highway.h"
-#include "landmark/nn.h"
+#include "src/nn/nn.h"
 
 HWY_BEFORE_NAMESPACE();
 namespace landmark {

@@ -16,8 +16,8 @@
 #include <tbb/parallel_for.h>
 
 #include "landmark/error.h"
-#include "landmark/kernels.h"
-#include "landmark/nn.h"
+#include "src/kernels/kernels.h"
+#include "src/nn/nn.h"
 
 namespace landmark {
 namespace {

@@ -1,9 +1,9 @@
 // Model weights by tensor name from a .safetensors file.
 
 #include "landmark/error.h"
-#include "landmark/kernels.h"
-#include "landmark/nn.h"
-#include "landmark/safetensors.h"
+#include "src/kernels/kernels.h"
+#include "src/nn/nn.h"
+#include "src/io/safetensors.h"
 
 namespace landmark {
 

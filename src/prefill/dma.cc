@@ -14,7 +14,7 @@
 #include <vector>
 
 #include "landmark/error.h"
-#include "landmark/kernels.h"
+#include "src/kernels/kernels.h"
 #include "landmark/prefill.h"
 #include "src/kernels/kv_sequence.h"
 #include "src/prefill/policy.h"

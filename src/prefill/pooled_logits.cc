@@ -6,7 +6,7 @@
 #include <algorithm>
 #include <cmath>
 
-#include "landmark/kernels.h"
+#include "src/kernels/kernels.h"
 #include "src/kernels/kv_sequence.h"
 
 namespace landmark::prefill {

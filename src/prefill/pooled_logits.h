@@ -8,7 +8,7 @@
 #include <memory>
 #include <vector>
 
-#include "landmark/dense_attention.h"
+#include "src/kernels/dense_attention.h"
 
 namespace landmark::prefill {
 

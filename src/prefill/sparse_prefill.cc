@@ -6,6 +6,7 @@
 #include "landmark/error.h"
 #include "landmark/prefill.h"
 #include "src/backend/cuda_backend.h"
+#include "src/kernels/dense_attention.h"
 #include "src/prefill/policy.h"
 
 namespace landmark {

@@ -23,9 +23,9 @@
 
 #include "hwy/aligned_allocator.h"
 #include "hwy/highway.h"
-#include "landmark/kernels.h"
+#include "src/kernels/kernels.h"
 #include "landmark/error.h"
-#include "landmark/probe.h"
+#include "src/probe/probe.h"
 
 HWY_BEFORE_NAMESPACE();
 namespace landmark {

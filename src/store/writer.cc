@@ -23,7 +23,7 @@
 #include <vector>
 
 #include "landmark/error.h"
-#include "landmark/kernels.h"
+#include "src/kernels/kernels.h"
 #include "landmark/store.h"
 #include "landmark/version.h"
 #include "src/io/mapped_file.h"

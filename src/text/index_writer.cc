@@ -9,7 +9,7 @@
 
 #include "landmark/error.h"
 #include "landmark/text_index.h"
-#include "src/llm/library.h"
+#include "src/store/documents.h"
 
 namespace landmark {
 
@@ -26,7 +26,7 @@ TextIndexWriter::TextIndexWriter(StoreWriter& writer, const HashingEncoderOption
                      writer.path() + ": this store has no text index (made before word tokens)");
   S_ = info.shape.chunk_size;
   LANDMARK_CHECK_ARG(S_ <= 0xffff, writer.path() + ": a text index needs chunks of at most 65535 tokens");
-  const auto documents = llm::ParseDocuments(writer.attachment(kTextDocuments), writer.path(), kTextDocuments);
+  const auto documents = ParseDocuments(writer.attachment(kTextDocuments), writer.path(), kTextDocuments);
   std::vector<uint8_t> removed(documents.size(), 0);
   const std::string_view removed_bytes = writer.attachment(kTextRemoved);
   for (size_t at = 0; at + 8 <= removed_bytes.size(); at += 8) {
@@ -40,7 +40,7 @@ TextIndexWriter::TextIndexWriter(StoreWriter& writer, const HashingEncoderOption
   documents_ = documents.size();
   const uint64_t end = documents.empty() ? 0 : documents.back().first_token + documents.back().tokens;
   const uint64_t tokens = info.tokens, chunks = tokens / S_;
-  const uint64_t indexed = writer.attachment(kTextSources).size() / llm::kSourceBytes;
+  const uint64_t indexed = writer.attachment(kTextSources).size() / kSourceBytes;
   LANDMARK_CHECK_ARG(indexed == chunks && end <= tokens,
                      writer.path() + ": the text index (" + std::to_string(indexed) + " chunks, documents to token " +
                          std::to_string(end) + ") is out of step with the K/V (" + std::to_string(tokens) +
@@ -114,13 +114,13 @@ void TextIndexWriter::Pad() {
 
 void TextIndexWriter::End() {
   Pad();
-  llm::LlmDocument d;
+  StoreDocument d;
   d.path = path_;
   d.bytes = offset_;
   d.hash = hash_;
   d.first_token = first_token_;
   d.tokens = writer_.info().tokens - first_token_;
-  const std::string line = llm::DocumentLine(d);
+  const std::string line = DocumentLine(d);
   writer_.AppendAttachment(kTextDocuments, line.data(), line.size());
   live_[hash_] = path_;
   ++documents_;
@@ -147,7 +147,7 @@ void TextIndexWriter::FlushChunk() {
   std::memcpy(record.data() + 2, &words_, 2);
   writer_.AppendAttachment(kTextTerms, record.data(), record.size());
   std::string source;
-  llm::AppendSource(source, {int64_t(documents_), chunk_begin_});
+  AppendSource(source, {int64_t(documents_), chunk_begin_});
   writer_.AppendAttachment(kTextSources, source.data(), source.size());
   terms_.clear();
   words_ = 0;

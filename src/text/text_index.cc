@@ -11,7 +11,7 @@
 
 #include "landmark/encoder.h"
 #include "landmark/error.h"
-#include "src/llm/library.h"
+#include "src/store/documents.h"
 
 namespace landmark {
 namespace {
@@ -38,7 +38,7 @@ TextIndex::TextIndex(const StoreReader& store) : store_(store) {
                      info.path + ": this store has no text index (made before word tokens, or not from text); "
                                  "ingest its files into a new store");
   const size_t S = info.shape.chunk_size;
-  for (const llm::LlmDocument& d : llm::ParseDocuments(store.attachment(kTextDocuments), info.path, kTextDocuments)) {
+  for (const StoreDocument& d : ParseDocuments(store.attachment(kTextDocuments), info.path, kTextDocuments)) {
     LANDMARK_CHECK_ARG(d.first_token % S == 0 && d.tokens % S == 0,
                        info.path + ": " + kTextDocuments + ": document " + d.path + " is not chunk-aligned");
     documents_.push_back({d.path, d.bytes, d.hash, d.first_token / S, d.tokens / S, false});
@@ -53,7 +53,7 @@ TextIndex::TextIndex(const StoreReader& store) : store_(store) {
   }
   terms_ = store.attachment(kTextTerms);
   sources_ = store.attachment(kTextSources);
-  const size_t chunks = std::min(store.chunks(), sources_.size() / llm::kSourceBytes);
+  const size_t chunks = std::min(store.chunks(), sources_.size() / kSourceBytes);
   offsets_.reserve(chunks);
   live_.assign(chunks, 0);
   double words = 0;
@@ -65,7 +65,7 @@ TextIndex::TextIndex(const StoreReader& store) : store_(store) {
     LANDMARK_CHECK_ARG(next <= terms_.size(), info.path + ": " + kTextTerms + " is cut short at chunk " +
                                                   std::to_string(c) + " of " + std::to_string(chunks));
     offsets_.push_back(at);
-    const int64_t d = llm::ReadSource(sources_, c).document;
+    const int64_t d = ReadSource(sources_, c).document;
     if (d >= 0 && size_t(d) < documents_.size() && !documents_[d].removed) {
       live_[c] = 1;
       ++live_count_;
@@ -79,7 +79,7 @@ TextIndex::TextIndex(const StoreReader& store) : store_(store) {
 TextSource TextIndex::source(size_t chunk) const {
   TextSource s;
   if (chunk >= offsets_.size()) return s;
-  const llm::LlmChunkSource raw = llm::ReadSource(sources_, chunk);
+  const ChunkSource raw = ReadSource(sources_, chunk);
   if (raw.document < 0 || size_t(raw.document) >= documents_.size()) return s;
   s.document = raw.document;
   s.path = documents_[raw.document].path;
@@ -176,7 +176,7 @@ std::vector<TextHit> TextIndex::Search(std::string_view question, size_t k, cons
 size_t RemoveTextDocument(StoreWriter& writer, const std::string& path) {
   const StoreInfo info = writer.info();
   LANDMARK_CHECK_ARG(HasTextIndex(info), writer.path() + ": this store has no text index (no documents to remove)");
-  const auto documents = llm::ParseDocuments(writer.attachment(kTextDocuments), writer.path(), kTextDocuments);
+  const auto documents = ParseDocuments(writer.attachment(kTextDocuments), writer.path(), kTextDocuments);
   const std::string_view removed_bytes = writer.attachment(kTextRemoved);
   std::vector<uint8_t> removed(documents.size(), 0);
   for (size_t at = 0; at + 8 <= removed_bytes.size(); at += 8) {

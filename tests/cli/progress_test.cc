@@ -1,4 +1,4 @@
-// The progress display (src/cli/progress.cc): terminal lines fit the width
+// The progress display (apps/cli/progress.cc): terminal lines fit the width
 // (issue 16 item 7: no wrapped redraws at 120 columns), a log gets a line
 // per interval.
 #include <doctest/doctest.h>
@@ -8,7 +8,7 @@
 #include <string>
 #include <thread>
 
-#include "src/cli/progress.h"
+#include "apps/cli/progress.h"
 
 using landmark::cli::Progress;
 

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Exact numpy (float64) reference of the cross-decoder (include/landmark/cross_decoder.h).
+"""Exact numpy (float64) reference of the cross-decoder (src/gmu/cross_decoder.h).
 
 Builds its own inputs, runs `landmark` to ingest them and decode, and compares:
   cross_decoder_reference.py LANDMARK_CLI CONFIG.toml WORKDIR

@@ -6,10 +6,10 @@
 #include <filesystem>
 #include <vector>
 
-#include "landmark/cross_decoder.h"
+#include "src/gmu/cross_decoder.h"
 #include "landmark/error.h"
-#include "landmark/gmu.h"
-#include "landmark/safetensors.h"
+#include "src/gmu/gmu.h"
+#include "src/io/safetensors.h"
 #include "landmark/store.h"
 #include "tests/temp_dir.h"
 #include "tests/test_util.h"

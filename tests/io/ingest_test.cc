@@ -7,7 +7,7 @@
 
 #include "landmark/error.h"
 #include "landmark/ingest.h"
-#include "landmark/npy.h"
+#include "src/io/npy.h"
 #include "tests/io/io_test_util.h"
 #include "tests/store/store_test_util.h"
 

@@ -10,7 +10,7 @@
 #include <vector>
 
 #include "landmark/error.h"
-#include "landmark/npy.h"
+#include "src/io/npy.h"
 #include "tests/test_util.h"
 
 namespace landmark {

@@ -5,7 +5,7 @@
 #include <filesystem>
 
 #include "landmark/error.h"
-#include "landmark/safetensors.h"
+#include "src/io/safetensors.h"
 #include "tests/io/io_test_util.h"
 
 namespace landmark {

@@ -4,8 +4,8 @@
 #include <cstdint>
 
 #include "landmark/error.h"
-#include "landmark/npy.h"
-#include "landmark/tensor_file.h"
+#include "src/io/npy.h"
+#include "src/io/tensor_file.h"
 #include "tests/io/io_test_util.h"
 
 namespace landmark {

@@ -10,7 +10,7 @@
 #include <vector>
 
 #include "landmark/error.h"
-#include "landmark/kernels.h"
+#include "src/kernels/kernels.h"
 #include "tests/reference/attention_reference.h"
 #include "tests/test_util.h"
 

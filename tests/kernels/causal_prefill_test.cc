@@ -10,7 +10,7 @@
 #include <random>
 #include <vector>
 
-#include "landmark/dense_attention.h"
+#include "src/kernels/dense_attention.h"
 #include "landmark/error.h"
 #include "landmark/prefill.h"
 #include "tests/reference/attention_reference.h"

@@ -7,7 +7,7 @@
 #include <limits>
 #include <vector>
 
-#include "landmark/kernels.h"
+#include "src/kernels/kernels.h"
 #include "tests/reference/attention_reference.h"
 #include "tests/test_util.h"
 

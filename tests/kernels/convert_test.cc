@@ -8,7 +8,7 @@
 #include <limits>
 #include <vector>
 
-#include "landmark/kernels.h"
+#include "src/kernels/kernels.h"
 #include "tests/test_util.h"
 
 namespace landmark {

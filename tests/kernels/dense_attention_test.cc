@@ -7,7 +7,7 @@
 #include <limits>
 #include <vector>
 
-#include "landmark/dense_attention.h"
+#include "src/kernels/dense_attention.h"
 #include "landmark/error.h"
 #include "tests/reference/attention_reference.h"
 #include "tests/test_util.h"

@@ -5,7 +5,7 @@
 #include <cmath>
 #include <vector>
 
-#include "landmark/kernels.h"
+#include "src/kernels/kernels.h"
 #include "tests/test_util.h"
 
 namespace landmark {

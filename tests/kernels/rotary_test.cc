@@ -6,7 +6,7 @@
 #include <cstdint>
 #include <vector>
 
-#include "landmark/kernels.h"
+#include "src/kernels/kernels.h"
 #include "tests/test_util.h"
 
 namespace landmark {

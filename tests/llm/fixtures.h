@@ -14,7 +14,7 @@
 #include <string>
 #include <vector>
 
-#include "landmark/tensor_file.h"
+#include "src/io/tensor_file.h"
 
 namespace landmark::test {
 

@@ -13,7 +13,7 @@
 
 #include "landmark/error.h"
 #include "landmark/llm.h"
-#include "landmark/safetensors.h"
+#include "src/io/safetensors.h"
 #include "src/llm/weights.h"
 #include "tests/llm/fixtures.h"
 #include "tests/temp_dir.h"

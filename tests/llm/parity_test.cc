@@ -23,7 +23,7 @@
 #include <string>
 #include <vector>
 
-#include "landmark/kernels.h"
+#include "src/kernels/kernels.h"
 #include "landmark/llm.h"
 #include "tests/llm/fixtures.h"
 

@@ -12,7 +12,7 @@
 #include <vector>
 
 #include "landmark/error.h"
-#include "src/demo/model_demo.h"
+#include "apps/demo/model_demo.h"
 
 namespace landmark::demo {
 namespace {

@@ -15,7 +15,7 @@
 
 #include "landmark/error.h"
 #include "landmark/model.h"
-#include "landmark/safetensors.h"
+#include "src/io/safetensors.h"
 #include "tests/model/model_test_util.h"
 #include "tests/temp_dir.h"
 

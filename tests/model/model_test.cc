@@ -8,9 +8,9 @@
 #include <filesystem>
 
 #include "landmark/error.h"
-#include "landmark/kernels.h"
+#include "src/kernels/kernels.h"
 #include "landmark/model.h"
-#include "landmark/safetensors.h"
+#include "src/io/safetensors.h"
 #include "tests/reference/model_reference.h"
 #include "tests/model/model_test_util.h"
 #include "tests/temp_dir.h"

@@ -11,7 +11,7 @@
 #include <iterator>
 
 #include "landmark/model.h"
-#include "landmark/tensor_file.h"
+#include "src/io/tensor_file.h"
 #include "tests/reference/model_reference.h"
 #include "tests/temp_dir.h"
 

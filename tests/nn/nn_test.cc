@@ -10,7 +10,7 @@
 #include <vector>
 
 #include "landmark/error.h"
-#include "landmark/nn.h"
+#include "src/nn/nn.h"
 #include "tests/test_util.h"
 
 namespace landmark {

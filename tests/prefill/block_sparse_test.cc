@@ -10,6 +10,7 @@
 
 #include "landmark/error.h"
 #include "landmark/prefill.h"
+#include "src/kernels/dense_attention.h"
 #include "tests/reference/attention_reference.h"
 #include "tests/test_util.h"
 

@@ -11,7 +11,7 @@
 
 #include "landmark/error.h"
 #include "landmark/prefill.h"
-#include "src/prefill/synthetic.h"
+#include "testing/synthetic_prefill.h"
 #include "tests/prefill/mask_reference.h"
 #include "tests/test_util.h"
 

@@ -8,7 +8,8 @@
 
 #include "landmark/error.h"
 #include "landmark/prefill.h"
-#include "src/prefill/synthetic.h"
+#include "src/kernels/dense_attention.h"
+#include "testing/synthetic_prefill.h"
 #include "tests/test_util.h"
 
 namespace landmark {

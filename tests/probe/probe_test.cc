@@ -2,7 +2,7 @@
 
 #include <cmath>
 
-#include "landmark/probe.h"
+#include "src/probe/probe.h"
 
 namespace landmark {
 namespace {

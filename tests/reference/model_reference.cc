@@ -7,7 +7,7 @@
 
 #include "landmark/dtype.h"
 #include "landmark/model.h"
-#include "landmark/safetensors.h"
+#include "src/io/safetensors.h"
 
 namespace landmark::test {
 namespace {

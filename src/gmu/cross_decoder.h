@@ -1,0 +1,105 @@
+// A cross-decoder over a chunk store (SambaY's decoder-hybrid-decoder, with
+// HSA as the cross-attention): L layers, each `hsa` (attention over the store
+// through the Retriever) or `gmu` (gates the hidden state with the memory an
+// earlier hsa layer produced; no store read). Per layer, pre-RMSNorm and a
+// residual; optionally a SwiGLU MLP after each mixer:
+//   hsa:  n = RMSNorm(x);  a = Retrieve(W_q n) [H_q·d];  x += W_o a;  m_i = a
+//   gmu:  n = RMSNorm(x);  x += GMU(n, m_src)             (m_src: d_m = H_q·d)
+//   mlp:  n = RMSNorm(x);  x += W_down (SiLU(W_gate n) ⊙ W_up n)
+//   out:  RMSNorm_final(x)
+// The retrieval query is the mean of each kv head's group of queries (mean
+// or minmax landmarks); the fusion, top-k and window are the Retriever's.
+//
+// Weights (.safetensors, f32 or bf16, [out][in]):
+//   layers.{i}.norm [D]; hsa: layers.{i}.wq [H_q·d, D], layers.{i}.wo [D, H_q·d];
+//   gmu: layers.{i}.gmu.w_in / .w_out (gmu.h, d = D, d_m = H_q·d);
+//   mlp (mlp_hidden > 0): layers.{i}.mlp_norm [D], layers.{i}.mlp.w_gate,
+//   .w_up [F, D], .w_down [D, F];  final_norm [D].
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "src/gmu/gmu.h"
+#include "landmark/retriever.h"
+
+namespace landmark {
+
+enum class LayerKind : uint8_t { kHsa, kGmu };
+const char* Name(LayerKind kind);  // "hsa" | "gmu"
+
+struct CrossDecoderLayer {
+  LayerKind kind = LayerKind::kHsa;
+  size_t memory_from = 0;  // gmu: index of the (earlier, hsa) layer whose output it gates
+};
+
+struct CrossDecoderConfig {
+  size_t d_model = 0;          // D
+  size_t q_heads = 0;          // H_q of the hsa layers (a multiple of the store's kv heads)
+  size_t head_dim = 0;         // d; must match the store
+  size_t mlp_hidden = 0;       // F; 0: no MLP
+  float norm_eps = 1e-6f;
+  GmuVariant gmu = GmuVariant::kSambaY;
+  RetrieverConfig retrieval;   // q_heads is set from above
+  std::vector<CrossDecoderLayer> layers;
+
+  size_t d_memory() const { return q_heads * head_dim; }
+  size_t hsa_layers() const;
+  // Throws landmark::Error naming the problem (e.g. a gmu layer whose memory
+  // source comes after it or is not an hsa layer).
+  void Validate() const;
+};
+
+// Reads a TOML config (configs/cross-decoder-*.toml):
+//   [cross_decoder]  d_model, q_heads, head_dim, mlp_hidden, norm_eps,
+//                    gmu = "sambay" | "gated-mix",
+//                    layers = 16 with pattern = "alternate" | "all-hsa" | "gmu-second-half",
+//                    or layers = ["hsa", "gmu", ...] (explicit kinds),
+//                    memory_from = "previous-hsa" (default) | "first-hsa" | [index per layer]
+//   [retrieval]      top_k, fusion, weights, window, sink_chunks, softmax_off_by_one
+// Unknown keys and wrong types are errors naming the file and the key.
+CrossDecoderConfig LoadCrossDecoderConfig(const std::string& path);
+CrossDecoderConfig ParseCrossDecoderConfig(const std::string& toml, const std::string& source);
+
+// Writes random-initialised weights for `config` (normal(0, 1/sqrt(fan_in)),
+// norms 1): for benchmarks and tests. dtype f32 or bf16.
+void WriteRandomCrossDecoderWeights(const CrossDecoderConfig& config, const std::string& path, DType dtype,
+                                    uint64_t seed);
+
+// Bytes one decode step read, per layer.
+struct CrossDecoderStats {
+  std::vector<uint64_t> weight_bytes;  // per layer: its weights (norms and MLP included)
+  std::vector<uint64_t> store_bytes;   // per layer: landmarks scored + K/V attended (hsa), 0 (gmu)
+  std::vector<uint64_t> memory_bytes;  // per layer: the memory m a gmu layer read (d_m floats)
+  uint64_t total() const;
+};
+
+class CrossDecoder {
+ public:
+  // Loads and shape-checks the weights; keeps a reference to `store`.
+  CrossDecoder(const StoreReader& store, const CrossDecoderConfig& config, const std::string& weights_path);
+  ~CrossDecoder();
+  CrossDecoder(CrossDecoder&&) noexcept;
+
+  const CrossDecoderConfig& config() const;
+
+  // hidden [M][D] → next [M][D] for M independent positions (decode streams),
+  // each querying the store at positions[i] (kLastPosition: the store's end;
+  // empty: all at the end). next may equal hidden. stats: bytes read, summed
+  // over the M positions.
+  void Forward(const float* hidden, size_t M, const std::vector<size_t>& positions, float* next,
+               CrossDecoderStats* stats = nullptr) const;
+
+  // One decode step for one position.
+  std::vector<float> Step(const std::vector<float>& hidden, size_t position = kLastPosition,
+                          CrossDecoderStats* stats = nullptr) const;
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace landmark
