@@ -8,10 +8,14 @@
 #include <cstdint>
 #include <fstream>
 #include <limits>
+#include <string_view>
+#include <utility>
 
 #include "landmark/error.h"
 #include "landmark/prefill.h"
 #include "perf/bench_report.h"
+#include "src/config/fields.h"
+#include "src/config/enum_tables.h"
 #include "src/prefill/output_error.h"
 #include "src/kernels/dense_attention.h"
 #include "testing/synthetic_prefill.h"
@@ -25,50 +29,43 @@ double Seconds(Clock::time_point start) {
   return std::chrono::duration<double>(Clock::now() - start).count();
 }
 
-// "name[:key=value]...": a policy of the suite with parameters changed, e.g.
-// "flashprefill:delta=5" or "dma:sparsity=0.8:window=4".
+// "name[:key=value]...": a policy with options changed, each key a prefill
+// option as presets name it (src/config/fields.h: "prefill.dma.sparsity"),
+// or by its last part: "flashprefill:delta=5", "dma:sparsity=0.8:window=4".
+// The suite's short names: flashprefill-alpha = flashprefill:threshold=alpha,
+// dma-qk = dma:importance=qk.
 SparsePrefillOptions PolicyOptions(const std::string& spec, size_t block) {
+  static const std::pair<std::string_view, std::string_view> kShortNames[] = {
+      {"flashprefill-alpha", "flashprefill:threshold=alpha"}, {"dma-qk", "dma:importance=qk"}};
+  std::string full = spec;
   const std::string name = spec.substr(0, spec.find(':'));
+  for (const auto& [short_name, expansion] : kShortNames) {
+    if (name == short_name) full = std::string(expansion) + spec.substr(name.size());
+  }
   SparsePrefillOptions o;
   o.block = block;
   o.device = Device::kCpu;
-  if (name == "dense") {
-    o.policy = PrefillPolicy::kDense;
-  } else if (name == "flashprefill") {
-    o.policy = PrefillPolicy::kFlashPrefill;
-  } else if (name == "flashprefill-alpha") {
-    o.policy = PrefillPolicy::kFlashPrefill;
-    o.flashprefill.threshold = FlashPrefillOptions::Threshold::kAlpha;
-  } else if (name == "dma") {
-    o.policy = PrefillPolicy::kDma;
-  } else if (name == "dma-qk") {
-    o.policy = PrefillPolicy::kDma;
-    o.dma.importance = DmaOptions::Importance::kPooledQK;
-  } else {
-    LANDMARK_THROW("bench prefill: unknown policy '" + name +
-                   "' (expected flashprefill, flashprefill-alpha, dma or dma-qk, optionally with :key=value)");
+  auto set = [&](std::string_view key, const std::string& value) {
+    const auto* field = FindField(PrefillFields(), key);
+    LANDMARK_CHECK_ARG(field != nullptr, "bench prefill: policy '" + spec + "': " +
+                                             UnknownOption(key, KeysOf(PrefillFields())));
+    SetField(*field, o, value, "bench prefill: policy '" + spec + "': " + field->key);
+  };
+  try {
+    set("prefill.policy", full.substr(0, full.find(':')));
+  } catch (const Error&) {
+    std::string names;
+    for (const auto& [short_name, expansion] : kShortNames) names += ", " + std::string(short_name);
+    LANDMARK_THROW("bench prefill: unknown policy '" + name + "' (expected " +
+                   ChoiceList(kPrefillPolicyNames, ", ") + names + ", each optionally with :key=value)");
   }
-  for (size_t at = spec.find(':'); at != std::string::npos;) {
-    const size_t next = spec.find(':', at + 1);
-    const std::string item = spec.substr(at + 1, next == std::string::npos ? std::string::npos : next - at - 1);
+  for (size_t at = full.find(':'); at != std::string::npos;) {
+    const size_t next = full.find(':', at + 1);
+    const std::string item = full.substr(at + 1, next == std::string::npos ? std::string::npos : next - at - 1);
     const size_t equals = item.find('=');
-    const std::string key = item.substr(0, equals);
-    double value = 0;
-    try {
-      LANDMARK_CHECK_ARG(equals != std::string::npos, "");
-      value = std::stod(item.substr(equals + 1));
-    } catch (const std::exception&) {
-      LANDMARK_THROW("bench prefill: cannot read '" + item + "' in policy '" + spec + "' (expected key=number)");
-    }
-    if (key == "delta") o.flashprefill.delta = float(value);
-    else if (key == "alpha") o.flashprefill.alpha = float(value);
-    else if (key == "vertical") o.flashprefill.vertical_fraction = value;
-    else if (key == "slash") o.flashprefill.slash_count = size_t(value);
-    else if (key == "sparsity") o.dma.sparsity = value;
-    else if (key == "window") o.dma.window = size_t(value);
-    else if (key == "stride") o.dma.stride = size_t(value);
-    else if (key == "dilation") o.dma.dilation = size_t(value);
-    else LANDMARK_THROW("bench prefill: unknown parameter '" + key + "' in policy '" + spec + "'");
+    LANDMARK_CHECK_ARG(equals != std::string::npos,
+                       "bench prefill: cannot read '" + item + "' in policy '" + spec + "' (expected key=value)");
+    set(item.substr(0, equals), item.substr(equals + 1));
     at = next;
   }
   return o;

@@ -12,6 +12,7 @@
 #include <string>
 
 #include "landmark/error.h"
+#include "src/core/enum_names.h"
 
 namespace landmark::prefill {
 namespace {
@@ -70,24 +71,13 @@ void AddCode(const std::vector<double>& theta, double position, double amplitude
 
 }  // namespace
 
-const char* Name(SyntheticPattern pattern) {
-  switch (pattern) {
-    case SyntheticPattern::kRandom: return "random";
-    case SyntheticPattern::kSink: return "sink";
-    case SyntheticPattern::kLocal: return "local";
-    case SyntheticPattern::kSlash: return "slash";
-    case SyntheticPattern::kMixture: return "mixture";
-  }
-  return "?";
-}
+constexpr EnumName<SyntheticPattern> kSyntheticPatternNames[] = {
+    {SyntheticPattern::kRandom, "random"}, {SyntheticPattern::kSink, "sink"},       {SyntheticPattern::kLocal, "local"},
+    {SyntheticPattern::kSlash, "slash"},   {SyntheticPattern::kMixture, "mixture"}};
 
+const char* Name(SyntheticPattern pattern) { return NameIn(kSyntheticPatternNames, pattern); }
 SyntheticPattern ParseSyntheticPattern(std::string_view name) {
-  for (SyntheticPattern p : {SyntheticPattern::kRandom, SyntheticPattern::kSink, SyntheticPattern::kLocal,
-                             SyntheticPattern::kSlash, SyntheticPattern::kMixture}) {
-    if (name == Name(p)) return p;
-  }
-  LANDMARK_THROW("unknown synthetic pattern '" + std::string(name) +
-                 "' (expected random, sink, local, slash or mixture)");
+  return ParseIn(kSyntheticPatternNames, name, "synthetic pattern");
 }
 
 SyntheticPrefill MakeSyntheticPrefill(const SyntheticOptions& o) {

@@ -1,76 +1,33 @@
 // Presets on the command line: after a command's options are parsed, each
-// option left out whose meaning a preset key gives is filled from the file,
-// as if it had been typed, before the command runs.
+// option left out whose meaning a preset key gives (the flag of the key's
+// field, src/config/fields.h) is filled from the file, as if it had been
+// typed, before the command runs.
 #include "apps/cli/config_option.h"
 
 #include <algorithm>
+#include <cstdio>
 #include <memory>
 #include <optional>
 #include <string>
 #include <vector>
 
 #include "landmark/config.h"
+#include "src/config/fields.h"
 
 namespace landmark::cli {
 namespace {
 
-// An option and the preset key that fills it; `command` empty: any command.
-struct Binding {
-  const char* command;
-  const char* option;
-  const char* key;
-};
-const Binding kBindings[] = {
-    {"", "--q-heads", "model.q_heads"},
-    {"", "--kv-heads", "model.kv_heads"},
-    {"", "--head-dim", "model.head_dim"},
-    {"", "--chunk-size", "store.chunk_size"},
-    {"", "--dtype", "store.dtype"},
-    {"", "--landmark", "store.landmark"},
-    {"", "--landmark-heads", "store.landmark_heads"},
-    {"", "--landmark-dim", "store.landmark_dim"},
-    {"", "--commit-every", "store.commit_every"},
-    {"", "--segment-size", "store.segment_size"},
-    {"ingest", "--seed", "encoder.seed"},  // demo's --seed is the haystack's
-    {"", "--bigram-weight", "encoder.bigram_weight"},
-    {"", "--temperature", "encoder.temperature"},
-    {"", "--top-k", "retrieval.top_k"},
-    {"", "--fusion", "retrieval.fusion"},
-    {"query", "--hsa-weights", "retrieval.weights"},
-    {"query", "--window", "retrieval.window"},
-    {"", "--sinks", "retrieval.sink_chunks"},
-    {"", "--softmax1", "retrieval.softmax_off_by_one"},
-    {"", "--policy", "prefill.policy"},
-    {"", "--block", "prefill.block"},
-    {"prefill", "--threshold", "prefill.flashprefill.threshold"},
-    {"prefill", "--delta", "prefill.flashprefill.delta"},
-    {"prefill", "--alpha", "prefill.flashprefill.alpha"},
-    {"prefill", "--vertical", "prefill.flashprefill.vertical_fraction"},
-    {"prefill", "--slash", "prefill.flashprefill.slash_count"},
-    {"prefill", "--importance", "prefill.dma.importance"},
-    {"prefill", "--sparsity", "prefill.dma.sparsity"},
-    {"prefill", "--window-blocks", "prefill.dma.window"},  // blocks; --window is in tokens
-    {"prefill", "--stride", "prefill.dma.stride"},
-    {"prefill", "--dilation", "prefill.dma.dilation"},
-    {"prefill", "--dilated-count", "prefill.dma.dilated_count"},
-    {"", "--threads", "runtime.threads"},
-    {"", "--device", "runtime.device"},
-};
-
-// `generate`'s sampling options share their names with the hashing
-// encoder's temperature and the retriever's top-k; no preset key means them.
-// Likewise the weight dtype of `gmu init-weights` and `model random` is not
-// the store's.
-bool SamplingOption(const std::string& command, const std::string& option) {
-  if ((command == "init-weights" || command == "random") && option == "--dtype") return true;
-  return command == "generate" && (option == "--temperature" || option == "--top-k");
+// The option's field: the one whose flag `command` takes with its meaning.
+const FieldInfo* FieldOf(const std::string& command, const std::string& option) {
+  for (const FieldInfo& f : AllFields()) {
+    if (f.flag == option && FlagMeansField(f, command)) return &f;
+  }
+  return nullptr;
 }
 
 std::optional<std::string> PresetValue(const Config& config, const std::string& command, const std::string& option) {
-  if (SamplingOption(command, option)) return std::nullopt;
-  for (const Binding& b : kBindings) {
-    if (option != b.option || (b.command[0] != '\0' && command != b.command)) continue;
-    const auto it = config.values.find(b.key);
+  if (const FieldInfo* f = FieldOf(command, option)) {
+    const auto it = config.values.find(f->key);
     if (it == config.values.end()) return std::nullopt;
     return it->second;
   }
@@ -82,19 +39,13 @@ std::optional<std::string> PresetValue(const Config& config, const std::string& 
   return std::nullopt;
 }
 
-// A policy's own options apply only when that policy runs (prefill refuses
-// them otherwise).
-bool AppliesTo(const std::string& option, const std::string& policy) {
-  static const char* const kFlashPrefill[] = {"--threshold", "--delta", "--alpha", "--vertical", "--slash"};
-  static const char* const kDma[] = {"--importance", "--sparsity", "--window", "--window-blocks", "--stride",
-                                     "--dilation", "--dilated-count"};
-  for (const char* o : kFlashPrefill) {
-    if (option == o) return policy == "flashprefill";
-  }
-  for (const char* o : kDma) {
-    if (option == o) return policy == "dma";
-  }
-  return true;
+// A policy's own options ([prefill.<policy>] keys) apply only when that
+// policy runs (prefill refuses them otherwise).
+bool AppliesTo(const FieldInfo& field, const std::string& policy) {
+  const std::string_view key = field.key;
+  if (!key.starts_with("prefill.") || std::count(key.begin(), key.end(), '.') < 2) return true;
+  const std::string_view section = key.substr(8, key.find('.', 8) - 8);
+  return section == policy;
 }
 
 void Fill(CLI::App& command, const Config& config) {
@@ -108,9 +59,8 @@ void Fill(CLI::App& command, const Config& config) {
     const std::string long_name = "--" + option->get_lnames()[0];
     const std::optional<std::string> value = PresetValue(config, name, long_name);
     if (!value) continue;
-    if (name == "prefill" && policy && !AppliesTo(long_name, policy->count() ? policy->as<std::string>() : "")) {
-      continue;
-    }
+    const FieldInfo* field = FieldOf(name, long_name);
+    if (field && policy && !AppliesTo(*field, policy->count() ? policy->results()[0] : "")) continue;
     option->add_result(*value);
     option->run_callback();
   }
@@ -134,9 +84,7 @@ void AddTo(CLI::App& app) {
   std::vector<CLI::Option*> required;
   for (CLI::Option* option : app.get_options()) {
     if (!option->get_required() || option->get_lnames().empty()) continue;
-    for (const Binding& b : kBindings) {
-      if (option->get_lnames()[0] == std::string(b.option + 2)) required.push_back(option);
-    }
+    if (FieldOf(app.get_name(), "--" + option->get_lnames()[0])) required.push_back(option);
   }
   for (CLI::Option* option : required) {  // still marked in the help
     option->required(false);
@@ -153,6 +101,21 @@ void AddTo(CLI::App& app) {
 }
 
 }  // namespace
+
+void AddConfigCommand(CLI::App& app) {
+  CLI::App* config = app.add_subcommand("config", "The preset keys (configs/README.md): every option, its flag and default");
+  auto doc = std::make_shared<bool>(false);
+  config->add_flag("--doc", *doc, "Print the Markdown reference that configs/README.md holds");
+  config->callback([doc] {
+    if (*doc) {
+      std::printf("%s", OptionsReference().c_str());
+      return;
+    }
+    for (const FieldInfo& f : AllFields()) {
+      std::printf("%-40s %-18s %s\n", f.key.c_str(), f.flag.c_str(), f.default_value.c_str());
+    }
+  });
+}
 
 void AddConfigOptions(CLI::App& app) {
   for (CLI::App* sub : app.get_subcommands([](CLI::App*) { return true; })) AddTo(*sub);

@@ -16,6 +16,7 @@
 
 #include "landmark/version.h"
 #include "apps/cli/app_main.h"
+#include "apps/cli/config_option.h"
 #include "apps/cli/commands.h"
 #include "src/kernels/kernels.h"
 
@@ -53,6 +54,7 @@ int main(int argc, char** argv) {
   landmark::cli::AddGmuCommands(app);
   landmark::cli::AddModelCommands(app);
   landmark::cli::AddLlmCommands(app);
+  landmark::cli::AddConfigCommand(app);  // `landmark config [--doc]`: the preset keys
   // Listed in --help; never parsed here (main() hands "bench ..." over first).
   app.add_subcommand("bench", "Measure kernels against this machine's limits (runs landmark-bench)");
   return landmark::cli::RunApp(app, argc, argv, "landmark");

@@ -8,41 +8,29 @@
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
+#include <limits>
 #include <string>
+
+#include "landmark/error.h"
+#include "src/config/fields.h"
 
 namespace landmark::cli {
 namespace {
 
-// An option (in `command`, or in every command when empty) and its range.
+// Options that are no preset key (those that are take their range from
+// their field, src/config/fields.h): an option (in `command`, or in every
+// command when empty) and its range.
 struct Bound {
   const char* command;
   const char* option;
   double min, max;
 };
 const Bound kBounds[] = {
-    {"", "--threads", 0, 4096},
-    {"", "--top-k", 1, 4294967295.0},  // chunk ids are 32-bit; k past the candidates selects them all
-    {"", "--group", 1, 1024},          // query heads per kv head
-    {"", "--q-heads", 1, 65536},
-    {"", "--kv-heads", 1, 4096},       // StoreShape::Validate's limits
-    {"", "--head-dim", 1, 16384},
-    {"", "--chunk-size", 1, 65536},
-    {"", "--landmark-heads", 0, 4096},
-    {"", "--landmark-dim", 0, 16384},
-    {"", "--block", 1, 65536},
-    {"", "--commit-every", 0, 1099511627776.0},  // 2^40 chunks: a store's limit
-    {"query", "--sinks", 0, 1099511627776.0},
-    {"query", "--window", 0, 72057594037927936.0},  // 2^56 tokens: past any store
-    {"query", "--temperature", 0, 1e6},
+    {"", "--group", 1, 1024},  // query heads per kv head
     {"ask", "--max-bytes", 1, 65536},  // an answer must fit the model's window
     {"demo", "--tokens", 1, 17179869184.0},  // 2^34 bytes of haystack
     {"demo", "--needles", 1, 1000000},
-    {"prefill", "--slash", 0, 1048576},
     {"prefill", "--window", 0, 72057594037927936.0},  // tokens
-    {"prefill", "--window-blocks", 0, 4294967295.0},
-    {"prefill", "--stride", 0, 4294967295.0},
-    {"prefill", "--dilation", 0, 4294967295.0},
-    {"prefill", "--dilated-count", 0, 1048576},
 };
 
 std::string Trim(const std::string& s) {
@@ -73,24 +61,19 @@ const CLI::Validator kFinite(
     },
     "");
 
-std::string Number(double x) {
-  char buffer[32];
-  std::snprintf(buffer, sizeof(buffer), x == std::floor(x) && std::fabs(x) < 1e18 ? "%.0f" : "%g", x);
-  return buffer;
-}
-
-// [min, max], inclusive; the message and the help text in plain numbers.
+// [min, max], inclusive; the message and the help text as the fields give them.
 CLI::Validator Between(double min, double max) {
   return CLI::Validator(
       [min, max](std::string& input) -> std::string {
-        char* end = nullptr;
-        const double value = std::strtod(input.c_str(), &end);
-        if (end == input.c_str() || *end != '\0' || !(value >= min && value <= max)) {
-          return "must be in [" + Number(min) + ", " + Number(max) + "] (got " + input + ")";
+        try {
+          ReadReal(input, min, max);
+        } catch (const Error& e) {
+          return e.what();
         }
         return "";
       },
-      "in [" + Number(min) + ", " + Number(max) + "]");
+      max >= std::numeric_limits<double>::max() ? ">= " + RangeNumber(min)
+                                                : "in [" + RangeNumber(min) + ", " + RangeNumber(max) + "]");
 }
 
 void AddTo(CLI::App& app) {
@@ -108,6 +91,11 @@ void AddTo(CLI::App& app) {
     for (const Bound& b : kBounds) {
       if (name == b.option && (b.command[0] == '\0' || app.get_name() == b.command)) {
         option->check(Between(b.min, b.max));
+      }
+    }
+    for (const FieldInfo& f : AllFields()) {
+      if (f.flag == name && FlagMeansField(f, app.get_name()) && !RangeText(f).empty()) {
+        option->check(Between(f.min, f.max));
       }
     }
   }

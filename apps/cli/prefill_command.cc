@@ -14,6 +14,8 @@
 #include "landmark/prefill.h"
 #include "src/io/tensor_file.h"
 #include "apps/cli/commands.h"
+#include "apps/cli/field_options.h"
+#include "src/config/fields.h"
 #include "src/prefill/output_error.h"
 #include "src/kernels/dense_attention.h"
 
@@ -22,67 +24,38 @@ namespace {
 
 struct PrefillArgs {
   std::string q, k, v, out, mask_out, lse_out;
-  std::string policy, device = "auto";
-  size_t block = 64;
+  SparsePrefillOptions options;  // the [prefill] fields and --device, from the table (fields.h)
   size_t threads = 0;
   bool compare = false;
-  bool gpu_tensor_cores = false;
-  // flashprefill
-  std::string threshold = "delta";
-  float delta = FlashPrefillOptions().delta;
-  float alpha = FlashPrefillOptions().alpha;
-  double vertical = FlashPrefillOptions().vertical_fraction;
-  size_t slash = FlashPrefillOptions().slash_count;
-  // dma
-  std::string importance = "vnorm", weights;
-  double sparsity = DmaOptions().sparsity;
-  size_t window = 0, window_blocks = DmaOptions().window, stride = 0, dilation = 0;
-  size_t dilated_count = DmaOptions().dilated_count;
+  std::string weights;  // dma, learned importance
+  size_t window = 0;    // dma, in tokens (the field is in blocks)
 };
 
-const char* const kFlashPrefillOptions[] = {"--threshold", "--delta", "--alpha", "--vertical", "--slash"};
-const char* const kDmaOptions[] = {"--importance", "--weights", "--sparsity", "--window", "--window-blocks",
-                                   "--stride", "--dilation", "--dilated-count"};
+// The policy whose options `flag` belongs to ("" none): the fields under
+// [prefill.<policy>], and the dma options that are no preset key.
+std::string PolicyOf(const std::string& flag) {
+  if (flag == "--weights" || flag == "--window") return "dma";
+  for (const Field<SparsePrefillOptions>& f : PrefillFields()) {
+    const std::string_view key = f.key;
+    if (flag != f.flag || std::count(key.begin(), key.end(), '.') < 2) continue;
+    return std::string(key.substr(8, key.find('.', 8) - 8));  // prefill.<policy>.key
+  }
+  return "";
+}
 
 // Options of one policy given with another are mistakes, not no-ops.
 void CheckPolicyOptions(const CLI::App& app, PrefillPolicy policy) {
-  for (const char* option : kFlashPrefillOptions) {
-    LANDMARK_CHECK_ARG(app.count(option) == 0 || policy == PrefillPolicy::kFlashPrefill,
-                       std::string(option) + " applies to --policy flashprefill only");
-  }
-  for (const char* option : kDmaOptions) {
-    LANDMARK_CHECK_ARG(app.count(option) == 0 || policy == PrefillPolicy::kDma,
-                       std::string(option) + " applies to --policy dma only");
+  for (const CLI::Option* option : app.get_options()) {
+    if (option->count() == 0 || option->get_lnames().empty()) continue;
+    const std::string flag = "--" + option->get_lnames()[0], owner = PolicyOf(flag);
+    LANDMARK_CHECK_ARG(owner.empty() || owner == Name(policy), flag + " applies to --policy " + owner + " only");
   }
 }
 
 SparsePrefillOptions Options(const CLI::App& app, const PrefillArgs& a, size_t kv_heads, size_t d) {
-  SparsePrefillOptions o;
-  o.policy = ParsePrefillPolicy(a.policy);
+  SparsePrefillOptions o = a.options;
   CheckPolicyOptions(app, o.policy);
-  LANDMARK_CHECK_ARG(a.block > 0, "--block must be > 0");
-  o.block = a.block;
-  o.device = ParseDevice(a.device);
-  o.gpu_tensor_cores = a.gpu_tensor_cores;
-  FlashPrefillOptions& f = o.flashprefill;
-  if (a.threshold == "alpha") {
-    f.threshold = FlashPrefillOptions::Threshold::kAlpha;
-  } else {
-    LANDMARK_CHECK_ARG(a.threshold == "delta", "--threshold must be delta or alpha (got '" + a.threshold + "')");
-  }
-  f.delta = a.delta;
-  f.alpha = a.alpha;
-  f.vertical_fraction = a.vertical;
-  f.slash_count = a.slash;
   DmaOptions& m = o.dma;
-  if (a.importance == "qk") {
-    m.importance = DmaOptions::Importance::kPooledQK;
-  } else if (a.importance == "learned") {
-    m.importance = DmaOptions::Importance::kLearned;
-  } else {
-    LANDMARK_CHECK_ARG(a.importance == "vnorm",
-                       "--importance must be vnorm, qk or learned (got '" + a.importance + "')");
-  }
   LANDMARK_CHECK_ARG(a.weights.empty() || m.importance == DmaOptions::Importance::kLearned,
                      "--weights goes with --importance learned");
   if (m.importance == DmaOptions::Importance::kLearned) {
@@ -96,13 +69,9 @@ SparsePrefillOptions Options(const CLI::App& app, const PrefillArgs& a, size_t k
     const float* data = static_cast<const float*>(w.data());
     m.weights.assign(data, data + w.elements());
   }
-  m.sparsity = a.sparsity;
   // --window is in tokens, as in every command; the mask works in whole
   // blocks. Given, it wins over --window-blocks (which a preset may fill).
-  m.window = app.count("--window") ? (a.window + a.block - 1) / a.block : a.window_blocks;
-  m.stride = a.stride;
-  m.dilation = a.dilation;
-  m.dilated_count = a.dilated_count;
+  if (app.count("--window")) m.window = (a.window + o.block - 1) / o.block;
   return o;
 }
 
@@ -174,37 +143,18 @@ void AddPrefillCommand(CLI::App& app) {
   p->add_option("--q", a->q, "Queries [L, q_heads, d], f32")->required();
   p->add_option("--k", a->k, "Keys [L, kv_heads, d], f32/f16/bf16")->required();
   p->add_option("--v", a->v, "Values, shaped and typed like the keys")->required();
-  p->add_option("--policy", a->policy, "Mask policy: dense, flashprefill or dma")->required();
   p->add_option("--out", a->out, "Output O.npy [L, q_heads, d], f32")->required();
   p->add_option("--mask-out", a->mask_out, "Write the block mask M.npy [kv_heads, nb, nb], uint8");
   p->add_option("--lse-out", a->lse_out, "Write the log-sum-exps [L, q_heads], f32");
-  p->add_option("--block", a->block, "Block size B (pooling and kernel tile)")->capture_default_str();
+  AddFieldOptions(*p, PrefillFields(), a->options);  // --policy, --block, --device, the policies' options
+  p->get_option("--policy")->required()->default_str("");
   p->add_option("--threads", a->threads, "Worker threads (0: all CPUs)");
-  p->add_option("--device", a->device, "Where the kernel runs: auto, cpu or cuda")->capture_default_str();
-  p->add_flag("--gpu-tensor-cores", a->gpu_tensor_cores,
+  p->add_flag("--gpu-tensor-cores", a->options.gpu_tensor_cores,
               "With --device cuda: the bf16 tensor-core kernel (head dims 64, 128; bf16 rounding)");
   p->add_flag("--compare", a->compare, "Also run the dense kernel: speedup, relative L2 error, min cosine");
-  p->add_option("--threshold", a->threshold, "flashprefill: delta (keep A >= max - delta) or alpha")
-      ->capture_default_str();
-  p->add_option("--delta", a->delta, "flashprefill: delta in logit units")->capture_default_str();
-  p->add_option("--alpha", a->alpha, "flashprefill: alpha of alpha*max + (1-alpha)*min")->capture_default_str();
-  p->add_option("--vertical", a->vertical, "flashprefill: vertical key blocks, fraction of nb (0: none)")
-      ->capture_default_str();
-  p->add_option("--slash", a->slash, "flashprefill: slash diagonals kept")->capture_default_str();
-  p->add_option("--importance", a->importance, "dma: key importance vnorm (mean ||v||), qk (pooled q.k) or learned")
-      ->capture_default_str();
   p->add_option("--weights", a->weights, "dma: learned importance w [kv_heads, d] f32 (softplus(v.w))");
-  p->add_option("--sparsity", a->sparsity, "dma: share of causal key blocks left out by importance")
-      ->capture_default_str();
   p->add_option("--window", a->window,
                 "dma: local window in tokens before the diagonal block, rounded up to whole blocks (default: 2 blocks)");
-  p->add_option("--window-blocks", a->window_blocks, "dma: the local window in key blocks (instead of --window)")
-      ->capture_default_str();
-  p->add_option("--stride", a->stride, "dma: keep blocks j with (i - j) % stride == 0 (0: none)")
-      ->capture_default_str();
-  p->add_option("--dilation", a->dilation, "dma: keep blocks i - k*dilation, k = 1..dilated-count (0: none)")
-      ->capture_default_str();
-  p->add_option("--dilated-count", a->dilated_count, "dma: blocks of the dilated pattern")->capture_default_str();
   p->callback([p, a] { RunWithThreads(a->threads, [&] { RunPrefill(*p, *a); }); });
 }
 

@@ -18,18 +18,22 @@
 #include "landmark/shard.h"
 #include "landmark/store.h"
 #include "landmark/text_index.h"
+#include "landmark/config.h"
 #include "apps/cli/commands.h"
+#include "apps/cli/field_options.h"
 #include "apps/cli/format.h"
+#include "src/config/fields.h"
 
 namespace landmark::cli {
 namespace {
 
 struct QueryArgs {
   std::string store, question, text, q, rq, out, local_out, local_lse;
-  size_t top_k = 64, window = 0, sinks = 0, show = 5, group = 1;
-  std::string fusion = "joint", weights = "softmax", device = "auto", gpu_kv = "auto";
-  bool softmax1 = false, json = false, sharded = false;
-  float temperature = 16.0f;
+  size_t show = 5, group = 1;
+  std::string weights, gpu_kv = "auto";
+  bool json = false, sharded = false;
+  RetrieverConfig config;  // the [retrieval] fields and --device, from the table (fields.h)
+  Config text_query;       // --temperature
   std::vector<size_t> positions;
 };
 
@@ -72,7 +76,7 @@ void RunQuery(QueryArgs a) {
     LANDMARK_CHECK_ARG(a.rq.empty(), "query: --rq goes with --q");
     CheckTextStore(comm ? ShardPath(a.store, comm->rank()) : a.store, store.info());
     const HashingEncoder encoder(HashingEncoderOptionsOf(store.info()));
-    const HashingEncoder::QueryVectors v = encoder.EncodeTextQuery(a.text, a.group, a.temperature);
+    const HashingEncoder::QueryVectors v = encoder.EncodeTextQuery(a.text, a.group, a.text_query.temperature);
     q = v.q;
     r = v.r;
     LANDMARK_CHECK_ARG(s.landmark_heads == s.kv_heads && s.landmark_dim == s.head_dim,
@@ -100,15 +104,8 @@ void RunQuery(QueryArgs a) {
   LANDMARK_CHECK_ARG(a.positions.empty() || a.positions.size() == 1 || a.positions.size() == M,
                      "query: --pos takes one position, or one per query (" + std::to_string(M) + ")");
 
-  RetrieverConfig config;
+  RetrieverConfig config = a.config;
   config.q_heads = q_heads;
-  config.top_k = a.top_k;
-  config.fusion = ParseFusion(a.fusion);
-  config.weights = ParseRetrievalWeights(a.weights);
-  config.window = a.window;
-  config.sink_chunks = a.sinks;
-  config.softmax_off_by_one = a.softmax1;
-  config.device = ParseDevice(a.device);
   config.gpu_kv = ParseGpuKv(a.gpu_kv);
   std::unique_ptr<Retriever> retriever;
   std::unique_ptr<ShardedRetriever> sharded;
@@ -129,7 +126,7 @@ void RunQuery(QueryArgs a) {
   }
   const auto start = std::chrono::steady_clock::now();
   std::vector<TextHit> hits;
-  if (index) hits = index->Search(a.text, a.top_k);
+  if (index) hits = index->Search(a.text, config.top_k);
   auto ranked = [&] {
     std::vector<uint32_t> chunks;
     std::vector<float> scores;
@@ -194,7 +191,7 @@ void RunQuery(QueryArgs a) {
     const RetrievalResult& res = results[i];
     if (M > 1) std::printf("query %zu\n", i);
     std::printf("position %zu: %zu candidate chunks, %zu local tokens; top %zu of %zu per %s\n", res.position,
-                res.candidates, res.local_tokens, std::min(a.show, a.top_k), a.top_k,
+                res.candidates, res.local_tokens, std::min(a.show, config.top_k), config.top_k,
                 res.selections.size() > 1 ? "kv head" : "query");
     for (size_t h = 0; h < res.selections.size(); ++h) {
       const SelectionExplanation& sel = res.selections[h];
@@ -238,10 +235,8 @@ void AddQueryCommand(CLI::App& app) {
   query->add_option("--text", a->text, "A question, encoded by the store's hashing encoder (text stores)");
   query->add_option("--q", a->q, "Queries [M, H_q, d] f32 .npy (position n-1 unless --pos)");
   query->add_option("--rq", a->rq, "Retrieval queries [M, landmark heads, R] f32 (default: mean of each group's q)");
-  query->add_option("--top-k", a->top_k, "Chunks selected per kv head")->capture_default_str();
-  query->add_option("--fusion", a->fusion, "joint (one softmax with the local term) or hsa")->capture_default_str();
-  query->add_option("--hsa-weights", a->weights, "HSA fusion's chunk weights: softmax or stickbreaking")
-      ->capture_default_str();
+  // --top-k, --fusion, --hsa-weights, --window, --sinks, --softmax1, --device (q_heads: from --group or --q).
+  AddFieldOptions(*query, RetrievalFields(), a->config, {"model.q_heads"});
   // --weights names a weights file in every other command.
   query->add_option("--weights", a->weights)
       ->group("")
@@ -251,19 +246,14 @@ void AddQueryCommand(CLI::App& app) {
                    "file in every other command";
           },
           ""));
-  query->add_option("--window", a->window, "Local window W in tokens")->capture_default_str();
-  query->add_option("--sinks", a->sinks, "Joint: first chunks always attended")->capture_default_str();
-  query->add_flag("--softmax1", a->softmax1, "Softmax-off-by-one inside chunks");
   query->add_option("--pos", a->positions, "Query position(s): one, or one per query");
   query->add_option("--group", a->group, "Text: query heads per kv head (G)")->capture_default_str();
-  query->add_option("--temperature", a->temperature, "Text: logit scale of a matching token")->capture_default_str();
+  AddFieldOptions(*query, TextQueryFields(), a->text_query);  // --temperature
   query->add_option("--out", a->out, "Write the output [M, H_q, d] f32 .npy (hsa: the retrieval term)");
   query->add_option("--local-out", a->local_out, "HSA: write the local term's output [M, H_q, d]");
   query->add_option("--local-lse", a->local_lse, "HSA: write the local term's lse [M, H_q]");
   query->add_option("--show", a->show, "Chunks shown per head")->capture_default_str();
   query->add_flag("--json", a->json, "Print JSON");
-  query->add_option("--device", a->device, "auto (the GPU if the CUDA backend sees one), cpu or cuda")
-      ->capture_default_str();
   query->add_option("--gpu-kv", a->gpu_kv, "CUDA: K/V resident in GPU memory, streamed per query, or auto")
       ->capture_default_str();
   query->callback([a] { RunQuery(*a); });

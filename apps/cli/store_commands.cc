@@ -19,9 +19,11 @@
 #include "src/io/tensor_file.h"
 #include "landmark/text_index.h"
 #include "apps/cli/commands.h"
+#include "apps/cli/field_options.h"
 #include "apps/cli/format.h"
 #include "apps/cli/llm_store_commands.h"
 #include "apps/cli/progress.h"
+#include "src/config/fields.h"
 
 namespace landmark::cli {
 namespace {
@@ -31,12 +33,13 @@ struct IngestArgs {
   std::vector<std::string> inputs;
   std::string keys, values, landmarks;
   std::string model;  // through landmark's byte model
-  size_t chunk_size = 64, kv_heads = 1, head_dim = TextEncoderOptions().head_dim, landmark_heads = 0, landmark_dim = 0;
-  std::string dtype = "f16", landmark = "mean";
-  size_t commit_every = 1024;
-  std::string segment_size = "1G";
-  uint64_t seed = HashingEncoderOptions().seed;
-  float bigram_weight = HashingEncoderOptions().bigram_weight;
+  // [model] kv_heads, head_dim, [store] and [encoder] seed, bigram_weight: the fields of fields.h
+  StoreOptions store = [] {
+    StoreOptions o;
+    o.shape.head_dim = TextEncoderOptions().head_dim;  // a text store's default
+    return o;
+  }();
+  HashingEncoderOptions encoder;
   bool strict = false, force = false;
   size_t threads = 0;
   // --model DIR (a Hugging Face model directory)
@@ -67,9 +70,9 @@ void RunLlmIngestFromArgs(const CLI::App& app, const IngestArgs& a) {
   l.out = a.out;
   l.inputs = a.inputs;
   l.strict = a.strict;
-  l.options.chunk_size = a.chunk_size;
-  l.options.dtype = ParseDType(a.dtype, "--dtype");
-  l.options.landmark = ParseLandmarkKind(a.landmark, "--landmark");
+  l.options.chunk_size = a.store.shape.chunk_size;
+  l.options.dtype = a.store.shape.dtype;
+  l.options.landmark = a.store.shape.landmark;
   l.options.segment = a.llm_segment;
   l.options.chat_format = a.raw ? "raw" : a.chat_format;
   l.options.system = a.system;
@@ -89,7 +92,7 @@ void RunIngest(const CLI::App& app, const IngestArgs& a) {
     for (const char* shape : {"--chunk-size", "--kv-heads", "--head-dim", "--landmark", "--seed"}) {
       LANDMARK_CHECK_ARG(app.count(shape) == 0, std::string("ingest: ") + shape + " comes from the model with --model");
     }
-    return RunModelIngest(a.model, a.out, a.inputs, a.dtype, a.strict, a.commit_every);
+    return RunModelIngest(a.model, a.out, a.inputs, Name(a.store.shape.dtype), a.strict, a.store.commit_every);
   }
   const bool tensors = !a.keys.empty() || !a.values.empty();
   LANDMARK_CHECK_ARG(!tensors || (!a.keys.empty() && !a.values.empty()), "ingest: --keys and --values go together");
@@ -103,32 +106,34 @@ void RunIngest(const CLI::App& app, const IngestArgs& a) {
   StoreOptions shard_options;
   std::unique_ptr<StoreWriter> writer;
   HashingEncoderOptions encoder = TextEncoderOptions();
-  encoder.seed = a.seed;
-  encoder.bigram_weight = a.bigram_weight;
+  encoder.seed = a.encoder.seed;
+  encoder.bigram_weight = a.encoder.bigram_weight;
+  const StoreShape& given = a.store.shape;
   if (exists) {
     const StoreInfo info = ReadStoreInfo(a.out);
     const StoreShape& s = info.shape;
-    CheckSame(app, "--chunk-size", std::to_string(a.chunk_size), std::to_string(s.chunk_size), a.out);
-    CheckSame(app, "--dtype", a.dtype, Name(s.dtype), a.out);
-    CheckSame(app, "--landmark", a.landmark, Name(s.landmark), a.out);
-    CheckSame(app, "--kv-heads", std::to_string(a.kv_heads), std::to_string(s.kv_heads), a.out);
-    CheckSame(app, "--head-dim", std::to_string(a.head_dim), std::to_string(s.head_dim), a.out);
+    CheckSame(app, "--chunk-size", std::to_string(given.chunk_size), std::to_string(s.chunk_size), a.out);
+    CheckSame(app, "--dtype", Name(given.dtype), Name(s.dtype), a.out);
+    CheckSame(app, "--landmark", Name(given.landmark), Name(s.landmark), a.out);
+    CheckSame(app, "--kv-heads", std::to_string(given.kv_heads), std::to_string(s.kv_heads), a.out);
+    CheckSame(app, "--head-dim", std::to_string(given.head_dim), std::to_string(s.head_dim), a.out);
     if (!tensors) {  // continue with the encoder the store was made with
       encoder = HashingEncoderOptionsOf(info);
-      CheckSame(app, "--seed", std::to_string(a.seed), std::to_string(encoder.seed), a.out);
+      CheckSame(app, "--seed", std::to_string(a.encoder.seed), std::to_string(encoder.seed), a.out);
     }
-    writer = std::make_unique<StoreWriter>(StoreWriter::Append(a.out, app.count("--commit-every") ? long(a.commit_every) : -1));
+    writer = std::make_unique<StoreWriter>(
+        StoreWriter::Append(a.out, app.count("--commit-every") ? long(a.store.commit_every) : -1));
     std::fprintf(stderr, "appending to %s (%zu tokens)\n", a.out.c_str(), info.tokens);
   } else {
-    encoder.kv_heads = a.kv_heads;
-    encoder.head_dim = a.head_dim;
+    encoder.kv_heads = given.kv_heads;
+    encoder.head_dim = given.head_dim;
     StoreOptions options = tensors ? StoreOptions() : TextStoreOptions(encoder);
     StoreShape& s = options.shape;
-    s.chunk_size = a.chunk_size;
-    s.dtype = ParseDType(a.dtype, "--dtype");
-    s.landmark = ParseLandmarkKind(a.landmark, "--landmark");
-    s.kv_heads = a.kv_heads;
-    s.head_dim = a.head_dim;
+    s.chunk_size = given.chunk_size;
+    s.dtype = given.dtype;
+    s.landmark = given.landmark;
+    s.kv_heads = given.kv_heads;
+    s.head_dim = given.head_dim;
     if (tensors) {  // the shape comes from the keys unless given
       const TensorFile keys = TensorFile::Open(a.keys);
       keys.CheckRank(3, "keys");
@@ -136,17 +141,18 @@ void RunIngest(const CLI::App& app, const IngestArgs& a) {
       if (!app.count("--head-dim")) s.head_dim = keys.shape()[2];
       if (!a.landmarks.empty()) {
         LANDMARK_CHECK_ARG(!app.count("--landmark") || s.landmark == LandmarkKind::kLearned,
-                           "ingest: --landmarks gives learned landmarks; --landmark " + a.landmark + " disagrees");
+                           "ingest: --landmarks gives learned landmarks; --landmark " + std::string(Name(given.landmark)) +
+                               " disagrees");
         s.landmark = LandmarkKind::kLearned;
         const TensorFile l = TensorFile::Open(a.landmarks);
         l.CheckRank(3, "landmarks");
-        s.landmark_heads = a.landmark_heads ? a.landmark_heads : l.shape()[1];
-        s.landmark_dim = a.landmark_dim ? a.landmark_dim : l.shape()[2];
+        s.landmark_heads = given.landmark_heads ? given.landmark_heads : l.shape()[1];
+        s.landmark_dim = given.landmark_dim ? given.landmark_dim : l.shape()[2];
       }
       options.metadata["source"] = a.keys;
     }
-    options.commit_every = a.commit_every;
-    options.segment_bytes = ParseByteSize(a.segment_size, "--segment-size");
+    options.commit_every = a.store.commit_every;
+    options.segment_bytes = a.store.segment_bytes;
     if (a.shards > 0) shard_options = options;
     else writer = std::make_unique<StoreWriter>(StoreWriter::Create(a.out, options));
   }
@@ -261,17 +267,10 @@ void AddStoreCommands(CLI::App& app) {
   ingest->add_option("--keys", a->keys, "Keys [n, kv_heads, d]: K.npy or file.safetensors[:NAME]");
   ingest->add_option("--values", a->values, "Values, shaped like the keys");
   ingest->add_option("--landmarks", a->landmarks, "Learned landmarks [chunks, heads, R] (.npy/.safetensors)");
-  ingest->add_option("--chunk-size", a->chunk_size, "Tokens per chunk (S)")->capture_default_str();
-  ingest->add_option("--dtype", a->dtype, "Storage dtype: f32, f16, bf16")->capture_default_str();
-  ingest->add_option("--landmark", a->landmark, "Landmark kind: mean, minmax, learned")->capture_default_str();
-  ingest->add_option("--landmark-heads", a->landmark_heads, "Learned landmarks: retrieval heads (default: from the file)");
-  ingest->add_option("--landmark-dim", a->landmark_dim, "Learned landmarks: dim R (default: from the file)");
-  ingest->add_option("--kv-heads", a->kv_heads, "Text: kv heads of the encoder (tensors: from the keys)")->capture_default_str();
-  ingest->add_option("--head-dim", a->head_dim, "Text: head dim of the encoder (tensors: from the keys)")->capture_default_str();
-  ingest->add_option("--seed", a->seed, "Text: the hashing encoder's seed");
-  ingest->add_option("--bigram-weight", a->bigram_weight, "Text: weight of the bigram term in keys")->capture_default_str();
-  ingest->add_option("--commit-every", a->commit_every, "Chunks between commits")->capture_default_str();
-  ingest->add_option("--segment-size", a->segment_size, "KV file roll-over size")->capture_default_str();
+  // --chunk-size, --dtype, --landmark, --landmark-heads/-dim (learned: default from the file), --kv-heads,
+  // --head-dim (tensors: from the keys), --commit-every, --segment-size; text: --seed, --bigram-weight.
+  AddFieldOptions(*ingest, StoreFields(), a->store);
+  AddFieldOptions(*ingest, EncoderFields(), a->encoder);
   ingest->add_option("--shards", a->shards, "Split --keys/--values into N shards of whole chunks, PREFIX/shard-NNNNN "
                                             "(for `mpirun -np N landmark query --sharded PREFIX`)");
   ingest->add_flag("--force", a->force, "Text: add a file even when the store already holds its content");

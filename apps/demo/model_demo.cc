@@ -15,6 +15,7 @@
 
 #include "landmark/error.h"
 #include "apps/demo/passkey_demo.h"
+#include "src/core/enum_names.h"
 
 namespace landmark::demo {
 namespace {
@@ -50,21 +51,11 @@ std::string NeedleQuestion(uint32_t vault, bool multi) {
   return s;
 }
 
-ModelTask ParseModelTask(const std::string& name) {
-  if (name == "single") return ModelTask::kSingle;
-  if (name == "multikey") return ModelTask::kMultiKey;
-  if (name == "multivalue") return ModelTask::kMultiValue;
-  LANDMARK_THROW("task '" + name + "' is not single, multikey or multivalue");
-}
+constexpr EnumName<ModelTask> kModelTaskNames[] = {
+    {ModelTask::kSingle, "single"}, {ModelTask::kMultiKey, "multikey"}, {ModelTask::kMultiValue, "multivalue"}};
 
-const char* Name(ModelTask task) {
-  switch (task) {
-    case ModelTask::kSingle: return "single";
-    case ModelTask::kMultiKey: return "multikey";
-    case ModelTask::kMultiValue: return "multivalue";
-  }
-  return "?";
-}
+ModelTask ParseModelTask(const std::string& name) { return ParseIn(kModelTaskNames, name, "task"); }
+const char* Name(ModelTask task) { return NameIn(kModelTaskNames, task); }
 
 std::string LoadFillerText(const std::string& path_in) {
   const std::string path = path_in.empty() ? FindShippedFile("train/data/heldout.txt.gz") : path_in;

@@ -6,17 +6,9 @@
 // naming the file, the section and the key. A [cross_decoder] section is
 // left to the cross-decoder's reader (cross_decoder.h).
 //
-//   [model]     q_heads, kv_heads, head_dim
-//   [store]     chunk_size, dtype ("f32"|"f16"|"bf16"), landmark ("mean"|"minmax"|"learned"),
-//               landmark_heads, landmark_dim, commit_every, segment_size (bytes, or "1G")
-//   [encoder]   seed, bigram_weight, temperature        (the hashing text encoder)
-//   [retrieval] top_k, fusion ("joint"|"hsa"), weights ("softmax"|"stickbreaking"),
-//               softmax_off_by_one, window (tokens), sink_chunks, prefetch
-//   [prefill]   policy ("dense"|"flashprefill"|"dma"), block
-//   [prefill.flashprefill] threshold ("delta"|"alpha"), delta, alpha, vertical_fraction, slash_count
-//   [prefill.dma]          importance ("vnorm"|"qk"), sparsity, window (blocks), stride,
-//                          dilation, dilated_count
-//   [runtime]   threads (0: all CPUs), device ("auto"|"cpu"|"cuda": retrieval and prefill)
+// The keys, their types, ranges, defaults and command-line flags:
+// configs/README.md (`landmark config --doc`), generated from the tables of
+// fields that every reader of options shares (src/config/fields.h).
 #pragma once
 
 #include <cstddef>

@@ -142,6 +142,14 @@ LANDMARK_API void landmark_store_options_init(landmark_store_options* options);
 /* Fields the preset sets ([model] kv_heads/head_dim, [store], [encoder]). */
 LANDMARK_API landmark_status landmark_config_store_options(const landmark_config* config,
                                                            landmark_store_options* options);
+/* Sets one option by its preset key (configs/README.md; `landmark config`
+ * lists them), e.g. "store.chunk_size", or by the key's last part when that
+ * is unique ("chunk_size"); `value` as the preset writes it ("64", "bf16",
+ * "1G"), checked as in a preset. The landmark_*_options_set functions fail
+ * with LANDMARK_ERROR_INVALID_ARGUMENT naming the key for a bad value, and
+ * for a key the struct does not hold (listing those it does). */
+LANDMARK_API landmark_status landmark_store_options_set(landmark_store_options* options, const char* key,
+                                                        const char* value);
 
 typedef struct landmark_store_info {
   size_t struct_size;
@@ -300,9 +308,13 @@ typedef struct landmark_retriever_options {
   landmark_arena* arena;  /* may be NULL; the retriever keeps a reference */
 } landmark_retriever_options;
 LANDMARK_API void landmark_retriever_options_init(landmark_retriever_options* options);
-/* Fields the preset sets ([model] q_heads, [retriever], [encoder] temperature). */
+/* Fields the preset sets ([model] q_heads, [retrieval], [encoder] temperature, [runtime] device). */
 LANDMARK_API landmark_status landmark_config_retriever_options(const landmark_config* config,
                                                                landmark_retriever_options* options);
+/* One option by its key ("retrieval.top_k", "top_k", "runtime.device"), as
+ * landmark_store_options_set. */
+LANDMARK_API landmark_status landmark_retriever_options_set(landmark_retriever_options* options, const char* key,
+                                                            const char* value);
 
 typedef struct landmark_retriever landmark_retriever;
 /* The retriever keeps the store open (closing the store handle is fine). */
@@ -419,6 +431,10 @@ LANDMARK_API void landmark_prefill_options_init(landmark_prefill_options* option
  * [runtime] device). */
 LANDMARK_API landmark_status landmark_config_prefill_options(const landmark_config* config,
                                                              landmark_prefill_options* options);
+/* One option by its key ("prefill.dma.sparsity", "sparsity", "policy"), as
+ * landmark_store_options_set. */
+LANDMARK_API landmark_status landmark_prefill_options_set(landmark_prefill_options* options, const char* key,
+                                                          const char* value);
 
 typedef struct landmark_prefill_stats {
   size_t blocks;           /* nb = ceil(tokens / block) */

@@ -148,6 +148,7 @@ _signatures = {
     "landmark_config_close": (c_int, [handle]),
     "landmark_store_options_init": (None, [P(StoreOptions)]),
     "landmark_config_store_options": (c_int, [handle, P(StoreOptions)]),
+    "landmark_store_options_set": (c_int, [P(StoreOptions), ctypes.c_char_p, ctypes.c_char_p]),
     "landmark_store_info_init": (None, [P(StoreInfo)]),
     "landmark_store_info_read": (c_int, [ctypes.c_char_p, P(StoreInfo)]),
     "landmark_store_info_json": (c_int, [ctypes.c_char_p, ctypes.c_char_p, size_t, P(size_t)]),
@@ -172,6 +173,7 @@ _signatures = {
     "landmark_store_close": (c_int, [handle]),
     "landmark_retriever_options_init": (None, [P(RetrieverOptions)]),
     "landmark_config_retriever_options": (c_int, [handle, P(RetrieverOptions)]),
+    "landmark_retriever_options_set": (c_int, [P(RetrieverOptions), ctypes.c_char_p, ctypes.c_char_p]),
     "landmark_retriever_create": (c_int, [handle, P(RetrieverOptions), P(handle)]),
     "landmark_retriever_shape": (c_int, [handle, P(size_t), P(size_t), P(size_t), P(size_t)]),
     "landmark_retriever_close": (c_int, [handle]),
@@ -190,6 +192,7 @@ _signatures = {
     "landmark_result_close": (c_int, [handle]),
     "landmark_prefill_options_init": (None, [P(PrefillOptions)]),
     "landmark_config_prefill_options": (c_int, [handle, P(PrefillOptions)]),
+    "landmark_prefill_options_set": (c_int, [P(PrefillOptions), ctypes.c_char_p, ctypes.c_char_p]),
     "landmark_prefill": (c_int, [ctypes.c_void_p, size_t, size_t, size_t, ctypes.c_void_p, ctypes.c_void_p, c_int,
                                  size_t, P(PrefillOptions), ctypes.c_void_p, size_t, ctypes.c_void_p, size_t,
                                  ctypes.c_void_p, size_t, P(PrefillStats)]),
@@ -218,6 +221,17 @@ def choice(table, value, what):
         return table[value]
     except KeyError:
         raise ValueError(f"{what} must be one of {', '.join(table)}, not {value!r}") from None
+
+
+def set_option(function, struct, key, value, what):
+    """Sets option `key` of an options struct through the library's table
+    (landmark_*_options_set: the preset's keys and checks). An unknown key
+    is a TypeError naming `what`, a bad value a ValueError."""
+    text = ("true" if value else "false") if isinstance(value, bool) else str(value)
+    status = getattr(lib, function)(ctypes.byref(struct), key.encode(), text.encode())
+    if status != 0:
+        message = lib.landmark_last_error().decode(errors="replace")
+        raise (TypeError if message.startswith("unknown option") else ValueError)(f"{what}: {message}")
 
 
 def check(status):

@@ -21,11 +21,12 @@ class PrefillResult:
 def prefill(q, k, v, *, policy=None, block=None, config=None, device=None, threads=None, **options):
     """Causal attention of q [L, q_heads, d] over k, v [L, kv_heads, d]
     under a block mask policy ("dense", "flashprefill", "dma"; default:
-    the preset's, else flashprefill). Policy options as keyword arguments:
+    the preset's, else flashprefill). Policy options as keyword arguments,
+    named as the preset keys' last part (configs/README.md, [prefill.*]):
     flashprefill: threshold ("delta"|"alpha"), delta, alpha,
     vertical_fraction, slash_count; dma: importance ("vnorm"|"qk"|"learned"),
-    sparsity, window, stride, dilation, dilated_count, dma_weights
-    [kv_heads, d]. q is read as f32, k and v as f32 or f16: C-contiguous
+    sparsity, window (blocks), stride, dilation, dilated_count, and
+    dma_weights [kv_heads, d] for learned importance. q is read as f32, k and v as f32 or f16: C-contiguous
     arrays of those dtypes are read in place, others are converted (a copy)."""
     q = np.ascontiguousarray(q, dtype=np.float32)
     k, v = np.asarray(k), np.asarray(v)
@@ -47,19 +48,12 @@ def prefill(q, k, v, *, policy=None, block=None, config=None, device=None, threa
         o.device = _lib.choice(_lib.DEVICES, device, "device")
     weights = None
     for key, value in options.items():
-        if key == "threshold":
-            o.threshold_alpha = _lib.choice({"delta": 0, "alpha": 1}, value, "threshold")
-        elif key == "importance":
-            o.importance = _lib.choice(_lib.IMPORTANCES, value, "importance")
-        elif key == "dma_weights":
+        if key == "dma_weights":
             weights = np.ascontiguousarray(value, dtype=np.float32)
             o.dma_weights = weights.ctypes.data_as(ctypes.POINTER(ctypes.c_float))
             o.dma_weights_elements = weights.size
-        elif key in ("delta", "alpha", "vertical_fraction", "slash_count", "sparsity", "window", "stride",
-                     "dilation", "dilated_count"):
-            setattr(o, key, value)
-        else:
-            raise TypeError(f"prefill: unknown option '{key}'")
+        else:  # a prefill option as presets name it, by its key's last part (configs/README.md)
+            _lib.set_option("landmark_prefill_options_set", o, key, value, "prefill")
     arena = _lib.arena_for(threads, config)
     if arena is not None:
         o.arena = arena.handle

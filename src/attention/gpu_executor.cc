@@ -55,7 +55,7 @@ GpuExecutor::GpuExecutor(const RetrievalContext& ctx) : ctx_(ctx) {
   const bool fits = kv_device_bytes < cuda->FreeMemory(0) / 2;
   const GpuKv kv = ctx.config.gpu_kv;
   LANDMARK_CHECK_ARG(kv != GpuKv::kResident || fits,
-                     "retriever: --gpu-kv resident: the store's K/V (" + std::to_string(kv_device_bytes >> 20) +
+                     "retriever: gpu_kv resident: the store's K/V (" + std::to_string(kv_device_bytes >> 20) +
                          " MiB) does not fit in half of the GPU's free memory");
   options.placement = kv == GpuKv::kResident || (kv == GpuKv::kAuto && fits) ? backend::KvPlacement::kResident
                                                                                : backend::KvPlacement::kStream;

@@ -26,32 +26,6 @@
 
 namespace landmark {
 
-const char* Name(GpuKv placement) {
-  return placement == GpuKv::kAuto ? "auto" : placement == GpuKv::kResident ? "resident" : "stream";
-}
-
-GpuKv ParseGpuKv(const std::string& name) {
-  for (GpuKv p : {GpuKv::kAuto, GpuKv::kResident, GpuKv::kStream}) {
-    if (name == Name(p)) return p;
-  }
-  LANDMARK_THROW("--gpu-kv: unknown placement '" + name + "' (expected auto, resident or stream)");
-}
-
-const char* Name(Fusion fusion) { return fusion == Fusion::kJoint ? "joint" : "hsa"; }
-const char* Name(RetrievalWeights w) { return w == RetrievalWeights::kSoftmax ? "softmax" : "stickbreaking"; }
-
-Fusion ParseFusion(const std::string& name) {
-  if (name == "joint") return Fusion::kJoint;
-  if (name == "hsa") return Fusion::kHsa;
-  LANDMARK_THROW("--fusion: unknown fusion '" + name + "' (expected joint or hsa)");
-}
-
-RetrievalWeights ParseRetrievalWeights(const std::string& name) {
-  if (name == "softmax") return RetrievalWeights::kSoftmax;
-  if (name == "stickbreaking") return RetrievalWeights::kStickBreaking;
-  LANDMARK_THROW("--weights: unknown weights '" + name + "' (expected softmax or stickbreaking)");
-}
-
 struct Retriever::Impl {
   RetrievalContext ctx;
   LandmarkScorer scorer;

@@ -106,29 +106,13 @@ Loaded& State() {
 
 }  // namespace
 
-const char* Name(Device device) {
-  switch (device) {
-    case Device::kAuto: return "auto";
-    case Device::kCpu: return "cpu";
-    case Device::kCuda: return "cuda";
-  }
-  return "?";
-}
-
-Device ParseDevice(std::string_view name) {
-  for (Device d : {Device::kAuto, Device::kCpu, Device::kCuda}) {
-    if (name == Name(d)) return d;
-  }
-  LANDMARK_THROW("--device: unknown device '" + std::string(name) + "' (expected auto, cpu or cuda)");
-}
-
 const DeviceReport& Devices() { return State().report; }
 
 Device ResolveDevice(Device requested) {
   if (requested == Device::kCpu) return Device::kCpu;
   const DeviceReport& r = Devices();
   if (requested == Device::kAuto) return r.auto_choice;
-  LANDMARK_CHECK_ARG(r.auto_choice == Device::kCuda, "--device cuda: CUDA is not available: " + r.cuda_status);
+  LANDMARK_CHECK_ARG(r.auto_choice == Device::kCuda, "device cuda: CUDA is not available: " + r.cuda_status);
   return Device::kCuda;
 }
 

@@ -10,11 +10,14 @@
 #include <cstring>
 #include <memory>
 #include <optional>
+#include <span>
+#include <string_view>
 #include <string>
 #include <utility>
 #include <vector>
 
 #include "landmark/config.h"
+#include "src/config/fields.h"
 #include "landmark/encoder.h"
 #include "landmark/text_index.h"
 #include "landmark/error.h"
@@ -104,6 +107,42 @@ void CopyOut(const std::string& text, char* buffer, size_t capacity, size_t* len
 // A landmark_device value (as Raw gives it) as a Device.
 Device DeviceFromC(int device, const char* what);
 landmark_device ToC(Device device);
+
+// The options setters (landmark_*_options_set) and the preset fills: a key
+// through the tables of fields (src/config/fields.h) onto C++ options that
+// the caller built from the C struct and writes back to it.
+template <class T>
+struct FieldTarget {
+  std::span<const Field<T>> fields;
+  T& options;
+};
+// Sets option `name` (a key, or its unique last part) in the first target
+// that has it; true if one did. None did: a Failure listing every key when
+// `must_exist`, else false.
+template <class... T>
+bool SetOption(std::string_view name, const std::string& value, bool must_exist, FieldTarget<T>... targets) {
+  bool done = false;
+  auto one = [&](auto& target) {
+    if (done) return;
+    if (const auto* f = FindField(target.fields, name)) {
+      As(LANDMARK_ERROR_INVALID_ARGUMENT, [&] { SetField(*f, target.options, value, f->key); });
+      done = true;
+    }
+  };
+  (one(targets), ...);
+  if (!done && must_exist) {
+    std::vector<std::string> keys;
+    (..., [&] { for (const auto& f : targets.fields) keys.push_back(f.key); }());
+    Fail(LANDMARK_ERROR_INVALID_ARGUMENT, UnknownOption(name, keys));
+  }
+  return done;
+}
+// A C options struct given to a setter: not NULL, filled by its _init.
+template <class T>
+T& MutableOptions(T* options, const char* what) {
+  Options(static_cast<const T*>(options), what);
+  return *options;
+}
 
 // a·b·c elements, refusing sizes that overflow (a caller's garbage, not a shape).
 inline size_t Elements(size_t a, size_t b, size_t c, const char* what) {

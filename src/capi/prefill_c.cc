@@ -8,51 +8,85 @@
 using namespace landmark;
 using namespace landmark::capi;
 
+namespace landmark::capi {
+namespace {
+
+// The C options from the prefill's (the fields the struct holds).
+void ToC(const SparsePrefillOptions& p, landmark_prefill_options& o) {
+  o.policy = landmark_prefill_policy(int(p.policy));
+  o.block = p.block;
+  o.threshold_alpha = p.flashprefill.threshold == FlashPrefillOptions::Threshold::kAlpha;
+  o.delta = p.flashprefill.delta;
+  o.alpha = p.flashprefill.alpha;
+  o.vertical_fraction = p.flashprefill.vertical_fraction;
+  o.slash_count = p.flashprefill.slash_count;
+  o.importance = int(p.dma.importance);
+  o.sparsity = p.dma.sparsity;
+  o.window = p.dma.window;
+  o.stride = p.dma.stride;
+  o.dilation = p.dma.dilation;
+  o.dilated_count = p.dma.dilated_count;
+  o.device = capi::ToC(p.device);
+}
+
+// The prefill's options from the C ones (enums checked; not the weights).
+SparsePrefillOptions OptionsOf(const landmark_prefill_options& o) {
+  const int policy = Raw(o.policy);
+  if (policy < LANDMARK_PREFILL_DENSE || policy > LANDMARK_PREFILL_DMA) {
+    Fail(LANDMARK_ERROR_INVALID_ARGUMENT, "options.policy: unknown policy " + std::to_string(policy));
+  }
+  if (o.importance < 0 || o.importance > 2) {
+    Fail(LANDMARK_ERROR_INVALID_ARGUMENT, "options.importance must be 0 (vnorm), 1 (qk) or 2 (learned)");
+  }
+  SparsePrefillOptions p;
+  p.policy = PrefillPolicy(policy);
+  p.block = o.block;
+  p.flashprefill.threshold =
+      o.threshold_alpha ? FlashPrefillOptions::Threshold::kAlpha : FlashPrefillOptions::Threshold::kDelta;
+  p.flashprefill.delta = o.delta;
+  p.flashprefill.alpha = o.alpha;
+  p.flashprefill.vertical_fraction = o.vertical_fraction;
+  p.flashprefill.slash_count = o.slash_count;
+  p.dma.importance = DmaOptions::Importance(o.importance);
+  p.dma.sparsity = o.sparsity;
+  p.dma.window = o.window;
+  p.dma.stride = o.stride;
+  p.dma.dilation = o.dilation;
+  p.dma.dilated_count = o.dilated_count;
+  p.device = DeviceFromC(Raw(o.device), "options.device");
+  return p;
+}
+
+bool SetPrefillOption(landmark_prefill_options& o, std::string_view key, const std::string& value, bool must_exist) {
+  SparsePrefillOptions p = OptionsOf(o);
+  if (!SetOption(key, value, must_exist, FieldTarget<SparsePrefillOptions>{PrefillFields(), p})) return false;
+  ToC(p, o);
+  return true;
+}
+
+}  // namespace
+}  // namespace landmark::capi
+
 extern "C" {
 
 void landmark_prefill_options_init(landmark_prefill_options* options) {
   if (!options) return;
-  const SparsePrefillOptions d;
   *options = landmark_prefill_options{};
   options->struct_size = sizeof(*options);
-  options->policy = LANDMARK_PREFILL_FLASHPREFILL;
-  options->block = d.block;
-  options->threshold_alpha = 0;
-  options->delta = d.flashprefill.delta;
-  options->alpha = d.flashprefill.alpha;
-  options->vertical_fraction = d.flashprefill.vertical_fraction;
-  options->slash_count = d.flashprefill.slash_count;
-  options->importance = 0;
-  options->sparsity = d.dma.sparsity;
-  options->window = d.dma.window;
-  options->stride = d.dma.stride;
-  options->dilation = d.dma.dilation;
-  options->dilated_count = d.dma.dilated_count;
-  options->device = ToC(d.device);
+  ToC(SparsePrefillOptions(), *options);
+}
+
+landmark_status landmark_prefill_options_set(landmark_prefill_options* options, const char* key, const char* value) {
+  return Guard(LANDMARK_ERROR_INVALID_ARGUMENT, [&] {
+    SetPrefillOption(MutableOptions(options, "options"), Str(key, "key"), Str(value, "value"), true);
+  });
 }
 
 landmark_status landmark_config_prefill_options(const landmark_config* config, landmark_prefill_options* options) {
   return Guard(LANDMARK_ERROR_CONFIG, [&] {
     const auto object = Get<ConfigObject>(config, "config");
-    Options(options, "options");
-    const Config& c = object->config;
-    const SparsePrefillOptions& p = c.prefill;
-    landmark_prefill_options& o = *options;
-    if (c.has("prefill.policy")) o.policy = landmark_prefill_policy(int(p.policy));
-    if (c.has("prefill.block")) o.block = p.block;
-    if (c.has("prefill.flashprefill.threshold"))
-      o.threshold_alpha = p.flashprefill.threshold == FlashPrefillOptions::Threshold::kAlpha;
-    if (c.has("prefill.flashprefill.delta")) o.delta = p.flashprefill.delta;
-    if (c.has("prefill.flashprefill.alpha")) o.alpha = p.flashprefill.alpha;
-    if (c.has("prefill.flashprefill.vertical_fraction")) o.vertical_fraction = p.flashprefill.vertical_fraction;
-    if (c.has("prefill.flashprefill.slash_count")) o.slash_count = p.flashprefill.slash_count;
-    if (c.has("prefill.dma.importance")) o.importance = int(p.dma.importance);
-    if (c.has("prefill.dma.sparsity")) o.sparsity = p.dma.sparsity;
-    if (c.has("prefill.dma.window")) o.window = p.dma.window;
-    if (c.has("prefill.dma.stride")) o.stride = p.dma.stride;
-    if (c.has("prefill.dma.dilation")) o.dilation = p.dma.dilation;
-    if (c.has("prefill.dma.dilated_count")) o.dilated_count = p.dma.dilated_count;
-    if (c.has("runtime.device")) o.device = ToC(p.device);
+    landmark_prefill_options& o = MutableOptions(options, "options");
+    for (const auto& [key, value] : object->config.values) SetPrefillOption(o, key, value, false);
   });
 }
 
@@ -75,11 +109,7 @@ landmark_status landmark_prefill(const float* q, size_t tokens, size_t q_heads, 
           std::to_string(kv_heads) + "), head_dim (" + std::to_string(head_dim) + ") > 0");
     }
     if (o.block == 0) bad("options.block must be > 0");
-    const int policy = Raw(o.policy);
-    if (policy < LANDMARK_PREFILL_DENSE || policy > LANDMARK_PREFILL_DMA) {
-      bad("options.policy: unknown policy " + std::to_string(policy));
-    }
-    if (o.importance < 0 || o.importance > 2) bad("options.importance must be 0 (vnorm), 1 (qk) or 2 (learned)");
+    SparsePrefillOptions p = OptionsOf(o);
     const DType dtype = DTypeFromC(Raw(kv_dtype), "kv_dtype");
     const size_t nb = tokens / o.block + (tokens % o.block != 0);
     auto expect = [&](size_t given, size_t expected, const char* what) {
@@ -91,22 +121,6 @@ landmark_status landmark_prefill(const float* q, size_t tokens, size_t q_heads, 
     Elements(tokens, kv_heads, head_dim, "k");
     if (lse) expect(lse_elements, Elements(tokens, q_heads, 1, "lse"), "lse [tokens][q_heads]");
     if (mask) expect(mask_elements, Elements(kv_heads, nb, nb, "mask"), "mask [kv_heads][blocks][blocks]");
-    SparsePrefillOptions p;
-    p.policy = PrefillPolicy(policy);
-    p.block = o.block;
-    p.flashprefill.threshold = o.threshold_alpha ? FlashPrefillOptions::Threshold::kAlpha
-                                                 : FlashPrefillOptions::Threshold::kDelta;
-    p.flashprefill.delta = o.delta;
-    p.flashprefill.alpha = o.alpha;
-    p.flashprefill.vertical_fraction = o.vertical_fraction;
-    p.flashprefill.slash_count = o.slash_count;
-    p.dma.importance = DmaOptions::Importance(o.importance);
-    p.dma.sparsity = o.sparsity;
-    p.dma.window = o.window;
-    p.dma.stride = o.stride;
-    p.dma.dilation = o.dilation;
-    p.dma.dilated_count = o.dilated_count;
-    p.device = DeviceFromC(Raw(o.device), "options.device");
     if (p.dma.importance == DmaOptions::Importance::kLearned) {
       NotNull(o.dma_weights, "options.dma_weights");
       expect(o.dma_weights_elements, kv_heads * head_dim, "options.dma_weights [kv_heads][head_dim]");

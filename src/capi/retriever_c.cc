@@ -63,6 +63,19 @@ void Run(const RetrieverObject& r, const std::vector<RetrievalQuery>& queries, l
   *result = Add<ResultObject, landmark_result>(object);
 }
 
+// The C options from the engine's settings (the fields the struct holds).
+void ToC(const RetrieverConfig& r, landmark_retriever_options& o) {
+  o.q_heads = r.q_heads;
+  o.top_k = r.top_k;
+  o.fusion = landmark_fusion(int(r.fusion));
+  o.weights = landmark_weights(int(r.weights));
+  o.softmax_off_by_one = r.softmax_off_by_one;
+  o.window = r.window;
+  o.sink_chunks = r.sink_chunks;
+  o.prefetch = r.prefetch;
+  o.device = capi::ToC(r.device);
+}
+
 // The engine's settings from the C options (fusion and weights checked).
 RetrieverConfig ConfigOf(const landmark_retriever_options& o) {
   const int fusion = Raw(o.fusion), weights = Raw(o.weights);
@@ -104,6 +117,20 @@ void Finish(RetrieverObject& object, const landmark_retriever_options& o, const 
   }
 }
 
+// Option `key` of the C options through the tables (landmark_retriever_options_set).
+bool SetRetrieverOption(landmark_retriever_options& o, std::string_view key, const std::string& value, bool must_exist) {
+  RetrieverConfig r = ConfigOf(o);
+  Config text;
+  text.temperature = o.temperature;
+  if (!SetOption(key, value, must_exist, FieldTarget<RetrieverConfig>{RetrievalFields(), r},
+                 FieldTarget<Config>{TextQueryFields(), text})) {
+    return false;
+  }
+  ToC(r, o);
+  o.temperature = text.temperature;
+  return true;
+}
+
 }  // namespace
 }  // namespace landmark::capi
 
@@ -114,38 +141,23 @@ extern "C" {
 
 void landmark_retriever_options_init(landmark_retriever_options* options) {
   if (!options) return;
-  const RetrieverConfig d;
   *options = landmark_retriever_options{};
   options->struct_size = sizeof(*options);
-  options->q_heads = d.q_heads;
-  options->top_k = d.top_k;
-  options->fusion = LANDMARK_FUSION_JOINT;
-  options->weights = LANDMARK_WEIGHTS_SOFTMAX;
-  options->softmax_off_by_one = d.softmax_off_by_one;
-  options->window = d.window;
-  options->sink_chunks = d.sink_chunks;
-  options->prefetch = d.prefetch;
+  ToC(RetrieverConfig(), *options);
   options->temperature = Config().temperature;
-  options->device = ToC(d.device);
+}
+
+landmark_status landmark_retriever_options_set(landmark_retriever_options* options, const char* key, const char* value) {
+  return Guard(LANDMARK_ERROR_INVALID_ARGUMENT, [&] {
+    SetRetrieverOption(MutableOptions(options, "options"), Str(key, "key"), Str(value, "value"), true);
+  });
 }
 
 landmark_status landmark_config_retriever_options(const landmark_config* config, landmark_retriever_options* options) {
   return Guard(LANDMARK_ERROR_CONFIG, [&] {
     const auto object = Get<ConfigObject>(config, "config");
-    Options(options, "options");
-    const Config& c = object->config;
-    const RetrieverConfig& r = c.retriever;
-    landmark_retriever_options& o = *options;
-    if (c.has("model.q_heads")) o.q_heads = r.q_heads;
-    if (c.has("retrieval.top_k")) o.top_k = r.top_k;
-    if (c.has("retrieval.fusion")) o.fusion = landmark_fusion(int(r.fusion));
-    if (c.has("retrieval.weights")) o.weights = landmark_weights(int(r.weights));
-    if (c.has("retrieval.softmax_off_by_one")) o.softmax_off_by_one = r.softmax_off_by_one;
-    if (c.has("retrieval.window")) o.window = r.window;
-    if (c.has("retrieval.sink_chunks")) o.sink_chunks = r.sink_chunks;
-    if (c.has("retrieval.prefetch")) o.prefetch = r.prefetch;
-    if (c.has("encoder.temperature")) o.temperature = c.temperature;
-    if (c.has("runtime.device")) o.device = ToC(r.device);
+    landmark_retriever_options& o = MutableOptions(options, "options");
+    for (const auto& [key, value] : object->config.values) SetRetrieverOption(o, key, value, false);
   });
 }
 

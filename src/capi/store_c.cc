@@ -16,8 +16,9 @@ namespace {
 
 landmark_dtype ToC(DType t) { return t == DType::kF32 ? LANDMARK_F32 : t == DType::kF16 ? LANDMARK_F16 : LANDMARK_BF16; }
 
-void ToC(const StoreInfo& i, landmark_store_info& out) {
-  const StoreShape& s = i.shape;
+// The shape's fields of a C struct that has them (store info, store options).
+template <class C>
+void ShapeToC(const StoreShape& s, C& out) {
   out.chunk_size = s.chunk_size;
   out.kv_heads = s.kv_heads;
   out.head_dim = s.head_dim;
@@ -25,6 +26,10 @@ void ToC(const StoreInfo& i, landmark_store_info& out) {
   out.landmark = landmark_landmark_kind(int(s.landmark));
   out.landmark_heads = s.landmark_heads;
   out.landmark_dim = s.landmark_dim;
+}
+
+void ToC(const StoreInfo& i, landmark_store_info& out) {
+  ShapeToC(i.shape, out);
   out.commit = i.commit;
   out.chunks = i.chunks;
   out.tokens = i.tokens;
@@ -47,7 +52,8 @@ landmark_store_info& InfoOut(landmark_store_info* info) {
   return out;
 }
 
-StoreOptions FromC(const landmark_store_options& o) {
+// The store's options from the C ones (dtype and landmark checked, the shape not).
+StoreOptions OptionsOf(const landmark_store_options& o) {
   StoreOptions options;
   StoreShape& s = options.shape;
   s.chunk_size = o.chunk_size;
@@ -59,8 +65,22 @@ StoreOptions FromC(const landmark_store_options& o) {
   s.landmark_dim = o.landmark_dim;
   options.commit_every = o.commit_every;
   options.segment_bytes = o.segment_bytes;
-  As(LANDMARK_ERROR_INVALID_ARGUMENT, [&] { s.Validate(); });
   return options;
+}
+
+StoreOptions FromC(const landmark_store_options& o) {
+  StoreOptions options = OptionsOf(o);
+  As(LANDMARK_ERROR_INVALID_ARGUMENT, [&] { options.shape.Validate(); });
+  return options;
+}
+
+// The C options from the store's and the text encoder's (the fields the struct holds).
+void ToC(const StoreOptions& options, const HashingEncoderOptions& e, landmark_store_options& o) {
+  ShapeToC(options.shape, o);
+  o.commit_every = options.commit_every;
+  o.segment_bytes = options.segment_bytes;
+  o.encoder_seed = e.seed;
+  o.bigram_weight = e.bigram_weight;
 }
 
 HashingEncoderOptions EncoderOf(const landmark_store_options& o) {
@@ -70,6 +90,17 @@ HashingEncoderOptions EncoderOf(const landmark_store_options& o) {
   e.seed = o.encoder_seed;
   e.bigram_weight = o.bigram_weight;
   return e;
+}
+
+bool SetStoreOption(landmark_store_options& o, std::string_view key, const std::string& value, bool must_exist) {
+  StoreOptions store = OptionsOf(o);
+  HashingEncoderOptions encoder = EncoderOf(o);
+  if (!SetOption(key, value, must_exist, FieldTarget<StoreOptions>{StoreFields(), store},
+                 FieldTarget<HashingEncoderOptions>{EncoderFields(), encoder})) {
+    return false;
+  }
+  ToC(store, encoder, o);
+  return true;
 }
 
 // Ingest options and the progress bridge (a callback's "stop" ends the ingest).
@@ -140,39 +171,22 @@ landmark_status landmark_config_close(landmark_config* config) {
 
 void landmark_store_options_init(landmark_store_options* options) {
   if (!options) return;
-  const StoreOptions d;
-  const HashingEncoderOptions e;
   *options = landmark_store_options{};
   options->struct_size = sizeof(*options);
-  options->chunk_size = d.shape.chunk_size;
-  options->kv_heads = d.shape.kv_heads;
-  options->head_dim = d.shape.head_dim;
-  options->dtype = ToC(d.shape.dtype);
-  options->landmark = landmark_landmark_kind(int(d.shape.landmark));
-  options->commit_every = d.commit_every;
-  options->segment_bytes = d.segment_bytes;
-  options->encoder_seed = e.seed;
-  options->bigram_weight = e.bigram_weight;
+  ToC(StoreOptions(), HashingEncoderOptions(), *options);
+}
+
+landmark_status landmark_store_options_set(landmark_store_options* options, const char* key, const char* value) {
+  return Guard(LANDMARK_ERROR_INVALID_ARGUMENT, [&] {
+    SetStoreOption(MutableOptions(options, "options"), Str(key, "key"), Str(value, "value"), true);
+  });
 }
 
 landmark_status landmark_config_store_options(const landmark_config* config, landmark_store_options* options) {
   return Guard(LANDMARK_ERROR_CONFIG, [&] {
     const auto object = Get<ConfigObject>(config, "config");
-    Options(options, "options");
-    const Config& c = object->config;
-    const StoreShape& s = c.store.shape;
-    landmark_store_options& o = *options;
-    if (c.has("model.kv_heads")) o.kv_heads = s.kv_heads;
-    if (c.has("model.head_dim")) o.head_dim = s.head_dim;
-    if (c.has("store.chunk_size")) o.chunk_size = s.chunk_size;
-    if (c.has("store.dtype")) o.dtype = ToC(s.dtype);
-    if (c.has("store.landmark")) o.landmark = landmark_landmark_kind(int(s.landmark));
-    if (c.has("store.landmark_heads")) o.landmark_heads = s.landmark_heads;
-    if (c.has("store.landmark_dim")) o.landmark_dim = s.landmark_dim;
-    if (c.has("store.commit_every")) o.commit_every = c.store.commit_every;
-    if (c.has("store.segment_size")) o.segment_bytes = c.store.segment_bytes;
-    if (c.has("encoder.seed")) o.encoder_seed = c.encoder.seed;
-    if (c.has("encoder.bigram_weight")) o.bigram_weight = c.encoder.bigram_weight;
+    landmark_store_options& o = MutableOptions(options, "options");
+    for (const auto& [key, value] : object->config.values) SetStoreOption(o, key, value, false);
   });
 }
 

@@ -1,154 +1,142 @@
 // Presets read with toml++ through the strict section reader
-// (src/core/toml_reader.h): every key typed and known, each one the file
-// sets also recorded as command-line text for `--config`.
+// (src/core/toml_reader.h), the sections and keys from the tables of fields
+// (src/config/fields.h): every key typed and known, each one the file sets
+// also recorded as command-line text for `--config`.
 #include "landmark/config.h"
 
-#include <charconv>
+#include <algorithm>
 #include <cmath>
 #include <fstream>
+#include <map>
 #include <sstream>
+#include <vector>
 
 #include "landmark/error.h"
+#include "src/config/field_makers.h"
+#include "src/config/fields.h"
 #include "src/core/toml_reader.h"
 
 namespace landmark {
 namespace {
 
-// A section whose reads also record "section.key" -> the value as text.
-class Section {
- public:
-  Section(const toml::table* table, const std::string& source, const std::string& name,
-          std::vector<std::string> keys, Config& config)
-      : s_(table, source, name, std::move(keys)), name_(name), config_(config) {}
+using field_makers::ShortestText;
 
-  size_t Count(const std::string& key, size_t fallback) { return Record(key, s_.UInt(key, fallback)); }
-  double Number(const std::string& key, double fallback) {
-    const double value = s_.Number(key, fallback);
-    if (!std::isfinite(value)) s_.Fail(key, "expected a finite number");
-    return Record(key, value);
-  }
-  bool Bool(const std::string& key, bool fallback) { return Record(key, s_.Bool(key, fallback)); }
-  std::string Text(const std::string& key, const std::string& fallback) { return Record(key, s_.String(key, fallback)); }
-  // A value a library parser checks: its error names the key.
-  template <class Parse>
-  auto Parsed(const std::string& key, const std::string& fallback, Parse parse) {
-    const std::string text = Text(key, fallback);
-    try {
-      return parse(text);
-    } catch (const Error& e) {
-      s_.Fail(key, e.what());
+std::string_view SectionOf(std::string_view key) { return key.substr(0, key.rfind('.')); }
+std::string_view LeafOf(std::string_view key) { return key.substr(key.rfind('.') + 1); }
+
+// The preset's sections, [a] and [a.b], each a strict reader of the keys
+// and sub-tables the fields give it.
+class Sections {
+ public:
+  Sections(const toml::table& root, const std::string& source) {
+    std::vector<std::string> paths;  // in order of first appearance
+    std::map<std::string, std::vector<std::string>> children;
+    auto add_child = [&](const std::string& parent, const std::string& child) {
+      auto& list = children[parent];
+      if (std::find(list.begin(), list.end(), child) == list.end()) list.push_back(child);
+    };
+    for (const FieldInfo& f : AllFields()) {
+      const std::string section(SectionOf(f.key));
+      for (size_t dot = section.find('.'); dot != std::string::npos; dot = section.find('.', dot + 1)) {
+        add_child(section.substr(0, dot), section.substr(dot + 1, section.find('.', dot + 1) - dot - 1));
+      }
+      add_child(section, std::string(LeafOf(f.key)));
+      for (size_t end = 0; end != std::string::npos;) {
+        end = section.find('.', end + 1);
+        const std::string path = section.substr(0, end);
+        if (std::find(paths.begin(), paths.end(), path) == paths.end()) paths.push_back(path);
+      }
+    }
+    for (const std::string& path : paths) {
+      const size_t dot = path.rfind('.');
+      const toml::table* table = nullptr;
+      if (dot == std::string::npos) {
+        table = root[path].as_table();
+      } else {
+        TomlSection& parent = sections_.at(path.substr(0, dot));
+        const std::string child = path.substr(dot + 1);
+        const toml::node* n = parent.Node(child);
+        if (n && !n->is_table()) parent.Fail(child, "expected a [" + path + "] table");
+        table = n ? n->as_table() : nullptr;
+      }
+      sections_.emplace(path, TomlSection(table, source, path, children[path]));
     }
   }
-  // A [section.sub] table inside this one (absent: null).
-  const toml::table* Table(const std::string& key) {
-    const toml::node* n = s_.Node(key);
-    if (n && !n->is_table()) s_.Fail(key, "expected a [" + name_ + "." + key + "] table");
-    return n ? n->as_table() : nullptr;
+
+  // Sets `options` from every field of `fields` the file holds; records
+  // each as text in `values`.
+  template <class T>
+  void Read(std::span<const Field<T>> fields, T& options, std::map<std::string, std::string>& values) {
+    for (const Field<T>& f : fields) {
+      TomlSection& s = sections_.at(std::string(SectionOf(f.key)));
+      const std::string leaf(LeafOf(f.key));
+      if (!s.Has(leaf)) continue;
+      const std::string text = Text(s, leaf, f.type);
+      try {
+        f.set(f, options, text);
+      } catch (const Error& e) {
+        s.Fail(leaf, e.what());
+      }
+      values[f.key] = text;
+    }
   }
-  TomlSection& reader() { return s_; }
+
+  TomlSection& at(const std::string& path) { return sections_.at(path); }
 
  private:
-  template <class T>
-  T Record(const std::string& key, T value) {
-    if (!s_.Has(key)) return value;
-    std::string text;
-    if constexpr (std::is_same_v<T, bool>) {
-      text = value ? "true" : "false";
-    } else if constexpr (std::is_same_v<T, std::string>) {
-      text = value;
-    } else {  // the shortest text that reads back as the same number
-      char buffer[64];
-      text.assign(buffer, std::to_chars(buffer, buffer + sizeof(buffer), value).ptr);
+  // The value as command-line text, its TOML type checked.
+  static std::string Text(TomlSection& s, const std::string& key, FieldType type) {
+    switch (type) {
+      case FieldType::kCount: return std::to_string(s.UInt(key, 0));
+      case FieldType::kReal: {
+        const double value = s.Number(key, 0);
+        if (!std::isfinite(value)) s.Fail(key, "expected a finite number");
+        return ShortestText(value);
+      }
+      case FieldType::kBool: return s.Bool(key, false) ? "true" : "false";
+      case FieldType::kChoice: return s.String(key, "");
+      case FieldType::kBytes: {
+        const toml::node* n = s.Node(key);
+        if (n->is_integer()) return std::to_string(s.UInt(key, 0));
+        if (!n->is_string()) s.Fail(key, "expected a byte count or a size such as \"1G\"");
+        return s.String(key, "");
+      }
     }
-    config_.values[name_ + "." + key] = text;
-    return value;
+    return "";
   }
 
-  TomlSection s_;
-  std::string name_;
-  Config& config_;
+  std::map<std::string, TomlSection> sections_;
 };
+
+std::vector<std::string> TopSections() {
+  std::vector<std::string> tops;
+  for (const FieldInfo& f : AllFields()) {
+    const std::string top = f.key.substr(0, f.key.find('.'));
+    if (std::find(tops.begin(), tops.end(), top) == tops.end()) tops.push_back(top);
+  }
+  tops.push_back("cross_decoder");  // the cross-decoder's own reader (LoadCrossDecoderConfig)
+  return tops;
+}
 
 }  // namespace
 
 Config ParseConfig(std::string_view text, const std::string& source) {
-  // [cross_decoder] belongs to the cross-decoder's own reader (LoadCrossDecoderConfig).
-  const toml::table root = ParseToml(std::string(text), source,
-                                     {"model", "store", "encoder", "retrieval", "prefill", "runtime", "cross_decoder"});
-  auto table = [&](const char* name) { return root[name].as_table(); };
+  const toml::table root = ParseToml(std::string(text), source, TopSections());
+  Sections sections(root, source);
   Config c;
   c.source = source;
-
-  Section model(table("model"), source, "model", {"q_heads", "kv_heads", "head_dim"}, c);
-  c.retriever.q_heads = model.Count("q_heads", c.retriever.q_heads);
-  c.store.shape.kv_heads = c.encoder.kv_heads = model.Count("kv_heads", c.store.shape.kv_heads);
-  c.store.shape.head_dim = c.encoder.head_dim = model.Count("head_dim", c.store.shape.head_dim);
-
-  Section store(table("store"), source, "store",
-                {"chunk_size", "dtype", "landmark", "landmark_heads", "landmark_dim", "commit_every", "segment_size"}, c);
-  StoreShape& shape = c.store.shape;
-  shape.chunk_size = store.Count("chunk_size", shape.chunk_size);
-  shape.dtype = store.Parsed("dtype", Name(shape.dtype), [](const std::string& t) { return ParseDType(t, "dtype"); });
-  shape.landmark = store.Parsed("landmark", Name(shape.landmark), [](const std::string& t) { return ParseLandmarkKind(t); });
-  shape.landmark_heads = store.Count("landmark_heads", shape.landmark_heads);
-  shape.landmark_dim = store.Count("landmark_dim", shape.landmark_dim);
-  c.store.commit_every = store.Count("commit_every", c.store.commit_every);
-  if (const toml::node* n = store.reader().Node("segment_size"); n && n->is_integer()) {
-    c.store.segment_bytes = store.Count("segment_size", 0);  // bytes
-    if (c.store.segment_bytes == 0) store.reader().Fail("segment_size", "must be > 0");
-  } else if (n) {
-    c.store.segment_bytes = store.Parsed("segment_size", "", [](const std::string& t) { return ParseByteSize(t, "size"); });
+  sections.Read(StoreFields(), c.store, c.values);
+  sections.Read(EncoderFields(), c.encoder, c.values);
+  sections.Read(TextQueryFields(), c, c.values);
+  sections.Read(RetrievalFields(), c.retriever, c.values);
+  sections.Read(PrefillFields(), c.prefill, c.values);
+  sections.Read(RuntimeFields(), c, c.values);
+  // The text encoder has the store's shape.
+  c.encoder.kv_heads = c.store.shape.kv_heads;
+  c.encoder.head_dim = c.store.shape.head_dim;
+  if (c.prefill.dma.importance == DmaOptions::Importance::kLearned) {
+    sections.at("prefill.dma").Fail("importance", "expected vnorm or qk, got 'learned' (learned weights are given to the prefill call)");
   }
-
-  Section encoder(table("encoder"), source, "encoder", {"seed", "bigram_weight", "temperature"}, c);
-  c.encoder.seed = encoder.Count("seed", c.encoder.seed);
-  c.encoder.bigram_weight = float(encoder.Number("bigram_weight", c.encoder.bigram_weight));
-  c.temperature = float(encoder.Number("temperature", c.temperature));
-
-  Section retrieval(table("retrieval"), source, "retrieval",
-                    {"top_k", "fusion", "weights", "softmax_off_by_one", "window", "sink_chunks", "prefetch"}, c);
-  RetrieverConfig& r = c.retriever;
-  r.top_k = retrieval.Count("top_k", r.top_k);
-  r.fusion = retrieval.Parsed("fusion", Name(r.fusion), [](const std::string& t) { return ParseFusion(t); });
-  r.weights = retrieval.Parsed("weights", Name(r.weights), [](const std::string& t) { return ParseRetrievalWeights(t); });
-  r.softmax_off_by_one = retrieval.Bool("softmax_off_by_one", r.softmax_off_by_one);
-  r.window = retrieval.Count("window", r.window);
-  r.sink_chunks = retrieval.Count("sink_chunks", r.sink_chunks);
-  r.prefetch = retrieval.Bool("prefetch", r.prefetch);
-
-  Section prefill(table("prefill"), source, "prefill", {"policy", "block", "flashprefill", "dma"}, c);
-  SparsePrefillOptions& p = c.prefill;
-  p.policy = prefill.Parsed("policy", Name(p.policy), [](const std::string& t) { return ParsePrefillPolicy(t); });
-  p.block = prefill.Count("block", p.block);
-  Section fp(prefill.Table("flashprefill"), source, "prefill.flashprefill",
-             {"threshold", "delta", "alpha", "vertical_fraction", "slash_count"}, c);
-  FlashPrefillOptions& f = p.flashprefill;
-  f.threshold = fp.Parsed("threshold", "delta", [](const std::string& t) {
-    LANDMARK_CHECK_ARG(t == "delta" || t == "alpha", "expected delta or alpha, got '" + t + "'");
-    return t == "alpha" ? FlashPrefillOptions::Threshold::kAlpha : FlashPrefillOptions::Threshold::kDelta;
-  });
-  f.delta = float(fp.Number("delta", f.delta));
-  f.alpha = float(fp.Number("alpha", f.alpha));
-  f.vertical_fraction = fp.Number("vertical_fraction", f.vertical_fraction);
-  f.slash_count = fp.Count("slash_count", f.slash_count);
-  Section dma(prefill.Table("dma"), source, "prefill.dma",
-              {"importance", "sparsity", "window", "stride", "dilation", "dilated_count"}, c);
-  DmaOptions& m = p.dma;
-  m.importance = dma.Parsed("importance", "vnorm", [](const std::string& t) {
-    LANDMARK_CHECK_ARG(t == "vnorm" || t == "qk",
-                       "expected vnorm or qk, got '" + t + "' (learned weights are given to the prefill call)");
-    return t == "qk" ? DmaOptions::Importance::kPooledQK : DmaOptions::Importance::kValueNorm;
-  });
-  m.sparsity = dma.Number("sparsity", m.sparsity);
-  m.window = dma.Count("window", m.window);
-  m.stride = dma.Count("stride", m.stride);
-  m.dilation = dma.Count("dilation", m.dilation);
-  m.dilated_count = dma.Count("dilated_count", m.dilated_count);
-
-  Section runtime(table("runtime"), source, "runtime", {"threads", "device"}, c);
-  c.threads = runtime.Count("threads", c.threads);
-  c.retriever.device = c.prefill.device =
-      runtime.Parsed("device", Name(c.retriever.device), [](const std::string& t) { return ParseDevice(t); });
   return c;
 }
 
@@ -160,22 +148,20 @@ Config LoadConfig(const std::string& path) {
   return ParseConfig(text.str(), path);
 }
 
-size_t ParseByteSize(const std::string& text, const std::string& what) {
-  size_t used = 0;
-  double value = 0;
-  try {
-    value = std::stod(text, &used);
-  } catch (const std::exception&) {
-    used = 0;
+template <class T>
+void ApplyPreset(const Config& preset, std::span<const Field<T>> fields, T& options, std::string_view prefix) {
+  for (const Field<T>& f : fields) {
+    if (!std::string_view(f.key).starts_with(prefix)) continue;
+    const auto it = preset.values.find(f.key);
+    if (it != preset.values.end()) SetField(f, options, it->second, preset.source + ": " + f.key);
   }
-  const std::string suffix = text.substr(used);
-  double scale = 1;
-  if (suffix == "K" || suffix == "k" || suffix == "KiB") scale = 1024;
-  else if (suffix == "M" || suffix == "MiB") scale = 1 << 20;
-  else if (suffix == "G" || suffix == "GiB") scale = double(1ull << 30);
-  else LANDMARK_CHECK_ARG(suffix.empty(), what + ": cannot read '" + text + "' as a size (e.g. 1G, 512M)");
-  LANDMARK_CHECK_ARG(used > 0 && value > 0, what + ": cannot read '" + text + "' as a size (e.g. 1G, 512M)");
-  return size_t(value * scale);
 }
+template void ApplyPreset(const Config&, std::span<const Field<RetrieverConfig>>, RetrieverConfig&, std::string_view);
+template void ApplyPreset(const Config&, std::span<const Field<SparsePrefillOptions>>, SparsePrefillOptions&,
+                          std::string_view);
+template void ApplyPreset(const Config&, std::span<const Field<StoreOptions>>, StoreOptions&, std::string_view);
+template void ApplyPreset(const Config&, std::span<const Field<HashingEncoderOptions>>, HashingEncoderOptions&,
+                          std::string_view);
+template void ApplyPreset(const Config&, std::span<const Field<Config>>, Config&, std::string_view);
 
 }  // namespace landmark

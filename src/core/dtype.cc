@@ -21,23 +21,6 @@ float FloatOf(uint32_t u) {
 
 }  // namespace
 
-const char* Name(DType t) {
-  switch (t) {
-    case DType::kF32: return "f32";
-    case DType::kF16: return "f16";
-    case DType::kBF16: return "bf16";
-  }
-  return "invalid";
-}
-
-DType ParseDType(std::string_view name, std::string_view what) {
-  if (name == "f32" || name == "float32") return DType::kF32;
-  if (name == "f16" || name == "float16") return DType::kF16;
-  if (name == "bf16" || name == "bfloat16") return DType::kBF16;
-  LANDMARK_THROW(std::string(what) + ": unknown dtype '" + std::string(name) +
-                 "' (expected f32, f16 or bf16)");
-}
-
 float ToF32(f16 h) {
   const uint32_t sign = uint32_t(h.bits & 0x8000) << 16;
   const uint32_t exponent = (h.bits >> 10) & 0x1f;

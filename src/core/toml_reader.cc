@@ -76,7 +76,7 @@ toml::table ParseToml(const std::string& text, const std::string& source, const 
   }
   for (const auto& [key, value] : table) {
     const std::string k(key.str());
-    if (std::find(sections.begin(), sections.end(), k) == sections.end()) {
+    if (!sections.empty() && std::find(sections.begin(), sections.end(), k) == sections.end()) {
       std::string list;
       for (const auto& s : sections) list += (list.empty() ? "[" : ", [") + s + "]";
       LANDMARK_THROW(source + ": unknown section or key '" + k + "' (expected " + list + ")");

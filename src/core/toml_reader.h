@@ -37,7 +37,7 @@ class TomlSection {
 };
 
 // Parses `text` (errors name `source` and the line); also checks that only
-// `sections` appear at the top level.
+// `sections` appear at the top level (empty: any section).
 toml::table ParseToml(const std::string& text, const std::string& source, const std::vector<std::string>& sections);
 
 }  // namespace landmark

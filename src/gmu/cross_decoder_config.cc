@@ -7,6 +7,8 @@
 #include "landmark/config.h"
 #include "src/gmu/cross_decoder.h"
 #include "landmark/error.h"
+#include "src/config/fields.h"
+#include "src/core/enum_names.h"
 #include "src/core/toml_reader.h"
 
 namespace landmark {
@@ -70,9 +72,11 @@ void AssignMemory(TomlSection& s, std::vector<CrossDecoderLayer>& layers) {
   }
 }
 
+constexpr EnumName<LayerKind> kLayerKindNames[] = {{LayerKind::kHsa, "hsa"}, {LayerKind::kGmu, "gmu"}};
+
 }  // namespace
 
-const char* Name(LayerKind kind) { return kind == LayerKind::kHsa ? "hsa" : "gmu"; }
+const char* Name(LayerKind kind) { return NameIn(kLayerKindNames, kind); }
 
 size_t CrossDecoderConfig::hsa_layers() const {
   size_t n = 0;
@@ -101,9 +105,8 @@ void CrossDecoderConfig::Validate() const {
 CrossDecoderConfig ParseCrossDecoderConfig(const std::string& text, const std::string& source) {
   // A cross-decoder config is a preset with a [cross_decoder] section: every
   // other section is read (and refused when wrong) as every command reads it.
-  ParseConfig(text, source);
-  const toml::table root =
-      ParseToml(text, source, {"model", "store", "encoder", "retrieval", "prefill", "runtime", "cross_decoder"});
+  const Config preset = ParseConfig(text, source);
+  const toml::table root = ParseToml(text, source, {});
   TomlSection s(root["cross_decoder"].as_table(), source, "cross_decoder",
                 {"d_model", "q_heads", "head_dim", "mlp_hidden", "norm_eps", "gmu", "layers", "pattern", "memory_from"});
   LANDMARK_CHECK_ARG(root.contains("cross_decoder"), source + ": no [cross_decoder] section");
@@ -114,7 +117,7 @@ CrossDecoderConfig ParseCrossDecoderConfig(const std::string& text, const std::s
   c.mlp_hidden = s.UInt("mlp_hidden", 0);
   c.norm_eps = float(s.Number("norm_eps", 1e-6));
   try {
-    c.gmu = ParseGmuVariant(s.String("gmu", "sambay"));
+    c.gmu = ParseGmuVariant(s.String("gmu", Name(c.gmu)));
   } catch (const Error& e) {
     s.Fail("gmu", e.what());
   }
@@ -139,23 +142,8 @@ CrossDecoderConfig ParseCrossDecoderConfig(const std::string& text, const std::s
   }
   AssignMemory(s, c.layers);
 
-  TomlSection r(root["retrieval"].as_table(), source, "retrieval",
-                {"top_k", "window", "sink_chunks", "softmax_off_by_one", "fusion", "weights", "prefetch"});
-  c.retrieval.prefetch = r.Bool("prefetch", c.retrieval.prefetch);
-  c.retrieval.top_k = r.UInt("top_k", c.retrieval.top_k);
-  c.retrieval.window = r.UInt("window", 0);
-  c.retrieval.sink_chunks = r.UInt("sink_chunks", 0);
-  c.retrieval.softmax_off_by_one = r.Bool("softmax_off_by_one", false);
-  try {
-    c.retrieval.fusion = ParseFusion(r.String("fusion", "joint"));
-  } catch (const Error& e) {
-    r.Fail("fusion", e.what());
-  }
-  try {
-    c.retrieval.weights = ParseRetrievalWeights(r.String("weights", "softmax"));
-  } catch (const Error& e) {
-    r.Fail("weights", e.what());
-  }
+  // [retrieval] as every preset reads it (the [model] and [runtime] keys are not the cross-decoder's).
+  ApplyPreset(preset, RetrievalFields(), c.retrieval, "retrieval.");
   c.retrieval.q_heads = c.q_heads;
   try {
     c.Validate();

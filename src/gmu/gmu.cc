@@ -5,17 +5,15 @@
 #include <vector>
 
 #include "landmark/error.h"
+#include "src/core/enum_names.h"
 #include "src/io/safetensors.h"
 
 namespace landmark {
 
-const char* Name(GmuVariant variant) { return variant == GmuVariant::kSambaY ? "sambay" : "gated-mix"; }
+constexpr EnumName<GmuVariant> kGmuVariantNames[] = {{GmuVariant::kSambaY, "sambay"}, {GmuVariant::kGatedMix, "gated-mix"}};
 
-GmuVariant ParseGmuVariant(const std::string& name) {
-  if (name == "sambay") return GmuVariant::kSambaY;
-  if (name == "gated-mix") return GmuVariant::kGatedMix;
-  LANDMARK_THROW("unknown GMU variant '" + name + "' (expected sambay or gated-mix)");
-}
+const char* Name(GmuVariant variant) { return NameIn(kGmuVariantNames, variant); }
+GmuVariant ParseGmuVariant(const std::string& name) { return ParseIn(kGmuVariantNames, name, "GMU variant"); }
 
 GatedMemoryUnit GatedMemoryUnit::Load(const SafeTensors& weights, const std::string& prefix, GmuVariant variant,
                                       size_t d, size_t d_m) {

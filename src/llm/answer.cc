@@ -116,7 +116,7 @@ LlmAnswer LlmAnswerer::Ask(std::string_view question, const GenerateOptions& opt
                      "ask: the question (" + std::to_string(ids.size()) + " tokens) after the sinks, " +
                          std::to_string(attention.selected_per_head()) + " retrieved chunks and the local window (" +
                          std::to_string(attention.next_frame_position()) + " positions) does not fit in the model's " +
-                         std::to_string(context) + "-token context: use a smaller --window or --top-k");
+                         std::to_string(context) + "-token context: use a smaller retrieval window or top_k");
   std::map<uint32_t, double> votes;
   attention.on_select = [&](size_t, size_t, const std::vector<ScoredChunk>& chosen) {
     for (const ScoredChunk& c : chosen) votes[c.chunk] += 1;

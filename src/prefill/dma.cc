@@ -28,11 +28,11 @@ using Importance = DmaOptions::Importance;
 constexpr size_t kRowChunks = 64;  // parallel row ranges for pooled q·k importance
 
 void CheckOptions(const DmaOptions& o, const KVSequence& kv) {
-  LANDMARK_CHECK_ARG(o.sparsity >= 0 && o.sparsity <= 1,
-                     "dma: sparsity must be in [0, 1] (got " + std::to_string(o.sparsity) + ")");
+  LANDMARK_CHECK_ARG(o.sparsity >= 0 && o.sparsity <= 1,  // its range in src/config/option_tables.cc
+                     "prefill.dma.sparsity: must be in [0, 1] (got " + std::to_string(o.sparsity) + ")");
   if (o.importance == Importance::kLearned) {
     LANDMARK_CHECK_ARG(o.weights.size() == kv.heads * kv.d,
-                       "dma: learned importance weights must hold kv heads × d = " +
+                       "prefill.dma.importance learned: the weights must hold kv heads × d = " +
                            std::to_string(kv.heads) + " × " + std::to_string(kv.d) + " floats (got " +
                            std::to_string(o.weights.size()) + ")");
   }

@@ -84,14 +84,14 @@ void ApplyRules(const prefill::PooledLogits& pooled, size_t head, const FlashPre
 
 namespace prefill {
 
+// The ranges of the [prefill.flashprefill] keys (src/config/option_tables.cc).
 void CheckFlashPrefillOptions(const FlashPrefillOptions& o) {
   LANDMARK_CHECK_ARG(std::isfinite(o.delta) && o.delta >= 0,
-                     "flashprefill: delta must be a finite number >= 0 (got " +
-                         std::to_string(o.delta) + ")");
+                     "prefill.flashprefill.delta: must be >= 0 (got " + std::to_string(o.delta) + ")");
   LANDMARK_CHECK_ARG(o.alpha >= 0 && o.alpha <= 1,
-                     "flashprefill: alpha must be in [0, 1] (got " + std::to_string(o.alpha) + ")");
+                     "prefill.flashprefill.alpha: must be in [0, 1] (got " + std::to_string(o.alpha) + ")");
   LANDMARK_CHECK_ARG(o.vertical_fraction >= 0 && o.vertical_fraction <= 1,
-                     "flashprefill: vertical fraction must be in [0, 1] (got " +
+                     "prefill.flashprefill.vertical_fraction: must be in [0, 1] (got " +
                          std::to_string(o.vertical_fraction) + ")");
 }
 

@@ -11,23 +11,6 @@
 
 namespace landmark {
 
-const char* Name(PrefillPolicy policy) {
-  switch (policy) {
-    case PrefillPolicy::kDense: return "dense";
-    case PrefillPolicy::kFlashPrefill: return "flashprefill";
-    case PrefillPolicy::kDma: return "dma";
-  }
-  return "?";
-}
-
-PrefillPolicy ParsePrefillPolicy(std::string_view name) {
-  for (PrefillPolicy policy : {PrefillPolicy::kDense, PrefillPolicy::kFlashPrefill, PrefillPolicy::kDma}) {
-    if (name == Name(policy)) return policy;
-  }
-  LANDMARK_THROW("unknown prefill policy '" + std::string(name) +
-                 "' (expected dense, flashprefill or dma)");
-}
-
 BlockMask BuildMask(const float* q, size_t q_heads, const KVSequence& kv,
                     const SparsePrefillOptions& options) {
   switch (options.policy) {
@@ -65,7 +48,7 @@ SparsePrefillResult SparsePrefill(const float* q, size_t q_heads, const KVSequen
                        "prefill: query heads (" + std::to_string(q_heads) + ") must be a positive multiple of kv heads (" +
                            std::to_string(kv.heads) + ")");
     LANDMARK_CHECK_ARG(kv.page_tokens == 0, "prefill: paged K/V layouts run on the CPU only");
-    LANDMARK_CHECK_ARG(kv.d <= 256, "prefill --device cuda: head dim " + std::to_string(kv.d) + " > 256");
+    LANDMARK_CHECK_ARG(kv.d <= 256, "prefill device cuda: head dim " + std::to_string(kv.d) + " > 256");
     backend::PrefillProblem p;
     p.q = q;
     p.q_heads = q_heads;

@@ -24,23 +24,6 @@ namespace landmark {
 
 using nlohmann::json;
 
-const char* Name(LandmarkKind kind) {
-  switch (kind) {
-    case LandmarkKind::kLearned: return "learned";
-    case LandmarkKind::kMean: return "mean";
-    case LandmarkKind::kMinMax: return "minmax";
-  }
-  return "invalid";
-}
-
-LandmarkKind ParseLandmarkKind(std::string_view name, std::string_view what) {
-  for (LandmarkKind k : {LandmarkKind::kLearned, LandmarkKind::kMean, LandmarkKind::kMinMax}) {
-    if (name == Name(k)) return k;
-  }
-  LANDMARK_THROW(std::string(what) + ": unknown landmark kind '" + std::string(name) +
-                 "' (expected learned, mean or minmax)");
-}
-
 void StoreShape::Validate() {
   auto positive = [](size_t value, size_t limit, const char* what) {
     LANDMARK_CHECK_ARG(value >= 1 && value <= limit, std::string("store shape: ") + what + " = " +

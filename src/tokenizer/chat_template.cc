@@ -7,6 +7,7 @@
 
 #include "landmark/error.h"
 #include "landmark/tokenizer.h"
+#include "src/core/enum_names.h"
 #include "src/tokenizer/unicode.h"
 
 namespace landmark {
@@ -60,22 +61,13 @@ void CheckRoles(const std::vector<ChatMessage>& messages, ChatFormat format) {
 
 }  // namespace
 
-const char* Name(ChatFormat format) {
-  switch (format) {
-    case ChatFormat::kLlama2: return "llama2";
-    case ChatFormat::kLlama3: return "llama3";
-    case ChatFormat::kChatMl: return "chatml";
-    case ChatFormat::kMistral: return "mistral";
-  }
-  return "?";
-}
+constexpr EnumName<ChatFormat> kChatFormatNames[] = {{ChatFormat::kLlama2, "llama2"},
+                                                     {ChatFormat::kLlama3, "llama3"},
+                                                     {ChatFormat::kChatMl, "chatml"},
+                                                     {ChatFormat::kMistral, "mistral"}};
 
-ChatFormat ParseChatFormat(std::string_view name) {
-  for (ChatFormat f : {ChatFormat::kLlama2, ChatFormat::kLlama3, ChatFormat::kChatMl, ChatFormat::kMistral}) {
-    if (name == Name(f)) return f;
-  }
-  LANDMARK_THROW("unknown chat format '" + std::string(name) + "' (choose llama2, llama3, chatml, mistral)");
-}
+const char* Name(ChatFormat format) { return NameIn(kChatFormatNames, format); }
+ChatFormat ParseChatFormat(std::string_view name) { return ParseIn(kChatFormatNames, name, "chat format"); }
 
 ChatTemplate ChatTemplate::Recognise(std::string_view jinja, std::string bos_token, std::string eos_token) {
   ChatTemplate t = FromFormat(ChatFormat::kChatMl, std::move(bos_token), std::move(eos_token));

@@ -567,6 +567,36 @@ static void test_config(void) {
   ERROR_MENTIONS("broken.toml:1");
   CHECK_STATUS(landmark_config_load("/nonexistent.toml", &config), LANDMARK_ERROR_CONFIG);
   ERROR_MENTIONS("/nonexistent.toml");
+
+  /* One option by its preset key, or the key's last part. */
+  landmark_prefill_options_init(&popts);
+  OK(landmark_prefill_options_set(&popts, "prefill.dma.sparsity", "0.75"));
+  OK(landmark_prefill_options_set(&popts, "importance", "qk"));
+  OK(landmark_prefill_options_set(&popts, "policy", "dma"));
+  OK(landmark_prefill_options_set(&popts, "threshold", "alpha"));
+  CHECK(fabs(popts.sparsity - 0.75) < 1e-12 && popts.importance == 1 && popts.policy == LANDMARK_PREFILL_DMA &&
+        popts.threshold_alpha == 1);
+  CHECK_STATUS(landmark_prefill_options_set(&popts, "sparsity", "1.5"), LANDMARK_ERROR_INVALID_ARGUMENT);
+  ERROR_MENTIONS("prefill.dma.sparsity: must be in [0, 1] (got 1.5)");
+  CHECK_STATUS(landmark_prefill_options_set(&popts, "sparsty", "0.5"), LANDMARK_ERROR_INVALID_ARGUMENT);
+  ERROR_MENTIONS("did you mean 'sparsity'");
+  CHECK_STATUS(landmark_prefill_options_set(&popts, NULL, "0.5"), LANDMARK_ERROR_NULL_ARGUMENT);
+  landmark_retriever_options_init(&ropts);
+  OK(landmark_retriever_options_set(&ropts, "retrieval.top_k", "8"));
+  OK(landmark_retriever_options_set(&ropts, "fusion", "hsa"));
+  OK(landmark_retriever_options_set(&ropts, "temperature", "4"));
+  OK(landmark_retriever_options_set(&ropts, "runtime.device", "cpu"));
+  CHECK(ropts.top_k == 8 && ropts.fusion == LANDMARK_FUSION_HSA && ropts.temperature == 4.0f &&
+        ropts.device == LANDMARK_DEVICE_CPU);
+  CHECK_STATUS(landmark_retriever_options_set(&ropts, "top_k", "0"), LANDMARK_ERROR_INVALID_ARGUMENT);
+  ERROR_MENTIONS("retrieval.top_k: must be in [1, ");
+  CHECK_STATUS(landmark_retriever_options_set(&ropts, "store.dtype", "f32"), LANDMARK_ERROR_INVALID_ARGUMENT);
+  ERROR_MENTIONS("unknown option 'store.dtype'");
+  landmark_store_options_init(&options);
+  OK(landmark_store_options_set(&options, "store.segment_size", "64M"));
+  OK(landmark_store_options_set(&options, "dtype", "bf16"));
+  OK(landmark_store_options_set(&options, "bigram_weight", "0.25"));
+  CHECK(options.segment_bytes == ((size_t)64 << 20) && options.dtype == LANDMARK_BF16 && options.bigram_weight == 0.25f);
 }
 
 int main(int argc, char** argv) {
