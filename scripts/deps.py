@@ -29,7 +29,7 @@ LAYERS = ("src", "apps", "perf", "testing")  # what may include what: left to ri
 PUBLIC_HEADERS = {
     "config": "config", "cross_decoder": "gmu", "dense_attention": "kernels", "device": "backend",
     "dtype": "core", "encoder": "encoders", "error": "core", "gmu": "gmu", "ingest": "io",
-    "kernels": "kernels", "kv_sequence": "kernels", "landmark": "capi", "llm": "llm", "llm_store": "llm",
+    "kernels": "kernels", "kv_sequence": "kernels", "landmark": "capi", "layer_kind": "nn", "llm": "llm", "llm_store": "llm",
     "model": "model", "nn": "nn", "npy": "io", "prefill": "prefill", "probe": "probe",
     "retriever": "attention", "safetensors": "io", "shard": "shard", "store": "store",
     "tensor_file": "io", "text_index": "text", "tokenizer": "tokenizer", "version": "core",

@@ -8,6 +8,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <memory>
+#include <optional>
 #include <nlohmann/json.hpp>
 
 #include "landmark/error.h"
@@ -237,8 +238,9 @@ void AddModelCommands(CLI::App& app) {
     ModelConfig c;
     c.upper.clear();
     for (const std::string& kind : CLI::detail::split(r->upper, ',')) {
-      LANDMARK_CHECK_ARG(kind == "hsa" || kind == "gmu", "--upper: '" + kind + "' is not hsa or gmu");
-      c.upper.push_back(kind == "hsa" ? BlockKind::kHsa : BlockKind::kGmu);
+      const std::optional<LayerKind> k = ParseLayerKind(kind);
+      LANDMARK_CHECK_ARG(k.has_value(), "--upper: '" + kind + "' is not hsa or gmu");
+      c.upper.push_back(*k);
     }
     const std::filesystem::path parent = std::filesystem::path(r->out).parent_path();
     if (!parent.empty()) std::filesystem::create_directories(parent);

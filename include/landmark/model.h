@@ -18,11 +18,10 @@
 #include <vector>
 
 #include "landmark/dtype.h"
+#include "landmark/layer_kind.h"
 #include "landmark/store.h"
 
 namespace landmark {
-
-enum class BlockKind : uint8_t { kHsa, kGmu };
 
 // The shape, read from the weights file's "landmark.model" metadata.
 struct ModelConfig {
@@ -31,7 +30,7 @@ struct ModelConfig {
   size_t chunk = 64;    // S
   size_t top_k = 4;
   size_t lower = 2;
-  std::vector<BlockKind> upper = {BlockKind::kHsa, BlockKind::kGmu, BlockKind::kHsa, BlockKind::kGmu};
+  std::vector<LayerKind> upper = {LayerKind::kHsa, LayerKind::kGmu, LayerKind::kHsa, LayerKind::kGmu};
   double rope_theta = 10000.0;
   double norm_eps = 1e-6;
 

@@ -4,32 +4,82 @@
 #include "src/gmu/cross_decoder.h"
 
 #include <cstdint>
+#include <cstdio>
 #include <numeric>
+#include <utility>
 
 #include "landmark/error.h"
-#include "src/nn/nn.h"
-#include "src/io/safetensors.h"
 #include "landmark/store.h"
+#include "src/io/safetensors.h"
+#include "src/nn/hsa_layer.h"
+#include "src/nn/mlp.h"
+#include "src/nn/nn.h"
 
 namespace landmark {
 namespace {
 
+constexpr const char* kLayersKey = "landmark.cross_decoder.layers";
+
 std::string LayerPrefix(size_t i) { return "layers." + std::to_string(i) + "."; }
+
+HsaShape Hsa(const CrossDecoderConfig& c) { return {c.d_model, c.q_heads, c.head_dim, false, c.norm_eps}; }
+
+// Every tensor of the weights file (cross_decoder.h), in file order: what
+// the random writer writes and the loader reads.
+std::vector<TensorSpec> CrossDecoderTensors(const CrossDecoderConfig& c) {
+  std::vector<TensorSpec> specs;
+  auto add = [&](std::vector<TensorSpec> more) {
+    for (TensorSpec& s : more) specs.push_back(std::move(s));
+  };
+  for (size_t i = 0; i < c.layers.size(); ++i) {
+    const std::string p = LayerPrefix(i);
+    add(c.layers[i].kind == LayerKind::kHsa ? HsaLayer::Tensors(p, Hsa(c))
+                                            : GatedMemoryUnit::Tensors(p, c.gmu, c.d_model, c.d_memory()));
+    if (c.mlp_hidden > 0) add(Mlp::Tensors(p, MlpActivation::kSwiGlu, c.d_model, c.mlp_hidden));
+  }
+  add({{"final_norm", {c.d_model}, Init::kNorm}});
+  return specs;
+}
+
+// The first naming of cross-decoder weights (before the layers were the
+// byte model's pieces): old name → new name, in memory. The norm before
+// each mixer was `layers.{i}.norm` for both kinds.
+std::string RenamedFromFirstNaming(const CrossDecoderConfig& c, const std::string& name) {
+  static const std::pair<const char*, const char*> kRenames[] = {
+      {"wq", "hsa_wq"},        {"wo", "hsa_wo"},        {"gmu.w_in", "gmu_win"}, {"gmu.w_out", "gmu_wout"},
+      {"gmu.w_c", "gmu_wc"},   {"gmu.w_m", "gmu_wm"},   {"gmu.w_g", "gmu_wg"},   {"mlp.w_gate", "w1"},
+      {"mlp.w_up", "w3"},      {"mlp.w_down", "w2"},    {"mlp_norm", "mlp_norm"}};
+  size_t i = 0, end = 0;
+  if (std::sscanf(name.c_str(), "layers.%zu.%zn", &i, &end) != 1 || end == 0 || i >= c.layers.size()) return name;
+  const std::string rest = name.substr(size_t(end));
+  if (rest == "norm") return LayerPrefix(i) + (c.layers[i].kind == LayerKind::kHsa ? "hsa_norm" : "gmu_norm");
+  for (const auto& [from, to] : kRenames) {
+    if (rest == from) return LayerPrefix(i) + to;
+  }
+  return name;
+}
+
+// A file of the first naming, renamed in memory (`bytes` holds the copy).
+SafeTensors FromFirstNaming(const CrossDecoderConfig& c, const SafeTensors& old, std::string& bytes) {
+  std::vector<TensorToWrite> tensors;
+  for (const std::string& name : old.names()) {
+    const TensorView& t = old.Get(name);
+    tensors.push_back({RenamedFromFirstNaming(c, name), t.dtype, t.shape, t.data});
+  }
+  bytes = SafeTensorsBytes(tensors, old.metadata(), old.path());
+  return SafeTensors::Parse(bytes.data(), bytes.size(), old.path());
+}
 
 struct Layer {
   LayerKind kind;
   size_t memory_from;
-  std::vector<float> norm;
-  Linear wq, wo;          // hsa
-  GatedMemoryUnit gmu;    // gmu
-  std::vector<float> mlp_norm;
-  Linear w_gate, w_up, w_down;  // mlp_hidden > 0
+  HsaLayer hsa;         // hsa
+  GatedMemoryUnit gmu;  // gmu
+  Mlp mlp;              // mlp_hidden > 0
+  bool has_mlp = false;
 
   uint64_t weight_bytes() const {
-    const uint64_t norms = (norm.size() + mlp_norm.size()) * sizeof(float);
-    const uint64_t mixer = kind == LayerKind::kHsa ? wq.weight_bytes() + wo.weight_bytes() : gmu.weight_bytes();
-    const uint64_t mlp = mlp_norm.empty() ? 0 : w_gate.weight_bytes() + w_up.weight_bytes() + w_down.weight_bytes();
-    return norms + mixer + mlp;
+    return (kind == LayerKind::kHsa ? hsa.weight_bytes() : gmu.weight_bytes()) + (has_mlp ? mlp.weight_bytes() : 0);
   }
 };
 
@@ -62,26 +112,24 @@ struct CrossDecoder::Impl {
 
 CrossDecoder::CrossDecoder(const StoreReader& store, const CrossDecoderConfig& config, const std::string& weights_path)
     : impl_(std::make_unique<Impl>(store, config)) {
-  const SafeTensors w = SafeTensors::Open(weights_path);
   const CrossDecoderConfig& c = impl_->config;
+  SafeTensors file = SafeTensors::Open(weights_path);
+  std::string renamed;  // a file of the first naming, renamed (read in place, then copied into the layers)
+  const SafeTensors w = file.Has("layers.0.norm") ? FromFirstNaming(c, file, renamed) : std::move(file);
   const size_t D = c.d_model, dm = c.d_memory(), F = c.mlp_hidden;
   for (size_t i = 0; i < c.layers.size(); ++i) {
     const std::string p = LayerPrefix(i);
     Layer l;
     l.kind = c.layers[i].kind;
     l.memory_from = c.layers[i].memory_from;
-    l.norm = LoadVector(w, p + "norm", D);
     if (l.kind == LayerKind::kHsa) {
-      l.wq = LoadLinear(w, p + "wq", dm, D);
-      l.wo = LoadLinear(w, p + "wo", D, dm);
+      l.hsa = HsaLayer::Load(w, p, Hsa(c));
     } else {
-      l.gmu = GatedMemoryUnit::Load(w, p + "gmu.", c.gmu, D, dm);
+      l.gmu = GatedMemoryUnit::Load(w, p, c.gmu, D, dm, c.norm_eps);
     }
     if (F > 0) {
-      l.mlp_norm = LoadVector(w, p + "mlp_norm", D);
-      l.w_gate = LoadLinear(w, p + "mlp.w_gate", F, D);
-      l.w_up = LoadLinear(w, p + "mlp.w_up", F, D);
-      l.w_down = LoadLinear(w, p + "mlp.w_down", D, F);
+      l.mlp = Mlp::Load(w, p, MlpActivation::kSwiGlu, D, F, c.norm_eps);
+      l.has_mlp = true;
     }
     impl_->layers.push_back(std::move(l));
   }
@@ -101,39 +149,22 @@ void CrossDecoder::Forward(const float* hidden, size_t M, const std::vector<size
   LANDMARK_CHECK_ARG(positions.empty() || positions.size() == M,
                      "CrossDecoder::Forward: positions must be empty or one per row");
   if (stats) *stats = {std::vector<uint64_t>(L), std::vector<uint64_t>(L), std::vector<uint64_t>(L)};
-  std::vector<float> x(hidden, hidden + M * D), n(M * D), q(M * dm);
-  std::vector<float> gate(M * c.mlp_hidden), up(M * c.mlp_hidden);  // SwiGLU scratch, reused by every layer
+  std::vector<float> x(hidden, hidden + M * D);
   std::vector<std::vector<float>> memory(L);  // hsa outputs a [M][d_m], kept for the gmu layers
-  std::vector<RetrievalQuery> queries(M);
+  MlpScratch mlp;                             // reused by every layer
   for (size_t i = 0; i < L; ++i) {
     const Layer& l = im.layers[i];
-    RmsNorm(x.data(), l.norm.data(), M, D, D, c.norm_eps, n.data());
     if (l.kind == LayerKind::kHsa) {
-      l.wq.Forward(n.data(), M, q.data());
-      for (size_t m = 0; m < M; ++m) {
-        queries[m].q = &q[m * dm];
-        queries[m].position = positions.empty() ? kLastPosition : positions[m];
-      }
-      const std::vector<RetrievalResult> results = im.retriever.QueryBatch(queries);
-      std::vector<float>& a = memory[i];
-      a.resize(M * dm);
-      for (size_t m = 0; m < M; ++m) {
-        std::copy(results[m].out.begin(), results[m].out.end(), &a[m * dm]);
-        if (stats) stats->store_bytes[i] += results[m].bytes_touched;
-      }
-      l.wo.Forward(a.data(), M, x.data(), /*accumulate=*/true);
+      memory[i].resize(M * dm);
+      const std::vector<RetrievalResult> results =
+          l.hsa.Forward(im.retriever, x.data(), M, positions.empty() ? nullptr : positions.data(),
+                        /*past_store=*/false, memory[i].data(), x.data(), /*accumulate=*/true);
+      for (size_t m = 0; m < M && stats; ++m) stats->store_bytes[i] += results[m].bytes_touched;
     } else {
-      l.gmu.Forward(n.data(), memory[l.memory_from].data(), M, x.data(), /*accumulate=*/true);
+      l.gmu.Forward(x.data(), memory[l.memory_from].data(), M, x.data(), /*accumulate=*/true);
       if (stats) stats->memory_bytes[i] = uint64_t(M) * dm * sizeof(float);
     }
-    if (!l.mlp_norm.empty()) {
-      const size_t F = c.mlp_hidden;
-      RmsNorm(x.data(), l.mlp_norm.data(), M, D, D, c.norm_eps, n.data());
-      l.w_gate.Forward(n.data(), M, gate.data());
-      l.w_up.Forward(n.data(), M, up.data());
-      SiluGate(up.data(), gate.data(), M * F, gate.data());
-      l.w_down.Forward(gate.data(), M, x.data(), /*accumulate=*/true);
-    }
+    if (l.has_mlp) l.mlp.Forward(x.data(), M, x.data(), /*accumulate=*/true, mlp);
     if (stats) stats->weight_bytes[i] = l.weight_bytes();
   }
   RmsNorm(x.data(), im.final_norm.data(), M, D, D, c.norm_eps, next);
@@ -147,6 +178,14 @@ std::vector<float> CrossDecoder::Step(const std::vector<float>& hidden, size_t p
   std::vector<float> next(hidden.size());
   Forward(hidden.data(), 1, {position}, next.data(), stats);
   return next;
+}
+
+void WriteRandomCrossDecoderWeights(const CrossDecoderConfig& c, const std::string& path, DType dtype, uint64_t seed) {
+  c.Validate();
+  LANDMARK_CHECK_ARG(dtype == DType::kF32 || dtype == DType::kBF16, "init-weights: dtype must be f32 or bf16");
+  std::string kinds;
+  for (const auto& l : c.layers) kinds += std::string(kinds.empty() ? "" : ",") + Name(l.kind);
+  WriteRandomTensors(path, CrossDecoderTensors(c), seed, dtype, {{kLayersKey, kinds}, {"landmark.seed", std::to_string(seed)}});
 }
 
 }  // namespace landmark

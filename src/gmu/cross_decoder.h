@@ -5,16 +5,22 @@
 // residual; optionally a SwiGLU MLP after each mixer:
 //   hsa:  n = RMSNorm(x);  a = Retrieve(W_q n) [H_q·d];  x += W_o a;  m_i = a
 //   gmu:  n = RMSNorm(x);  x += GMU(n, m_src)             (m_src: d_m = H_q·d)
-//   mlp:  n = RMSNorm(x);  x += W_down (SiLU(W_gate n) ⊙ W_up n)
+//   mlp:  n = RMSNorm(x);  x += W_2 (SiLU(W_1 n) ⊙ W_3 n)  (SwiGLU)
 //   out:  RMSNorm_final(x)
 // The retrieval query is the mean of each kv head's group of queries (mean
 // or minmax landmarks); the fusion, top-k and window are the Retriever's.
+// The layers are the byte model's pieces (src/nn: HsaLayer, GatedMemoryUnit,
+// Mlp), named as the byte model names them (docs/model.md).
 //
 // Weights (.safetensors, f32 or bf16, [out][in]):
-//   layers.{i}.norm [D]; hsa: layers.{i}.wq [H_q·d, D], layers.{i}.wo [D, H_q·d];
-//   gmu: layers.{i}.gmu.w_in / .w_out (gmu.h, d = D, d_m = H_q·d);
-//   mlp (mlp_hidden > 0): layers.{i}.mlp_norm [D], layers.{i}.mlp.w_gate,
-//   .w_up [F, D], .w_down [D, F];  final_norm [D].
+//   hsa: layers.{i}.hsa_norm [D], .hsa_wq [H_q·d, D], .hsa_wo [D, H_q·d];
+//   gmu: layers.{i}.gmu_norm [D], .gmu_win [d_m, D], .gmu_wout [D, d_m]
+//        (gated-mix: .gmu_wc, .gmu_wm, .gmu_wg, .gmu_wout; gmu.h), d_m = H_q·d;
+//   mlp (mlp_hidden > 0): layers.{i}.mlp_norm [D], .w1 (gate) and .w3 (up)
+//        [F, D], .w2 (down) [D, F];  final_norm [D].
+// Files of the first naming (layers.{i}.norm, .wq, .wo, .gmu.w_in, .gmu.w_out,
+// .mlp.w_gate, .mlp.w_up, .mlp.w_down) still load: their names are mapped
+// to these in memory.
 #pragma once
 
 #include <cstddef>
@@ -23,13 +29,11 @@
 #include <string>
 #include <vector>
 
-#include "src/gmu/gmu.h"
+#include "landmark/layer_kind.h"
 #include "landmark/retriever.h"
+#include "src/gmu/gmu.h"
 
 namespace landmark {
-
-enum class LayerKind : uint8_t { kHsa, kGmu };
-const char* Name(LayerKind kind);  // "hsa" | "gmu"
 
 struct CrossDecoderLayer {
   LayerKind kind = LayerKind::kHsa;

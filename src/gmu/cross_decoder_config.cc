@@ -2,13 +2,13 @@
 
 #include <cstdint>
 #include <fstream>
+#include <optional>
 #include <sstream>
 
 #include "landmark/config.h"
 #include "src/gmu/cross_decoder.h"
 #include "landmark/error.h"
 #include "src/config/fields.h"
-#include "src/core/enum_names.h"
 #include "src/core/toml_reader.h"
 
 namespace landmark {
@@ -72,11 +72,7 @@ void AssignMemory(TomlSection& s, std::vector<CrossDecoderLayer>& layers) {
   }
 }
 
-constexpr EnumName<LayerKind> kLayerKindNames[] = {{LayerKind::kHsa, "hsa"}, {LayerKind::kGmu, "gmu"}};
-
 }  // namespace
-
-const char* Name(LayerKind kind) { return NameIn(kLayerKindNames, kind); }
 
 size_t CrossDecoderConfig::hsa_layers() const {
   size_t n = 0;
@@ -132,10 +128,9 @@ CrossDecoderConfig ParseCrossDecoderConfig(const std::string& text, const std::s
     if (s.Has("pattern")) s.Fail("pattern", "give either a pattern or an explicit list of layers, not both");
     for (const toml::node& kind : *layers->as_array()) {
       const auto name = kind.value<std::string>();
-      if (!name || (*name != "hsa" && *name != "gmu")) {
-        s.Fail("layers", "entry " + std::to_string(c.layers.size()) + " is not \"hsa\" or \"gmu\"");
-      }
-      c.layers.push_back({*name == "hsa" ? LayerKind::kHsa : LayerKind::kGmu, 0});
+      const std::optional<LayerKind> k = name ? ParseLayerKind(*name) : std::nullopt;
+      if (!k) s.Fail("layers", "entry " + std::to_string(c.layers.size()) + " is not \"hsa\" or \"gmu\"");
+      c.layers.push_back({*k, 0});
     }
   } else {
     s.Fail("layers", "expected a count or a list of \"hsa\"/\"gmu\"");

@@ -9,9 +9,7 @@
 #include <nlohmann/json.hpp>
 
 #include "landmark/error.h"
-#include "src/kernels/kernels.h"
 #include "landmark/llm.h"
-#include "src/core/splitmix.h"
 #include "src/llm/weights.h"
 
 namespace landmark::llm {
@@ -69,25 +67,12 @@ void WriteRandomLlm(const std::string& dir, const LlmConfig& config, uint64_t se
     out << ConfigJson(c, dtype).dump(2) << "\n";
     LANDMARK_CHECK_ARG(out.good(), dir + "/config.json: cannot write");
   }
-  // Matrices uniform with variance 1/in (activations stay of order 1), norm
-  // weights near 1, biases small; each tensor its own stream of the seed.
+  // Each tensor its own stream of the seed (RandomTensor, nn.h).
   const std::vector<TensorSpec> specs = TensorSpecs(c);
   std::vector<std::vector<uint8_t>> data(specs.size());
   uint64_t total = 0;
   for (size_t i = 0; i < specs.size(); ++i) {
-    const TensorSpec& s = specs[i];
-    size_t n = 1;
-    for (size_t dim : s.shape) n *= dim;
-    SplitMix64 rng{seed * 0x100000001b3ull + i};
-    const bool matrix = s.shape.size() == 2, norm = s.name.find("norm") != std::string::npos;
-    const float scale = matrix ? float(std::sqrt(3.0 / double(s.shape[1]))) : norm ? 0.1f : 0.05f;
-    data[i].resize(n * SizeOf(dtype));
-    std::vector<float> block(std::min<size_t>(n, size_t(1) << 20));
-    for (size_t first = 0; first < n; first += block.size()) {
-      const size_t count = std::min(block.size(), n - first);
-      for (size_t k = 0; k < count; ++k) block[k] = (norm ? 1.0f : 0.0f) + scale * rng.Symmetric();
-      ConvertFromF32(block.data(), count, dtype, data[i].data() + first * SizeOf(dtype));
-    }
+    data[i] = RandomTensor(specs[i], seed, i, dtype);
     total += data[i].size();
   }
   // Shards of about equal bytes, tensors in order, named as transformers names them.

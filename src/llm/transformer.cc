@@ -1,9 +1,6 @@
 // The decoder layers over T new tokens (the steps are in transformer.h).
 #include "src/llm/transformer.h"
 
-#include <tbb/blocked_range.h>
-#include <tbb/parallel_for.h>
-
 #include <cstdint>
 #include <string>
 
@@ -11,27 +8,9 @@
 #include "src/kernels/kernels.h"
 #include "src/nn/nn.h"
 #include "src/llm/weights.h"
+#include "src/nn/rows.h"
 
 namespace landmark::llm {
-namespace {
-
-// f(begin, end) over ranges of rows in parallel (the element-wise steps;
-// matmuls thread themselves).
-template <class F>
-void ForRows(size_t rows, const F& f, size_t grain = 8) {
-  tbb::parallel_for(tbb::blocked_range<size_t>(0, rows, grain),
-                    [&](const tbb::blocked_range<size_t>& r) { f(r.begin(), r.end()); });
-}
-
-// RMSNorm of `rows` rows of `width` values (weight [width]) in parallel.
-void Norm(const float* x, const std::vector<float>& weight, size_t rows, size_t width, float eps, float* y) {
-  ForRows(rows, [&](size_t begin, size_t end) {
-    RmsNorm(x + begin * width, weight.data(), end - begin, width, width, eps, y + begin * width);
-  });
-}
-
-}  // namespace
-
 void CheckTokenIds(const LlmConfig& config, const int32_t* ids, size_t count) {
   for (size_t t = 0; t < count; ++t) {
     LANDMARK_CHECK_ARG(ids[t] >= 0 && size_t(ids[t]) < config.vocab_size,
@@ -51,7 +30,7 @@ void Transformer::Forward(const int32_t* tokens, size_t T, size_t first, LayerAt
                                           std::to_string(T) + " tokens");
   CheckTokenIds(c, tokens, T);
   if (T == 0) return;
-  const size_t D = c.hidden_size, F = c.intermediate_size, d = c.head_dim;
+  const size_t D = c.hidden_size, d = c.head_dim;
   const size_t Q = c.q_heads * d, KV = c.kv_heads * d;
   const float eps = float(c.rms_norm_eps);
   x_.resize(T * D);
@@ -60,10 +39,7 @@ void Transformer::Forward(const int32_t* tokens, size_t T, size_t first, LayerAt
   k_.resize(T * KV);
   v_.resize(T * KV);
   o_.resize(T * Q);
-  gate_.resize(T * F);
-  up_.resize(T * F);
   float *x = x_.data(), *h = h_.data(), *q = q_.data(), *k = k_.data(), *v = v_.data(), *o = o_.data();
-  float *gate = gate_.data(), *up = up_.data();
 
   const size_t row_bytes = D * SizeOf(m_.embed_dtype);
   ForRows(T, [&](size_t begin, size_t end) {
@@ -73,26 +49,20 @@ void Transformer::Forward(const int32_t* tokens, size_t T, size_t first, LayerAt
   });
   for (size_t layer = 0; layer < c.layers; ++layer) {
     const LayerWeights& w = m_.layers[layer];
-    Norm(x, w.input_norm, T, D, eps, h);
+    RmsNormRows(x, w.input_norm, T, D, D, eps, h);
     w.q.Forward(h, T, q);
     w.k.Forward(h, T, k);
     w.v.Forward(h, T, v);
     if (c.qk_norm) {
-      Norm(q, w.q_norm, T * c.q_heads, d, eps, q);
-      Norm(k, w.k_norm, T * c.kv_heads, d, eps, k);
+      RmsNormRows(q, w.q_norm, T * c.q_heads, d, d, eps, q);
+      RmsNormRows(k, w.k_norm, T * c.kv_heads, d, d, eps, k);
     }
     attention.Attend(layer, first, q, k, v, T, o);
     w.o.Forward(o, T, x, /*accumulate=*/true);
-    Norm(x, w.post_attention_norm, T, D, eps, h);
-    w.gate.Forward(h, T, gate);
-    w.up.Forward(h, T, up);
-    ForRows(T, [&](size_t begin, size_t end) {  // gate = SiLU(gate) ⊙ up
-      SiluGate(up + begin * F, gate + begin * F, (end - begin) * F, gate + begin * F);
-    });
-    w.down.Forward(gate, T, x, /*accumulate=*/true);
+    w.mlp.Forward(x, T, x, /*accumulate=*/true, mlp_);
   }
   if (logit_rows == 0) return;
-  Norm(x + (T - logit_rows) * D, m_.final_norm, logit_rows, D, eps, h);
+  RmsNormRows(x + (T - logit_rows) * D, m_.final_norm, logit_rows, D, D, eps, h);
   m_.lm_head.Forward(h, logit_rows, logits);
 }
 

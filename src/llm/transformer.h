@@ -6,7 +6,7 @@
 //   per layer: h = RMSNorm(x); q, k, v = h·Wqᵀ + bq, h·Wkᵀ + bk, h·Wvᵀ + bv
 //              q, k = RMSNorm per head (Qwen3)
 //              x += Attend(q, k, v)·Woᵀ (+ bo)      (RoPE, softmax: the context)
-//              h = RMSNorm(x); x += (SiLU(h·Wgateᵀ) ⊙ h·Wupᵀ)·Wdownᵀ
+//              h = RMSNorm(x); x += (SiLU(h·Wgateᵀ) ⊙ h·Wupᵀ)·Wdownᵀ  (src/nn/mlp.h)
 //   logits = RMSNorm(x)·Wheadᵀ for the rows asked for
 //
 // T > 8 rows run as oneDNN matmuls, fewer as Highway dot products (decode
@@ -19,6 +19,7 @@
 
 #include "landmark/llm.h"
 #include "src/llm/layer_attention.h"
+#include "src/nn/mlp.h"
 
 namespace landmark::llm {
 
@@ -39,8 +40,9 @@ class Transformer {
 
  private:
   const LlmModel::Impl& m_;
-  // [T][hidden] residual stream and normed copy; [T][q|kv heads·d]; [T][intermediate] ×2.
-  std::vector<float> x_, h_, q_, k_, v_, o_, gate_, up_;
+  // [T][hidden] residual stream and normed copy; [T][q|kv heads·d]; the MLP's rows.
+  std::vector<float> x_, h_, q_, k_, v_, o_;
+  MlpScratch mlp_;
 };
 
 // Throws landmark::Error naming the first id outside config's vocabulary.

@@ -106,23 +106,23 @@ std::vector<TensorSpec> TensorSpecs(const LlmConfig& c) {
   std::vector<TensorSpec> specs = {{"model.embed_tokens.weight", {c.vocab_size, D}}};
   for (size_t i = 0; i < c.layers; ++i) {
     const std::string p = Layer(i);
-    specs.push_back({p + "input_layernorm.weight", {D}});
+    specs.push_back({p + "input_layernorm.weight", {D}, Init::kNorm});
     for (auto [name, rows] : {std::pair<const char*, size_t>{"q_proj", q}, {"k_proj", kv}, {"v_proj", kv}}) {
       specs.push_back({p + "self_attn." + name + ".weight", {rows, D}});
-      if (c.qkv_bias) specs.push_back({p + "self_attn." + name + ".bias", {rows}});
+      if (c.qkv_bias) specs.push_back({p + "self_attn." + name + ".bias", {rows}, Init::kBias});
     }
     specs.push_back({p + "self_attn.o_proj.weight", {D, q}});
-    if (c.o_bias) specs.push_back({p + "self_attn.o_proj.bias", {D}});
+    if (c.o_bias) specs.push_back({p + "self_attn.o_proj.bias", {D}, Init::kBias});
     if (c.qk_norm) {
-      specs.push_back({p + "self_attn.q_norm.weight", {d}});
-      specs.push_back({p + "self_attn.k_norm.weight", {d}});
+      specs.push_back({p + "self_attn.q_norm.weight", {d}, Init::kNorm});
+      specs.push_back({p + "self_attn.k_norm.weight", {d}, Init::kNorm});
     }
-    specs.push_back({p + "post_attention_layernorm.weight", {D}});
+    specs.push_back({p + "post_attention_layernorm.weight", {D}, Init::kNorm});
     specs.push_back({p + "mlp.gate_proj.weight", {F, D}});
     specs.push_back({p + "mlp.up_proj.weight", {F, D}});
     specs.push_back({p + "mlp.down_proj.weight", {D, F}});
   }
-  specs.push_back({"model.norm.weight", {D}});
+  specs.push_back({"model.norm.weight", {D}, Init::kNorm});
   if (!c.tie_word_embeddings) specs.push_back({"lm_head.weight", {c.vocab_size, D}});
   return specs;
 }
@@ -151,7 +151,6 @@ std::unique_ptr<LlmModel::Impl> LoadWeights(LlmConfig config) {
     const std::string p = Layer(i);
     LayerWeights w;
     w.input_norm = vector(p + "input_layernorm.weight");
-    w.post_attention_norm = vector(p + "post_attention_layernorm.weight");
     w.q = projection(p + "self_attn.q_proj", c.qkv_bias);
     w.k = projection(p + "self_attn.k_proj", c.qkv_bias);
     w.v = projection(p + "self_attn.v_proj", c.qkv_bias);
@@ -160,9 +159,8 @@ std::unique_ptr<LlmModel::Impl> LoadWeights(LlmConfig config) {
       w.q_norm = vector(p + "self_attn.q_norm.weight");
       w.k_norm = vector(p + "self_attn.k_norm.weight");
     }
-    w.gate = projection(p + "mlp.gate_proj", false);
-    w.up = projection(p + "mlp.up_proj", false);
-    w.down = projection(p + "mlp.down_proj", false);
+    w.mlp = Mlp(MlpActivation::kSwiGlu, vector(p + "post_attention_layernorm.weight"), float(c.rms_norm_eps),
+                matrix(p + "mlp.gate_proj.weight"), matrix(p + "mlp.down_proj.weight"), matrix(p + "mlp.up_proj.weight"));
     m->layers.push_back(std::move(w));
   }
   m->final_norm = vector("model.norm.weight");
@@ -183,7 +181,8 @@ DType LlmModel::weight_dtype() const { return impl_->layers.front().q.weight.dty
 uint64_t LlmModel::weight_bytes() const {
   uint64_t bytes = impl_->lm_head.weight_bytes();
   for (const LayerWeights& w : impl_->layers) {
-    for (const Projection* p : {&w.q, &w.k, &w.v, &w.o, &w.gate, &w.up, &w.down}) bytes += p->weight.weight_bytes();
+    for (const Projection* p : {&w.q, &w.k, &w.v, &w.o}) bytes += p->weight.weight_bytes();
+    bytes += w.mlp.matrix_bytes();
   }
   return bytes;
 }

@@ -7,8 +7,9 @@
 #include <vector>
 
 #include "landmark/llm.h"
-#include "src/nn/nn.h"
 #include "src/io/safetensors.h"
+#include "src/nn/mlp.h"
+#include "src/nn/nn.h"
 
 namespace landmark::llm {
 
@@ -21,10 +22,10 @@ struct Projection {
 };
 
 struct LayerWeights {
-  std::vector<float> input_norm, post_attention_norm;  // [hidden]
+  std::vector<float> input_norm;  // [hidden]
   Projection q, k, v, o;
   std::vector<float> q_norm, k_norm;  // [head_dim] (Qwen3), else empty
-  Projection gate, up, down;
+  Mlp mlp;  // SwiGLU: post_attention_layernorm, gate_proj (W_1), up_proj (W_3), down_proj (W_2)
 };
 
 struct LlmModel::Impl {
@@ -41,11 +42,8 @@ struct LlmModel::Impl {
 std::unique_ptr<LlmModel::Impl> LoadWeights(LlmConfig config);
 
 // The tensor names of a model of `config`'s architecture: embedding, layer
-// by layer, final norm, LM head (unless tied), with their shapes.
-struct TensorSpec {
-  std::string name;
-  std::vector<size_t> shape;
-};
+// by layer, final norm, LM head (unless tied), with their shapes and how
+// random weights initialise them.
 std::vector<TensorSpec> TensorSpecs(const LlmConfig& config);
 
 }  // namespace landmark::llm

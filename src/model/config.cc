@@ -2,6 +2,7 @@
 #include <nlohmann/json.hpp>
 
 #include <cstdint>
+#include <optional>
 
 #include "landmark/error.h"
 #include "landmark/model.h"
@@ -54,9 +55,10 @@ ModelConfig ModelConfig::FromJson(const std::string& text, const std::string& wh
                      what + ": model config 'upper' must be a list of \"hsa\" / \"gmu\"");
   c.upper.clear();
   for (const nlohmann::json& kind : j["upper"]) {
-    LANDMARK_CHECK_ARG(kind == "hsa" || kind == "gmu",
+    const std::optional<LayerKind> k = kind.is_string() ? ParseLayerKind(kind.get<std::string>()) : std::nullopt;
+    LANDMARK_CHECK_ARG(k.has_value(),
                        what + ": model config 'upper' holds " + kind.dump() + " (expected \"hsa\" or \"gmu\")");
-    c.upper.push_back(kind == "hsa" ? BlockKind::kHsa : BlockKind::kGmu);
+    c.upper.push_back(*k);
   }
   c.Validate(what);
   return c;
@@ -68,7 +70,7 @@ void ModelConfig::Validate(const std::string& what) const {
                                                       ") must equal d_model (" + std::to_string(d_model) + ")");
   LANDMARK_CHECK_ARG(head_dim % 2 == 0, what + ": model config head_dim must be even (RoPE pairs)");
   LANDMARK_CHECK_ARG(vocab >= 128 && vocab <= 256, what + ": model config vocab must be 128..256 (bytes)");
-  LANDMARK_CHECK_ARG(!upper.empty() && upper[0] == BlockKind::kHsa,
+  LANDMARK_CHECK_ARG(!upper.empty() && upper[0] == LayerKind::kHsa,
                      what + ": model config 'upper' must start with an \"hsa\" block");
   LANDMARK_CHECK_ARG(window >= 2, what + ": model config window must be at least 2");
   // What the runtime can use: every block keeps W−1 rows of keys and values
@@ -101,7 +103,7 @@ std::string ModelConfig::ToJson() const {
   j["top_k"] = top_k;
   j["lower"] = lower;
   j["upper"] = nlohmann::json::array();
-  for (BlockKind k : upper) j["upper"].push_back(k == BlockKind::kHsa ? "hsa" : "gmu");
+  for (LayerKind k : upper) j["upper"].push_back(Name(k));
   j["rope_theta"] = rope_theta;
   j["norm_eps"] = norm_eps;
   return j.dump();
@@ -111,7 +113,7 @@ uint64_t ModelConfig::parameters() const {
   const uint64_t D = d_model, F = mlp_hidden;
   const uint64_t block = 4 * D * D + 2 * D * F + 2 * D;
   uint64_t n = 2 * vocab * D + D + (lower + upper.size()) * block + 3 * D * D + 2 * D;
-  for (BlockKind k : upper) n += k == BlockKind::kHsa ? 3 * D * D + 2 * D : 2 * D * D + D;
+  for (LayerKind k : upper) n += k == LayerKind::kHsa ? 3 * D * D + 2 * D : 2 * D * D + D;
   return n;
 }
 

@@ -1,7 +1,9 @@
 // The byte model's blocks over a segment of M positions (docs/model.md
 // "Math"): activations row-major f32 [M][D], matmuls through nn.h's Linear
-// (oneDNN for many rows), attention through the block kernel and the
-// Retriever. Called outside TBB parallel regions (oneDNN runs on OpenMP).
+// (oneDNN for many rows), the sliding window through CausalPrefill, and
+// the layer pieces it shares with the cross-decoder and the LLMs: HsaLayer,
+// GatedMemoryUnit, Mlp. Called outside TBB parallel regions (oneDNN runs on
+// OpenMP).
 #pragma once
 
 #include <cstddef>
@@ -10,29 +12,28 @@
 #include <vector>
 
 #include "landmark/model.h"
-#include "src/nn/nn.h"
 #include "landmark/retriever.h"
-
-#include <tbb/blocked_range.h>
-#include <tbb/parallel_for.h>
+#include "src/gmu/gmu.h"
+#include "src/nn/hsa_layer.h"
+#include "src/nn/mlp.h"
+#include "src/nn/nn.h"
+#include "src/nn/rows.h"
 
 namespace landmark {
 
 // Sliding-window attention + MLP weights (every block has them).
 struct SwaMlpWeights {
-  std::vector<float> attn_norm, mlp_norm;  // [D]
-  Linear wqkv;                             // [3D][D]: wq, wk, wv stacked
-  Linear wo, w1, w2;
+  std::vector<float> attn_norm;  // [D]
+  Linear wqkv;                   // [3D][D]: wq, wk, wv stacked
+  Linear wo;
+  Mlp mlp;  // GELU
 };
 
 struct UpperWeights {
-  BlockKind kind = BlockKind::kHsa;
+  LayerKind kind = LayerKind::kHsa;
   SwaMlpWeights swa;
-  std::vector<float> hsa_norm, hsa_r_norm;  // hsa
-  Linear hsa_wrq;                           // [2D][D]: hsa_wr, hsa_wq stacked
-  Linear hsa_wo;
-  std::vector<float> gmu_norm;  // gmu
-  Linear gmu_win, gmu_wout;
+  HsaLayer hsa;         // hsa: learned retrieval query, H_q = heads
+  GatedMemoryUnit gmu;  // gmu: sambay, d_m = D
 };
 
 struct Model::Impl {
@@ -58,22 +59,11 @@ struct SwaCache {
 
 // Scratch reused across segments (grows to the largest M).
 struct Workspace {
-  std::vector<float> a, qkv, k_span, v_span, k_rot, k_rev, v_rev, q_rot, o, hidden, rope;
-  std::vector<float> rq, r, retrieved, mem;
+  std::vector<float> a, qkv, k_span, v_span, k_rot, q_rot, o, rope_cos, rope_sin;
+  std::vector<float> retrieved, mem;
+  MlpScratch mlp;
   size_t rope_positions = 0;
 };
-
-// f(begin, end) over row ranges of `rows` on oneTBB: the element-wise work
-// between matmuls (norms, RoPE, GELU, copies) runs on every core too.
-template <typename F>
-void ForRows(size_t rows, F&& f, size_t grain = 64) {
-  tbb::parallel_for(tbb::blocked_range<size_t>(0, rows, grain),
-                    [&](const tbb::blocked_range<size_t>& r) { f(r.begin(), r.end()); });
-}
-
-// RMSNorm of rows (group = d: ordinary; head_dim: per head), in parallel.
-void Norm(const float* x, const std::vector<float>& weight, size_t rows, size_t d, size_t group, float eps,
-          float* y);
 
 // x [M][D] = embed[bytes].
 void Embed(const Model::Impl& m, const unsigned char* bytes, size_t M, float* x);

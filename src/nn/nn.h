@@ -1,10 +1,12 @@
-// Dense building blocks of model layers (the GMU, the cross-decoder and the
-// byte model): a linear layer, RMSNorm and the activations. Row-major f32
-// activations everywhere; weights f32, bf16 or f16.
+// Dense building blocks of model layers (the GMU, the HSA layer and the MLP
+// that the byte model, the cross-decoder and the pretrained LLMs share): a
+// linear layer, RMSNorm, the activations and weights by tensor name.
+// Row-major f32 activations everywhere; weights f32, bf16 or f16.
 #pragma once
 
 #include <cstddef>
 #include <cstdint>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -76,10 +78,47 @@ void SiluGate(const float* m, const float* a, size_t n, float* y);
 // y += x, n values.
 void AddInPlace(float* y, const float* x, size_t n);
 
-// Weights by tensor name, shape-checked; errors name the file and tensor.
-// [out, in] (f32, bf16 or f16) as a Linear (a copy):
+// Weights by tensor name. Each layer piece (HsaLayer, GatedMemoryUnit, Mlp)
+// lists its tensors once, as TensorSpecs: its loader reads those names and
+// shapes, and random weights for tests and benchmarks are written from the
+// same list, so a name is spelt in one place.
+
+// How random weights initialise a tensor (uniform, so gigabytes take seconds).
+enum class Init : uint8_t {
+  kMatrix,     // [out][in], variance 1/in: activations stay of order 1
+  kEmbedding,  // variance 1
+  kNorm,       // 1 + uniform(±0.1)
+  kBias,       // uniform(±0.05)
+};
+
+struct TensorSpec {
+  std::string name;
+  std::vector<size_t> shape;
+  Init init = Init::kMatrix;
+};
+
+// Random values of `spec` in `dtype` (f32, bf16 or f16): stream `stream` of
+// `seed`, so every tensor is independent of the others' sizes.
+std::vector<uint8_t> RandomTensor(const TensorSpec& spec, uint64_t seed, size_t stream, DType dtype);
+
+// specs[i] from stream i, into one .safetensors (dtype f32 or bf16).
+void WriteRandomTensors(const std::string& path, const std::vector<TensorSpec>& specs, uint64_t seed, DType dtype,
+                        const std::map<std::string, std::string>& metadata);
+
+// A tensor of `shape` widened to f32; throws naming the tensor when it is
+// missing, mis-shaped or holds a non-finite value.
+std::vector<float> LoadValues(const SafeTensors& file, const std::string& name, const std::vector<size_t>& shape);
+
+// [rows][in] matrices stacked along the output dimension into one Linear
+// [names.size()·rows][in] (one matmul for several projections of the same
+// input), checked like LoadValues. Kept in the file's dtype when every part
+// is bf16 (oneDNN's bf16 matmul on AVX512_BF16; half the bytes per decode
+// step) or every part f32; otherwise widened to f32.
+Linear LoadStackedLinear(const SafeTensors& file, const std::vector<std::string>& names, size_t rows, size_t in);
+
+// LoadStackedLinear of one matrix [out, in]:
 Linear LoadLinear(const SafeTensors& weights, const std::string& name, size_t out, size_t in);
-// [n] (any dtype) widened to f32, e.g. a norm's weight:
+// LoadValues of a vector [n], e.g. a norm's weight:
 std::vector<float> LoadVector(const SafeTensors& weights, const std::string& name, size_t n);
 
 }  // namespace landmark

@@ -104,25 +104,26 @@ def decode(cfg, W, X, positions, K, V):
         memory = {}
         for i, kind in enumerate(kinds):
             pre = f"layers.{i}."
-            n = rms_norm(x, W[pre + "norm"], eps)
             if kind == "hsa":
-                q = (W[pre + "wq"] @ n).reshape(H_q, d)
+                n = rms_norm(x, W[pre + "hsa_norm"], eps)
+                q = (W[pre + "hsa_wq"] @ n).reshape(H_q, d)
                 a = retrieve(q, K, V, p, r_cfg, d).reshape(-1)
                 memory[i] = a
-                x = x + W[pre + "wo"] @ a
+                x = x + W[pre + "hsa_wo"] @ a
             else:
+                n = rms_norm(x, W[pre + "gmu_norm"], eps)
                 mem = memory[mem_from[i]]
                 if c.get("gmu", "sambay") == "sambay":
-                    y = W[pre + "gmu.w_out"] @ (mem * silu(W[pre + "gmu.w_in"] @ n))
+                    y = W[pre + "gmu_wout"] @ (mem * silu(W[pre + "gmu_win"] @ n))
                 else:
-                    a, b = W[pre + "gmu.w_c"] @ n, W[pre + "gmu.w_m"] @ mem
-                    g = 1.0 / (1.0 + np.exp(-(W[pre + "gmu.w_g"] @ np.concatenate([a, b]))))
-                    y = W[pre + "gmu.w_out"] @ silu(g * a + (1 - g) * b)
+                    a, b = W[pre + "gmu_wc"] @ n, W[pre + "gmu_wm"] @ mem
+                    g = 1.0 / (1.0 + np.exp(-(W[pre + "gmu_wg"] @ np.concatenate([a, b]))))
+                    y = W[pre + "gmu_wout"] @ silu(g * a + (1 - g) * b)
                 x = x + y
-            if c.get("mlp_hidden", 0):
+            if c.get("mlp_hidden", 0):  # SwiGLU: w1 gate, w3 up, w2 down
                 n = rms_norm(x, W[pre + "mlp_norm"], eps)
-                h = silu(W[pre + "mlp.w_gate"] @ n) * (W[pre + "mlp.w_up"] @ n)
-                x = x + W[pre + "mlp.w_down"] @ h
+                h = silu(W[pre + "w1"] @ n) * (W[pre + "w3"] @ n)
+                x = x + W[pre + "w2"] @ h
         Y[m] = rms_norm(x, W["final_norm"], eps)
     return Y
 

@@ -4,13 +4,14 @@
 
 #include <cmath>
 #include <filesystem>
+#include <map>
 #include <vector>
 
-#include "src/gmu/cross_decoder.h"
 #include "landmark/error.h"
+#include "landmark/store.h"
+#include "src/gmu/cross_decoder.h"
 #include "src/gmu/gmu.h"
 #include "src/io/safetensors.h"
-#include "landmark/store.h"
 #include "tests/temp_dir.h"
 #include "tests/test_util.h"
 
@@ -29,34 +30,40 @@ std::vector<double> MatVec(const std::vector<float>& w, const std::vector<double
 }
 double Sigmoid(double x) { return 1.0 / (1.0 + std::exp(-x)); }
 
-TEST_CASE("GMU sambay and gated-mix match the double reference, batched and accumulating") {
+TEST_CASE("GMU sambay and gated-mix (with the pre-norm) match the double reference, batched and accumulating") {
   test::TempDir dir("gmu");
   const size_t d = 24, dm = 40;
+  const float eps = 1e-5f;
   const auto w_in = RandomNormal(dm * d, 1), w_out = RandomNormal(d * dm, 2), w_m = RandomNormal(dm * dm, 3),
-             w_g = RandomNormal(dm * 2 * dm, 4);
+             w_g = RandomNormal(dm * 2 * dm, 4), norm = RandomNormal(d, 6, 0.3f);
   const std::string path = dir / "g.safetensors";
-  WriteSafeTensors(path, {{"s.w_in", DType::kF32, {dm, d}, w_in.data()},
-                          {"s.w_out", DType::kF32, {d, dm}, w_out.data()},
-                          {"m.w_c", DType::kF32, {dm, d}, w_in.data()},
-                          {"m.w_m", DType::kF32, {dm, dm}, w_m.data()},
-                          {"m.w_g", DType::kF32, {dm, 2 * dm}, w_g.data()},
-                          {"m.w_out", DType::kF32, {d, dm}, w_out.data()}});
+  WriteSafeTensors(path, {{"s.gmu_norm", DType::kF32, {d}, norm.data()},
+                          {"s.gmu_win", DType::kF32, {dm, d}, w_in.data()},
+                          {"s.gmu_wout", DType::kF32, {d, dm}, w_out.data()},
+                          {"m.gmu_norm", DType::kF32, {d}, norm.data()},
+                          {"m.gmu_wc", DType::kF32, {dm, d}, w_in.data()},
+                          {"m.gmu_wm", DType::kF32, {dm, dm}, w_m.data()},
+                          {"m.gmu_wg", DType::kF32, {dm, 2 * dm}, w_g.data()},
+                          {"m.gmu_wout", DType::kF32, {d, dm}, w_out.data()}});
   const SafeTensors weights = SafeTensors::Open(path);
   for (GmuVariant variant : {GmuVariant::kSambaY, GmuVariant::kGatedMix}) {
     CAPTURE(Name(variant));
-    const GatedMemoryUnit gmu =
-        GatedMemoryUnit::Load(weights, variant == GmuVariant::kSambaY ? "s." : "m.", variant, d, dm);
-    CHECK(gmu.weight_bytes() == 4 * (2 * d * dm + (variant == GmuVariant::kSambaY ? 0 : 3 * dm * dm)));
-    for (size_t M : {1, 7}) {
+    const std::string prefix = variant == GmuVariant::kSambaY ? "s." : "m.";
+    const GatedMemoryUnit gmu = GatedMemoryUnit::Load(weights, prefix, variant, d, dm, eps);
+    CHECK(gmu.weight_bytes() == 4 * (d + 2 * d * dm + (variant == GmuVariant::kSambaY ? 0 : 3 * dm * dm)));
+    CHECK(GatedMemoryUnit::Tensors(prefix, variant, d, dm).size() == (variant == GmuVariant::kSambaY ? 3u : 5u));
+    for (size_t M : {1, 7, 12}) {
       CAPTURE(M);
-      const auto x = RandomNormal(M * d, 10 + M), m = RandomNormal(M * dm, 20 + M), y0 = RandomNormal(M * d, 5);
-      std::vector<float> y = y0;
-      gmu.Forward(x.data(), m.data(), M, y.data(), /*accumulate=*/true);
+      const auto x = RandomNormal(M * d, 10 + M), m = RandomNormal(M * dm, 20 + M);
+      std::vector<float> y = x;  // y = x: the residual update in place
+      gmu.Forward(y.data(), m.data(), M, y.data(), /*accumulate=*/true);
       for (size_t r = 0; r < M; ++r) {
-        const std::vector<double> xr(x.begin() + r * d, x.begin() + (r + 1) * d),
-            mr(m.begin() + r * dm, m.begin() + (r + 1) * dm);
+        std::vector<double> u(d), mr(m.begin() + r * dm, m.begin() + (r + 1) * dm);
+        double ss = 0;
+        for (size_t i = 0; i < d; ++i) ss += double(x[r * d + i]) * x[r * d + i];
+        for (size_t i = 0; i < d; ++i) u[i] = x[r * d + i] / std::sqrt(ss / double(d) + eps) * norm[i];
         std::vector<double> h(dm);
-        const auto a = MatVec(w_in, xr, dm);
+        const auto a = MatVec(w_in, u, dm);
         if (variant == GmuVariant::kSambaY) {
           for (size_t i = 0; i < dm; ++i) h[i] = mr[i] * a[i] * Sigmoid(a[i]);
         } else {
@@ -71,16 +78,16 @@ TEST_CASE("GMU sambay and gated-mix match the double reference, batched and accu
         }
         const auto out = MatVec(w_out, h, d);
         for (size_t i = 0; i < d; ++i) {
-          const double expected = y0[r * d + i] + out[i];
+          const double expected = x[r * d + i] + out[i];
           REQUIRE(std::fabs(y[r * d + i] - expected) <= 2e-4 * std::max(1.0, std::fabs(expected)));
         }
       }
     }
   }
-  CHECK_THROWS_WITH_AS(GatedMemoryUnit::Load(weights, "s.", GmuVariant::kSambaY, d, dm + 1),
-                       doctest::Contains("s.w_in has shape (40, 24), expected (41, 24)"), Error);
-  CHECK_THROWS_WITH_AS(GatedMemoryUnit::Load(weights, "x.", GmuVariant::kGatedMix, d, dm),
-                       doctest::Contains("no tensor named 'x.w_c'"), Error);
+  CHECK_THROWS_WITH_AS(GatedMemoryUnit::Load(weights, "s.", GmuVariant::kSambaY, d, dm + 1, eps),
+                       doctest::Contains("s.gmu_win has shape (40, 24), expected (41, 24)"), Error);
+  CHECK_THROWS_WITH_AS(GatedMemoryUnit::Load(weights, "x.", GmuVariant::kGatedMix, d, dm, eps),
+                       doctest::Contains("no tensor named 'x.gmu_norm'"), Error);
   CHECK_THROWS_WITH_AS(ParseGmuVariant("mamba"), doctest::Contains("unknown GMU variant 'mamba'"), Error);
 }
 
@@ -160,11 +167,37 @@ TEST_CASE("CrossDecoder: missing or mis-shaped tensors and a store of another he
 
   CrossDecoderConfig wide = c;
   wide.d_model = 32;
-  CHECK_THROWS_WITH_AS(CrossDecoder(store, wide, weights), doctest::Contains("layers.0.norm has shape (16,), expected (32,)"),
+  CHECK_THROWS_WITH_AS(CrossDecoder(store, wide, weights), doctest::Contains("layers.0.hsa_norm has shape (16,), expected (32,)"),
                        Error);
   CrossDecoderConfig all_hsa = c;
   for (auto& l : all_hsa.layers) l.kind = LayerKind::kHsa;
-  CHECK_THROWS_WITH_AS(CrossDecoder(store, all_hsa, weights), doctest::Contains("no tensor named 'layers.1.wq'"), Error);
+  CHECK_THROWS_WITH_AS(CrossDecoder(store, all_hsa, weights), doctest::Contains("no tensor named 'layers.1.hsa_norm'"), Error);
+  // A file of the first naming (layers.{i}.norm, .wq, .gmu.w_in, ...) loads
+  // and computes the same.
+  {
+    const SafeTensors now = SafeTensors::Open(weights);
+    const std::map<std::string, std::string> first = {
+        {"hsa_norm", "norm"}, {"gmu_norm", "norm"}, {"hsa_wq", "wq"}, {"hsa_wo", "wo"},
+        {"gmu_win", "gmu.w_in"}, {"gmu_wout", "gmu.w_out"}};
+    std::vector<TensorToWrite> tensors;
+    for (const std::string& name : now.names()) {
+      const TensorView& t = now.Get(name);
+      std::string old_name = name;
+      const size_t dot = name.rfind('.');
+      if (name.rfind("layers.", 0) == 0 && first.count(name.substr(dot + 1))) {
+        old_name = name.substr(0, dot + 1) + first.at(name.substr(dot + 1));
+      }
+      tensors.push_back({old_name, t.dtype, t.shape, t.data});
+    }
+    const std::string old = dir / "old.safetensors";
+    WriteSafeTensors(old, tensors, now.metadata());
+    REQUIRE(SafeTensors::Open(old).Has("layers.1.gmu.w_in"));
+    CHECK(CrossDecoder(store, c, old).Step(h) == next);
+    const std::vector<float> ones(16, 1.0f);
+    WriteSafeTensors(old, {{"layers.0.norm", DType::kF32, {16}, ones.data()}});
+    CHECK_THROWS_WITH_AS(CrossDecoder(store, c, old), doctest::Contains("old.safetensors: no tensor named 'layers.0.hsa_wq'"),
+                         Error);
+  }
   CrossDecoderConfig other_dim = c;
   other_dim.head_dim = 16;
   CHECK_THROWS_WITH_AS(CrossDecoder(store, other_dim, weights), doctest::Contains("head_dim 16 does not match the store's 8"),

@@ -51,7 +51,8 @@ TEST_CASE("llm load: matrices are read in place from the mapped files; the LM he
   const auto& m = model.impl();
   CHECK(model.files().size() == 3);
   for (const llm::LayerWeights& w : m.layers) {
-    for (const llm::Projection* p : {&w.q, &w.k, &w.v, &w.o, &w.gate, &w.up, &w.down}) CHECK(p->weight.borrowed());
+    for (const llm::Projection* p : {&w.q, &w.k, &w.v, &w.o}) CHECK(p->weight.borrowed());
+    CHECK(w.mlp.borrowed());
   }
   CHECK(m.lm_head.weights() == m.embed);
   CHECK(model.weight_dtype() == DType::kF32);

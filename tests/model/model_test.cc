@@ -36,8 +36,8 @@ std::vector<float> Rows(const std::vector<float>& all, size_t first, size_t coun
 }
 
 TEST_CASE("model: logits, chunk memory and landmarks match the double reference") {
-  for (const auto& upper : {std::vector<BlockKind>{BlockKind::kHsa, BlockKind::kGmu, BlockKind::kHsa, BlockKind::kGmu},
-                            std::vector<BlockKind>{BlockKind::kHsa, BlockKind::kHsa}}) {
+  for (const auto& upper : {std::vector<LayerKind>{LayerKind::kHsa, LayerKind::kGmu, LayerKind::kHsa, LayerKind::kGmu},
+                            std::vector<LayerKind>{LayerKind::kHsa, LayerKind::kHsa}}) {
     ModelConfig c = TinyConfig();
     c.upper = upper;
     CAPTURE(c.ToJson());

@@ -143,7 +143,7 @@ ModelReference RunModelReference(const std::string& weights_path, std::string_vi
   for (size_t j = 0; j < c.upper.size(); ++j) {
     const std::string p = "upper." + std::to_string(j) + ".";
     Swa(x, w, p, c);
-    if (c.upper[j] == BlockKind::kHsa) {
+    if (c.upper[j] == LayerKind::kHsa) {
       const Matrix u = Norm(x, w(p + "hsa_norm"), D, D, c.norm_eps);
       const Matrix r = Norm(Linear(u, w(p + "hsa_wr"), D), w(p + "hsa_r_norm"), D, d, c.norm_eps);
       const Matrix q = Linear(u, w(p + "hsa_wq"), D);
