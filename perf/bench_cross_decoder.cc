@@ -14,6 +14,7 @@
 #include "perf/bench_report.h"
 #include "perf/synthetic_store.h"
 #include "src/attention/dense_over_store.h"
+#include "testing/random_weights.h"
 
 namespace landmark::perf {
 namespace {

@@ -11,6 +11,7 @@
 
 #include "landmark/error.h"
 #include "perf/bench_report.h"
+#include "testing/random_weights.h"
 
 namespace landmark::perf {
 namespace {

@@ -10,9 +10,11 @@ variants):
 - multivalue: the asked vault has 2 needles (values), among 2-6 others;
               " Q: pass keys for vault NNN? A: NNNNN NNNNN" with every value,
               in ascending order (HSA sees no positions: order by value)
-- dense:      24-48 needles of distinct vaults (not trained yet: for the C++
-              protocol's 100 needles in one haystack, where every needle is a
-              distractor for the others); same question as single
+- dense:      24-48 needles of distinct vaults (the C++ protocol's 100
+              needles in one haystack, where every needle is a distractor for
+              the others); same question as single (phase 6 on)
+- densemv:    multivalue among 20-40 other needles; same question as
+              multivalue (phase 7)
 Training filler is data/filler.txt.gz, evaluation filler data/heldout.txt.gz
 (whole source files that training never sees; make_filler.py).
 Everything is seeded: sample i of a stream depends only on (seed, i).
@@ -27,8 +29,8 @@ FILLER = os.path.join(HERE, "data", "filler.txt.gz")
 HELDOUT = os.path.join(HERE, "data", "heldout.txt.gz")
 ANSWER_LEN = 5  # digits of one value
 STOP = ord("\n")
-TASKS = ("single", "multikey", "multivalue", "dense")
-TRAIN_MIX = (0.5, 0.25, 0.25, 0.0)  # of TASKS
+TASKS = ("single", "multikey", "multivalue", "dense", "densemv")
+TRAIN_MIX = (0.5, 0.25, 0.25, 0.0, 0.0)  # of TASKS
 MULTIVALUE = 2  # values of the asked vault in a multivalue sample (phase 4 drew 2 or 3)
 
 
@@ -87,8 +89,8 @@ def _needles(rng, task, n_needles):
         pairs = [(v, int(k)) for v, k in zip(vaults, keys)]
         rng.shuffle(pairs)
         return pairs, asked, f"{dict(pairs)[asked]:05d}"
-    # multivalue
-    n_values, n_other = MULTIVALUE, int(rng.integers(2, 7))
+    # multivalue, densemv
+    n_values, n_other = MULTIVALUE, int(rng.integers(20, 41) if task == "densemv" else rng.integers(2, 7))
     vaults = rng.choice(np.arange(100, 1000), size=n_other + 1, replace=False)
     asked = int(vaults[0])
     values = sorted(int(k) for k in rng.choice(np.arange(10000, 100000), size=n_values, replace=False))
@@ -102,7 +104,7 @@ def make_sample(corpus_part, length, rng, n_needles=4, window=128, with_answer=T
     answer and '\\n' when with_answer). Returns (bytes uint8, answer str,
     needle start positions)."""
     pairs, asked, answer = _needles(rng, task, n_needles)
-    q = question(asked, task == "multivalue").encode()
+    q = question(asked, task in ("multivalue", "densemv")).encode()
     tail = q + (answer.encode() + b"\n" if with_answer else b"")
     needles = [needle(v, k).encode() for v, k in pairs]
     n_fill = length - len(tail) - sum(len(s) for s in needles)

@@ -341,6 +341,16 @@ class ByteModel(nn.Module):
             h = self.lower_forward(ids)
             mem = self.memory(h)
             return self.upper_forward(h[:, T - tail:], mem, pos, sparse=True)
+        mem, h = self.segmented_memory(ids, segment, T - tail)
+        return self.upper_forward(h, mem, pos, sparse=True)
+
+    @torch.no_grad()
+    def segmented_memory(self, ids, segment=1 << 20, keep_from=None):
+        """The chunk memory (K, V, L) of ids, the lower layers run segment by
+        segment (forward_tail), and the lower output from keep_from on (or None)."""
+        cfg = self.cfg
+        T = ids.shape[1]
+        keep_from = T if keep_from is None else keep_from
         step = cfg.window * cfg.chunk // math.gcd(cfg.window, cfg.chunk)
         segment = max(step, segment // step * step)
         ctx = cfg.lower * cfg.window
@@ -353,11 +363,11 @@ class ByteModel(nn.Module):
             Ks.append(K)
             Vs.append(V)
             Ls.append(L)
-            if s1 > T - tail:
-                hs.append(h[:, max(0, T - tail - s0):])
+            if s1 > keep_from:
+                hs.append(h[:, max(0, keep_from - s0):])
             del h
         mem = (torch.cat(Ks, 1), torch.cat(Vs, 1), torch.cat(Ls, 1))
-        return self.upper_forward(torch.cat(hs, 1), mem, pos, sparse=True)
+        return mem, (torch.cat(hs, 1) if hs else None)
 
 
 def weight_name(param_name):

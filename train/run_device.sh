@@ -19,11 +19,13 @@ S=${STATE:-/tmp/train-state}
 OUT=${OUT:-/tmp/out}
 EVAL=${EVAL:-4096,16384,65536,262144,1048576}
 TRIALS=${TRIALS:-32}
-VARIANTS=${VARIANTS:-hsa gmu}  # e.g. VARIANTS=gmu trains one alone (faster per step)
+VARIANTS=${VARIANTS:-hsa gmu}  # e.g. VARIANTS=gmu trains one alone (faster per step);
+# a run named VARIANT-kN (hsa-k8) trains with top_k N (train.py --top-k)
 mkdir -p "$S" "$OUT"
 PREV=$((PHASE - 1))
 for v in $VARIANTS; do
-  V=${v^^}
+  V=${v%%-*} && V=${V^^}
+  topk=() && [[ $v == *-k* ]] && topk=(--top-k "${v##*-k}")
   init=INIT_$V graft=GRAFT_$V steps=STEPS_$V lr=LR_$V warm=WARMUP_$V
   if [ -z "${!init:-}" ] && [ -z "${!graft:-}" ] && [ ! -f "$S/$v$PREV/f32.safetensors" ] \
       && [ -f "state/$v$PREV.f32.safetensors" ]; then
@@ -36,16 +38,24 @@ for v in $VARIANTS; do
   if [ ${#from[@]} = 0 ]; then extra=(--lr "${!lr:-1e-3}" --warmup "${!warm:-200}")
   else extra=(--lr "${!lr:-${LR2:-1e-3}}" --warmup "${!warm:-${WARMUP2:-50}}" "${from[@]}"); fi
   echo "$v phase $PHASE: ${extra[*]} ${EXTRA:-}"
-  python3 train.py --variant $v --out "$S/$v$PHASE" --minutes "$MIN" --steps "${!steps:-0}" \
+  python3 train.py --variant ${v%%-*} "${topk[@]}" --out "$S/$v$PHASE" --minutes "$MIN" --steps "${!steps:-0}" \
     --seed "$PHASE" --eval-lengths "$EVAL" --eval-trials "$TRIALS" "${extra[@]}" ${EXTRA:-} \
     > "$S/$v$PHASE.out" 2>&1 &
 done
 wait
 tail -n 30 "$S"/*"$PHASE".out
+# PROTOCOL=1: the C++ protocol in PyTorch per run (eval_protocol.sh; BIG=1 adds 16M; at most PROTOCOL_S seconds)
+if [ -n "${PROTOCOL:-}" ]; then
+  for v in $VARIANTS; do
+    timeout "${PROTOCOL_S:-600}" bash eval_protocol.sh "$S/$v$PHASE/bf16.safetensors" "$v$PHASE" "$S/$v$PHASE" &
+  done
+  wait
+  cat "$S"/*"$PHASE"/*.protocol.txt | grep -v "^   miss"
+fi
 mkdir -p /tmp/pack && rm -rf /tmp/pack/*
 for v in $VARIANTS; do
   d=/tmp/pack/$v$PHASE && mkdir -p $d
-  cp "$S/$v$PHASE"/{log.txt,eval.json} $d/ 2>/dev/null
+  cp "$S/$v$PHASE"/{log.txt,eval.json,*.protocol.txt,*.16m.eval.json} $d/ 2>/dev/null
   for t in ${PACK_DTYPES:-f32 bf16}; do cp "$S/$v$PHASE/$t.safetensors" $d/ 2>/dev/null; done
 done
 tar -C /tmp/pack -cf - . | split -b 15M - "$OUT/pack$PHASE.tar.part"

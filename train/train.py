@@ -43,10 +43,11 @@ def parse():
     ap.add_argument("--answer-stop", action="store_true",
                     help="the answer loss covers the stop byte too (phase 3: fixes '44100' -> '441000')")
     ap.add_argument("--mix", default="1,0,0",
-                    help="fractions of the tasks single,multikey,multivalue,dense in training (data.TASKS)")
+                    help="fractions of the tasks single,multikey,multivalue,dense,densemv in training (data.TASKS)")
     ap.add_argument("--graft", default=None,
                     help="gmu variant: start from a pure-HSA model's weights (its upper hsa blocks become "
                          "upper.0 and upper.2; the gmu blocks start as identities)")
+    ap.add_argument("--top-k", type=int, default=0, help="train with this top_k (0: the config's; exported with it)")
     ap.add_argument("--batch", type=int, default=16)
     ap.add_argument("--seq", type=int, default=4096)
     ap.add_argument("--seed", type=int, default=0)
@@ -142,6 +143,8 @@ def main():
         if args.graft:
             graft(model, args.graft)
         model = model.to(args.device)
+    if args.top_k:
+        model.cfg.top_k = args.top_k  # one Config object, shared by every block
     opt = make_optimizer(model, args)
     step, total = 0, args.steps
     if os.path.exists(ckpt_path):

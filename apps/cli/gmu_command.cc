@@ -17,6 +17,7 @@
 #include "landmark/store.h"
 #include "apps/cli/commands.h"
 #include "apps/cli/format.h"
+#include "testing/random_weights.h"
 
 namespace landmark::cli {
 namespace {

@@ -20,6 +20,7 @@
 #include "apps/cli/llm_store_commands.h"
 #include "apps/cli/progress.h"
 #include "src/io/text_files.h"
+#include "testing/random_weights.h"
 
 namespace landmark::cli {
 namespace {

@@ -190,11 +190,5 @@ struct GenerateResult {
 GenerateResult Generate(LlmSession& session, const std::vector<int32_t>& prompt,
                         const GenerateOptions& options = {});
 
-// A model directory in the Hugging Face layout with random weights
-// (deterministic in `seed`): config.json (of `config`'s architecture and
-// shape) and model.safetensors, or `shards` files with an index. For
-// benchmarks and tests.
-void WriteRandomLlm(const std::string& dir, const LlmConfig& config, uint64_t seed, DType dtype,
-                    size_t shards = 1);
 
 }  // namespace landmark::llm

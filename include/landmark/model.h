@@ -72,17 +72,12 @@ class Model {
 };
 
 // The shipped weights: $LANDMARK_MODEL if set, else models/default.safetensors
-// or models/lm-gmu.safetensors (else lm-hsa) beside the executable's tree
+// or models/lm-hsa.safetensors (else lm-gmu) beside the executable's tree
 // (build/bin/../../models, bin/../share/landmark/models) or in the source tree. Throws landmark::Error listing where it looked.
 std::string DefaultModelPath();
 // A file shipped with landmark (e.g. "models/default.safetensors") beside
 // the executable's tree, in the installed share dir or the source tree.
 std::string FindShippedFile(const std::string& relative);
-
-// Random weights of `config` (seeded, scaled like an initialised model) in
-// `dtype` (f32 or bf16): tests and benchmarks before trained weights exist.
-void WriteRandomModel(const std::string& path, const ModelConfig& config, uint64_t seed,
-                      DType dtype = DType::kBF16);
 
 // Bytes as the model reads them: ≥ 128 → '?'; in documents '\n' and '\r' → ' '
 // ('\n' is the stop byte).
@@ -157,8 +152,9 @@ struct ModelAnswer {
 extern const char kPassKeyTask[];
 // `question` in the trained frame (" Q: pass key for vault 123? A: ") when
 // it asks for a vault's pass key ("pass key for vault 123", "What is the pass
-// key of vault 123?"); "" for any other question, which the model cannot
-// answer (it would make an answer up).
+// key of vault 123?"), or " Q: pass keys for vault 123? A: " when it asks
+// for every value ("pass keys for vault 123"); "" for any other question,
+// which the model cannot answer (it would make an answer up).
 std::string PassKeyQuestion(std::string_view question);
 
 // Answers questions about an ingested store: the question's bytes continue

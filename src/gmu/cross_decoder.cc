@@ -24,22 +24,6 @@ std::string LayerPrefix(size_t i) { return "layers." + std::to_string(i) + "."; 
 
 HsaShape Hsa(const CrossDecoderConfig& c) { return {c.d_model, c.q_heads, c.head_dim, false, c.norm_eps}; }
 
-// Every tensor of the weights file (cross_decoder.h), in file order: what
-// the random writer writes and the loader reads.
-std::vector<TensorSpec> CrossDecoderTensors(const CrossDecoderConfig& c) {
-  std::vector<TensorSpec> specs;
-  auto add = [&](std::vector<TensorSpec> more) {
-    for (TensorSpec& s : more) specs.push_back(std::move(s));
-  };
-  for (size_t i = 0; i < c.layers.size(); ++i) {
-    const std::string p = LayerPrefix(i);
-    add(c.layers[i].kind == LayerKind::kHsa ? HsaLayer::Tensors(p, Hsa(c))
-                                            : GatedMemoryUnit::Tensors(p, c.gmu, c.d_model, c.d_memory()));
-    if (c.mlp_hidden > 0) add(Mlp::Tensors(p, MlpActivation::kSwiGlu, c.d_model, c.mlp_hidden));
-  }
-  add({{"final_norm", {c.d_model}, Init::kNorm}});
-  return specs;
-}
 
 // The first naming of cross-decoder weights (before the layers were the
 // byte model's pieces): old name → new name, in memory. The norm before
@@ -84,6 +68,29 @@ struct Layer {
 };
 
 }  // namespace
+
+// Every tensor of the weights file (cross_decoder.h), in file order: what
+// the random writer writes and the loader reads.
+std::vector<TensorSpec> CrossDecoderTensors(const CrossDecoderConfig& c) {
+  std::vector<TensorSpec> specs;
+  auto add = [&](std::vector<TensorSpec> more) {
+    for (TensorSpec& s : more) specs.push_back(std::move(s));
+  };
+  for (size_t i = 0; i < c.layers.size(); ++i) {
+    const std::string p = LayerPrefix(i);
+    add(c.layers[i].kind == LayerKind::kHsa ? HsaLayer::Tensors(p, Hsa(c))
+                                            : GatedMemoryUnit::Tensors(p, c.gmu, c.d_model, c.d_memory()));
+    if (c.mlp_hidden > 0) add(Mlp::Tensors(p, MlpActivation::kSwiGlu, c.d_model, c.mlp_hidden));
+  }
+  add({{"final_norm", {c.d_model}, Init::kNorm}});
+  return specs;
+}
+
+std::map<std::string, std::string> CrossDecoderMetadata(const CrossDecoderConfig& c, uint64_t seed) {
+  std::string kinds;
+  for (const auto& l : c.layers) kinds += std::string(kinds.empty() ? "" : ",") + Name(l.kind);
+  return {{kLayersKey, kinds}, {"landmark.seed", std::to_string(seed)}};
+}
 
 uint64_t CrossDecoderStats::total() const {
   uint64_t sum = 0;
@@ -178,14 +185,6 @@ std::vector<float> CrossDecoder::Step(const std::vector<float>& hidden, size_t p
   std::vector<float> next(hidden.size());
   Forward(hidden.data(), 1, {position}, next.data(), stats);
   return next;
-}
-
-void WriteRandomCrossDecoderWeights(const CrossDecoderConfig& c, const std::string& path, DType dtype, uint64_t seed) {
-  c.Validate();
-  LANDMARK_CHECK_ARG(dtype == DType::kF32 || dtype == DType::kBF16, "init-weights: dtype must be f32 or bf16");
-  std::string kinds;
-  for (const auto& l : c.layers) kinds += std::string(kinds.empty() ? "" : ",") + Name(l.kind);
-  WriteRandomTensors(path, CrossDecoderTensors(c), seed, dtype, {{kLayersKey, kinds}, {"landmark.seed", std::to_string(seed)}});
 }
 
 }  // namespace landmark

@@ -25,6 +25,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -68,10 +69,10 @@ struct CrossDecoderConfig {
 CrossDecoderConfig LoadCrossDecoderConfig(const std::string& path);
 CrossDecoderConfig ParseCrossDecoderConfig(const std::string& toml, const std::string& source);
 
-// Writes random-initialised weights for `config` (normal(0, 1/sqrt(fan_in)),
-// norms 1): for benchmarks and tests. dtype f32 or bf16.
-void WriteRandomCrossDecoderWeights(const CrossDecoderConfig& config, const std::string& path, DType dtype,
-                                    uint64_t seed);
+// The weights file's layout: every tensor in file order (what the loader
+// reads) and its metadata (testing/random_weights.h writes random ones).
+std::vector<TensorSpec> CrossDecoderTensors(const CrossDecoderConfig& config);
+std::map<std::string, std::string> CrossDecoderMetadata(const CrossDecoderConfig& config, uint64_t seed);
 
 // Bytes one decode step read, per layer.
 struct CrossDecoderStats {

@@ -8,6 +8,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -66,6 +67,11 @@ struct Workspace {
 };
 
 // x [M][D] = embed[bytes].
+// The weights file's layout (docs/model.md): every tensor in file order
+// (what Load reads) and its metadata (testing/random_weights.h writes random ones).
+std::vector<TensorSpec> ModelTensors(const ModelConfig& config);
+std::map<std::string, std::string> ModelMetadata(const ModelConfig& config);
+
 void Embed(const Model::Impl& m, const unsigned char* bytes, size_t M, float* x);
 
 // x += SWA(RMSNorm_attn(x)) for M positions continuing `cache`, which then

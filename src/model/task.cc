@@ -10,14 +10,16 @@
 namespace landmark {
 
 const char kPassKeyTask[] =
-    "the pass key of a numbered vault in the text (\"pass key for vault 123\", \"What is the pass key of vault 123?\")";
+    "the pass key of a numbered vault in the text (\"pass key for vault 123\", \"What is the pass key of vault 123?\"), "
+    "or all of them when the vault has several (\"pass keys for vault 123\")";
 
 std::string PassKeyQuestion(std::string_view question) {
   // Words a pass-key question may hold besides "vault" and its number.
   static const std::set<std::string> kFiller = {"what", "whats", "is", "s", "the", "pass", "key", "passkey", "for",
-                                                "of", "to", "vault", "number", "no", "tell", "me", "give", "a", "q"};
+                                                "of", "to", "vault", "number", "no", "tell", "me", "give", "a", "q",
+                                                "keys", "passkeys", "are", "all"};
   std::string number, word;
-  bool vault = false, other = false;
+  bool vault = false, other = false, multi = false;
   auto end_word = [&] {
     if (word.empty()) return;
     if (std::isdigit(static_cast<unsigned char>(word[0]))) {
@@ -25,6 +27,7 @@ std::string PassKeyQuestion(std::string_view question) {
       number = word;
     } else {
       vault |= word == "vault";
+      multi |= word == "keys" || word == "passkeys";  // RULER's multi-value: every value, ascending
       other |= kFiller.count(word) == 0;
     }
     word.clear();
@@ -43,7 +46,8 @@ std::string PassKeyQuestion(std::string_view question) {
   end_word();
   if (!vault || number.empty() || other) return "";
   const size_t first = number.find_first_not_of('0');
-  return " Q: pass key for vault " + (first == std::string::npos ? "0" : number.substr(first)) + "? A: ";
+  return std::string(multi ? " Q: pass keys for vault " : " Q: pass key for vault ") +
+         (first == std::string::npos ? "0" : number.substr(first)) + "? A: ";
 }
 
 }  // namespace landmark

@@ -45,8 +45,24 @@ SwaMlpWeights LoadSwaMlp(const SafeTensors& f, const std::string& p, const Model
   return w;
 }
 
+
+std::string FileDigest(const std::string& path) {
+  const MappedFile f(path);
+  char hex[17];
+  std::snprintf(hex, sizeof hex, "%016llx", static_cast<unsigned long long>(XXH3_64bits(f.data(), f.size())));
+  return hex;
+}
+
+std::filesystem::path ExecutableDir() {
+  std::error_code error;
+  const auto exe = std::filesystem::read_symlink("/proc/self/exe", error);
+  return error ? std::filesystem::path() : exe.parent_path();
+}
+
+}  // namespace
+
 // Every tensor of docs/model.md's weights file, in file order.
-std::vector<TensorSpec> ModelTensors(const ModelConfig& c) {
+std::vector<TensorSpec> model::ModelTensors(const ModelConfig& c) {
   const size_t D = c.d_model;
   std::vector<TensorSpec> specs = {{"embed", {c.vocab, D}, Init::kEmbedding}};
   auto add = [&](std::vector<TensorSpec> more) {
@@ -67,20 +83,7 @@ std::vector<TensorSpec> ModelTensors(const ModelConfig& c) {
   return specs;
 }
 
-std::string FileDigest(const std::string& path) {
-  const MappedFile f(path);
-  char hex[17];
-  std::snprintf(hex, sizeof hex, "%016llx", static_cast<unsigned long long>(XXH3_64bits(f.data(), f.size())));
-  return hex;
-}
-
-std::filesystem::path ExecutableDir() {
-  std::error_code error;
-  const auto exe = std::filesystem::read_symlink("/proc/self/exe", error);
-  return error ? std::filesystem::path() : exe.parent_path();
-}
-
-}  // namespace
+std::map<std::string, std::string> model::ModelMetadata(const ModelConfig& c) { return {{kConfigKey, c.ToJson()}}; }
 
 Model::Model(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 Model::~Model() = default;
@@ -164,10 +167,10 @@ std::string DefaultModelPath() {
     return env;
   }
   // The shipped model (train/README.md says which variant and why: the
-  // SambaY one, then the pure-HSA one of older trees); a default.safetensors
+  // pure-HSA one since phase 7, then the SambaY one); a default.safetensors
   // put beside it takes precedence.
   std::string missing;
-  for (const char* name : {"models/default.safetensors", "models/lm-gmu.safetensors", "models/lm-hsa.safetensors"}) {
+  for (const char* name : {"models/default.safetensors", "models/lm-hsa.safetensors", "models/lm-gmu.safetensors"}) {
     try {
       return FindShippedFile(name);
     } catch (const Error& e) {
@@ -178,11 +181,6 @@ std::string DefaultModelPath() {
 }
 
 Model Model::LoadSpec(const std::string& spec) { return Load(spec == "default" ? DefaultModelPath() : spec); }
-
-void WriteRandomModel(const std::string& path, const ModelConfig& c, uint64_t seed, DType dtype) {
-  c.Validate(path);
-  WriteRandomTensors(path, ModelTensors(c), seed, dtype, {{kConfigKey, c.ToJson()}});
-}
 
 std::string DocumentBytes(std::string_view text) {
   std::string out(text);

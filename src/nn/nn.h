@@ -97,14 +97,6 @@ struct TensorSpec {
   Init init = Init::kMatrix;
 };
 
-// Random values of `spec` in `dtype` (f32, bf16 or f16): stream `stream` of
-// `seed`, so every tensor is independent of the others' sizes.
-std::vector<uint8_t> RandomTensor(const TensorSpec& spec, uint64_t seed, size_t stream, DType dtype);
-
-// specs[i] from stream i, into one .safetensors (dtype f32 or bf16).
-void WriteRandomTensors(const std::string& path, const std::vector<TensorSpec>& specs, uint64_t seed, DType dtype,
-                        const std::map<std::string, std::string>& metadata);
-
 // A tensor of `shape` widened to f32; throws naming the tensor when it is
 // missing, mis-shaped or holds a non-finite value.
 std::vector<float> LoadValues(const SafeTensors& file, const std::string& name, const std::vector<size_t>& shape);

@@ -14,6 +14,7 @@
 #include "src/io/safetensors.h"
 #include "tests/temp_dir.h"
 #include "tests/test_util.h"
+#include "testing/random_weights.h"
 
 namespace landmark {
 namespace {

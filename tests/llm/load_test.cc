@@ -17,6 +17,7 @@
 #include "src/llm/weights.h"
 #include "tests/llm/fixtures.h"
 #include "tests/temp_dir.h"
+#include "testing/random_weights.h"
 
 namespace landmark {
 namespace {

@@ -18,6 +18,7 @@
 #include "src/io/safetensors.h"
 #include "tests/model/model_test_util.h"
 #include "tests/temp_dir.h"
+#include "testing/random_weights.h"
 
 namespace landmark {
 namespace {

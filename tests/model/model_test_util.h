@@ -8,6 +8,7 @@
 
 #include "landmark/model.h"
 #include "tests/temp_dir.h"
+#include "testing/random_weights.h"
 
 namespace landmark::test {
 

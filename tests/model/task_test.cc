@@ -14,6 +14,9 @@ TEST_CASE("ux 06: pass-key questions are framed as the model was trained") {
   CHECK(PassKeyQuestion("what's the passkey for vault #0123") == framed);
   CHECK(PassKeyQuestion("vault 123") == framed);
   CHECK(PassKeyQuestion(" Q: pass key for vault 123? A: ") == framed);
+  // RULER's multi-value: every value of the vault
+  CHECK(PassKeyQuestion("pass keys for vault 123") == " Q: pass keys for vault 123? A: ");
+  CHECK(PassKeyQuestion("What are the passkeys of vault 123?") == " Q: pass keys for vault 123? A: ");
 }
 
 TEST_CASE("ux 06: other questions are not the model's task") {

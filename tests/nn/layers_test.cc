@@ -21,6 +21,7 @@
 #include "tests/reference/retrieval_reference.h"
 #include "tests/temp_dir.h"
 #include "tests/test_util.h"
+#include "testing/random_weights.h"
 
 namespace landmark {
 namespace {

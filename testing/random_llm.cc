@@ -1,6 +1,8 @@
 // WriteRandomLlm: a Hugging Face model directory with random weights, for
 // benchmarks and tests: config.json as transformers 5 writes it, the
 // tensors TensorSpecs names in one file or in shards with an index.
+#include "testing/random_weights.h"
+
 #include <algorithm>
 #include <cmath>
 #include <cstdint>

@@ -1,5 +1,8 @@
-// Random weights from TensorSpecs (tests, benchmarks): uniform values with
-// the variance of the usual initialisation, one splitmix64 stream per tensor.
+// Random weights from the modules' TensorSpecs (tests, benchmarks, `landmark
+// model random`, `landmark gmu init-weights`): uniform values with the
+// variance of the usual initialisation, one splitmix64 stream per tensor.
+#include "testing/random_weights.h"
+
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
@@ -8,6 +11,8 @@
 #include "src/core/splitmix.h"
 #include "src/io/safetensors.h"
 #include "src/kernels/kernels.h"
+#include "src/gmu/cross_decoder.h"
+#include "src/model/layers.h"
 #include "src/nn/nn.h"
 
 namespace landmark {
@@ -52,6 +57,17 @@ void WriteRandomTensors(const std::string& path, const std::vector<TensorSpec>& 
     tensors.push_back({specs[i].name, dtype, specs[i].shape, data[i].data()});
   }
   WriteSafeTensors(path, tensors, metadata);
+}
+
+void WriteRandomModel(const std::string& path, const ModelConfig& config, uint64_t seed, DType dtype) {
+  config.Validate(path);
+  WriteRandomTensors(path, model::ModelTensors(config), seed, dtype, model::ModelMetadata(config));
+}
+
+void WriteRandomCrossDecoderWeights(const CrossDecoderConfig& config, const std::string& path, DType dtype,
+                                    uint64_t seed) {
+  config.Validate();
+  WriteRandomTensors(path, CrossDecoderTensors(config), seed, dtype, CrossDecoderMetadata(config, seed));
 }
 
 }  // namespace landmark
