@@ -104,17 +104,21 @@ std::pair<double, double> BestSplit(const Run& run, bool quick) {
 // The prefill on the GPU: the best end-to-end time (discovery + attention
 // with the copies) and the kernel's best time alone.
 struct GpuTimes {
-  double seconds = 0, kernel = 0;
+  double seconds = 0, kernel = 0, mask_kernels = 0;
+  BlockMask mask;  // the last run's (the GPU's own with gpu_mask)
 };
 GpuTimes OnGpu(const float* q, size_t q_heads, const KVSequence& kv, std::vector<float>& out,
-               SparsePrefillOptions options, bool quick, bool tensor_cores) {
+               SparsePrefillOptions options, bool quick, bool tensor_cores, bool gpu_mask = false) {
   options.device = Device::kCuda;
   options.gpu_tensor_cores = tensor_cores;
+  options.gpu_mask = gpu_mask;
   GpuTimes t;
-  t.kernel = std::numeric_limits<double>::infinity();
+  t.kernel = t.mask_kernels = std::numeric_limits<double>::infinity();
   const auto split = BestSplit([&] {
-    const SparsePrefillResult run = SparsePrefill(q, q_heads, kv, out.data(), nullptr, options);
+    SparsePrefillResult run = SparsePrefill(q, q_heads, kv, out.data(), nullptr, options);
     t.kernel = std::min(t.kernel, run.gpu_kernel_seconds);
+    t.mask_kernels = std::min(t.mask_kernels, run.gpu_mask_seconds);
+    t.mask = std::move(run.mask);
     return std::pair<double, double>{run.mask_seconds, run.attention_seconds};
   }, quick);
   t.seconds = split.first + split.second;
@@ -250,7 +254,15 @@ std::vector<PrefillBenchResult> BenchPrefill(const PrefillBenchOptions& options,
         r.recall = prefill::PlantedRecall(inputs, mask);
         if (options.device == Device::kCuda) {
           progress(fmt::format("{} {} {} on the GPU", policy, pattern_name, shape));
-          const GpuTimes t = OnGpu(inputs.q.data(), Hq, kv, out, sparse, options.quick, options.gpu_tensor_cores);
+          const bool gpu_mask = options.gpu_mask && sparse.policy == PrefillPolicy::kFlashPrefill;
+          const GpuTimes t = OnGpu(inputs.q.data(), Hq, kv, out, sparse, options.quick, options.gpu_tensor_cores, gpu_mask);
+          if (gpu_mask) {
+            r.gpu_mask_seconds = t.mask_kernels;
+            for (size_t i = 0; i < mask.bits.size(); ++i) r.gpu_mask_differs += mask.bits[i] != t.mask.bits[i];
+            progress(fmt::format("  GPU mask: {} of {} blocks differ from the CPU's; mask kernels {:.3f} ms "
+                                 "(CPU discovery {:.3f} ms)", r.gpu_mask_differs, mask.bits.size(),
+                                 t.mask_kernels * 1e3, r.mask_seconds * 1e3));
+          }
           const prefill::OutputError gpu_accuracy = Compare(out, dense_out, sampled, L, Hq, d, B);
           r.gpu_seconds = t.seconds;
           r.gpu_kernel_seconds = t.kernel;

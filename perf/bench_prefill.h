@@ -25,6 +25,7 @@ struct PrefillBenchOptions {
   size_t sample_blocks = 32;          // query blocks compared with dense (spread evenly)
   Device device = Device::kCpu;       // kCuda: every row also on the GPU (same masks)
   bool gpu_tensor_cores = false;      // kCuda: the bf16 tensor-core kernel (SparsePrefillOptions)
+  bool gpu_mask = false;              // kCuda: flashprefill's mask found on the GPU (SparsePrefillOptions)
 };
 
 // The suite's default policies: FlashPrefill with its defaults (δ = 4) and
@@ -49,6 +50,10 @@ struct PrefillBenchResult {
   // the GPU kernel alone, and its error against the CPU dense reference.
   double gpu_seconds = 0, gpu_kernel_seconds = 0, gpu_dense_kernel_seconds = 0;
   double gpu_rel_l2 = 0, gpu_min_cosine = 0;
+  // gpu_mask: the mask kernels' time and the blocks where the GPU's mask
+  // differs from the CPU's (f32 rounding of the pooled logits).
+  double gpu_mask_seconds = 0;
+  size_t gpu_mask_differs = 0;
   double seconds() const { return mask_seconds + attention_seconds; }
   double speedup() const { return dense_seconds / seconds(); }
 };

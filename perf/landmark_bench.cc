@@ -540,6 +540,9 @@ void AddBenchCommands(CLI::App& app) {
   prefill->add_flag("--quick", o.quick, "Short sequences (seconds)");
   prefill->add_flag("--gpu-tensor-cores", o.gpu_tensor_cores,
                     "With --device cuda: the bf16 tensor-core kernel (head dims 64, 128), /peak against bf16 mma.sync");
+  prefill->add_flag("--gpu-mask", o.gpu_mask,
+                    "With --device cuda: flashprefill's mask found on the GPU too (its time and the blocks "
+                    "that differ from the CPU's mask are printed)");
   prefill->add_option("--lengths", o.lengths, "Sequence lengths (default 4096,16384,65536,131072)")
       ->delimiter(',');
   prefill->add_option("--patterns", o.patterns,

@@ -17,7 +17,7 @@ step "build"
 CONFIGURE_ONLY=1 scripts/device-build.sh "$debs" "$root/.dev/prefix" "$root/build-device" > "$out/configure.log" 2>&1 ||
   { tail -30 "$out/configure.log"; exit 1; }
 export LD_LIBRARY_PATH=$root/.dev/prefix/usr/lib/x86_64-linux-gnu${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}
-cmake --build build-device -j "$(nproc)" --target landmark_cli landmark_cuda test_backend_cuda > "$out/build.log" 2>&1 ||
+cmake --build build-device -j "$(nproc)" --target landmark_cli landmark_bench landmark_cuda test_backend_cuda > "$out/build.log" 2>&1 ||
   { grep -E "error|warning" "$out/build.log" | head -30; exit 1; }
 grep -c warning "$out/build.log" | sed 's/^/build warnings: /'
 cli=build-device/bin/landmark

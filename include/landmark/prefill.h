@@ -104,6 +104,13 @@ struct SparsePrefillOptions {
   // dims 64 and 128): Q, K, V and P rounded to bf16, so the output differs
   // from the CPU's by bf16 rounding (about 1e-5 normalised MSE), not f32's.
   bool gpu_tensor_cores = false;
+  // CUDA only, flashprefill: the mask found on the GPU too (pooled logits,
+  // the row thresholds, the column and diagonal means and their top-k in
+  // kernels, src/cuda/flashprefill_mask.cu), so that nothing but Q, K and V
+  // goes up; SparsePrefillResult::mask is that mask. The same mask as the
+  // CPU's wherever the pooled logits agree bit for bit (exactly
+  // representable inputs; otherwise within f32 rounding of the dot products).
+  bool gpu_mask = false;
 };
 
 // The policies' masks. Throw landmark::Error for bad shapes or options
@@ -124,6 +131,7 @@ struct SparsePrefillResult {
   Device device = Device::kCpu;  // where the kernel ran
   double gpu_kernel_seconds = 0;    // CUDA: the kernel alone (CUDA events)
   double gpu_transfer_seconds = 0;  // CUDA: Q, K, V, mask up and the output down
+  double gpu_mask_seconds = 0;      // gpu_mask: the mask kernels (part of gpu_kernel_seconds)
 };
 
 // BuildMask, then CausalPrefill with that mask: out [L][q_heads][d], lse

@@ -16,18 +16,9 @@
 #include <vector>
 
 #include "landmark/retriever.h"
-#include "src/attention/top_k.h"
+#include "src/attention/retrieval_plan.h"
 
 namespace landmark {
-
-struct ShardLayout {
-  size_t first_chunk = 0;  // global id of this shard's chunk 0
-  size_t chunks = 0;       // complete chunks of the whole store
-  size_t tokens = 0;       // tokens of the whole store
-};
-
-// Per selection head, best first (global chunk ids).
-using Selection = std::vector<std::vector<ScoredChunk>>;
 
 // One shard's part of one query's result.
 struct ShardPartial {

@@ -19,7 +19,7 @@
 
 namespace landmark::backend {
 
-constexpr int kCudaBackendAbi = 2;
+constexpr int kCudaBackendAbi = 3;
 
 // ------------------------------------------------------------------ decode
 
@@ -69,12 +69,23 @@ struct AttendGroup {          // per (query, kv head), in that order
   uint32_t first_item = 0, parts = 0, retrieval = 0;
 };
 
-struct AttendOutput {          // host buffers, sized for the batch
-  float* out = nullptr;        // [M][H_q][d]
-  float* lse = nullptr;        // joint: [M][H_q]; hsa: nullptr
-  float* local_out = nullptr;  // hsa: [M][H_q][d]
-  float* local_lse = nullptr;  // hsa: [M][H_q]
-  float* item_lse = nullptr;   // [items][G]
+// Pinned host buffers of one Attend call, owned by the decoder and valid
+// until its next call: the caller fills them (in parallel), then calls
+// Attend, which uploads them as they are.
+struct AttendInputs {
+  float* q = nullptr;             // [M][H_q][d]
+  AttendItem* items = nullptr;    // [item_count]
+  AttendGroup* groups = nullptr;  // [M][kv heads]
+};
+
+// The results of the last Attend, in the decoder's pinned memory (valid
+// until its next call).
+struct AttendResults {
+  const float* out = nullptr;        // [M][H_q][d]
+  const float* lse = nullptr;        // joint: [M][H_q]; hsa: nullptr
+  const float* local_out = nullptr;  // hsa: [M][H_q][d]
+  const float* local_lse = nullptr;  // hsa: [M][H_q]
+  const float* item_lse = nullptr;   // [items][G]
 };
 
 class Decoder {
@@ -88,11 +99,12 @@ class Decoder {
   // the lower chunk id and NaN ranks last, as on the CPU.
   virtual void Select(const float* r, const SelectRange* ranges, size_t M, size_t top_k, uint32_t* chunks,
                       float* scores, uint32_t* counts) = 0;
-  // Block attention of every item, then fusion per group: joint (LSE merge
-  // of all parts) or hsa (Σ w_i o_i over the retrieval parts, LSE merge of
-  // the local parts). q [M][H_q][d] (host).
-  virtual void Attend(const float* q, size_t M, size_t q_heads, const AttendItem* items, size_t item_count,
-                      const AttendGroup* groups, bool hsa, const AttendOutput& output) = 0;
+  // The input buffers of an Attend call of M queries and item_count items.
+  virtual AttendInputs AttendBuffers(size_t M, size_t q_heads, size_t item_count) = 0;
+  // Block attention of every item of the AttendBuffers just filled, then
+  // fusion per group: joint (LSE merge of all parts) or hsa (Σ w_i o_i over
+  // the retrieval parts, LSE merge of the local parts); src/attention/fusion.h.
+  virtual AttendResults Attend(size_t M, size_t q_heads, size_t item_count, bool hsa) = 0;
   virtual bool resident() const = 0;  // K/V uploaded once (kResident)
 };
 
@@ -101,6 +113,14 @@ class Decoder {
 // Block-sparse causal prefill (CausalPrefill's contract, dense_attention.h):
 // q [L][q_heads][d] f32; k, v [L][kv_heads][d] of dtype with the given
 // element strides; mask [kv_heads][nb][nb] (nullptr: dense), nb = ceil(L/block).
+// FlashPrefill's rules (landmark/prefill.h, src/prefill/flashprefill.cc)
+// for a mask found on the GPU.
+struct FlashPrefillRules {
+  bool delta = true;   // keep A_ij >= max - delta; else A_ij > alpha·max + (1 - alpha)·min
+  float delta_value = 4.0f, alpha = 0.15f;
+  uint32_t vertical = 0, slash = 0;  // top columns and diagonals kept (at most blocks - 2)
+};
+
 struct PrefillProblem {
   const float* q = nullptr;
   size_t q_heads = 0, tokens = 0;
@@ -116,11 +136,16 @@ struct PrefillProblem {
   // Q, K, V and P rounded to bf16, so results differ from the CPU by bf16
   // rounding, not f32 rounding (tests/backend/README.md).
   bool tensor_cores = false;
+  // Not null (and mask null): the FlashPrefill mask is found on the GPU
+  // with these rules, used there, and copied to mask_out [kv_heads][nb][nb].
+  const FlashPrefillRules* flashprefill = nullptr;
+  uint8_t* mask_out = nullptr;
 };
 
 struct PrefillTimings {
   double upload = 0, kernel = 0, download = 0;  // seconds (CUDA events)
   double convert = 0;  // tensor cores: the bf16 conversion, part of kernel
+  double mask = 0;     // flashprefill on the GPU: the mask kernels, part of kernel
 };
 
 // -------------------------------------------------------------- the backend

@@ -641,18 +641,54 @@ class Decoder final : public backend::Decoder {
     std::memcpy(counts, down + 2 * Align(n * 4), M * LH * 4);
   }
 
-  void Attend(const float* q, size_t M, size_t q_heads, const AttendItem* items, size_t item_count,
-              const AttendGroup* groups, bool hsa, const backend::AttendOutput& output) override {
+  // Pinned inputs [q | groups | items]: q and groups go up as they are,
+  // the items become DeviceItems first.
+  backend::AttendInputs AttendBuffers(size_t M, size_t q_heads, size_t item_count) override {
+    in_q_bytes_ = Align(M * q_heads * store_.head_dim * 4);
+    in_groups_bytes_ = Align(M * store_.kv_heads * sizeof(AttendGroup));
+    char* in = in_.Reserve(std::max<size_t>(1, in_q_bytes_ + in_groups_bytes_ + item_count * sizeof(AttendItem)));
+    return {reinterpret_cast<float*>(in), reinterpret_cast<AttendItem*>(in + in_q_bytes_ + in_groups_bytes_),
+            reinterpret_cast<AttendGroup*>(in + in_q_bytes_)};
+  }
+
+  backend::AttendResults Attend(size_t M, size_t q_heads, size_t item_count, bool hsa) override {
     LANDMARK_CUDA_CHECK(cudaSetDevice(options_.gpu));
     const Profile profile;
     const size_t H = store_.kv_heads, G = q_heads / H, d = store_.head_dim, S = store_.chunk_size;
+    const AttendGroup* groups = reinterpret_cast<const AttendGroup*>(in_.get() + in_q_bytes_);
+    const AttendItem* items = reinterpret_cast<const AttendItem*>(in_.get() + in_q_bytes_ + in_groups_bytes_);
+    if (resident_chunks_ * H >= kStaged || S >= kZeroLogit) {
+      throw std::runtime_error("cuda: too many records or tokens for the decoder's item format");
+    }
+    // Splits: each group's items in runs of per_split, so that a batch
+    // gives a few blocks per SM slot and one query spreads over the GPU.
+    const size_t target_blocks = size_t(2) * multiprocessors_ * (2048 / kAttendThreads);
+    const size_t per_split = std::clamp<size_t>((item_count + target_blocks - 1) / std::max<size_t>(1, target_blocks), 1, 32);
+    size_t split_count = 0;
+    for (size_t gi = 0; gi < M * H; ++gi) split_count += (groups[gi].parts + per_split - 1) / per_split;
+    // One upload of [device items | splits | split_begin | weights], written in place.
+    const size_t items_bytes = Align(item_count * sizeof(DeviceItem)), splits_bytes = Align(split_count * sizeof(DeviceSplit));
+    const size_t begin_bytes = Align((M * H + 1) * 4), weights_bytes = Align(hsa ? item_count * 4 : 0);
+    const size_t up_bytes = std::max<size_t>(1, items_bytes + splits_bytes + begin_bytes + weights_bytes);
+    char* up = up_.Reserve(up_bytes);
+    DeviceItem* device_items = reinterpret_cast<DeviceItem*>(up);
+    DeviceSplit* splits = reinterpret_cast<DeviceSplit*>(up + items_bytes);
+    uint32_t* split_begin = reinterpret_cast<uint32_t*>(up + items_bytes + splits_bytes);
+    float* weights = reinterpret_cast<float*>(up + items_bytes + splits_bytes + begin_bytes);  // joint reads none
+    for (size_t gi = 0, n = 0; gi < M * H; ++gi) {
+      split_begin[gi] = uint32_t(n);
+      const AttendGroup& group = groups[gi];
+      for (uint32_t j = 0; j < group.parts; j += uint32_t(per_split)) {
+        splits[n++] = {uint32_t(gi), group.first_item + j, std::min<uint32_t>(uint32_t(per_split), group.parts - j)};
+      }
+    }
+    split_begin[M * H] = uint32_t(split_count);
     // Records: resident ones in place, the others numbered in first-use
     // order (deduplicated) and streamed in groups of staging_records, all
     // copied before the one attention launch.
-    std::unordered_map<uint64_t, uint32_t> slot_of;
-    std::vector<uint32_t> stream_chunks, stream_heads;
-    std::vector<DeviceItem>& device_items = host_items_;
-    device_items.resize(item_count);
+    stream_chunks_.clear();
+    stream_heads_.clear();
+    slot_of_.clear();
     for (size_t i = 0; i < item_count; ++i) {
       const AttendItem& item = items[i];
       uint32_t record = 0;
@@ -660,90 +696,57 @@ class Decoder final : public backend::Decoder {
         record = uint32_t(size_t(item.chunk) * H + item.kv_head);
       } else {
         const uint64_t key = (uint64_t(item.chunk) << 32) | item.kv_head;
-        auto [it, added] = slot_of.try_emplace(key, uint32_t(stream_chunks.size()));
+        auto [it, added] = slot_of_.try_emplace(key, uint32_t(stream_chunks_.size()));
         if (added) {
-          stream_chunks.push_back(item.chunk);
-          stream_heads.push_back(item.kv_head);
+          stream_chunks_.push_back(item.chunk);
+          stream_heads_.push_back(item.kv_head);
         }
         record = it->second | kStaged;
       }
       device_items[i] = {record, item.tokens | (item.zero_logit ? kZeroLogit : 0u)};
+      if (hsa) weights[i] = item.weight;
     }
-    if (resident_chunks_ * H >= kStaged || stream_chunks.size() >= kStaged || S >= kZeroLogit) {
+    if (stream_chunks_.size() >= kStaged) {
       throw std::runtime_error("cuda: too many records or tokens for the decoder's item format");
     }
-    char* staging = stream_chunks.empty() ? nullptr : staging_.Reserve(stream_chunks.size() * record_bytes_);
-    // Splits: each group's items in runs of per_split, so that a batch
-    // gives a few blocks per SM slot and one query spreads over the GPU.
-    const size_t target_blocks = size_t(2) * multiprocessors_ * (2048 / kAttendThreads);
-    const size_t per_split = std::clamp<size_t>((item_count + target_blocks - 1) / std::max<size_t>(1, target_blocks), 1, 32);
-    std::vector<DeviceSplit>& splits = host_splits_;
-    splits.clear();
-    std::vector<uint32_t> split_begin(M * H + 1);
-    for (size_t gi = 0; gi < M * H; ++gi) {
-      split_begin[gi] = uint32_t(splits.size());
-      const AttendGroup& group = groups[gi];
-      for (uint32_t j = 0; j < group.parts; j += uint32_t(per_split)) {
-        splits.push_back({uint32_t(gi), group.first_item + j, std::min<uint32_t>(uint32_t(per_split), group.parts - j)});
-      }
-    }
-    split_begin[M * H] = uint32_t(splits.size());
-    std::vector<float> weights(hsa ? item_count : 0);  // joint reads none
-    for (size_t i = 0; i < weights.size(); ++i) weights[i] = items[i].weight;
-
-    // One upload (items, splits, split_begin, groups, q, weights) through pinned memory.
-    const size_t items_bytes = Align(item_count * sizeof(DeviceItem)), splits_bytes = Align(splits.size() * sizeof(DeviceSplit));
-    const size_t begin_bytes = Align((M * H + 1) * 4), groups_bytes = Align(M * H * sizeof(AttendGroup));
-    const size_t q_bytes = Align(M * q_heads * d * 4), weights_bytes = Align(weights.size() * 4);
-    const size_t up_bytes = items_bytes + splits_bytes + begin_bytes + groups_bytes + q_bytes + weights_bytes;
-    char* up = up_.Reserve(up_bytes);
-    size_t at = 0;
-    auto put = [&](const void* src, size_t bytes, size_t aligned) {
-      if (bytes) std::memcpy(up + at, src, bytes);
-      at += aligned;
-      return at - aligned;
-    };
-    const size_t items_at = put(device_items.data(), item_count * sizeof(DeviceItem), items_bytes);
-    const size_t splits_at = put(splits.data(), splits.size() * sizeof(DeviceSplit), splits_bytes);
-    const size_t begin_at = put(split_begin.data(), (M * H + 1) * 4, begin_bytes);
-    const size_t groups_at = put(groups, M * H * sizeof(AttendGroup), groups_bytes);
-    const size_t q_at = put(q, M * q_heads * d * 4, q_bytes);
-    const size_t weights_at = put(weights.data(), weights.size() * 4, weights_bytes);
+    char* staging = stream_chunks_.empty() ? nullptr : staging_.Reserve(stream_chunks_.size() * record_bytes_);
     char* up_dev = up_dev_.Reserve(up_bytes);
+    char* in_dev = in_dev_.Reserve(std::max<size_t>(1, in_q_bytes_ + in_groups_bytes_));
     // One download: out, lse (joint) or local out and lse (hsa), the items' lse.
     const size_t out_bytes = Align(M * q_heads * d * 4), lse_bytes = Align(M * q_heads * 4);
     const size_t item_lse_bytes = Align(item_count * G * 4);
-    const size_t down_bytes = out_bytes + (hsa ? out_bytes + lse_bytes : lse_bytes) + item_lse_bytes;
+    const size_t down_bytes = std::max<size_t>(1, out_bytes + (hsa ? out_bytes + lse_bytes : lse_bytes) + item_lse_bytes);
     char* down_dev = down_dev_.Reserve(down_bytes);
     float* out_dev = reinterpret_cast<float*>(down_dev);
     float* lse_dev = hsa ? nullptr : reinterpret_cast<float*>(down_dev + out_bytes);
     float* local_out_dev = hsa ? reinterpret_cast<float*>(down_dev + out_bytes) : nullptr;
     float* local_lse_dev = hsa ? reinterpret_cast<float*>(down_dev + 2 * out_bytes) : nullptr;
-    float* lses_dev = reinterpret_cast<float*>(down_dev + down_bytes - item_lse_bytes);
-    float* part_acc = outs_.Reserve(std::max<size_t>(1, splits.size() * G * d * (hsa ? 2 : 1)));
-    float* part_accw = hsa ? part_acc + splits.size() * G * d : nullptr;
-    float* part_ml = part_ml_.Reserve(std::max<size_t>(1, splits.size() * G * 2));
+    float* lses_dev = reinterpret_cast<float*>(down_dev + (hsa ? 2 * out_bytes + lse_bytes : out_bytes + lse_bytes));
+    float* part_acc = outs_.Reserve(std::max<size_t>(1, split_count * G * d * (hsa ? 2 : 1)));
+    float* part_accw = hsa ? part_acc + split_count * G * d : nullptr;
+    float* part_ml = part_ml_.Reserve(std::max<size_t>(1, split_count * G * 2));
 
     // The streamed records through the pinned double buffer on the copy stream.
     const size_t per_group = std::max<size_t>(1, options_.staging_records);
-    const size_t stream_groups = (stream_chunks.size() + per_group - 1) / per_group;
+    const size_t stream_groups = (stream_chunks_.size() + per_group - 1) / per_group;
     for (size_t g = 0; g < stream_groups; ++g) {
-      const size_t first = g * per_group, count = std::min(per_group, stream_chunks.size() - first);
+      const size_t first = g * per_group, count = std::min(per_group, stream_chunks_.size() - first);
       PinnedBuffer& pinned = pinned_[g % 2];
       // The buffer's previous copy must be done before it is refilled.
       LANDMARK_CUDA_CHECK(cudaEventSynchronize(staged_[g % 2]));
       char* host = pinned.Reserve(per_group * record_bytes_);
-      store_.copy_records(&stream_chunks[first], &stream_heads[first], count, host, record_bytes_);
+      store_.copy_records(&stream_chunks_[first], &stream_heads_[first], count, host, record_bytes_);
       LANDMARK_CUDA_CHECK(cudaMemcpyAsync(staging + first * record_bytes_, host, count * record_bytes_,
                                           cudaMemcpyHostToDevice, copy_));
       LANDMARK_CUDA_CHECK(cudaEventRecord(staged_[g % 2], copy_));
     }
+    LANDMARK_CUDA_CHECK(cudaMemcpyAsync(in_dev, in_.get(), in_q_bytes_ + in_groups_bytes_, cudaMemcpyHostToDevice, compute_));
     LANDMARK_CUDA_CHECK(cudaMemcpyAsync(up_dev, up, up_bytes, cudaMemcpyHostToDevice, compute_));
     if (stream_groups > 0) LANDMARK_CUDA_CHECK(cudaStreamWaitEvent(compute_, staged_[(stream_groups - 1) % 2], 0));
     profile.Mark(compute_, 0);
     const size_t shared = (3 * G * d + G * S + 6 * G) * sizeof(float);
     const float scale = 1.0f / std::sqrt(float(d));
-    if (!splits.empty()) {
+    if (split_count > 0) {
       WithElement(store_.dtype, [&](auto* tag) {
         using T = std::remove_pointer_t<decltype(tag)>;
         const bool vector = d % (2 * Vec<T>::kN) == 0 && record_bytes_ % 16 == 0;
@@ -751,42 +754,38 @@ class Decoder final : public backend::Decoder {
         if (shared > 48 * 1024) {
           LANDMARK_CUDA_CHECK(cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, int(shared)));
         }
-        kernel<<<unsigned(splits.size()), kAttendThreads, shared, compute_>>>(
-            reinterpret_cast<const DeviceItem*>(up_dev + items_at), resident_.get(), staging, record_bytes_,
-            reinterpret_cast<const DeviceSplit*>(up_dev + splits_at),
-            reinterpret_cast<const AttendGroup*>(up_dev + groups_at), reinterpret_cast<const float*>(up_dev + q_at),
-            reinterpret_cast<const float*>(up_dev + weights_at), uint32_t(q_heads), uint32_t(G), uint32_t(d),
-            uint32_t(S), scale, hsa, part_acc, part_accw, part_ml, lses_dev);
+        kernel<<<unsigned(split_count), kAttendThreads, shared, compute_>>>(
+            reinterpret_cast<const DeviceItem*>(up_dev), resident_.get(), staging, record_bytes_,
+            reinterpret_cast<const DeviceSplit*>(up_dev + items_bytes),
+            reinterpret_cast<const AttendGroup*>(in_dev + in_q_bytes_), reinterpret_cast<const float*>(in_dev),
+            reinterpret_cast<const float*>(up_dev + items_bytes + splits_bytes + begin_bytes), uint32_t(q_heads),
+            uint32_t(G), uint32_t(d), uint32_t(S), scale, hsa, part_acc, part_accw, part_ml, lses_dev);
       });
       LANDMARK_CUDA_CHECK(cudaGetLastError());
     }
     profile.Mark(compute_, 1);
     if (M * H > 0) {
-      MergeSplitsKernel<<<unsigned(M * H), 256, 0, compute_>>>(reinterpret_cast<const uint32_t*>(up_dev + begin_at),
-                                                              part_acc, part_accw, part_ml, uint32_t(G), uint32_t(d), hsa,
-                                                              out_dev, lse_dev, local_out_dev, local_lse_dev);
+      MergeSplitsKernel<<<unsigned(M * H), 256, 0, compute_>>>(
+          reinterpret_cast<const uint32_t*>(up_dev + items_bytes + splits_bytes), part_acc, part_accw, part_ml,
+          uint32_t(G), uint32_t(d), hsa, out_dev, lse_dev, local_out_dev, local_lse_dev);
       LANDMARK_CUDA_CHECK(cudaGetLastError());
     }
     profile.Mark(compute_, 2);
     char* down = down_.Reserve(down_bytes);
     LANDMARK_CUDA_CHECK(cudaMemcpyAsync(down, down_dev, down_bytes, cudaMemcpyDeviceToHost, compute_));
     LANDMARK_CUDA_CHECK(cudaStreamSynchronize(compute_));
-    auto copy_out = [&](float* host, const float* device, size_t count) {
-      if (host && count) std::memcpy(host, down + (reinterpret_cast<const char*>(device) - down_dev), count * 4);
+    auto host = [&](const float* device) -> const float* {
+      return device ? reinterpret_cast<const float*>(down + (reinterpret_cast<const char*>(device) - down_dev)) : nullptr;
     };
-    copy_out(output.out, out_dev, M * q_heads * d);
-    if (!hsa) copy_out(output.lse, lse_dev, M * q_heads);
-    if (hsa) copy_out(output.local_out, local_out_dev, M * q_heads * d);
-    if (hsa) copy_out(output.local_lse, local_lse_dev, M * q_heads);
-    copy_out(output.item_lse, lses_dev, item_count * G);
     if (profile.on) {
       double kv = 0;
       for (size_t i = 0; i < item_count; ++i) kv += 2.0 * items[i].tokens * d * element_;
       const double attend = profile.Ms(0, 1), merge = profile.Ms(1, 2), call = profile.WallMs();
       std::fprintf(stderr, "cuda-profile attend: M %zu, items %zu, splits %zu (%zu items each): attend kernel %.3f ms "
-                   "(%.0f GB/s of K/V), merge %.3f ms, whole call %.3f ms\n", M, item_count, splits.size(), per_split,
+                   "(%.0f GB/s of K/V), merge %.3f ms, whole call %.3f ms\n", M, item_count, split_count, per_split,
                    attend, kv / (attend * 1e6), merge, call);
     }
+    return {host(out_dev), host(lse_dev), host(local_out_dev), host(local_lse_dev), host(lses_dev)};
   }
 
  private:
@@ -818,15 +817,17 @@ class Decoder final : public backend::Decoder {
   backend::DecodeStore store_;
   backend::DecodeOptions options_;
   size_t element_ = 0, record_bytes_ = 0, resident_chunks_ = 0, multiprocessors_ = 1;
-  std::vector<DeviceItem> host_items_;
-  std::vector<DeviceSplit> host_splits_;
+  // The streamed records of a call: (chunk, kv head) → staging slot.
+  std::unordered_map<uint64_t, uint32_t> slot_of_;
+  std::vector<uint32_t> stream_chunks_, stream_heads_;
+  size_t in_q_bytes_ = 0, in_groups_bytes_ = 0;  // AttendBuffers' layout
   cudaStream_t compute_ = nullptr, copy_ = nullptr;
   cudaEvent_t staged_[2] = {nullptr, nullptr};
   PinnedBuffer pinned_[2];
   DeviceBuffer<char> landmarks_, resident_, staging_;
   // Small per-call transfers, packed: pinned host and device sides.
-  PinnedBuffer up_, down_;
-  DeviceBuffer<char> up_dev_, down_dev_;
+  PinnedBuffer up_, down_, in_;
+  DeviceBuffer<char> up_dev_, down_dev_, in_dev_;
   DeviceBuffer<float> scores_, outs_, part_ml_;
   DeviceBuffer<uint32_t> cand_count_;
   DeviceBuffer<uint64_t> cand_, top_keys_;

@@ -11,6 +11,7 @@
 #include <mutex>
 
 #include "src/cuda/common.cuh"
+#include "src/cuda/flashprefill_mask.cuh"
 #include "src/cuda/kernels.h"
 
 namespace landmark::cuda {
@@ -395,7 +396,8 @@ backend::PrefillTimings RunPrefill(const backend::PrefillProblem& p, int gpu) {
   if (p.tensor_cores && p.d != 64 && p.d != 128) {
     throw std::runtime_error("cuda: the tensor-core prefill takes head dims 64 and 128 (got " + std::to_string(p.d) + ")");
   }
-  cudaEvent_t events[5];
+  if (p.flashprefill && p.mask) throw std::runtime_error("cuda: prefill with both a mask and flashprefill rules");
+  cudaEvent_t events[6];  // start, uploaded, computed, downloaded, converted, mask found
   for (cudaEvent_t& e : events) LANDMARK_CUDA_CHECK(cudaEventCreate(&e));
   cudaStream_t stream = nullptr;
   LANDMARK_CUDA_CHECK(cudaStreamCreateWithFlags(&stream, cudaStreamNonBlocking));
@@ -408,6 +410,13 @@ backend::PrefillTimings RunPrefill(const backend::PrefillProblem& p, int gpu) {
                                         cudaMemcpyHostToDevice, stream));
   }
   LANDMARK_CUDA_CHECK(cudaEventRecord(events[1], stream));
+  // The mask: none (dense), uploaded, or found here (flashprefill rules).
+  const bool gpu_mask = p.flashprefill != nullptr;
+  if (gpu_mask) {
+    FlashPrefillMaskOnGpu(p, q.get(), k.get(), mask.Reserve(p.kv_heads * nb * nb), stream);
+    LANDMARK_CUDA_CHECK(cudaEventRecord(events[5], stream));
+  }
+  const uint8_t* md = p.mask || gpu_mask ? mask.get() : nullptr;
   float* out_dev = out.Reserve(q_elements);
   float* lse_dev = p.lse ? lse.Reserve(p.tokens * p.q_heads) : nullptr;
   if (p.tensor_cores) {
@@ -426,14 +435,12 @@ backend::PrefillTimings RunPrefill(const backend::PrefillProblem& p, int gpu) {
     });
     LANDMARK_CUDA_CHECK(cudaGetLastError());
     LANDMARK_CUDA_CHECK(cudaEventRecord(events[4], stream));
-    const uint8_t* md = p.mask ? mask.get() : nullptr;
     if (p.d == 64) LaunchTensor<64>(p, md, qb_dev, kb_dev, vt_dev, uint32_t(Lp), out_dev, lse_dev, stream);
     else LaunchTensor<128>(p, md, qb_dev, kb_dev, vt_dev, uint32_t(Lp), out_dev, lse_dev, stream);
   } else WithElement(p.dtype, [&](auto* tag) {
     using T = std::remove_pointer_t<decltype(tag)>;
     const T* kd = reinterpret_cast<const T*>(k.get());
     const T* vd = reinterpret_cast<const T*>(v.get());
-    const uint8_t* md = p.mask ? mask.get() : nullptr;
     if (p.d <= 32) Launch<T, 2>(p, kd, vd, md, q.get(), out_dev, lse_dev, stream);
     else if (p.d <= 64) Launch<T, 4>(p, kd, vd, md, q.get(), out_dev, lse_dev, stream);
     else if (p.d <= 128) Launch<T, 8>(p, kd, vd, md, q.get(), out_dev, lse_dev, stream);
@@ -444,12 +451,16 @@ backend::PrefillTimings RunPrefill(const backend::PrefillProblem& p, int gpu) {
   if (p.lse) {
     LANDMARK_CUDA_CHECK(cudaMemcpyAsync(p.lse, lse_dev, p.tokens * p.q_heads * 4, cudaMemcpyDeviceToHost, stream));
   }
+  if (gpu_mask && p.mask_out) {
+    LANDMARK_CUDA_CHECK(cudaMemcpyAsync(p.mask_out, mask.get(), p.kv_heads * nb * nb, cudaMemcpyDeviceToHost, stream));
+  }
   LANDMARK_CUDA_CHECK(cudaEventRecord(events[3], stream));
   LANDMARK_CUDA_CHECK(cudaEventSynchronize(events[3]));
   timings.upload = Elapsed(events[0], events[1]);
   timings.kernel = Elapsed(events[1], events[2]);
   timings.download = Elapsed(events[2], events[3]);
-  if (p.tensor_cores) timings.convert = Elapsed(events[1], events[4]);
+  if (p.tensor_cores) timings.convert = Elapsed(gpu_mask ? events[5] : events[1], events[4]);
+  if (gpu_mask) timings.mask = Elapsed(events[1], events[5]);
   for (cudaEvent_t e : events) cudaEventDestroy(e);
   cudaStreamDestroy(stream);
   return timings;

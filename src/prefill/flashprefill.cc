@@ -18,17 +18,6 @@ namespace {
 
 using Threshold = FlashPrefillOptions::Threshold;
 
-// The ranges of the [prefill.flashprefill] keys (src/config/option_tables.cc).
-void CheckOptions(const FlashPrefillOptions& o) {
-  LANDMARK_CHECK_ARG(std::isfinite(o.delta) && o.delta >= 0,
-                     "prefill.flashprefill.delta: must be >= 0 (got " + std::to_string(o.delta) + ")");
-  LANDMARK_CHECK_ARG(o.alpha >= 0 && o.alpha <= 1,
-                     "prefill.flashprefill.alpha: must be in [0, 1] (got " + std::to_string(o.alpha) + ")");
-  LANDMARK_CHECK_ARG(o.vertical_fraction >= 0 && o.vertical_fraction <= 1,
-                     "prefill.flashprefill.vertical_fraction: must be in [0, 1] (got " +
-                         std::to_string(o.vertical_fraction) + ")");
-}
-
 // Rows are summed in a fixed number of chunks whose partial sums (f32 within
 // a chunk, f64 across) are added in chunk order, so the means (and the top-k
 // they feed) do not depend on how the threads were scheduled.
@@ -78,15 +67,14 @@ void ApplyRules(const prefill::PooledLogits& pooled, size_t head, const FlashPre
   // j = 1..nb-1-o; both have nb-1-x entries.
   const size_t candidates = nb - 2;
   std::vector<float> mean(candidates);
-  const size_t vertical = o.vertical_fraction > 0
-      ? std::max<size_t>(1, size_t(std::llround(o.vertical_fraction * double(nb)))) : 0;
+  const prefill::FlashPrefillTops tops = prefill::FlashPrefillTopCounts(o, nb);
   for (size_t x = 1; x <= candidates; ++x) mean[x - 1] = float(column_sum[x] / double(nb - 1 - x));
-  for (uint32_t top : prefill::TopK(mean.data(), candidates, std::min(vertical, candidates))) {
+  for (uint32_t top : prefill::TopK(mean.data(), candidates, tops.vertical)) {
     const size_t j = top + 1;
     for (size_t i = j + 1; i < nb; ++i) bits[i * nb + j] = 1;
   }
   for (size_t x = 1; x <= candidates; ++x) mean[x - 1] = float(diagonal_sum[x] / double(nb - 1 - x));
-  for (uint32_t top : prefill::TopK(mean.data(), candidates, std::min(o.slash_count, candidates))) {
+  for (uint32_t top : prefill::TopK(mean.data(), candidates, tops.slash)) {
     const size_t offset = top + 1;
     for (size_t i = offset; i < nb; ++i) bits[i * nb + i - offset] = 1;
   }
@@ -94,10 +82,36 @@ void ApplyRules(const prefill::PooledLogits& pooled, size_t head, const FlashPre
 
 }  // namespace
 
+namespace prefill {
+
+// The ranges of the [prefill.flashprefill] keys (src/config/option_tables.cc).
+void CheckFlashPrefillOptions(const FlashPrefillOptions& o) {
+  LANDMARK_CHECK_ARG(std::isfinite(o.delta) && o.delta >= 0,
+                     "prefill.flashprefill.delta: must be >= 0 (got " + std::to_string(o.delta) + ")");
+  LANDMARK_CHECK_ARG(o.alpha >= 0 && o.alpha <= 1,
+                     "prefill.flashprefill.alpha: must be in [0, 1] (got " + std::to_string(o.alpha) + ")");
+  LANDMARK_CHECK_ARG(o.vertical_fraction >= 0 && o.vertical_fraction <= 1,
+                     "prefill.flashprefill.vertical_fraction: must be in [0, 1] (got " +
+                         std::to_string(o.vertical_fraction) + ")");
+}
+
+FlashPrefillTops FlashPrefillTopCounts(const FlashPrefillOptions& o, size_t nb) {
+  FlashPrefillTops tops;
+  if (nb < 3) return tops;
+  const size_t candidates = nb - 2;
+  const size_t vertical = o.vertical_fraction > 0
+      ? std::max<size_t>(1, size_t(std::llround(o.vertical_fraction * double(nb)))) : 0;
+  tops.vertical = std::min(vertical, candidates);
+  tops.slash = std::min(o.slash_count, candidates);
+  return tops;
+}
+
+}  // namespace prefill
+
 BlockMask FlashPrefillMask(const float* q, size_t q_heads, const KVSequence& kv, size_t block,
                            const FlashPrefillOptions& options) {
   prefill::CheckInputs(q, q_heads, kv, block, "flashprefill", true);
-  CheckOptions(options);
+  prefill::CheckFlashPrefillOptions(options);
   BlockMask mask = prefill::FixedBlocksMask(kv.tokens, kv.heads, block);
   const size_t nb = mask.blocks;
   if (nb < 2) return mask;

@@ -22,4 +22,13 @@ BlockMask FixedBlocksMask(size_t tokens, size_t kv_heads, size_t block);
 // the lower index and NaN ranks below everything.
 std::vector<uint32_t> TopK(const float* scores, size_t n, size_t k);
 
+// FlashPrefill (flashprefill.cc, and the GPU's mask through it): throws
+// landmark::Error for options out of range; how many columns (vertical) and
+// diagonals (slash) are kept of the nb - 2 candidates of nb blocks.
+void CheckFlashPrefillOptions(const FlashPrefillOptions& options);
+struct FlashPrefillTops {
+  size_t vertical = 0, slash = 0;
+};
+FlashPrefillTops FlashPrefillTopCounts(const FlashPrefillOptions& options, size_t nb);
+
 }  // namespace landmark::prefill

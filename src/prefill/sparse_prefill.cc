@@ -7,6 +7,7 @@
 #include "landmark/prefill.h"
 #include "src/backend/cuda_backend.h"
 #include "src/kernels/dense_attention.h"
+#include "src/prefill/policy.h"
 
 namespace landmark {
 
@@ -26,7 +27,16 @@ SparsePrefillResult SparsePrefill(const float* q, size_t q_heads, const KVSequen
   using Clock = std::chrono::steady_clock;
   SparsePrefillResult result;
   const auto start = Clock::now();
-  result.mask = BuildMask(q, q_heads, kv, options);
+  // flashprefill with gpu_mask: the GPU finds the mask; here only its shape.
+  const bool gpu_mask = options.gpu_mask && options.policy == PrefillPolicy::kFlashPrefill && kv.tokens > 0 &&
+                        ResolveDevice(options.device) == Device::kCuda;
+  if (gpu_mask) {
+    prefill::CheckInputs(q, q_heads, kv, options.block, "flashprefill", true);
+    prefill::CheckFlashPrefillOptions(options.flashprefill);
+    result.mask = prefill::FixedBlocksMask(kv.tokens, kv.heads, options.block);
+  } else {
+    result.mask = BuildMask(q, q_heads, kv, options);
+  }
   const auto built = Clock::now();
   PrefillOptions kernel;
   kernel.block = options.block;
@@ -55,6 +65,19 @@ SparsePrefillResult SparsePrefill(const float* q, size_t q_heads, const KVSequen
     p.out = out;
     p.lse = lse;
     p.tensor_cores = options.gpu_tensor_cores;
+    backend::FlashPrefillRules rules;
+    if (gpu_mask) {
+      const FlashPrefillOptions& f = options.flashprefill;
+      const prefill::FlashPrefillTops tops = prefill::FlashPrefillTopCounts(f, result.mask.blocks);
+      rules.delta = f.threshold == FlashPrefillOptions::Threshold::kDelta;
+      rules.delta_value = f.delta;
+      rules.alpha = f.alpha;
+      rules.vertical = uint32_t(tops.vertical);
+      rules.slash = uint32_t(tops.slash);
+      p.mask = nullptr;
+      p.flashprefill = &rules;
+      p.mask_out = result.mask.bits.data();
+    }
     backend::PrefillTimings t;
     try {
       t = backend::CudaBackend()->Prefill(p, 0);
@@ -63,6 +86,7 @@ SparsePrefillResult SparsePrefill(const float* q, size_t q_heads, const KVSequen
     }
     result.gpu_kernel_seconds = t.kernel;
     result.gpu_transfer_seconds = t.upload + t.download;
+    result.gpu_mask_seconds = t.mask;
   } else {
     CausalPrefill(q, q_heads, kv, out, lse, kernel);
   }

@@ -43,6 +43,14 @@ std::vector<float> Normal(size_t n, uint64_t seed) {
   return x;
 }
 
+// x as dtype: x itself (f32), or rounded into `bits` (f16, bf16).
+const void* Stored(DType dtype, const std::vector<float>& x, std::vector<uint16_t>& bits) {
+  if (dtype == DType::kF32) return x.data();
+  bits.resize(x.size());
+  for (size_t i = 0; i < x.size(); ++i) bits[i] = dtype == DType::kF16 ? ToF16(x[i]).bits : ToBF16(x[i]).bits;
+  return bits.data();
+}
+
 // Σ(a−b)² / Σb² (0 when both are zero).
 double Nmse(const std::vector<float>& a, const std::vector<float>& b) {
   REQUIRE(a.size() == b.size());
@@ -263,6 +271,24 @@ TEST_CASE("decode: an empty store and a store of only a tail") {
 
 // ----------------------------------------------------------------- prefill
 
+// `o` on the CPU and on the GPU (o's GPU settings ignored on the CPU): the
+// same mask, outputs within the f32 tolerances, or the bf16 ones with
+// gpu_tensor_cores.
+void PrefillOnBoth(const std::vector<float>& q, size_t q_heads, const KVSequence& kv, SparsePrefillOptions o) {
+  const size_t L = kv.tokens, d = kv.d;
+  std::vector<float> out_cpu(L * q_heads * d), out_gpu(out_cpu.size()), lse_cpu(L * q_heads), lse_gpu(L * q_heads);
+  o.device = Device::kCpu;
+  const SparsePrefillResult a = SparsePrefill(q.data(), q_heads, kv, out_cpu.data(), lse_cpu.data(), o);
+  o.device = Device::kCuda;
+  const SparsePrefillResult b = SparsePrefill(q.data(), q_heads, kv, out_gpu.data(), lse_gpu.data(), o);
+  CHECK(b.device == Device::kCuda);
+  CHECK(b.mask.blocks == a.mask.blocks);
+  CHECK(b.mask.heads == a.mask.heads);
+  CHECK(a.mask.bits == b.mask.bits);
+  CHECK(Nmse(out_gpu, out_cpu) <= (o.gpu_tensor_cores ? kTensorOutNmse : kOutNmse));
+  CHECK(MaxAbs(lse_gpu, lse_cpu) <= (o.gpu_tensor_cores ? kTensorLseAbs : kLseAbs));
+}
+
 void RunPrefill(PrefillPolicy policy, DType dtype, size_t L, size_t q_heads, size_t kv_heads, size_t d, size_t block,
                 bool tensor_cores = false) {
   CAPTURE(tensor_cores);
@@ -275,32 +301,16 @@ void RunPrefill(PrefillPolicy policy, DType dtype, size_t L, size_t q_heads, siz
   CAPTURE(block);
   const std::vector<float> q = Normal(L * q_heads * d, 31), k32 = Normal(L * kv_heads * d, 32),
                            v32 = Normal(L * kv_heads * d, 33);
-  std::vector<uint16_t> k16(k32.size()), v16(v32.size());
-  const void* k = k32.data();
-  const void* v = v32.data();
-  if (dtype != DType::kF32) {
-    for (size_t i = 0; i < k32.size(); ++i) {
-      k16[i] = dtype == DType::kF16 ? ToF16(k32[i]).bits : ToBF16(k32[i]).bits;
-      v16[i] = dtype == DType::kF16 ? ToF16(v32[i]).bits : ToBF16(v32[i]).bits;
-    }
-    k = k16.data();
-    v = v16.data();
-  }
+  std::vector<uint16_t> k16, v16;
+  const void* k = Stored(dtype, k32, k16);
+  const void* v = Stored(dtype, v32, v16);
   const KVSequence kv = KVSequence::TokenMajor(k, v, dtype, L, kv_heads, d);
   SparsePrefillOptions o;
   o.policy = policy;
   o.block = block;
   o.dma.sparsity = 0.7;
-  std::vector<float> out_cpu(L * q_heads * d), out_gpu(out_cpu.size()), lse_cpu(L * q_heads), lse_gpu(L * q_heads);
-  o.device = Device::kCpu;
-  const SparsePrefillResult a = SparsePrefill(q.data(), q_heads, kv, out_cpu.data(), lse_cpu.data(), o);
-  o.device = Device::kCuda;
   o.gpu_tensor_cores = tensor_cores;
-  const SparsePrefillResult b = SparsePrefill(q.data(), q_heads, kv, out_gpu.data(), lse_gpu.data(), o);
-  CHECK(b.device == Device::kCuda);
-  CHECK(a.mask.bits == b.mask.bits);
-  CHECK(Nmse(out_gpu, out_cpu) <= (tensor_cores ? kTensorOutNmse : kOutNmse));
-  CHECK(MaxAbs(lse_gpu, lse_cpu) <= (tensor_cores ? kTensorLseAbs : kLseAbs));
+  PrefillOnBoth(q, q_heads, kv, o);
 }
 
 TEST_CASE("prefill: dense, flashprefill and dma masks, GPU kernel vs CPU kernel") {
@@ -315,6 +325,53 @@ TEST_CASE("prefill: dense, flashprefill and dma masks, GPU kernel vs CPU kernel"
     RunPrefill(policy, DType::kBF16, 4096, 4, 1, 128, 64);
     RunPrefill(policy, DType::kF32, 300, 3, 3, 256, 16);
   }
+}
+
+// FlashPrefill's mask found on the GPU (gpu_mask) against the CPU's: Q and K
+// on the grid and whole blocks of 2^k tokens, so that the block means and
+// the pooled logits are exact in f32 (at most 22 significant bits for these
+// shapes) and the masks must agree bit for bit, ties included; then the
+// attention with that mask against the CPU's, within the f32 tolerances.
+void RunGpuMask(DType dtype, size_t L, size_t q_heads, size_t kv_heads, size_t d, size_t block, bool alpha) {
+  CAPTURE(Name(dtype));
+  CAPTURE(L);
+  CAPTURE(q_heads);
+  CAPTURE(kv_heads);
+  CAPTURE(d);
+  CAPTURE(block);
+  CAPTURE(alpha);
+  const std::vector<float> q = Grid(L * q_heads * d, 41), k32 = Grid(L * kv_heads * d, 42),
+                           v32 = Normal(L * kv_heads * d, 43);
+  std::vector<uint16_t> k16, v16;  // the grid is exact in f16 and bf16
+  const void* k = Stored(dtype, k32, k16);
+  const void* v = Stored(dtype, v32, v16);
+  const KVSequence kv = KVSequence::TokenMajor(k, v, dtype, L, kv_heads, d);
+  SparsePrefillOptions o;
+  o.policy = PrefillPolicy::kFlashPrefill;
+  o.block = block;
+  if (alpha) {
+    o.flashprefill.threshold = FlashPrefillOptions::Threshold::kAlpha;
+    o.flashprefill.alpha = 0.5f;
+  } else {
+    o.flashprefill.delta = 1.0f;
+  }
+  o.flashprefill.vertical_fraction = 0.1;
+  o.flashprefill.slash_count = 3;
+  o.gpu_mask = true;
+  PrefillOnBoth(q, q_heads, kv, o);
+}
+
+TEST_CASE("prefill: the FlashPrefill mask found on the GPU is the CPU's") {
+  for (DType dtype : {DType::kF32, DType::kF16, DType::kBF16}) {
+    for (bool alpha : {false, true}) RunGpuMask(dtype, 1024, 4, 2, 64, 16, alpha);
+  }
+  RunGpuMask(DType::kF32, 4096, 2, 1, 64, 32, false);   // 128 blocks
+  RunGpuMask(DType::kF32, 4096, 2, 1, 64, 32, true);
+  RunGpuMask(DType::kF32, 512, 3, 1, 16, 16, true);     // G 3, d 16
+  RunGpuMask(DType::kBF16, 1024, 4, 1, 256, 16, false); // d 256
+  RunGpuMask(DType::kF32, 48, 2, 1, 64, 16, false);     // 3 blocks: one candidate
+  RunGpuMask(DType::kF32, 32, 2, 1, 64, 16, false);     // 2 blocks: no columns or diagonals
+  RunGpuMask(DType::kF32, 16, 2, 1, 64, 16, true);      // 1 block
 }
 
 TEST_CASE("prefill: the bf16 tensor-core kernel vs the CPU kernel (bf16 tolerances)") {

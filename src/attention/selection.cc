@@ -1,0 +1,132 @@
+#include "src/attention/selection.h"
+
+#include <tbb/enumerable_thread_specific.h>
+#include <tbb/parallel_for.h>
+#include <tbb/task_arena.h>
+
+#include <algorithm>
+#include <limits>
+
+#include "src/attention/top_k.h"
+
+namespace landmark {
+namespace {
+
+constexpr float kNegInf = -std::numeric_limits<float>::infinity();
+// Landmark bytes per scoring task, at least: enough work to pay for the
+// task; otherwise the candidates are cut into 4 tasks per thread, so that
+// every core scores (a 1M-token store of one head is 4 MiB of landmarks).
+constexpr size_t kMinScoreBytes = size_t(32) << 10;
+// Chunks scored per head before moving to the next head (their landmarks
+// stay in L2 meanwhile).
+constexpr size_t kSubRange = 128;
+
+}  // namespace
+
+Selection SelectTopK(const RetrievalContext& ctx, const LandmarkScorer& scorer, const QueryPlan& plan,
+                     const float* r) {
+  const size_t LH = ctx.LH, R = ctx.R, k = ctx.config.top_k;
+  Selection selected(LH);
+  const std::pair<size_t, size_t> held = HeldCandidates(ctx, plan);
+  const size_t begin = held.first, end = held.second;
+  if (plan.empty || end <= begin || k == 0) return selected;
+  const size_t count = end - begin;
+  const size_t chunk_bytes = LH * ctx.shape.landmark_values() * SizeOf(ctx.shape.dtype);
+  const size_t min_chunks = std::max<size_t>(kSubRange, kMinScoreBytes / std::max<size_t>(1, chunk_bytes));
+  const size_t threads = size_t(std::max(1, tbb::this_task_arena::max_concurrency()));
+  const size_t ranges = std::clamp<size_t>((count + min_chunks - 1) / min_chunks, 1, 4 * threads);
+  const size_t per_range = (count + ranges - 1) / ranges;
+  // Per (head, range): the range's best k and its k-th score.
+  std::vector<std::vector<ScoredChunk>> partial(LH * ranges);
+  std::vector<float> kth(LH * ranges);
+  struct Scratch {
+    std::vector<float> scores, selection;
+    std::vector<uint32_t> candidates;
+  };
+  tbb::enumerable_thread_specific<Scratch> scratch;
+  // Each task scores its range for every head, a few chunks at a time:
+  // the landmarks [chunk][head][R] are read front to back once (one head
+  // alone would read 1 row in LH, skipping through pages and the TLB).
+  tbb::parallel_for(size_t(0), ranges, [&](size_t range) {
+    const size_t from = begin + range * per_range, to = std::min(end, from + per_range), n = to - from;
+    Scratch& local = scratch.local();
+    local.scores.resize(LH * n);
+    for (size_t sub = from; sub < to; sub += kSubRange) {
+      const size_t m = std::min(kSubRange, to - sub);
+      for (size_t h = 0; h < LH; ++h) scorer.Score(&r[h * R], h, sub - ctx.First(), m, &local.scores[h * n + (sub - from)]);
+    }
+    for (size_t h = 0; h < LH; ++h) {
+      kth[h * ranges + range] = AppendBest(&local.scores[h * n], n, uint32_t(from), k, local.selection,
+                                           local.candidates, partial[h * ranges + range]);
+    }
+  });
+  // Per head: only scores at or above the best range's k-th can be among
+  // the k best of all.
+  tbb::parallel_for(size_t(0), LH, [&](size_t h) {
+    const float bound = *std::max_element(kth.begin() + std::ptrdiff_t(h * ranges),
+                                          kth.begin() + std::ptrdiff_t((h + 1) * ranges));
+    std::vector<ScoredChunk>& chosen = selected[h];
+    for (size_t i = 0; i < ranges; ++i) {
+      for (const ScoredChunk& c : partial[h * ranges + i]) {
+        if (bound == kNegInf || c.score >= bound) chosen.push_back(c);
+      }
+    }
+    KeepBest(chosen, k);
+    PrefetchSelected(ctx, chosen, h);
+  });
+  return selected;
+}
+
+std::vector<Selection> SelectBatch(const RetrievalContext& ctx, const LandmarkScorer& scorer,
+                                   const std::vector<QueryPlan>& plans, const std::vector<float>& r) {
+  const size_t M = plans.size(), LH = ctx.LH, R = ctx.R;
+  std::vector<Selection> selected(M, Selection(LH));
+  if (M < ctx.config.batch_gemm_min || !scorer.SupportsGemm()) {
+    for (size_t i = 0; i < M; ++i) {
+      if (!plans[i].empty) selected[i] = SelectTopK(ctx, scorer, plans[i], &r[i * LH * R]);
+    }
+    return selected;
+  }
+  // One GEMM per landmark tile scores every query; each keeps its own top-k.
+  std::vector<TopK> top(M * LH, TopK(ctx.config.top_k));
+  size_t rows = 0;
+  for (const QueryPlan& p : plans) rows = std::max(rows, p.empty ? 0 : p.cand_end);
+  std::vector<float> rm(LH * M * R, 0.0f);  // [LH][M][R]
+  for (size_t h = 0; h < LH; ++h) {
+    for (size_t i = 0; i < M; ++i) {
+      if (!plans[i].empty) std::copy_n(&r[(i * LH + h) * R], R, &rm[(h * M + i) * R]);
+    }
+  }
+  scorer.ScoreBatch(rm.data(), M, rows, [&](size_t h, size_t first, size_t count, const float* scores) {
+    tbb::parallel_for(size_t(0), M, [&](size_t i) {  // each query's heap is its own
+      const QueryPlan& p = plans[i];
+      if (p.empty) return;
+      const size_t begin = std::max(first, p.sink_end), end = std::min(first + count, p.cand_end);
+      if (begin < end) top[i * LH + h].PushRange(scores + i * count + (begin - first), end - begin, uint32_t(begin));
+    });
+  });
+  for (size_t i = 0; i < M; ++i) {
+    for (size_t h = 0; h < LH; ++h) {
+      selected[i][h] = top[i * LH + h].Sorted();
+      PrefetchSelected(ctx, selected[i][h], h);
+    }
+  }
+  return selected;
+}
+
+Selection GivenSelection(const RetrievalContext& ctx, const QueryPlan& plan, const std::vector<uint32_t>& chunks,
+                         const std::vector<float>& scores) {
+  Selection selected(ctx.LH);
+  const auto [begin, end] = HeldCandidates(ctx, plan);
+  for (auto& head : selected) {
+    for (size_t i = 0; i < chunks.size() && head.size() < ctx.config.top_k; ++i) {
+      if (chunks[i] >= begin && chunks[i] < end) head.push_back({scores[i], chunks[i]});
+    }
+  }
+  if (!plan.empty) {
+    for (size_t h = 0; h < ctx.LH; ++h) PrefetchSelected(ctx, selected[h], h);
+  }
+  return selected;
+}
+
+}  // namespace landmark

@@ -1,0 +1,32 @@
+// Selection on the CPU (docs/design.md, "Scoring and selection"): the
+// landmark scores of a query's held candidates and the top-k per selection
+// head, ties to the lower chunk id; the selected chunks are prefetched as
+// soon as their head's selection is known.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <vector>
+
+#include "src/attention/landmark_scores.h"
+#include "src/attention/retrieval_plan.h"
+
+namespace landmark {
+
+// One query, r [LH][R]: every core scores a range of the candidates and
+// keeps its own top-k per head; the partial top-k are then merged.
+Selection SelectTopK(const RetrievalContext& ctx, const LandmarkScorer& scorer, const QueryPlan& plan,
+                     const float* r);
+
+// M queries, r [M][LH][R]: one GEMM per landmark tile scores all of them
+// (config.batch_gemm_min or more, landmarks that support it), else one by
+// one; the same selections either way.
+std::vector<Selection> SelectBatch(const RetrievalContext& ctx, const LandmarkScorer& scorer,
+                                   const std::vector<QueryPlan>& plans, const std::vector<float>& r);
+
+// Chunks chosen elsewhere (best first, with their scores) as the selection
+// of every selection head: the held candidates only, at most top_k.
+Selection GivenSelection(const RetrievalContext& ctx, const QueryPlan& plan, const std::vector<uint32_t>& chunks,
+                         const std::vector<float>& scores);
+
+}  // namespace landmark
