@@ -44,6 +44,23 @@ std::string ResultsPath(const std::string& file) {
   return (base / "landmark" / "results" / file).string();
 }
 
+// Progress lines of a benchmark, indented, on stderr (the tables go to stdout).
+void LogLine(const std::string& line) { std::fprintf(stderr, "  %s\n", line.c_str()); }
+
+// Runs `bench` in `dir`, or, when none is given, in a fresh temporary
+// directory named after the bench that is removed after it unless kept.
+template <typename Bench>
+auto InScratchDir(std::string& dir, bool keep, const char* name, Bench&& bench) {
+  const bool temporary = dir.empty();
+  if (temporary) {
+    dir = (std::filesystem::temp_directory_path() /
+           (std::string("landmark-bench-") + name + "-" + std::to_string(::getpid()))).string();
+  }
+  auto result = bench();
+  if (temporary && !keep) std::filesystem::remove_all(dir);
+  return result;
+}
+
 struct BenchArgs {
   size_t threads = 0;
   std::string isa;
@@ -119,9 +136,7 @@ void RunPrefill(const PrefillBenchArgs& args) {
   options.device = ResolveDevice(ParseDevice(args.device));
   const perf::GpuBenchLimits gpu = options.device == Device::kCuda ? perf::ProbeGpu() : perf::GpuBenchLimits{};
   const MachineLimits before = Probe(args.options.quick, args.threads);
-  const auto results = perf::BenchPrefill(options, [](const std::string& line) {
-    std::fprintf(stderr, "  %s\n", line.c_str());
-  });
+  const auto results = perf::BenchPrefill(options, LogLine);
   const MachineLimits limits = perf::BestOf(before, Probe(args.options.quick, args.threads));
   perf::PrintMachine(stdout, limits);
   std::printf("\n");
@@ -168,13 +183,9 @@ void RunIngestBench(const IngestArgs& args) {
   perf::IngestBenchOptions options;
   options.quick = args.quick;
   options.keep = args.keep;
-  options.dir = args.dir.empty() ? (std::filesystem::temp_directory_path() /
-                                    ("landmark-bench-ingest-" + std::to_string(::getpid()))).string()
-                                 : args.dir;
-  const perf::IngestBenchReport report = perf::BenchIngest(limits, options, [](const std::string& line) {
-    std::fprintf(stderr, "  %s\n", line.c_str());
-  });
-  if (!args.keep && args.dir.empty()) std::filesystem::remove_all(options.dir);
+  options.dir = args.dir;
+  const perf::IngestBenchReport report =
+      InScratchDir(options.dir, args.keep, "ingest", [&] { return perf::BenchIngest(limits, options, LogLine); });
   perf::PrintMachine(stdout, limits);
   std::printf("\n");
   perf::PrintTable(stdout, limits, report.throughput);
@@ -211,14 +222,8 @@ void RunDecodeBench(const DecodeArgs& args) {
   options.hbm_gbps = gpu.hbm_gbps;
   options.cold = !args.no_cold;
   options.headline = !args.no_headline;
-  const bool temporary = options.dir.empty();
-  if (temporary) {
-    options.dir = (std::filesystem::temp_directory_path() / ("landmark-bench-decode-" + std::to_string(::getpid()))).string();
-  }
-  const auto rows = perf::BenchDecode(before, options, [](const std::string& line) {
-    std::fprintf(stderr, "  %s\n", line.c_str());
-  });
-  if (temporary && !options.keep) std::filesystem::remove_all(options.dir);
+  const auto rows =
+      InScratchDir(options.dir, options.keep, "decode", [&] { return perf::BenchDecode(before, options, LogLine); });
   const MachineLimits limits = perf::BestOf(before, Probe(args.options.quick, args.threads));
   perf::PrintMachine(stdout, limits);
   std::printf("\n");
@@ -275,14 +280,7 @@ void RunModelBench(const ModelArgs& args) {
   const MachineLimits before = Probe(args.quick, args.threads);
   perf::ModelBenchOptions options = args.options;
   if (args.quick && options.sizes.empty()) options.sizes = {size_t(1) << 16};
-  const bool temporary = options.dir.empty();
-  if (temporary) {
-    options.dir = (std::filesystem::temp_directory_path() / ("landmark-bench-model-" + std::to_string(::getpid()))).string();
-  }
-  auto rows = perf::BenchModel(options, [](const std::string& line) {
-    std::fprintf(stderr, "  %s\n", line.c_str());
-  });
-  if (temporary && !options.keep) std::filesystem::remove_all(options.dir);
+  auto rows = InScratchDir(options.dir, options.keep, "model", [&] { return perf::BenchModel(options, LogLine); });
   const MachineLimits limits = perf::BestOf(before, Probe(args.quick, args.threads));
   perf::RateModelRows(rows, limits);
   perf::PrintMachine(stdout, limits);
@@ -320,10 +318,9 @@ void RunLlmBench(const LlmArgs& args) {
     options.store_tokens = std::min<size_t>(options.store_tokens, 16384);
     options.dense_steps = std::min<size_t>(options.dense_steps, 2);
   }
-  const auto log = [](const std::string& line) { std::fprintf(stderr, "  %s\n", line.c_str()); };
-  auto rows = perf::BenchLlm(options, log);
+  auto rows = perf::BenchLlm(options, LogLine);
   std::vector<perf::LlmStoreBenchRow> store_rows;
-  if (options.store_tokens > 0 && !options.store_models.empty()) store_rows = perf::BenchLlmStore(options, log);
+  if (options.store_tokens > 0 && !options.store_models.empty()) store_rows = perf::BenchLlmStore(options, LogLine);
   const MachineLimits limits = perf::BestOf(before, Probe(args.quick, args.threads));
   perf::RateLlmRows(rows, limits);
   perf::PrintMachine(stdout, limits);
@@ -370,14 +367,8 @@ struct CrossDecoderArgs {
 void RunCrossDecoderBench(const CrossDecoderArgs& args) {
   const MachineLimits before = Probe(args.options.quick, args.threads);
   perf::CrossDecoderBenchOptions options = args.options;
-  const bool temporary = options.dir.empty();
-  if (temporary) {
-    options.dir = (std::filesystem::temp_directory_path() / ("landmark-bench-xdec-" + std::to_string(::getpid()))).string();
-  }
-  const auto rows = perf::BenchCrossDecoder(before, options, [](const std::string& line) {
-    std::fprintf(stderr, "  %s\n", line.c_str());
-  });
-  if (temporary && !options.keep) std::filesystem::remove_all(options.dir);
+  const auto rows = InScratchDir(options.dir, options.keep, "xdec",
+                                 [&] { return perf::BenchCrossDecoder(before, options, LogLine); });
   const MachineLimits limits = perf::BestOf(before, Probe(args.options.quick, args.threads));
   perf::PrintMachine(stdout, limits);
   std::printf("\n");
@@ -445,14 +436,7 @@ void RunTextBench(const TextArgs& args) {
     o.words = 150000;
     o.questions = 40;
   }
-  const bool temporary = o.dir.empty();
-  if (temporary) {
-    o.dir = (std::filesystem::temp_directory_path() / ("landmark-bench-text-" + std::to_string(::getpid()))).string();
-  }
-  const perf::TextBenchReport r = perf::BenchText(o, [](const std::string& line) {
-    std::fprintf(stderr, "  %s\n", line.c_str());
-  });
-  if (temporary && !args.keep) std::filesystem::remove_all(o.dir);
+  const perf::TextBenchReport r = InScratchDir(o.dir, args.keep, "text", [&] { return perf::BenchText(o, LogLine); });
   std::printf("corpus: %zu files of %s (%s words, %s of text) with %zu planted pass keys; %zu tokens in %zu chunks "
               "of %zu\n",
               r.files, Roots(o.roots).c_str(), Count(double(r.words)).c_str(),
