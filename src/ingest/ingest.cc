@@ -115,7 +115,7 @@ IngestStats IngestText(StoreWriter& writer, const std::vector<std::string>& inpu
       continue;
     }
     const std::string message = files[i] + ": " + reasons[i];
-    LANDMARK_CHECK_ARG(!options.strict, message + " (--strict)");
+    LANDMARK_CHECK_ARG(!options.strict, message + " (strict: a file that is not UTF-8 text is an error)");
     if (options.warn) options.warn(message + "; skipped");
     stats.skipped.push_back(message);
   }
@@ -126,7 +126,7 @@ IngestStats IngestText(StoreWriter& writer, const std::vector<std::string>& inpu
       if (!reasons[i].empty()) continue;
       p.current = files[i];
       if (const std::string same = index.Find(hashes[i]); !same.empty() && !options.force) {
-        const std::string message = files[i] + ": already in the store as " + same + " (--force adds it again)";
+        const std::string message = files[i] + ": already in the store as " + same + " (force adds it again)";
         if (options.warn) options.warn(message + "; skipped");
         stats.skipped.push_back(message);
         ++stats.duplicates;

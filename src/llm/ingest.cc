@@ -231,7 +231,7 @@ LlmIngest LlmIngest::Open(const LlmModel& model, const std::string& dir, const L
     m.retrieval = options.retrieval.Resolved(model, info.shape.chunk_size);
   } else {
     LANDMARK_CHECK_ARG(options.landmark == LandmarkKind::kMean || options.landmark == LandmarkKind::kMinMax,
-                       "ingest --model: landmarks must be mean or minmax");
+                       "LLM ingest: the landmarks must be mean or minmax (landmark " + std::string(Name(options.landmark)) + ")");
     m.frame = ChatFrame::Make(m.tokenizer, options.chat_format, options.system);
     const AttentionShape shape = ShapeOf(model);
     StoreOptions store;

@@ -17,7 +17,7 @@ constexpr std::string_view kMarker = "\x01landmark-message\x01";
 std::string Meta(const StoreInfo& info, const std::string& key) {
   auto it = info.metadata.find(key);
   LANDMARK_CHECK_ARG(it != info.metadata.end(),
-                     info.path + ": not an LLM store (no '" + key + "' in its metadata); ingest with --model DIR");
+                     info.path + ": not an LLM store (no '" + key + "' in its metadata); ingest documents through the LLM (LlmIngest)");
   return it->second;
 }
 
@@ -85,7 +85,7 @@ void CheckModel(const StoreInfo& info, const LlmModel& model) {
   LANDMARK_CHECK_ARG(encoder != info.metadata.end() && encoder->second == "llm",
                      info.path + ": not a store of an LLM's K/V (encoder '" +
                          (encoder == info.metadata.end() ? std::string("?") : encoder->second) +
-                         "'); ingest documents with `landmark ingest --model DIR`");
+                         "'); ingest documents through the LLM (LlmIngest)");
   const std::string digest = Meta(info, "llm.digest");
   LANDMARK_CHECK_ARG(digest == ModelDigest(model),
                      info.path + ": written by the model '" + Meta(info, "llm.model") + "' (digest " + digest +

@@ -185,7 +185,7 @@ ModelIngest ModelIngest::Append(const Model& model, const std::string& dir, cons
   auto it = info.metadata.find("model_digest");
   LANDMARK_CHECK_ARG(it != info.metadata.end(), dir + ": not a store the model wrote (encoder " +
                                                     (info.metadata.count("encoder") ? info.metadata.at("encoder") : "?") +
-                                                    "); give a new --out");
+                                                    "); ingest into a new directory");
   StoreWriter writer = StoreWriter::Append(dir, 0);  // the ingest commits, each time with its state
   const uint64_t tokens = writer.info().tokens;
   DocumentState state;

@@ -122,7 +122,7 @@ DocumentState DocumentState::Read(const StoreReader& store, const Model::Impl& m
   const std::string legacy = LegacyPath(dir);
   LANDMARK_CHECK_ARG(std::filesystem::exists(legacy),
                      dir + ": no model state (not ingested through the model, or its first commit did not happen); "
-                           "ingest it with --model");
+                           "ingest it through the byte model (ModelIngest)");
   const MappedFile file(legacy, /*follow_symlinks=*/false);
   return Parse(std::string_view(reinterpret_cast<const char*>(file.data()), file.size()), legacy, model,
                store.tokens());

@@ -177,7 +177,7 @@ std::string DefaultModelPath() {
       missing += std::string(missing.empty() ? "" : "\n") + e.what();
     }
   }
-  LANDMARK_THROW("the default model weights: " + missing + "\nset LANDMARK_MODEL=FILE or pass --model FILE");
+  LANDMARK_THROW("the default model weights: " + missing + "\nset LANDMARK_MODEL=FILE or name a .safetensors file as the model");
 }
 
 Model Model::LoadSpec(const std::string& spec) { return Load(spec == "default" ? DefaultModelPath() : spec); }

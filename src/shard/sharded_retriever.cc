@@ -99,7 +99,7 @@ struct ShardedRetriever::Impl {
       const ShardStatus& s = all[r];
       LANDMARK_CHECK_ARG(s.tail == 0 || r + 1 == ranks,
                          fmt::format("sharded store {}: {} ends in a partial chunk of {} tokens; only the last shard "
-                                     "may (ingest with --shards splits at chunk boundaries)",
+                                     "may (a sharded ingest splits at chunk boundaries)",
                                      prefix, ShardPath(prefix, r), s.tail));
       if (r < comm.rank()) layout.first_chunk += s.chunks;
       layout.chunks += s.chunks;

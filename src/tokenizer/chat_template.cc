@@ -89,7 +89,7 @@ ChatTemplate ChatTemplate::Recognise(std::string_view jinja, std::string bos_tok
     t.variant_.system_with_last_user = Contains(jinja, "system_message") && Contains(jinja, "loop.last");
   } else {
     LANDMARK_THROW(std::string("chat template not recognised: landmark does not run Jinja, it renders the families ") +
-                   kFamilies + "; pass --chat-format NAME to use one of them, or --raw to send the prompt as it is");
+                   kFamilies + "; choose one of them as the chat format, or \"raw\" to send the prompt as it is");
   }
   return t;
 }
@@ -98,8 +98,8 @@ ChatTemplate ChatTemplate::FromTokenizer(const Tokenizer& tokenizer) {
   LANDMARK_CHECK_ARG(!tokenizer.chat_template().empty(),
                      tokenizer.path() +
                          ": the tokenizer has no chat template (no chat_template in "
-                         "tokenizer_config.json, no chat_template.jinja); pass --chat-format NAME "
-                         "(llama2, llama3, chatml, mistral) or --raw");
+                         "tokenizer_config.json, no chat_template.jinja); choose a chat format "
+                         "(llama2, llama3, chatml, mistral) or \"raw\"");
   return Recognise(tokenizer.chat_template(), tokenizer.bos_token(), tokenizer.eos_token());
 }
 

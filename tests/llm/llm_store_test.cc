@@ -213,7 +213,7 @@ TEST_CASE("llm store: another model, a text store, bad text and a question too l
     o.shape.chunk_size = 8;
     StoreWriter::Create(plain.str(), o).Close();
   }
-  CHECK_THROWS_WITH_AS(LlmAnswerer(qwen2, plain.str()), doctest::Contains("ingest documents with"), Error);
+  CHECK_THROWS_WITH_AS(LlmAnswerer(qwen2, plain.str()), doctest::Contains("ingest documents through the LLM"), Error);
 }
 
 }  // namespace

@@ -159,7 +159,7 @@ TEST_CASE("chat templates: every fixture conversation renders as transformers re
     const std::string eos = f["eos_token"].is_string() ? f["eos_token"].get<std::string>() : "";
     if (name == "zephyr") {
       CHECK_THROWS_WITH_AS(ChatTemplate::Recognise(f["template"].get<std::string>(), bos, eos),
-                           doctest::Contains("--chat-format"), Error);
+                           doctest::Contains("as the chat format"), Error);
       continue;
     }
     const ChatTemplate chat = ChatTemplate::Recognise(f["template"].get<std::string>(), bos, eos);
