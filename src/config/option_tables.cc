@@ -8,6 +8,7 @@
 #include "landmark/config.h"
 #include "src/config/field_makers.h"
 #include "src/config/enum_tables.h"
+#include "src/prefill/option_ranges.h"
 
 namespace landmark {
 namespace {
@@ -96,12 +97,13 @@ constexpr Field<SparsePrefillOptions> kPrefill[] = {
         "delta: keep A ≥ max − delta; alpha: A > alpha·max + (1 − alpha)·min",
         [](auto& o) -> auto& { return o.flashprefill.threshold; },
         [](std::string_view s) { return ParseIn(kThresholdNames, s, "threshold"); }),
-    Real<SparsePrefillOptions>("prefill.flashprefill.delta", "--delta", "prefill", 0, kUnbounded,
+    Real<SparsePrefillOptions>(prefill::kDeltaRange.key, "--delta", "prefill", prefill::kDeltaRange.min, prefill::kDeltaRange.max,
                                "delta, in logit units", [](auto& o) -> auto& { return o.flashprefill.delta; }),
-    Real<SparsePrefillOptions>("prefill.flashprefill.alpha", "--alpha", "prefill", 0, 1,
+    Real<SparsePrefillOptions>(prefill::kAlphaRange.key, "--alpha", "prefill", prefill::kAlphaRange.min, prefill::kAlphaRange.max,
                                "alpha of alpha·max + (1 − alpha)·min",
                                [](auto& o) -> auto& { return o.flashprefill.alpha; }),
-    Real<SparsePrefillOptions>("prefill.flashprefill.vertical_fraction", "--vertical", "prefill", 0, 1,
+    Real<SparsePrefillOptions>(prefill::kVerticalFractionRange.key, "--vertical", "prefill",
+                               prefill::kVerticalFractionRange.min, prefill::kVerticalFractionRange.max,
                                "vertical key blocks kept, a fraction of the blocks (0: none)",
                                [](auto& o) -> auto& { return o.flashprefill.vertical_fraction; }),
     Count<SparsePrefillOptions>("prefill.flashprefill.slash_count", "--slash", "prefill", 0, 1048576,
@@ -111,7 +113,8 @@ constexpr Field<SparsePrefillOptions> kPrefill[] = {
         "key importance: vnorm (mean ‖v‖), qk (pooled q·k), learned (weights given to the call)",
         [](auto& o) -> auto& { return o.dma.importance; },
         [](std::string_view s) { return ParseIn(kImportanceNames, s, "importance"); }),
-    Real<SparsePrefillOptions>("prefill.dma.sparsity", "--sparsity", "prefill", 0, 1,
+    Real<SparsePrefillOptions>(prefill::kSparsityRange.key, "--sparsity", "prefill", prefill::kSparsityRange.min,
+                               prefill::kSparsityRange.max,
                                "share of the causal key blocks left out by importance",
                                [](auto& o) -> auto& { return o.dma.sparsity; }),
     Count<SparsePrefillOptions>("prefill.dma.window", "--window-blocks", "prefill", 0, k2to32,

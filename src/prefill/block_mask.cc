@@ -6,9 +6,12 @@
 #include <numeric>
 #include <string>
 
+#include <fmt/core.h>
+
 #include "landmark/error.h"
 #include "landmark/prefill.h"
 #include "src/kernels/kv_sequence.h"
+#include "src/prefill/option_ranges.h"
 #include "src/prefill/policy.h"
 
 namespace landmark {
@@ -86,6 +89,13 @@ std::vector<uint32_t> TopK(const float* scores, size_t n, size_t k) {
   std::partial_sort(index.begin(), index.begin() + ptrdiff_t(k), index.end(), better);
   index.resize(k);
   return index;
+}
+
+void CheckRange(const OptionRange& range, double value) {
+  const bool bounded = range.max < kNoMax;
+  if (std::isfinite(value) && value >= range.min && (!bounded || value <= range.max)) return;
+  LANDMARK_THROW(bounded ? fmt::format("{}: must be in [{}, {}] (got {})", range.key, range.min, range.max, value)
+                         : fmt::format("{}: must be >= {} (got {})", range.key, range.min, value));
 }
 
 }  // namespace prefill

@@ -16,6 +16,7 @@
 #include "landmark/error.h"
 #include "src/kernels/kernels.h"
 #include "landmark/prefill.h"
+#include "src/prefill/option_ranges.h"
 #include "src/kernels/kv_sequence.h"
 #include "src/prefill/policy.h"
 #include "src/prefill/pooled_logits.h"
@@ -28,8 +29,7 @@ using Importance = DmaOptions::Importance;
 constexpr size_t kRowChunks = 64;  // parallel row ranges for pooled q·k importance
 
 void CheckOptions(const DmaOptions& o, const KVSequence& kv) {
-  LANDMARK_CHECK_ARG(o.sparsity >= 0 && o.sparsity <= 1,  // its range in src/config/option_tables.cc
-                     "prefill.dma.sparsity: must be in [0, 1] (got " + std::to_string(o.sparsity) + ")");
+  prefill::CheckRange(prefill::kSparsityRange, o.sparsity);
   if (o.importance == Importance::kLearned) {
     LANDMARK_CHECK_ARG(o.weights.size() == kv.heads * kv.d,
                        "prefill.dma.importance learned: the weights must hold kv heads × d = " +

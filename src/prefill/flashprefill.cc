@@ -10,6 +10,7 @@
 
 #include "landmark/error.h"
 #include "landmark/prefill.h"
+#include "src/prefill/option_ranges.h"
 #include "src/prefill/policy.h"
 #include "src/prefill/pooled_logits.h"
 
@@ -84,15 +85,10 @@ void ApplyRules(const prefill::PooledLogits& pooled, size_t head, const FlashPre
 
 namespace prefill {
 
-// The ranges of the [prefill.flashprefill] keys (src/config/option_tables.cc).
 void CheckFlashPrefillOptions(const FlashPrefillOptions& o) {
-  LANDMARK_CHECK_ARG(std::isfinite(o.delta) && o.delta >= 0,
-                     "prefill.flashprefill.delta: must be >= 0 (got " + std::to_string(o.delta) + ")");
-  LANDMARK_CHECK_ARG(o.alpha >= 0 && o.alpha <= 1,
-                     "prefill.flashprefill.alpha: must be in [0, 1] (got " + std::to_string(o.alpha) + ")");
-  LANDMARK_CHECK_ARG(o.vertical_fraction >= 0 && o.vertical_fraction <= 1,
-                     "prefill.flashprefill.vertical_fraction: must be in [0, 1] (got " +
-                         std::to_string(o.vertical_fraction) + ")");
+  CheckRange(kDeltaRange, o.delta);
+  CheckRange(kAlphaRange, o.alpha);
+  CheckRange(kVerticalFractionRange, o.vertical_fraction);
 }
 
 FlashPrefillTops FlashPrefillTopCounts(const FlashPrefillOptions& o, size_t nb) {

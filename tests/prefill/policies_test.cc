@@ -258,13 +258,15 @@ TEST_CASE("Policies reject bad inputs and options with a message naming them") {
   CHECK_NOTHROW(DmaMask(nullptr, 2, kv, 4));  // value norms need no queries
 
   FlashPrefillOptions f;
-  f.delta = -1;
-  CHECK_THROWS_WITH_AS(FlashPrefillMask(data.data(), 2, kv, 4, f), doctest::Contains("delta"), Error);
+  f.delta = -1;  // the messages of the option table (src/prefill/option_ranges.h)
+  CHECK_THROWS_WITH_AS(FlashPrefillMask(data.data(), 2, kv, 4, f), "prefill.flashprefill.delta: must be >= 0 (got -1)",
+                       Error);
   f.delta = NAN;
   CHECK_THROWS_WITH_AS(FlashPrefillMask(data.data(), 2, kv, 4, f), doctest::Contains("delta"), Error);
   f = {};
   f.alpha = 1.5f;
-  CHECK_THROWS_WITH_AS(FlashPrefillMask(data.data(), 2, kv, 4, f), doctest::Contains("alpha"), Error);
+  CHECK_THROWS_WITH_AS(FlashPrefillMask(data.data(), 2, kv, 4, f),
+                       "prefill.flashprefill.alpha: must be in [0, 1] (got 1.5)", Error);
   f = {};
   f.vertical_fraction = -0.1;
   CHECK_THROWS_WITH_AS(FlashPrefillMask(data.data(), 2, kv, 4, f), doctest::Contains("vertical"), Error);
