@@ -134,9 +134,11 @@ TEST_CASE("LoadStackedLinear: one matmul for stacked projections, the file's dty
                           {"bad", DType::kF32, {rows, in}, bad.data()}});
   const SafeTensors f = SafeTensors::Open(path);
   const auto x = RandomNormal(3 * in, 3);
-  for (auto [names, dtype] : {std::pair<std::vector<std::string>, DType>{{"a", "b"}, DType::kF32},
-                              {{"a16", "b16"}, DType::kBF16},
-                              {{"a16", "b"}, DType::kF32}}) {
+  for (const auto& c : {std::pair<std::vector<std::string>, DType>{{"a", "b"}, DType::kF32},
+                        {{"a16", "b16"}, DType::kBF16},
+                        {{"a16", "b"}, DType::kF32}}) {
+    const std::vector<std::string>& names = c.first;  // not a structured binding: clang 14 cannot capture one
+    const DType dtype = c.second;
     CAPTURE(names[0]);
     CAPTURE(names[1]);
     const Linear l = LoadStackedLinear(f, names, rows, in);

@@ -206,7 +206,9 @@ TEST_CASE("hardening 06: the manifest's checksum covers every field, and every f
       {"shape", json::object(), "missing field 'shape.chunk_size'"},
       {"commit_every", json(2.0), "field 'commit_every' must be a non-negative integer, is 2.0"},
   };
-  for (const auto& [field, value, message] : cases) {
+  for (const auto& c : cases) {  // no structured binding: clang 14 cannot capture one in CAPTURE
+    const auto& [field_name, value, message] = c;
+    const std::string& field = field_name;
     CAPTURE(field);
     json edited = j;
     edited[field] = value;
