@@ -14,11 +14,6 @@ handle = ctypes.c_void_p
 
 DTYPES = {"f32": 0, "f16": 1, "bf16": 2}
 LANDMARKS = {"learned": 0, "mean": 1, "minmax": 2}
-FUSIONS = {"joint": 0, "hsa": 1}
-WEIGHTS = {"softmax": 0, "stickbreaking": 1}
-POLICIES = {"dense": 0, "flashprefill": 1, "dma": 2}
-IMPORTANCES = {"vnorm": 0, "qk": 1, "learned": 2}
-DEVICES = {"auto": 0, "cpu": 1, "cuda": 2}
 LAST_POSITION = (1 << 64) - 1
 
 

@@ -40,14 +40,10 @@ def prefill(q, k, v, *, policy=None, block=None, config=None, device=None, threa
     config = _lib.load_config(config)
     if config is not None:
         config.apply("landmark_config_prefill_options", o)
-    if policy is not None:
-        o.policy = _lib.choice(_lib.POLICIES, policy, "policy")
-    if block is not None:
-        o.block = block
-    if device is not None:
-        o.device = _lib.choice(_lib.DEVICES, device, "device")
     weights = None
-    for key, value in options.items():
+    for key, value in dict(policy=policy, block=block, device=device, **options).items():
+        if value is None:
+            continue
         if key == "dma_weights":
             weights = np.ascontiguousarray(value, dtype=np.float32)
             o.dma_weights = weights.ctypes.data_as(ctypes.POINTER(ctypes.c_float))

@@ -101,16 +101,12 @@ class Retriever(_lib.Handle):
         config = _lib.load_config(config)
         if config is not None:
             config.apply("landmark_config_retriever_options", o)
-        given = dict(q_heads=q_heads, top_k=top_k,
-                     fusion=None if fusion is None else _lib.choice(_lib.FUSIONS, fusion, "fusion"),
-                     weights=None if weights is None else _lib.choice(_lib.WEIGHTS, weights, "weights"),
-                     softmax_off_by_one=None if softmax_off_by_one is None else int(softmax_off_by_one),
-                     window=window, sink_chunks=sink_chunks, prefetch=None if prefetch is None else int(prefetch),
-                     temperature=temperature,
-                     device=None if device is None else _lib.choice(_lib.DEVICES, device, "device"))
-        for key, value in given.items():
+        given = dict(q_heads=q_heads, top_k=top_k, fusion=fusion, weights=weights,
+                     softmax_off_by_one=softmax_off_by_one, window=window, sink_chunks=sink_chunks,
+                     prefetch=prefetch, temperature=temperature, device=device)
+        for key, value in given.items():  # through the library's table: its names, ranges and messages
             if value is not None:
-                setattr(o, key, _lib.unsigned(key, value))
+                _lib.set_option("landmark_retriever_options_set", o, key, value, "Retriever")
         arena = _lib.arena_for(threads, config)
         if arena is not None:
             o.arena = arena.handle  # the retriever keeps its own reference

@@ -59,19 +59,18 @@ def _kv_array(x):
     return np.ascontiguousarray(x)
 
 
+# The keyword arguments whose preset key (configs/README.md) has another name.
+_KEYS = {"segment_bytes": "segment_size", "encoder_seed": "seed"}
+
+
 def _options(config, fields):
     o = _lib.init(_lib.StoreOptions, "landmark_store_options_init")
     config = _lib.load_config(config)
     if config is not None:
         config.apply("landmark_config_store_options", o)
-    for key, value in fields.items():
-        if value is None:
-            continue
-        if key == "dtype":
-            value = _lib.choice(_lib.DTYPES, value, "dtype")
-        elif key == "landmark":
-            value = _lib.choice(_lib.LANDMARKS, value, "landmark")
-        setattr(o, key, _lib.unsigned(key, value))
+    for key, value in fields.items():  # through the library's table: its names, ranges and messages
+        if value is not None:
+            _lib.set_option("landmark_store_options_set", o, _KEYS.get(key, key), value, "StoreWriter")
     return o
 
 

@@ -29,13 +29,12 @@ def test_hardening_12_nul_in_a_path_is_refused(tmp_path, text_store):
 def test_hardening_12_non_finite_and_negative_numbers_are_refused(text_store):
     store = landmark.Store(text_store)
     for temperature in (math.nan, math.inf):
-        with pytest.raises(landmark.Error, match="temperature must be a finite number") as e:
+        with pytest.raises(ValueError, match="temperature: must be a finite number"):
             landmark.Retriever(store, temperature=temperature)
-        assert e.value.status == "LANDMARK_ERROR_INVALID_ARGUMENT"
     for key in ("top_k", "window", "sink_chunks", "q_heads"):
-        with pytest.raises(ValueError, match=f"{key} must not be negative"):
+        with pytest.raises(ValueError, match=f"{key}: must not be negative"):
             landmark.Retriever(store, **{key: -1})
-    with pytest.raises(ValueError, match="chunk_size must not be negative"):
+    with pytest.raises(ValueError, match="chunk_size: must not be negative"):
         landmark.StoreWriter.create_text(text_store.parent / "other", chunk_size=-1)
     store.close()
 

@@ -218,9 +218,9 @@ def test_prefill_against_numpy():
                 assert abs(r.lse[t, h] - lse) < 1e-3
     with pytest.raises(landmark.Error, match="multiple of kv heads"):
         landmark.prefill(q[:, :3], k, v)
-    with pytest.raises(ValueError, match="policy must be one of dense, flashprefill, dma, not 'sparse'"):
+    with pytest.raises(ValueError, match="prefill.policy: unknown prefill policy 'sparse' \\(expected dense, flashprefill or dma\\)"):
         landmark.prefill(q, k, v, policy="sparse")
-    with pytest.raises(ValueError, match="device must be one of auto, cpu, cuda"):
+    with pytest.raises(ValueError, match="runtime.device: unknown device 'gpu'"):
         landmark.prefill(q, k, v, device="gpu")
     with pytest.raises(TypeError, match="unknown option 'sparsty'"):
         landmark.prefill(q, k, v, sparsty=0.5)
