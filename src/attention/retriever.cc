@@ -7,8 +7,12 @@
 #include "landmark/retriever.h"
 
 #include <tbb/parallel_for.h>
+#include <tbb/task_arena.h>
 
 #include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
 #include <limits>
 #include <memory>
 #include <string>
@@ -58,10 +62,29 @@ RetrievalResult Retriever::Query(const RetrievalQuery& query) const {
   LANDMARK_CHECK_ARG(query.q != nullptr, "retriever: the query q is null");
   const Impl& m = *impl_;
   if (m.gpu) return m.gpu->QueryBatch({query})[0];
+  static const bool profile = std::getenv("LANDMARK_CPU_PROFILE") != nullptr;
+  using Clock = std::chrono::steady_clock;
+  const auto start = Clock::now();
   const QueryPlan plan = MakePlan(m.ctx, query.position, query.past_store);
+  const auto planned = Clock::now();
   Selection selected(m.ctx.LH);
   if (!plan.empty) selected = SelectTopK(m.ctx, m.scorer, plan, m.RetrievalVector(query).data());
-  return m.cpu.Query(plan, query, selected);
+  if (!profile) return m.cpu.Query(plan, query, selected);
+  // LANDMARK_CPU_PROFILE: each step's wall time, a line a query on stderr
+  // (where the per-query floor at many threads goes; docs/scale.md).
+  const auto chosen = Clock::now();
+  std::vector<std::vector<float>> selected_lse;
+  RetrievalResult result = m.cpu.Attend(plan, query, selected, selected_lse);
+  const auto attended = Clock::now();
+  if (!plan.empty) Explain(m.ctx, selected, selected_lse, result);
+  const auto explained = Clock::now();
+  const auto ms = [](Clock::time_point a, Clock::time_point b) {
+    return std::chrono::duration<double, std::milli>(b - a).count();
+  };
+  std::fprintf(stderr, "cpu-profile kv heads %zu, threads %d: plan %.4f ms, select %.4f, attend+fuse %.4f, explain %.4f, whole %.4f\n",
+               m.ctx.H, tbb::this_task_arena::max_concurrency(), ms(start, planned), ms(planned, chosen), ms(chosen, attended),
+               ms(attended, explained), ms(start, explained));
+  return result;
 }
 
 RetrievalResult Retriever::QueryChunks(const RetrievalQuery& query, const std::vector<uint32_t>& chunks,
