@@ -2,8 +2,8 @@
 
 #include <algorithm>
 #include <cstdint>
-#include <regex>
 #include <set>
+#include <string>
 
 #include "src/core/splitmix.h"
 
@@ -87,10 +87,17 @@ Haystack GenerateHaystack(const HaystackOptions& options) {
 }
 
 uint32_t FindPassKey(const std::string& text, uint32_t vault) {
-  const std::regex pattern("vault " + std::to_string(vault) + " is ([0-9]+)");
-  std::smatch match;
-  if (!std::regex_search(text, match, pattern)) return 0;
-  return uint32_t(std::stoul(match[1].str()));
+  // The first "vault N is " followed by digits.
+  const std::string prefix = "vault " + std::to_string(vault) + " is ";
+  for (size_t at = text.find(prefix); at != std::string::npos; at = text.find(prefix, at + 1)) {
+    size_t end = at + prefix.size();
+    uint64_t key = 0;
+    while (end < text.size() && text[end] >= '0' && text[end] <= '9' && key < (uint64_t(1) << 32)) {
+      key = key * 10 + uint64_t(text[end++] - '0');
+    }
+    if (end > at + prefix.size()) return uint32_t(key);
+  }
+  return 0;
 }
 
 }  // namespace landmark::demo
