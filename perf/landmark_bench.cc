@@ -105,6 +105,16 @@ void Plot(const std::string& csv, const std::string& script_name = "plot.py") {
   if (std::system(command.c_str()) != 0) std::fprintf(stderr, "(plot failed: %s)\n", command.c_str());
 }
 
+// Writes a bench's CSV through `write(path)` unless the path is empty, says
+// where, and draws it with perf/<script> (null: no plot).
+template <typename Write>
+void SaveCsv(const std::string& path, Write&& write, const char* script = nullptr) {
+  if (path.empty()) return;
+  write(path);
+  std::printf("wrote %s\n", path.c_str());
+  if (script) Plot(path, script);
+}
+
 void RunKernels(const BenchArgs& args) {
   if (!args.isa.empty()) CapKernelTarget(args.isa);
   const MachineLimits before = Probe(args.quick, args.threads);
@@ -123,11 +133,8 @@ void RunKernels(const BenchArgs& args) {
   std::printf("\nratio = measured / limit; limits: best of two probes in this run, before and after "
               "the kernels (see `landmark bench probe`).\n");
   if (args.quick) std::printf("--quick: small shapes that may sit in cache; the ratios are not meaningful.\n");
-  if (!args.csv.empty()) {
-    perf::WriteCsv(args.csv, limits, results);
-    std::printf("wrote %s\n", args.csv.c_str());
-    if (args.plot) Plot(args.csv);
-  }
+  SaveCsv(args.csv, [&](const std::string& path) { perf::WriteCsv(path, limits, results); },
+          args.plot ? "plot.py" : nullptr);
 }
 
 void RunPrefill(const PrefillBenchArgs& args) {
@@ -159,17 +166,15 @@ void RunPrefill(const PrefillBenchArgs& args) {
                 "this kernel; rel-L2 of the GPU output against dense on sampled query blocks.\n");
     const std::string csv = args.csv == ResultsPath("prefill.csv")
                                 ? ResultsPath("prefill-cuda-" + perf::GpuSlug(gpu.gpu) + ".csv") : args.csv;
-    if (!csv.empty()) {
-      perf::WritePrefillGpuCsv(csv, limits, gpu.gpu, peak, gpu.h2d_gbps, results);
-      std::printf("wrote %s\n", csv.c_str());
-    }
+    SaveCsv(
+        csv,
+        [&](const std::string& path) {
+          perf::WritePrefillGpuCsv(path, limits, gpu.gpu, peak, gpu.h2d_gbps, results);
+        });
     return;
   }
-  if (!args.csv.empty()) {
-    perf::WritePrefillCsv(args.csv, limits, results);
-    std::printf("wrote %s\n", args.csv.c_str());
-    if (args.plot) Plot(args.csv, "plot_prefill.py");
-  }
+  SaveCsv(args.csv, [&](const std::string& path) { perf::WritePrefillCsv(path, limits, results); },
+          args.plot ? "plot_prefill.py" : nullptr);
 }
 
 struct IngestArgs {
@@ -197,10 +202,7 @@ void RunIngestBench(const IngestArgs& args) {
   std::printf("\nRSS includes the benchmark's own %.0f MiB input batch; stores %s.\n",
               double(report.input_buffer_bytes) / double(1 << 20),
               args.keep ? ("kept in " + options.dir).c_str() : "deleted");
-  if (!args.csv.empty()) {
-    perf::WriteCsv(args.csv, limits, report.throughput);
-    std::printf("wrote %s\n", args.csv.c_str());
-  }
+  SaveCsv(args.csv, [&](const std::string& path) { perf::WriteCsv(path, limits, report.throughput); });
 }
 
 struct DecodeArgs {
@@ -239,11 +241,12 @@ void RunDecodeBench(const DecodeArgs& args) {
                 "streams on one shared store, every thread serving, ms/query = wall time ÷ queries, limit with all "
                 "threads' bandwidth; gpu-batch: one resident batch on the GPU, limit = read/query ÷ HBM bandwidth; "
                 "ratio = limit ÷ ms/query.\n");
-    if (!args.scaling_csv.empty()) {
-      perf::WriteDecodeScalingCsv(args.scaling_csv, limits.cpu + (gpu.gpu.empty() ? "" : " + " + gpu.gpu), scaling);
-      std::printf("wrote %s\n", args.scaling_csv.c_str());
-      if (args.plot) Plot(args.scaling_csv, "plot_scaling.py");
-    }
+    SaveCsv(
+        args.scaling_csv,
+        [&](const std::string& path) {
+          perf::WriteDecodeScalingCsv(path, limits.cpu + (gpu.gpu.empty() ? "" : " + " + gpu.gpu), scaling);
+        },
+        args.plot ? "plot_scaling.py" : nullptr);
   }
   if (options.device == Device::kCuda) {
     std::printf("\n");
@@ -256,17 +259,11 @@ void RunDecodeBench(const DecodeArgs& args) {
                 "dense ÷ that.\n", options.gpu_batch, options.gpu_batch);
     const std::string csv = args.csv == ResultsPath("decode.csv")
                                 ? ResultsPath("decode-cuda-" + perf::GpuSlug(gpu.gpu) + ".csv") : args.csv;
-    if (!csv.empty()) {
-      perf::WriteDecodeGpuCsv(csv, limits, gpu, rows);
-      std::printf("wrote %s\n", csv.c_str());
-    }
+    SaveCsv(csv, [&](const std::string& path) { perf::WriteDecodeGpuCsv(path, limits, gpu, rows); });
     return;
   }
-  if (!args.csv.empty()) {
-    perf::WriteDecodeCsv(args.csv, limits, rows);
-    std::printf("wrote %s\n", args.csv.c_str());
-    if (args.plot) Plot(args.csv, "plot_decode.py");
-  }
+  SaveCsv(args.csv, [&](const std::string& path) { perf::WriteDecodeCsv(path, limits, rows); },
+          args.plot ? "plot_decode.py" : nullptr);
 }
 
 struct ModelArgs {
@@ -295,11 +292,12 @@ void RunModelBench(const ModelArgs& args) {
               "machine); ratio = ÷ %.0f GFLOP/s (one thread's peak). warm: second pass over the questions; first: the "
               "first pass. read = landmarks scanned + K/V attended per answer; limit = read ÷ %.1f GB/s (probed); ratio = limit ÷ warm.\n",
               limits.fma_gflops_all, limits.fma_gflops_one, limits.read_gbps_all);
-  if (!args.csv.empty()) {
-    perf::WriteModelCsv(args.csv, limits, options.model, options.task, rows);
-    std::printf("wrote %s\n", args.csv.c_str());
-    if (args.plot) Plot(args.csv, "plot_model.py");
-  }
+  SaveCsv(
+      args.csv,
+      [&](const std::string& path) {
+        perf::WriteModelCsv(path, limits, options.model, options.task, rows);
+      },
+      args.plot ? "plot_model.py" : nullptr);
 }
 
 struct LlmArgs {
@@ -335,10 +333,7 @@ void RunLlmBench(const LlmArgs& args) {
               "(LM head included) + the f32 K/V of the context; limit = read ÷ %.1f GB/s (probed, all threads); "
               "ratio = decode ÷ limit (1 = bandwidth-bound; target ≤ 1.5), best = fastest step ÷ limit.\n",
               limits.fma_gflops_all, limits.fma_gflops_one, limits.read_gbps_all);
-  if (!args.csv.empty()) {
-    perf::WriteLlmCsv(args.csv, limits, rows);
-    std::printf("wrote %s\n", args.csv.c_str());
-  }
+  SaveCsv(args.csv, [&](const std::string& path) { perf::WriteLlmCsv(path, limits, rows); });
   if (store_rows.empty()) return;
   perf::RateLlmStoreRows(store_rows, limits);
   std::printf("\nthe same shapes answering over a store of every layer's K/V (synthetic, f16, 64-token chunks):\n");
@@ -350,11 +345,8 @@ void RunLlmBench(const LlmArgs& args) {
               "cache of that length), limit = (weights + all K/V) ÷ the same bandwidth; speedup = dense ÷ decode. The store is warm in the page "
               "cache (read once before timing).\n",
               options.question_tokens, limits.read_gbps_all);
-  if (!args.store_csv.empty()) {
-    perf::WriteLlmStoreCsv(args.store_csv, limits, store_rows);
-    std::printf("wrote %s\n", args.store_csv.c_str());
-    if (args.plot) Plot(args.store_csv, "plot_llm_store.py");
-  }
+  SaveCsv(args.store_csv, [&](const std::string& path) { perf::WriteLlmStoreCsv(path, limits, store_rows); },
+          args.plot ? "plot_llm_store.py" : nullptr);
 }
 
 struct CrossDecoderArgs {
@@ -378,11 +370,8 @@ void RunCrossDecoderBench(const CrossDecoderArgs& args) {
               "bytes one attention layer reads per stream (landmarks + K/V, grows with N); gmu layer: the memory a "
               "GMU layer reads instead (d_m floats, independent of N); speedup = all-hsa step ÷ this step; vs dense = "
               "layers × one dense-decode layer over the whole store ÷ step.\n", limits.read_gbps_all);
-  if (!args.csv.empty()) {
-    perf::WriteCrossDecoderCsv(args.csv, limits, rows);
-    std::printf("wrote %s\n", args.csv.c_str());
-    if (args.plot) Plot(args.csv, "plot_cross_decoder.py");
-  }
+  SaveCsv(args.csv, [&](const std::string& path) { perf::WriteCrossDecoderCsv(path, limits, rows); },
+          args.plot ? "plot_cross_decoder.py" : nullptr);
 }
 
 struct ShardArgs {
