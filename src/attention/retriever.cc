@@ -81,9 +81,11 @@ RetrievalResult Retriever::Query(const RetrievalQuery& query) const {
   const auto ms = [](Clock::time_point a, Clock::time_point b) {
     return std::chrono::duration<double, std::milli>(b - a).count();
   };
-  std::fprintf(stderr, "cpu-profile kv heads %zu, threads %d: plan %.4f ms, select %.4f, attend+fuse %.4f, explain %.4f, whole %.4f\n",
-               m.ctx.H, tbb::this_task_arena::max_concurrency(), ms(start, planned), ms(planned, chosen), ms(chosen, attended),
-               ms(attended, explained), ms(start, explained));
+  std::fprintf(stderr,
+               "cpu-profile kv heads %zu, threads %d: plan %.4f ms, select %.4f, attend+fuse %.4f, explain %.4f, "
+               "whole %.4f\n",
+               m.ctx.H, tbb::this_task_arena::max_concurrency(), ms(start, planned), ms(planned, chosen),
+               ms(chosen, attended), ms(attended, explained), ms(start, explained));
   return result;
 }
 
