@@ -8,11 +8,11 @@
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
-#include <limits>
 #include <string>
 
 #include "landmark/error.h"
 #include "src/config/fields.h"
+#include "src/core/range_text.h"
 
 namespace landmark::cli {
 namespace {
@@ -72,8 +72,7 @@ CLI::Validator Between(double min, double max) {
         }
         return "";
       },
-      max >= std::numeric_limits<double>::max() ? ">= " + RangeNumber(min)
-                                                : "in [" + RangeNumber(min) + ", " + RangeNumber(max) + "]");
+      RangeText(min, max));
 }
 
 void AddTo(CLI::App& app) {

@@ -5,31 +5,17 @@
 #include <algorithm>
 #include <charconv>
 #include <cmath>
-#include <cstdio>
 #include <cstdlib>
-#include <limits>
 #include <map>
 #include <set>
 
 #include "landmark/config.h"
 #include "landmark/error.h"
+#include "src/core/range_text.h"
 
 namespace landmark {
 
-std::string RangeNumber(double x) {
-  char buffer[32];
-  std::snprintf(buffer, sizeof(buffer), x == std::floor(x) && std::fabs(x) < 1e20 ? "%.0f" : "%g", x);
-  return buffer;
-}
-
 namespace {
-
-constexpr double kUnbounded = std::numeric_limits<double>::max();
-
-[[noreturn]] void OutOfRange(std::string_view text, double min, double max) {
-  if (max >= kUnbounded) LANDMARK_THROW("must be >= " + RangeNumber(min) + " (got " + std::string(text) + ")");
-  LANDMARK_THROW("must be in [" + RangeNumber(min) + ", " + RangeNumber(max) + "] (got " + std::string(text) + ")");
-}
 
 // "512K", "64M", "1G" (binary units), or plain bytes with a fraction.
 size_t SizeWithUnit(std::string_view text_in) {
@@ -101,7 +87,7 @@ uint64_t ReadCount(std::string_view text, double min, double max) {
     LANDMARK_THROW("must be a non-negative whole number (got '" + std::string(text) + "')");
   }
   if (error == std::errc::result_out_of_range || double(value) < min || double(value) > max) {
-    OutOfRange(text, min, max);
+    ThrowOutOfRange(text, min, max);
   }
   return value;
 }
@@ -112,7 +98,7 @@ double ReadReal(std::string_view text_in, double min, double max) {
   const double value = std::strtod(text.c_str(), &end);
   if (text.empty() || end != text.c_str() + text.size()) LANDMARK_THROW("must be a number (got '" + text + "')");
   if (!std::isfinite(value)) LANDMARK_THROW("must be a finite number (got " + text + ")");
-  if (!(value >= min && value <= max)) OutOfRange(text, min, max);
+  if (!(value >= min && value <= max)) ThrowOutOfRange(text, min, max);
   return value;
 }
 
@@ -141,9 +127,8 @@ size_t ParseByteSize(const std::string& text, const std::string& what) {
 
 std::string RangeText(const FieldInfo& f) {
   if (f.type != FieldType::kCount && f.type != FieldType::kReal) return "";
-  if (f.max >= kUnbounded) return f.min <= -kUnbounded ? "" : ">= " + RangeNumber(f.min);
-  if (f.max >= 18446744073709551615.0) return "";  // all of u64
-  return "in [" + RangeNumber(f.min) + ", " + RangeNumber(f.max) + "]";
+  if (f.max < kNoMax && f.max >= 18446744073709551615.0) return "";  // all of u64
+  return RangeText(f.min, f.max);
 }
 
 template <class T>

@@ -125,8 +125,6 @@ uint64_t ReadCount(std::string_view text, double min, double max);
 double ReadReal(std::string_view text, double min, double max);
 bool ReadBool(std::string_view text);
 size_t ReadBytes(std::string_view text);
-// A number as the range messages print it ("4294967295", "0.5").
-std::string RangeNumber(double x);
 std::string RangeText(const FieldInfo& field);  // "in [1, 65536]" or ""
 
 // configs/README.md's option reference: a Markdown table of every key with

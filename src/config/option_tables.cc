@@ -1,7 +1,6 @@
 // The tables of fields (fields.h): every option of every options struct,
 // spelled once.
 #include <cmath>
-#include <limits>
 #include <string>
 #include <type_traits>
 
@@ -18,7 +17,6 @@ using namespace field_makers;
 constexpr double k2to32 = 4294967295.0;             // chunk ids are 32-bit
 constexpr double k2to40 = 1099511627776.0;          // chunks: a store's limit
 constexpr double k2to56 = 72057594037927936.0;      // tokens: past any store
-constexpr double kUnbounded = std::numeric_limits<double>::max();
 
 constexpr Field<StoreOptions> kStore[] = {
     Count<StoreOptions>("model.kv_heads", "--kv-heads", "", 1, 4096, "kv heads H_kv",
@@ -50,7 +48,7 @@ constexpr Field<HashingEncoderOptions> kEncoder[] = {
     Count<HashingEncoderOptions>("encoder.seed", "--seed", "ingest", 0, 18446744073709551615.0,
                                  "the hashing encoder's seed",
                                  [](auto& o) -> auto& { return o.seed; }),
-    Real<HashingEncoderOptions>("encoder.bigram_weight", "--bigram-weight", "", -kUnbounded, kUnbounded,
+    Real<HashingEncoderOptions>("encoder.bigram_weight", "--bigram-weight", "", -kNoMax, kNoMax,
                                 "weight β of the word-pair term in keys",
                                 [](auto& o) -> auto& { return o.bigram_weight; }),
 };

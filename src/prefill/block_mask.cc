@@ -6,9 +6,8 @@
 #include <numeric>
 #include <string>
 
-#include <fmt/core.h>
-
 #include "landmark/error.h"
+#include "src/core/range_text.h"
 #include "landmark/prefill.h"
 #include "src/kernels/kv_sequence.h"
 #include "src/prefill/option_ranges.h"
@@ -92,10 +91,9 @@ std::vector<uint32_t> TopK(const float* scores, size_t n, size_t k) {
 }
 
 void CheckRange(const OptionRange& range, double value) {
-  const bool bounded = range.max < kNoMax;
-  if (std::isfinite(value) && value >= range.min && (!bounded || value <= range.max)) return;
-  LANDMARK_THROW(bounded ? fmt::format("{}: must be in [{}, {}] (got {})", range.key, range.min, range.max, value)
-                         : fmt::format("{}: must be >= {} (got {})", range.key, range.min, value));
+  if (!(std::isfinite(value) && value >= range.min && value <= range.max)) {
+    ThrowOutOfRange(RangeNumber(value), range.min, range.max, range.key);
+  }
 }
 
 }  // namespace prefill

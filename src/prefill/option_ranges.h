@@ -4,16 +4,15 @@
 // the C API and configs/README.md.
 #pragma once
 
-#include <limits>
+#include "src/core/range_text.h"
 
 namespace landmark::prefill {
 
 struct OptionRange {
   const char* key;  // the preset key, also the name errors give
-  double min, max;  // max = kNoMax: no upper bound
+  double min, max;  // max = kNoMax (src/core/range_text.h): no upper bound
 };
 
-inline constexpr double kNoMax = std::numeric_limits<double>::max();
 inline constexpr OptionRange kDeltaRange{"prefill.flashprefill.delta", 0, kNoMax};
 inline constexpr OptionRange kAlphaRange{"prefill.flashprefill.alpha", 0, 1};
 inline constexpr OptionRange kVerticalFractionRange{"prefill.flashprefill.vertical_fraction", 0, 1};
