@@ -105,6 +105,15 @@ void Plot(const std::string& csv, const std::string& script_name = "plot.py") {
   if (std::system(command.c_str()) != 0) std::fprintf(stderr, "(plot failed: %s)\n", command.c_str());
 }
 
+// This run's limits, printed: the better of the probes before and after the
+// bench (other load on the machine lowers one of them).
+MachineLimits ReportLimits(const MachineLimits& before, bool quick, size_t threads) {
+  const MachineLimits limits = perf::BestOf(before, Probe(quick, threads));
+  perf::PrintMachine(stdout, limits);
+  std::printf("\n");
+  return limits;
+}
+
 // Writes a bench's CSV through `write(path)` unless the path is empty, says
 // where, and draws it with perf/<script> (null: no plot).
 template <typename Write>
@@ -126,9 +135,7 @@ void RunKernels(const BenchArgs& args) {
   const auto results = perf::BenchKernels(options, [](const std::string& line) {
     std::fprintf(stderr, "  measuring %s\n", line.c_str());
   });
-  const MachineLimits limits = perf::BestOf(before, Probe(args.quick, args.threads));
-  perf::PrintMachine(stdout, limits);
-  std::printf("\n");
+  const MachineLimits limits = ReportLimits(before, args.quick, args.threads);
   perf::PrintTable(stdout, limits, results);
   std::printf("\nratio = measured / limit; limits: best of two probes in this run, before and after "
               "the kernels (see `landmark bench probe`).\n");
@@ -144,9 +151,7 @@ void RunPrefill(const PrefillBenchArgs& args) {
   const perf::GpuBenchLimits gpu = options.device == Device::kCuda ? perf::ProbeGpu() : perf::GpuBenchLimits{};
   const MachineLimits before = Probe(args.options.quick, args.threads);
   const auto results = perf::BenchPrefill(options, LogLine);
-  const MachineLimits limits = perf::BestOf(before, Probe(args.options.quick, args.threads));
-  perf::PrintMachine(stdout, limits);
-  std::printf("\n");
+  const MachineLimits limits = ReportLimits(before, args.options.quick, args.threads);
   perf::PrintPrefillTable(stdout, limits, results);
   std::printf("\ntime = pattern discovery + block-sparse attention (best of >= 2 runs, one above 5 s); "
               "disc%% = discovery time / attention time;\nGFLOP/s on the computed blocks (4·d·G per attended "
@@ -226,9 +231,7 @@ void RunDecodeBench(const DecodeArgs& args) {
   options.headline = !args.no_headline;
   const auto rows =
       InScratchDir(options.dir, options.keep, "decode", [&] { return perf::BenchDecode(before, options, LogLine); });
-  const MachineLimits limits = perf::BestOf(before, Probe(args.options.quick, args.threads));
-  perf::PrintMachine(stdout, limits);
-  std::printf("\n");
+  const MachineLimits limits = ReportLimits(before, args.options.quick, args.threads);
   perf::PrintDecodeTable(stdout, rows);
   std::printf("\nwarm/cold: median over the planted-needle queries; limit = read/query ÷ %.1f GB/s (probed, all "
               "threads); ratio = limit ÷ warm; dense = dense exact decode of the whole store; recall = planted "
@@ -278,10 +281,8 @@ void RunModelBench(const ModelArgs& args) {
   perf::ModelBenchOptions options = args.options;
   if (args.quick && options.sizes.empty()) options.sizes = {size_t(1) << 16};
   auto rows = InScratchDir(options.dir, options.keep, "model", [&] { return perf::BenchModel(options, LogLine); });
-  const MachineLimits limits = perf::BestOf(before, Probe(args.quick, args.threads));
+  const MachineLimits limits = ReportLimits(before, args.quick, args.threads);
   perf::RateModelRows(rows, limits);
-  perf::PrintMachine(stdout, limits);
-  std::printf("\n");
   std::printf("task: %s, haystacks of held-out text (train/data/heldout.txt.gz: Debian files training never saw)\n",
               options.task.c_str());
   perf::PrintModelTable(stdout, rows);
@@ -319,10 +320,8 @@ void RunLlmBench(const LlmArgs& args) {
   auto rows = perf::BenchLlm(options, LogLine);
   std::vector<perf::LlmStoreBenchRow> store_rows;
   if (options.store_tokens > 0 && !options.store_models.empty()) store_rows = perf::BenchLlmStore(options, LogLine);
-  const MachineLimits limits = perf::BestOf(before, Probe(args.quick, args.threads));
+  const MachineLimits limits = ReportLimits(before, args.quick, args.threads);
   perf::RateLlmRows(rows, limits);
-  perf::PrintMachine(stdout, limits);
-  std::printf("\n");
   perf::PrintLlmTable(stdout, rows);
   std::printf("\nrandom weights of each shape (the computation does not depend on their values); dense KV cache. "
               "prefill: best of 2 repeats after a warm-up, one fresh session each; GFLOP/s = (2 × the layers' matmul "
@@ -361,9 +360,7 @@ void RunCrossDecoderBench(const CrossDecoderArgs& args) {
   perf::CrossDecoderBenchOptions options = args.options;
   const auto rows = InScratchDir(options.dir, options.keep, "xdec",
                                  [&] { return perf::BenchCrossDecoder(before, options, LogLine); });
-  const MachineLimits limits = perf::BestOf(before, Probe(args.options.quick, args.threads));
-  perf::PrintMachine(stdout, limits);
-  std::printf("\n");
+  const MachineLimits limits = ReportLimits(before, args.options.quick, args.threads);
   perf::PrintCrossDecoderTable(stdout, rows);
   std::printf("\nstep: median decode step (all layers, `batch` streams); weights/store: bytes read per step; "
               "limit = all bytes read ÷ %.1f GB/s (probed, all threads); ratio = limit ÷ step; hsa layer: store "
