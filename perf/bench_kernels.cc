@@ -74,6 +74,29 @@ struct Suite {
     }
   }
 
+  // Landmark scoring of the headline store ([chunk][8 heads][128], 1M
+  // tokens): every head in one pass over the rows, against the same scores
+  // computed one head at a time (8 strided passes), one thread.
+  void BatchedDotHeads() {
+    if (!Wanted("batched-dot-heads")) return;
+    const size_t n = options.quick ? 1 << 11 : 1 << 14, heads = 8, d = 128, stride = heads * d;
+    Buffer q(heads * d, DType::kF32, 1);
+    std::vector<float> scores(heads * n);
+    const DType dtype = DType::kF16;
+    Buffer rows(n * stride, dtype, 2);
+    const std::string shape = fmt::format("rows={} heads={} d={}", n, heads, d);
+    const double bytes = double(n * stride * SizeOf(dtype));
+    Measure("batched-dot-heads", dtype, shape, bytes, Limit::kReadOneThread, "", [&] {
+      landmark::BatchedDotHeads(q.f32(), rows.data(), dtype, n, heads, d, d, stride, scores.data(), n);
+    });
+    Measure("batched-dot-head-by-head", dtype, shape, bytes, Limit::kReadOneThread, "", [&] {
+      for (size_t h = 0; h < heads; ++h) {
+        const auto* slice = static_cast<const uint8_t*>(rows.data()) + h * d * SizeOf(dtype);
+        landmark::BatchedDot(q.f32() + h * d, slice, dtype, n, d, stride, scores.data() + h * n);
+      }
+    });
+  }
+
   // The prefill tile: 64 query rows against 1024 keys in cache, one thread.
   void AttendBlockTile() {
     if (!Wanted("attend-block")) return;
@@ -146,6 +169,7 @@ std::vector<BenchResult> BenchKernels(const KernelBenchOptions& options,
                                       const std::function<void(const std::string&)>& progress) {
   Suite suite{options, progress, {}};
   suite.BatchedDot();
+  suite.BatchedDotHeads();
   suite.AttendBlockTile();
   suite.MergeLse();
   suite.DenseDecode();

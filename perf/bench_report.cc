@@ -106,7 +106,7 @@ std::ofstream OpenCsv(const std::string& path) {
 }
 
 void PrintTable(std::FILE* out, const MachineLimits& m, const std::vector<BenchResult>& results) {
-  fmt::print(out, "{:<16} {:<5} {:<34} {:>10} {:>17} {:>27} {:>6}  {}\n", "kernel", "dtype",
+  fmt::print(out, "{:<24} {:<5} {:<34} {:>10} {:>17} {:>27} {:>6}  {}\n", "kernel", "dtype",
              "shape", "time", "measured", "limit", "ratio", "target");
   for (const BenchResult& r : results) {
     const double limit = LimitValue(m, r.limit), ratio = r.measured() / limit;
@@ -117,7 +117,7 @@ void PrintTable(std::FILE* out, const MachineLimits& m, const std::vector<BenchR
       const double wanted = std::stod(r.target.substr(r.target.find_first_of("0123456789")));
       verdict += ratio >= wanted ? "  met" : "  MISSED";
     }
-    fmt::print(out, "{:<16} {:<5} {:<34} {:>10} {:>17} {:>27} {:>6.2f}  {}\n", r.kernel, r.dtype,
+    fmt::print(out, "{:<24} {:<5} {:<34} {:>10} {:>17} {:>27} {:>6.2f}  {}\n", r.kernel, r.dtype,
                r.shape, FormatTime(r.seconds), measured, limit_text, ratio, verdict);
   }
 }

@@ -7,6 +7,9 @@
 #include <cmath>
 #include <dnnl.hpp>
 #include <mutex>
+#include <sys/mman.h>
+#include <cstring>
+#include <cstdlib>
 #include <vector>
 
 #include "landmark/error.h"
@@ -40,6 +43,28 @@ void LandmarkScorer::Score(const float* r, size_t head, size_t first, size_t cou
     BatchedDot(r, rows, s.dtype, count, s.landmark_dim, stride, scores);
   }
   Scale(scores, count);
+}
+
+void LandmarkScorer::ScoreHeads(const float* r, size_t first, size_t count, float* scores,
+                                size_t scores_stride) const {
+  const StoreShape& s = store_.shape();
+  const size_t LH = s.landmark_heads, R = s.landmark_dim, values = s.landmark_values();
+  if (s.landmark == LandmarkKind::kMinMax) {  // the bound reads 2R values a head: one head at a time
+    for (size_t h = 0; h < LH; ++h) Score(r + h * R, h, first, count, scores + h * scores_stride);
+    return;
+  }
+  const size_t stride = LH * values;
+  static const char* copy = [&]() -> const char* {
+    if (!getenv("EXP_COPY")) return nullptr;
+    size_t bytes = (store_.chunks() * stride * SizeOf(s.dtype) + (2 << 20) - 1) / (2 << 20) * (2 << 20);
+    char* p = static_cast<char*>(aligned_alloc(2 << 20, bytes));
+    if (getenv("EXP_HUGE")) madvise(p, bytes, MADV_HUGEPAGE);
+    memcpy(p, store_.landmarks(), store_.chunks() * stride * SizeOf(s.dtype));
+    return p;
+  }();
+  const void* rows = (copy ? copy : static_cast<const char*>(store_.landmarks())) + first * stride * SizeOf(s.dtype);
+  BatchedDotHeads(r, rows, s.dtype, count, LH, R, values, stride, scores, scores_stride);
+  for (size_t h = 0; h < LH; ++h) Scale(scores + h * scores_stride, count);
 }
 
 // s_c = (r·L_c) · (1/√R), the product rounded once, the same way for a

@@ -24,6 +24,10 @@ class LandmarkScorer {
 
   // scores[i] = s of chunk first + i for landmark head `head`.
   void Score(const float* r, size_t head, size_t first, size_t count, float* scores) const;
+  // Every landmark head at once, r [landmark heads][R]:
+  // scores[head * scores_stride + i] = s of chunk first + i for that head,
+  // the same bits as Score's; the landmark rows are read once, in order.
+  void ScoreHeads(const float* r, size_t first, size_t count, float* scores, size_t scores_stride) const;
 
   bool SupportsGemm() const;  // mean and learned landmarks (not minmax)
   // Scores chunks [0, rows) of every landmark head for M queries

@@ -17,22 +17,21 @@ constexpr float kNegInf = -std::numeric_limits<float>::infinity();
 // task; otherwise the candidates are cut into 4 tasks per thread, so that
 // every core scores (a 1M-token store of one head is 4 MiB of landmarks).
 constexpr size_t kMinScoreBytes = size_t(32) << 10;
-// Chunks scored per head before moving to the next head (their landmarks
-// stay in L2 meanwhile).
-constexpr size_t kSubRange = 128;
+// Chunks per scoring task, at least.
+constexpr size_t kMinRangeChunks = 128;
 
 }  // namespace
 
 Selection SelectTopK(const RetrievalContext& ctx, const LandmarkScorer& scorer, const QueryPlan& plan,
                      const float* r) {
-  const size_t LH = ctx.LH, R = ctx.R, k = ctx.config.top_k;
+  const size_t LH = ctx.LH, k = ctx.config.top_k;
   Selection selected(LH);
   const std::pair<size_t, size_t> held = HeldCandidates(ctx, plan);
   const size_t begin = held.first, end = held.second;
   if (plan.empty || end <= begin || k == 0) return selected;
   const size_t count = end - begin;
   const size_t chunk_bytes = LH * ctx.shape.landmark_values() * SizeOf(ctx.shape.dtype);
-  const size_t min_chunks = std::max<size_t>(kSubRange, kMinScoreBytes / std::max<size_t>(1, chunk_bytes));
+  const size_t min_chunks = std::max<size_t>(kMinRangeChunks, kMinScoreBytes / std::max<size_t>(1, chunk_bytes));
   const size_t threads = size_t(std::max(1, tbb::this_task_arena::max_concurrency()));
   const size_t ranges = std::clamp<size_t>((count + min_chunks - 1) / min_chunks, 1, 4 * threads);
   const size_t per_range = (count + ranges - 1) / ranges;
@@ -44,17 +43,14 @@ Selection SelectTopK(const RetrievalContext& ctx, const LandmarkScorer& scorer, 
     std::vector<uint32_t> candidates;
   };
   tbb::enumerable_thread_specific<Scratch> scratch;
-  // Each task scores its range for every head, a few chunks at a time:
-  // the landmarks [chunk][head][R] are read front to back once (one head
-  // alone would read 1 row in LH, skipping through pages and the TLB).
+  // Each task scores its range for every head in one pass: the landmarks
+  // [chunk][head][R] are read front to back once (one head at a time would
+  // read a slice of each row, and the prefetchers cannot follow).
   tbb::parallel_for(size_t(0), ranges, [&](size_t range) {
     const size_t from = begin + range * per_range, to = std::min(end, from + per_range), n = to - from;
     Scratch& local = scratch.local();
     local.scores.resize(LH * n);
-    for (size_t sub = from; sub < to; sub += kSubRange) {
-      const size_t m = std::min(kSubRange, to - sub);
-      for (size_t h = 0; h < LH; ++h) scorer.Score(&r[h * R], h, sub - ctx.First(), m, &local.scores[h * n + (sub - from)]);
-    }
+    scorer.ScoreHeads(r, from - ctx.First(), n, local.scores.data(), n);
     for (size_t h = 0; h < LH; ++h) {
       kth[h * ranges + range] = AppendBest(&local.scores[h * n], n, uint32_t(from), k, local.selection,
                                            local.candidates, partial[h * ranges + range]);

@@ -35,43 +35,71 @@ float DotT(const float* HWY_RESTRICT a, const T* HWY_RESTRICT b, size_t d) {
   return sum;
 }
 
-// Four rows per pass share each load of q. Four interleaved row streams
-// defeat the hardware prefetchers (each stream ends after one row), so rows
-// are prefetched kPrefetchRows ahead.
-constexpr size_t kPrefetchRows = 16;
-
+// Rows are prefetched about kPrefetchBytes ahead: four interleaved row
+// streams defeat the hardware prefetchers, each stream ending after one row.
+constexpr size_t kPrefetchBytes = 4096;
 template <typename T>
-void BatchedDotT(const float* HWY_RESTRICT q, const T* HWY_RESTRICT rows, size_t n, size_t d,
-                 size_t row_stride, float* HWY_RESTRICT out) {
+size_t PrefetchAhead(size_t row_stride) {
+  return std::max<size_t>(1, kPrefetchBytes / std::max<size_t>(1, row_stride * sizeof(T)));
+}
+
+// s[j] = q[j]·row[j] over d elements for four (query, row) pairs at once:
+// four independent FMA chains. Each pair sums in the same order as one
+// alone (one vector accumulator, then its lanes, then the scalar tail), so
+// a score never depends on which other pairs shared the pass.
+template <typename T>
+HWY_INLINE void Dot4(const float* const* HWY_RESTRICT q, const T* const* HWY_RESTRICT row, size_t d, float* s) {
   const hn::ScalableTag<float> df;
   const size_t N = hn::Lanes(df);
   const size_t d_vec = d - d % N;
-  // One code path for every row (a last group of fewer than 4 repeats its
-  // last row): a row's score does not depend on where a range starts, so a
-  // shard of a store scores its chunks exactly as the whole store does.
-  for (size_t r = 0; r < n; r += 4) {
-    const T* row0 = rows + r * row_stride;
-    const T* row1 = rows + std::min(r + 1, n - 1) * row_stride;
-    const T* row2 = rows + std::min(r + 2, n - 1) * row_stride;
-    const T* row3 = rows + std::min(r + 3, n - 1) * row_stride;
-    for (size_t k = 0; k < 4; ++k) PrefetchRow(rows + (r + k + kPrefetchRows) * row_stride, d);  // never faults
-    auto sum0 = hn::Zero(df), sum1 = hn::Zero(df), sum2 = hn::Zero(df), sum3 = hn::Zero(df);
-    for (size_t i = 0; i < d_vec; i += N) {
-      const auto qv = hn::LoadU(df, q + i);
-      sum0 = hn::MulAdd(qv, LoadF32(df, row0 + i), sum0);
-      sum1 = hn::MulAdd(qv, LoadF32(df, row1 + i), sum1);
-      sum2 = hn::MulAdd(qv, LoadF32(df, row2 + i), sum2);
-      sum3 = hn::MulAdd(qv, LoadF32(df, row3 + i), sum3);
+  auto sum0 = hn::Zero(df), sum1 = hn::Zero(df), sum2 = hn::Zero(df), sum3 = hn::Zero(df);
+  for (size_t i = 0; i < d_vec; i += N) {
+    sum0 = hn::MulAdd(hn::LoadU(df, q[0] + i), LoadF32(df, row[0] + i), sum0);
+    sum1 = hn::MulAdd(hn::LoadU(df, q[1] + i), LoadF32(df, row[1] + i), sum1);
+    sum2 = hn::MulAdd(hn::LoadU(df, q[2] + i), LoadF32(df, row[2] + i), sum2);
+    sum3 = hn::MulAdd(hn::LoadU(df, q[3] + i), LoadF32(df, row[3] + i), sum3);
+  }
+  s[0] = hn::GetLane(hn::SumOfLanes(df, sum0));
+  s[1] = hn::GetLane(hn::SumOfLanes(df, sum1));
+  s[2] = hn::GetLane(hn::SumOfLanes(df, sum2));
+  s[3] = hn::GetLane(hn::SumOfLanes(df, sum3));
+  for (size_t i = d_vec; i < d; ++i) {
+    for (size_t j = 0; j < 4; ++j) s[j] += q[j][i] * ScalarF32(row[j] + i);
+  }
+}
+
+// The (row, head) pairs in order, four per pass (a last group of fewer
+// repeats its last pair): with one head, four rows share each load of q;
+// with many, a row's heads go together and the rows are read front to back
+// once, where one head at a time would read a slice of each row and skip
+// the rest. One code path for every pair: a score does not depend on where
+// a range starts, so a shard of a store scores its chunks exactly as the
+// whole store does.
+template <typename T>
+void BatchedDotHeadsT(const float* HWY_RESTRICT q, const T* HWY_RESTRICT rows, size_t n, size_t heads, size_t d,
+                      size_t head_stride, size_t row_stride, float* HWY_RESTRICT out, size_t out_stride) {
+  const size_t pairs = n * heads, row_span = (heads - 1) * head_stride + d;
+  const size_t ahead = PrefetchAhead<T>(row_stride);
+  size_t r = 0, h = 0;  // the next pair's row and head (no divisions in the loop)
+  for (size_t p = 0; p < pairs; p += 4) {
+    const float* qs[4];
+    const T* segment[4];
+    size_t dst[4];
+    for (size_t k = 0; k < 4; ++k) {
+      if (p + k >= pairs) {  // repeat the last pair
+        qs[k] = qs[k - 1];
+        segment[k] = segment[k - 1];
+        continue;
+      }
+      qs[k] = q + h * d;
+      segment[k] = rows + r * row_stride + h * head_stride;
+      dst[k] = h * out_stride + r;
+      if (h == 0) PrefetchRow(rows + (r + ahead) * row_stride, row_span);  // never faults
+      if (++h == heads) h = 0, ++r;
     }
-    float s[4] = {hn::GetLane(hn::SumOfLanes(df, sum0)), hn::GetLane(hn::SumOfLanes(df, sum1)),
-                  hn::GetLane(hn::SumOfLanes(df, sum2)), hn::GetLane(hn::SumOfLanes(df, sum3))};
-    for (size_t i = d_vec; i < d; ++i) {
-      s[0] += q[i] * ScalarF32(row0 + i);
-      s[1] += q[i] * ScalarF32(row1 + i);
-      s[2] += q[i] * ScalarF32(row2 + i);
-      s[3] += q[i] * ScalarF32(row3 + i);
-    }
-    for (size_t k = 0; k < 4 && r + k < n; ++k) out[r + k] = s[k];
+    float s[4];
+    Dot4(qs, segment, d, s);
+    for (size_t k = 0; k < 4 && p + k < pairs; ++k) out[dst[k]] = s[k];
   }
 }
 
@@ -81,10 +109,11 @@ void BatchedQuestBoundT(const float* HWY_RESTRICT r, const T* HWY_RESTRICT rows,
   const hn::ScalableTag<float> df;
   const size_t N = hn::Lanes(df);
   const size_t R_vec = R - R % N;
+  const size_t ahead = PrefetchAhead<T>(row_stride);
   for (size_t i = 0; i < n; ++i) {
     const T* lo = rows + i * row_stride;
     const T* hi = lo + R;
-    PrefetchRow(rows + (i + kPrefetchRows) * row_stride, 2 * R);
+    PrefetchRow(rows + (i + ahead) * row_stride, 2 * R);
     auto sum = hn::Zero(df);
     for (size_t j = 0; j < R_vec; j += N) {
       const auto rv = hn::LoadU(df, r + j);
@@ -105,7 +134,15 @@ float Dot(const float* a, const void* b, DType b_type, size_t d) {
 void BatchedDot(const float* q, const void* rows, DType rows_type, size_t n, size_t d,
                 size_t row_stride, float* out) {
   VisitStorage(rows_type, [&](auto* type) {
-    BatchedDotT(q, static_cast<decltype(type)>(rows), n, d, row_stride, out);
+    BatchedDotHeadsT(q, static_cast<decltype(type)>(rows), n, /*heads=*/1, d, d, row_stride, out, n);
+  });
+}
+
+void BatchedDotHeads(const float* q, const void* rows, DType rows_type, size_t n, size_t heads, size_t d,
+                     size_t head_stride, size_t row_stride, float* out, size_t out_stride) {
+  if (heads == 0) return;
+  VisitStorage(rows_type, [&](auto* type) {
+    BatchedDotHeadsT(q, static_cast<decltype(type)>(rows), n, heads, d, head_stride, row_stride, out, out_stride);
   });
 }
 
@@ -127,6 +164,7 @@ namespace landmark {
 
 HWY_EXPORT(Dot);
 HWY_EXPORT(BatchedDot);
+HWY_EXPORT(BatchedDotHeads);
 HWY_EXPORT(BatchedQuestBound);
 HWY_EXPORT(TargetName);
 
@@ -137,6 +175,11 @@ float Dot(const float* a, const void* b, DType b_type, size_t d) {
 void BatchedDot(const float* q, const void* rows, DType rows_type, size_t n, size_t d,
                 size_t row_stride, float* out) {
   HWY_DYNAMIC_DISPATCH(BatchedDot)(q, rows, rows_type, n, d, row_stride, out);
+}
+
+void BatchedDotHeads(const float* q, const void* rows, DType rows_type, size_t n, size_t heads, size_t d,
+                     size_t head_stride, size_t row_stride, float* out, size_t out_stride) {
+  HWY_DYNAMIC_DISPATCH(BatchedDotHeads)(q, rows, rows_type, n, heads, d, head_stride, row_stride, out, out_stride);
 }
 
 void BatchedQuestBound(const float* r, const void* rows, DType rows_type, size_t n, size_t R,

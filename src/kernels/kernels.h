@@ -22,6 +22,14 @@ float Dot(const float* a, const void* b, DType b_type, size_t d);
 void BatchedDot(const float* q, const void* rows, DType rows_type, size_t n, size_t d,
                 size_t row_stride, float* out);
 
+// out[h*out_stride + i] = q[h]·rows[i][h] for h < heads, i < n: one query
+// per head (q [heads][d]) against that head's slice of each row, slice h of
+// row i at rows + i*row_stride + h*head_stride. Each score is bit for bit
+// BatchedDot's; the rows are read once, front to back (landmarks
+// [chunk][head][R] for a query of every landmark head).
+void BatchedDotHeads(const float* q, const void* rows, DType rows_type, size_t n, size_t heads, size_t d,
+                     size_t head_stride, size_t row_stride, float* out, size_t out_stride);
+
 // out[j] = max_g queries[g] · row_j for j < n, g < count: the best of `count`
 // f32 queries [count][d] against n f32 rows packed in panels of
 // kMaxDotsPanel rows, each panel transposed: element c of row j at

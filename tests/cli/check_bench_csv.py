@@ -5,7 +5,7 @@ import csv
 import math
 import sys
 
-EXPECTED = {"batched-dot", "attend-block", "merge-lse", "dense-decode", "causal-prefill"}
+EXPECTED = {"batched-dot", "batched-dot-heads", "attend-block", "merge-lse", "dense-decode", "causal-prefill"}
 
 
 def main(path):

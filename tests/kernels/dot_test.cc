@@ -66,6 +66,41 @@ TEST_CASE("BatchedDot scores every row, with strides and row counts off the unro
   });
 }
 
+TEST_CASE("BatchedDotHeads scores each head's slice, bit for bit BatchedDot's, for any count of pairs") {
+  ForEachTarget([] {
+    for (DType dtype : test::kAllDTypes) {
+      for (size_t heads : {1, 2, 3, 5, 8}) {
+        for (size_t d : {1, 7, 64, 130}) {
+          for (size_t rows : {0, 1, 2, 3, 7}) {
+            const size_t head_stride = d + 2, row_stride = heads * head_stride + 1, out_stride = rows + 3;
+            const auto q = test::Store(test::RandomNormal(heads * d, heads + d), DType::kF32, 1);
+            const auto table = test::Store(test::RandomNormal(rows * row_stride + 1, rows + 5 * d), dtype, 3);
+            std::vector<float> out(heads * out_stride, -123.0f), one(rows + 1);
+            const float* qf = static_cast<const float*>(q.data());
+            BatchedDotHeads(qf, table.data(), dtype, rows, heads, d, head_stride, row_stride, out.data(), out_stride);
+            const std::string dtype_name = Name(dtype);
+            CAPTURE(dtype_name);
+            CAPTURE(heads);
+            CAPTURE(d);
+            CAPTURE(rows);
+            const size_t bytes = SizeOf(dtype);
+            for (size_t h = 0; h < heads; ++h) {
+              const void* slice = static_cast<const char*>(table.data()) + h * head_stride * bytes;
+              BatchedDot(qf + h * d, slice, dtype, rows, d, row_stride, one.data());
+              for (size_t r = 0; r < rows; ++r) {
+                CheckDot(out[h * out_stride + r], q.values.data() + h * d,
+                         table.values.data() + r * row_stride + h * head_stride, d);
+                CHECK(out[h * out_stride + r] == one[r]);  // the same bits
+              }
+              for (size_t r = rows; r < out_stride; ++r) CHECK(out[h * out_stride + r] == -123.0f);
+            }
+          }
+        }
+      }
+    }
+  });
+}
+
 TEST_CASE("BatchedQuestBound is the Quest upper bound Σ max(r·min, r·max)") {
   ForEachTarget([] {
     for (DType dtype : test::kAllDTypes) {
