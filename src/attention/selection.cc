@@ -1,11 +1,11 @@
 #include "src/attention/selection.h"
 
-#include <tbb/enumerable_thread_specific.h>
 #include <tbb/parallel_for.h>
 #include <tbb/task_arena.h>
 
 #include <algorithm>
 #include <limits>
+#include <memory>
 
 #include "src/attention/top_k.h"
 
@@ -35,40 +35,59 @@ Selection SelectTopK(const RetrievalContext& ctx, const LandmarkScorer& scorer, 
   const size_t threads = size_t(std::max(1, tbb::this_task_arena::max_concurrency()));
   const size_t ranges = std::clamp<size_t>((count + min_chunks - 1) / min_chunks, 1, 4 * threads);
   const size_t per_range = (count + ranges - 1) / ranges;
-  // Per (head, range): the range's best k and its k-th score.
-  std::vector<std::vector<ScoredChunk>> partial(LH * ranges);
-  std::vector<float> kth(LH * ranges);
-  struct Scratch {
-    std::vector<float> scores, selection;
-    std::vector<uint32_t> candidates;
-  };
-  tbb::enumerable_thread_specific<Scratch> scratch;
+  // Per head, a threshold a few k scores reach, from a sample of them all
+  // (every stride-th); every range keeps what reaches it; the k best are
+  // among those.
+  const SamplePlan sampling = PlanSample(count, k);
+  const size_t samples = sampling.stride > 0 ? (count + sampling.stride - 1) / sampling.stride : 0;
+  // scores [head][candidate], sampled [head][sample]: every element is
+  // written by its range's task.
+  const std::unique_ptr<float[]> scores(new float[LH * count]), sampled(new float[LH * samples]);
   // Each task scores its range for every head in one pass: the landmarks
   // [chunk][head][R] are read front to back once (one head at a time would
   // read a slice of each row, and the prefetchers cannot follow).
   tbb::parallel_for(size_t(0), ranges, [&](size_t range) {
-    const size_t from = begin + range * per_range, to = std::min(end, from + per_range), n = to - from;
-    Scratch& local = scratch.local();
-    local.scores.resize(LH * n);
-    scorer.ScoreHeads(r, from - ctx.First(), n, local.scores.data(), n);
+    const size_t from = range * per_range, to = std::min(count, from + per_range);
+    if (from >= to) return;
+    scorer.ScoreHeads(r, begin + from - ctx.First(), to - from, scores.get() + from, count);
+    if (samples == 0) return;
+    const size_t stride = sampling.stride;
     for (size_t h = 0; h < LH; ++h) {
-      kth[h * ranges + range] = AppendBest(&local.scores[h * n], n, uint32_t(from), k, local.selection,
-                                           local.candidates, partial[h * ranges + range]);
-    }
-  });
-  // Per head: only scores at or above the best range's k-th can be among
-  // the k best of all.
-  tbb::parallel_for(size_t(0), LH, [&](size_t h) {
-    const float bound = *std::max_element(kth.begin() + std::ptrdiff_t(h * ranges),
-                                          kth.begin() + std::ptrdiff_t((h + 1) * ranges));
-    std::vector<ScoredChunk>& chosen = selected[h];
-    for (size_t i = 0; i < ranges; ++i) {
-      for (const ScoredChunk& c : partial[h * ranges + i]) {
-        if (bound == kNegInf || c.score >= bound) chosen.push_back(c);
+      for (size_t i = (from + stride - 1) / stride * stride; i < to; i += stride) {
+        sampled[h * samples + i / stride] = scores[h * count + i];
       }
     }
-    KeepBest(chosen, k);
-    PrefetchSelected(ctx, chosen, h);
+  });
+  std::vector<float> threshold(LH, kNegInf);
+  if (samples > 0) {
+    tbb::parallel_for(size_t(0), LH, [&](size_t h) {
+      std::vector<float> sample(sampled.get() + h * samples, sampled.get() + (h + 1) * samples);
+      threshold[h] = SampleThreshold(sample, sampling.rank);
+    });
+  }
+  // Too few scores to sample: each range keeps its own k best instead.
+  std::vector<std::vector<ScoredChunk>> kept(LH * ranges);
+  tbb::parallel_for(size_t(0), ranges, [&](size_t range) {
+    const size_t from = range * per_range, to = std::min(count, from + per_range);
+    for (size_t h = 0; h < LH && from < to; ++h) {
+      const float* range_scores = scores.get() + h * count + from;
+      std::vector<ScoredChunk>& out = kept[h * ranges + range];
+      if (samples > 0) {
+        AppendAtLeast(range_scores, to - from, uint32_t(begin + from), threshold[h], out);
+      } else {
+        TopK top(k);
+        top.PushRange(range_scores, to - from, uint32_t(begin + from));
+        out = top.items();
+      }
+    }
+  });
+  tbb::parallel_for(size_t(0), LH, [&](size_t h) {
+    std::vector<ScoredChunk> candidates;
+    for (size_t i = 0; i < ranges; ++i) {
+      candidates.insert(candidates.end(), kept[h * ranges + i].begin(), kept[h * ranges + i].end());
+    }
+    selected[h] = BestOfCandidates(std::move(candidates), scores.get() + h * count, count, uint32_t(begin), k);
+    PrefetchSelected(ctx, selected[h], h);
   });
   return selected;
 }

@@ -79,56 +79,6 @@ class TopK {
   std::vector<ScoredChunk> heap_;
 };
 
-// The best k of scores[i] (chunk first + i), i < n, appended to `out` in
-// any order; returns the k-th best score (a lower bound of the k-th best of
-// any set holding these), or -inf when there are k or fewer, or a NaN.
-// Linear with a small constant: a sample of the scores gives a threshold
-// that about 2k of them pass, one pass keeps those, and a float selection
-// among them finds the k-th score; ties go to the lower chunk id.
-inline float AppendBest(const float* scores, size_t n, uint32_t first, size_t k, std::vector<float>& scratch,
-                        std::vector<uint32_t>& candidates, std::vector<ScoredChunk>& out) {
-  constexpr float kNone = -std::numeric_limits<float>::infinity();
-  bool nan = false;
-  for (size_t i = 0; i < n; ++i) nan |= std::isnan(scores[i]);
-  if (n <= k || k == 0 || nan) {
-    if (nan && n > k) {  // NaN ranks below every number: the heap knows how
-      TopK top(k);
-      top.PushRange(scores, n, first);
-      out.insert(out.end(), top.items().begin(), top.items().end());
-      return kNone;
-    }
-    for (size_t i = 0; i < n && k > 0; ++i) out.push_back({scores[i], first + uint32_t(i)});
-    return kNone;
-  }
-  candidates.clear();
-  const size_t stride = n / (4 * k);
-  if (stride >= 2) {  // the sample's (2k / stride)-th best: about 2k scores reach it
-    scratch.clear();
-    for (size_t i = 0; i < n; i += stride) scratch.push_back(scores[i]);
-    const size_t rank = std::max<size_t>(1, 2 * k / stride);
-    std::nth_element(scratch.begin(), scratch.begin() + std::ptrdiff_t(rank - 1), scratch.end(), std::greater<float>());
-    const float estimate = scratch[rank - 1];
-    for (size_t i = 0; i < n; ++i) {
-      if (scores[i] >= estimate) candidates.push_back(uint32_t(i));
-    }
-    if (candidates.size() < k) candidates.clear();  // too few reached it: take them all
-  }
-  if (candidates.empty()) {
-    for (size_t i = 0; i < n; ++i) candidates.push_back(uint32_t(i));
-  }
-  scratch.clear();
-  for (uint32_t i : candidates) scratch.push_back(scores[i]);
-  std::nth_element(scratch.begin(), scratch.begin() + std::ptrdiff_t(k - 1), scratch.end(), std::greater<float>());
-  const float kth = scratch[k - 1];
-  size_t above = 0;
-  for (uint32_t i : candidates) above += scores[i] > kth;
-  size_t ties = k - above;  // ties to the lower chunk id: the first ones met
-  for (uint32_t i : candidates) {
-    if (scores[i] > kth || (scores[i] == kth && ties > 0 && ties--)) out.push_back({scores[i], first + i});
-  }
-  return kth;
-}
-
 // Keeps the best k of `items` (in any order), best first.
 inline void KeepBest(std::vector<ScoredChunk>& items, size_t k) {
   if (items.size() > k) {
@@ -136,6 +86,63 @@ inline void KeepBest(std::vector<ScoredChunk>& items, size_t k) {
     items.resize(k);
   }
   std::sort(items.begin(), items.end(), Better);
+}
+
+// Selection over many ranges in three steps, so that the serial work does
+// not grow with the number of ranges: a sample of all the scores gives a
+// threshold that a few k of them reach (SampleThreshold), each range keeps
+// the scores that reach it (AppendAtLeast, in parallel), and the k best of
+// those are the k best of all whenever at least k reached it
+// (BestOfCandidates).
+
+// Which scores to sample: every stride-th of n, and the rank in the sample
+// that makes the threshold. With s samples, about λ = k·s/n of them fall
+// among the k best; the rank λ + 4√λ + 3 is above that count but with a
+// chance under 1e-4 (Poisson tails), and about rank·n/s scores reach it.
+// stride 0: n is too small to sample; keep everything.
+struct SamplePlan {
+  size_t stride = 0, rank = 0;
+};
+inline SamplePlan PlanSample(size_t n, size_t k) {
+  const size_t samples = std::max<size_t>(512, n / 64);
+  if (k == 0 || n < 4 * samples || n < 16 * k) return {};
+  const size_t stride = n / samples;
+  const double lambda = double(k) * double(samples) / double(n);
+  return {stride, size_t(std::ceil(lambda + 4.0 * std::sqrt(lambda) + 3.0))};
+}
+
+// The rank-th best of the sampled scores, NaNs left out (the sample is
+// reordered); -inf (keep everything) when fewer than rank are numbers.
+inline float SampleThreshold(std::vector<float>& sample, size_t rank) {
+  sample.erase(std::remove_if(sample.begin(), sample.end(), [](float x) { return std::isnan(x); }), sample.end());
+  if (rank == 0 || sample.size() < rank) return -std::numeric_limits<float>::infinity();
+  std::nth_element(sample.begin(), sample.begin() + std::ptrdiff_t(rank - 1), sample.end(), std::greater<float>());
+  return sample[rank - 1];
+}
+
+// Appends {scores[i], first + i} for every scores[i] >= threshold (every
+// score, NaN included, when the threshold is -inf).
+inline void AppendAtLeast(const float* scores, size_t n, uint32_t first, float threshold,
+                          std::vector<ScoredChunk>& out) {
+  const bool all = threshold == -std::numeric_limits<float>::infinity();
+  for (size_t i = 0; i < n; ++i) {
+    if (all || scores[i] >= threshold) out.push_back({scores[i], first + uint32_t(i)});
+  }
+}
+
+// The k best of scores[0, n) (chunk first + i), best first, from the
+// candidates AppendAtLeast kept: exact when at least k of them are there
+// (the k-th best then reaches the threshold, so every one of the k best
+// is a candidate), else one heap over all the scores.
+inline std::vector<ScoredChunk> BestOfCandidates(std::vector<ScoredChunk> candidates, const float* scores, size_t n,
+                                                 uint32_t first, size_t k) {
+  if (candidates.size() < std::min(k, n)) {
+    TopK top(k);
+    top.PushRange(scores, n, first);
+    return top.Sorted();
+  }
+  KeepBest(candidates, k);
+  return candidates;
 }
 
 }  // namespace landmark

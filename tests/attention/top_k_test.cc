@@ -57,32 +57,63 @@ TEST_CASE("top-k: merged partial heaps equal one heap; k > n keeps everything") 
   }
 }
 
-TEST_CASE("top-k: ranges' AppendBest, bounded and merged, equal one heap (ties, NaN, -0)") {
+TEST_CASE("top-k: a sampled threshold, ranges kept in parallel, then the best: equals one heap (ties, NaN, -0, inf)") {
   std::mt19937 rng(9);
-  for (int trial = 0; trial < 60; ++trial) {
-    const size_t n = 1 + rng() % 5000, k = 1 + rng() % 200, range = 1 + rng() % 1500;
+  for (int trial = 0; trial < 120; ++trial) {
+    const size_t n = 1 + rng() % 40000, k = 1 + rng() % (trial % 4 == 0 ? 2000 : 200), range = 1 + rng() % 3000;
     std::uniform_int_distribution<int> value(0, trial % 3 == 0 ? 30 : 100000);  // many ties, or few
     std::vector<float> scores(n);
     for (float& s : scores) s = float(value(rng)) * (rng() % 2 ? 1.0f : -1.0f);
     if (trial % 5 == 1) scores[rng() % n] = std::nanf("");
     if (trial % 7 == 2) scores[rng() % n] = -0.0f;
+    if (trial % 11 == 3) {  // mostly NaN or -inf: too few numbers reach any threshold
+      for (float& s : scores) s = rng() % 2 ? std::nanf("") : -std::numeric_limits<float>::infinity();
+    }
+    if (trial % 13 == 4) scores[rng() % n] = std::numeric_limits<float>::infinity();
+    if (trial % 17 == 5) std::sort(scores.begin(), scores.end());  // the best all in the last range
     TopK whole(k);
     whole.PushRange(scores.data(), n, 0);
-    std::vector<ScoredChunk> parts;
-    std::vector<float> scratch;
-    std::vector<uint32_t> candidates;
-    float bound = -std::numeric_limits<float>::infinity();
+    const SamplePlan plan = PlanSample(n, k);
+    float threshold = -std::numeric_limits<float>::infinity();
+    if (plan.stride > 0) {
+      std::vector<float> sample;
+      for (size_t i = 0; i < n; i += plan.stride) sample.push_back(scores[i]);
+      threshold = SampleThreshold(sample, plan.rank);
+    }
+    std::vector<ScoredChunk> candidates;
     for (size_t begin = 0; begin < n; begin += range) {
-      const size_t m = std::min(range, n - begin);
-      bound = std::max(bound, AppendBest(scores.data() + begin, m, uint32_t(begin), k, scratch, candidates, parts));
+      AppendAtLeast(scores.data() + begin, std::min(range, n - begin), uint32_t(begin), threshold, candidates);
     }
-    std::vector<ScoredChunk> chosen;
-    for (const ScoredChunk& c : parts) {
-      if (bound == -std::numeric_limits<float>::infinity() || c.score >= bound) chosen.push_back(c);
+    INFO("n ", n, " k ", k, " range ", range, " stride ", plan.stride, " rank ", plan.rank);
+    if (plan.stride > 0 && trial % 11 != 3 && trial % 17 != 5) {
+      CHECK(candidates.size() < std::max<size_t>(n / 2, 8 * k));  // the threshold filters
     }
-    KeepBest(chosen, k);
-    INFO("n ", n, " k ", k, " range ", range);
-    CHECK(Ids(chosen) == Ids(whole.Sorted()));
+    CHECK(Ids(BestOfCandidates(candidates, scores.data(), n, 0, k)) == Ids(whole.Sorted()));
+  }
+}
+
+TEST_CASE("top-k: the sample plan keeps most queries off the fallback") {
+  // Uniform random scores: the threshold must let at least k through (else
+  // BestOfCandidates falls back to one serial heap) in nearly every query.
+  std::mt19937 rng(3);
+  std::uniform_real_distribution<float> u(-1.0f, 1.0f);
+  for (const auto& [n, k] : std::vector<std::pair<size_t, size_t>>{{4096, 64}, {16384, 64}, {262144, 64}, {65536, 512}}) {
+    const SamplePlan plan = PlanSample(n, k);
+    REQUIRE(plan.stride > 0);
+    size_t short_of_k = 0, passed = 0;
+    std::vector<float> scores(n), sample;
+    for (int query = 0; query < 200; ++query) {
+      for (float& s : scores) s = u(rng);
+      sample.clear();
+      for (size_t i = 0; i < n; i += plan.stride) sample.push_back(scores[i]);
+      const float threshold = SampleThreshold(sample, plan.rank);
+      const size_t reach = size_t(std::count_if(scores.begin(), scores.end(), [&](float s) { return s >= threshold; }));
+      short_of_k += reach < k;
+      passed += reach;
+    }
+    INFO("n ", n, " k ", k);
+    CHECK(short_of_k <= 1);
+    CHECK(passed / 200 < 16 * k);  // and few enough for a cheap serial merge
   }
 }
 
