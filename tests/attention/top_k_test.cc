@@ -97,7 +97,8 @@ TEST_CASE("top-k: the sample plan keeps most queries off the fallback") {
   // BestOfCandidates falls back to one serial heap) in nearly every query.
   std::mt19937 rng(3);
   std::uniform_real_distribution<float> u(-1.0f, 1.0f);
-  for (const auto& [n, k] : std::vector<std::pair<size_t, size_t>>{{4096, 64}, {16384, 64}, {262144, 64}, {65536, 512}}) {
+  for (const auto& shape : std::vector<std::pair<size_t, size_t>>{{4096, 64}, {16384, 64}, {262144, 64}, {65536, 512}}) {
+    const size_t n = shape.first, k = shape.second;  // not a structured binding: clang 14 cannot capture one
     const SamplePlan plan = PlanSample(n, k);
     REQUIRE(plan.stride > 0);
     size_t short_of_k = 0, passed = 0;
