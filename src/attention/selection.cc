@@ -36,8 +36,7 @@ Selection SelectTopK(const RetrievalContext& ctx, const LandmarkScorer& scorer, 
   const size_t ranges = std::clamp<size_t>((count + min_chunks - 1) / min_chunks, 1, 4 * threads);
   const size_t per_range = (count + ranges - 1) / ranges;
   // Per head, a threshold a few k scores reach, from a sample of them all
-  // (every stride-th); every range keeps what reaches it; the k best are
-  // among those.
+  // (every stride-th, copied out by the task that scores it).
   const SamplePlan sampling = PlanSample(count, k);
   const size_t samples = sampling.stride > 0 ? (count + sampling.stride - 1) / sampling.stride : 0;
   // scores [head][candidate], sampled [head][sample]: every element is
@@ -58,35 +57,20 @@ Selection SelectTopK(const RetrievalContext& ctx, const LandmarkScorer& scorer, 
       }
     }
   });
-  std::vector<float> threshold(LH, kNegInf);
-  if (samples > 0) {
-    tbb::parallel_for(size_t(0), LH, [&](size_t h) {
-      std::vector<float> sample(sampled.get() + h * samples, sampled.get() + (h + 1) * samples);
-      threshold[h] = SampleThreshold(sample, sampling.rank);
-    });
+  // Two parallel steps and no more (each is a fork and join of every
+  // thread): the thresholds from the samples are a few hundred values a
+  // head, found here; each head then keeps what reaches its threshold and
+  // the k best of those. Too few scores to sample: one heap over them all.
+  std::vector<float> threshold(LH, kNegInf), sample;
+  for (size_t h = 0; h < LH && samples > 0; ++h) {
+    sample.assign(sampled.get() + h * samples, sampled.get() + (h + 1) * samples);
+    threshold[h] = SampleThreshold(sample, sampling.rank);
   }
-  // Too few scores to sample: each range keeps its own k best instead.
-  std::vector<std::vector<ScoredChunk>> kept(LH * ranges);
-  tbb::parallel_for(size_t(0), ranges, [&](size_t range) {
-    const size_t from = range * per_range, to = std::min(count, from + per_range);
-    for (size_t h = 0; h < LH && from < to; ++h) {
-      const float* range_scores = scores.get() + h * count + from;
-      std::vector<ScoredChunk>& out = kept[h * ranges + range];
-      if (samples > 0) {
-        AppendAtLeast(range_scores, to - from, uint32_t(begin + from), threshold[h], out);
-      } else {
-        TopK top(k);
-        top.PushRange(range_scores, to - from, uint32_t(begin + from));
-        out = top.items();
-      }
-    }
-  });
   tbb::parallel_for(size_t(0), LH, [&](size_t h) {
+    const float* head_scores = scores.get() + h * count;
     std::vector<ScoredChunk> candidates;
-    for (size_t i = 0; i < ranges; ++i) {
-      candidates.insert(candidates.end(), kept[h * ranges + i].begin(), kept[h * ranges + i].end());
-    }
-    selected[h] = BestOfCandidates(std::move(candidates), scores.get() + h * count, count, uint32_t(begin), k);
+    if (samples > 0) AppendAtLeast(head_scores, count, uint32_t(begin), threshold[h], candidates);
+    selected[h] = BestOfCandidates(std::move(candidates), head_scores, count, uint32_t(begin), k);
     PrefetchSelected(ctx, selected[h], h);
   });
   return selected;

@@ -15,8 +15,8 @@ namespace landmark {
 
 // One query, r [LH][R]: every core scores a range of the candidates (every
 // head in one pass); a threshold per head from a sample of all the scores
-// lets each range keep only the few that can be among the k best, which are
-// then merged (src/attention/top_k.h).
+// keeps the few that can be among the k best, and the k best of those are
+// chosen, a head per task (src/attention/top_k.h).
 Selection SelectTopK(const RetrievalContext& ctx, const LandmarkScorer& scorer, const QueryPlan& plan,
                      const float* r);
 

@@ -88,12 +88,11 @@ inline void KeepBest(std::vector<ScoredChunk>& items, size_t k) {
   std::sort(items.begin(), items.end(), Better);
 }
 
-// Selection over many ranges in three steps, so that the serial work does
-// not grow with the number of ranges: a sample of all the scores gives a
-// threshold that a few k of them reach (SampleThreshold), each range keeps
-// the scores that reach it (AppendAtLeast, in parallel), and the k best of
-// those are the k best of all whenever at least k reached it
-// (BestOfCandidates).
+// Selection from all the scores in three steps, so that no step grows with
+// the number of tasks that scored them: a sample of the scores gives a
+// threshold that a few k of them reach (SampleThreshold), one pass keeps
+// the scores that reach it (AppendAtLeast), and the k best of those are the
+// k best of all whenever at least k reached it (BestOfCandidates).
 
 // Which scores to sample: every stride-th of n, and the rank in the sample
 // that makes the threshold. With s samples, about λ = k·s/n of them fall
@@ -122,10 +121,21 @@ inline float SampleThreshold(std::vector<float>& sample, size_t rank) {
 
 // Appends {scores[i], first + i} for every scores[i] >= threshold (every
 // score, NaN included, when the threshold is -inf).
+// Blocks of 16 that none reaches (nearly all) cost one vector compare.
 inline void AppendAtLeast(const float* scores, size_t n, uint32_t first, float threshold,
                           std::vector<ScoredChunk>& out) {
   const bool all = threshold == -std::numeric_limits<float>::infinity();
-  for (size_t i = 0; i < n; ++i) {
+  constexpr size_t kBlock = 16;
+  size_t i = 0;
+  for (; !all && i + kBlock <= n; i += kBlock) {
+    bool any = false;
+    for (size_t j = 0; j < kBlock; ++j) any |= scores[i + j] >= threshold;
+    if (!any) continue;
+    for (size_t j = i; j < i + kBlock; ++j) {
+      if (scores[j] >= threshold) out.push_back({scores[j], first + uint32_t(j)});
+    }
+  }
+  for (; i < n; ++i) {
     if (all || scores[i] >= threshold) out.push_back({scores[i], first + uint32_t(i)});
   }
 }
