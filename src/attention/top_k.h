@@ -121,7 +121,8 @@ inline float SampleThreshold(std::vector<float>& sample, size_t rank) {
 
 // Appends {scores[i], first + i} for every scores[i] >= threshold (every
 // score, NaN included, when the threshold is -inf).
-// Blocks of 16 that none reaches (nearly all) cost one vector compare.
+// Blocks of 16 that none reaches (nearly all) cost a few vector compares
+// and one branch.
 inline void AppendAtLeast(const float* scores, size_t n, uint32_t first, float threshold,
                           std::vector<ScoredChunk>& out) {
   const bool all = threshold == -std::numeric_limits<float>::infinity();
