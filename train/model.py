@@ -31,20 +31,32 @@ class Config:
     upper: list = field(default_factory=lambda: list(UPPER_KINDS["gmu"]))
     rope_theta: float = 10000.0
     norm_eps: float = 1e-6
+    # hsa: each selected chunk's own softmax, mixed by the landmark weights;
+    # joint: one softmax over the tokens of all selected chunks (the
+    # selection then gets no gradient: train it with hsa first).
+    fusion: str = "hsa"
 
     def __post_init__(self):
         assert self.d_model == self.heads * self.head_dim, "d_model must be heads * head_dim"
         assert self.head_dim % 2 == 0, "RoPE needs an even head_dim"
         assert self.upper and self.upper[0] == "hsa", "the first upper block must be hsa"
         assert all(k in ("hsa", "gmu") for k in self.upper), "upper kinds are hsa or gmu"
+        assert self.fusion in ("hsa", "joint"), "fusion is hsa or joint"
 
     def to_json(self):
-        return json.dumps({"format": 1, **asdict(self)})
+        # hsa is format 1 (no "fusion" key), as the shipped weights; joint is
+        # format 2, which a reader of format 1 refuses rather than misreads.
+        d = asdict(self)
+        if d["fusion"] == "hsa":
+            return json.dumps({"format": 1, **{k: v for k, v in d.items() if k != "fusion"}})
+        return json.dumps({"format": 2, **d})
 
     @staticmethod
     def from_json(text):
         d = json.loads(text)
-        assert d.pop("format") == 1, "unknown landmark.model format"
+        fmt = d.pop("format")
+        assert fmt in (1, 2), "unknown landmark.model format"
+        assert (fmt == 2) == ("fusion" in d), "format 2 and only format 2 names its fusion"
         return Config(**d)
 
 
@@ -165,9 +177,11 @@ def select_chunks(r, L, pos, cfg):
     return idx, w, valid
 
 
-def hsa_dense(q, K, V, idx, w, cfg):
-    """o[b,h,t] = sum_i w_i softmax(q K_{c_i}^T / sqrt(dh)) V_{c_i}, computed as
-    every query against every earlier chunk, weighted by the (sparse) w.
+def hsa_dense(q, K, V, idx, w, cfg, valid=None):
+    """o[b,h,t] = sum_i w_i softmax(q K_{c_i}^T / sqrt(dh)) V_{c_i} (hsa), or
+    softmax over the tokens of every selected chunk at once (joint: valid
+    [B,H,T,k] marks the selected), computed as every query against every
+    earlier chunk, weighted by the (sparse) w or masked to the selection.
     Queries sit at positions 0..T-1; they are split in groups so that a group
     reads only the chunks it may select. On the GPU the softmax and the
     weighting stay in bf16 (memory traffic dominates this function)."""
@@ -175,6 +189,9 @@ def hsa_dense(q, K, V, idx, w, cfg):
     S, W = cfg.chunk, cfg.window
     n_chunks = K.shape[1] // S
     wd = torch.zeros(B, H, T, n_chunks, device=q.device, dtype=w.dtype).scatter(-1, idx, w)
+    joint = cfg.fusion == "joint"
+    if joint:  # the selected chunks of each query: one softmax across them
+        chosen = torch.zeros(B, H, T, n_chunks, device=q.device, dtype=torch.bool).scatter(-1, idx, valid)
     qh, Kh, Vh = (t.transpose(1, 2) for t in (q, K, V))  # [B,H,T,dh]
     group = 512
     outs = []
@@ -186,13 +203,18 @@ def hsa_dense(q, K, V, idx, w, cfg):
             continue
         s = torch.matmul(qh[:, :, g0:g1], Kh[:, :, : nc * S].transpose(-1, -2)) / math.sqrt(dh)
         with torch.autocast(device_type=q.device.type, enabled=False):
-            p = torch.softmax(s.view(B, H, g1 - g0, nc, S), dim=-1)
-            p = (p * wd[:, :, g0:g1, :nc, None].to(p.dtype)).view(B, H, g1 - g0, nc * S)
+            if joint:
+                keep = chosen[:, :, g0:g1, :nc, None].expand(B, H, g1 - g0, nc, S).reshape(B, H, g1 - g0, nc * S)
+                p = torch.softmax(s.masked_fill(~keep, float("-inf")), dim=-1)
+                p = torch.nan_to_num(p, nan=0.0)  # a query with no chunk selected reads nothing
+            else:
+                p = torch.softmax(s.view(B, H, g1 - g0, nc, S), dim=-1)
+                p = (p * wd[:, :, g0:g1, :nc, None].to(p.dtype)).view(B, H, g1 - g0, nc * S)
             outs.append(torch.matmul(p, Vh[:, :, : nc * S].to(p.dtype)))
     return torch.cat(outs, 2).transpose(1, 2).reshape(B, T, H * dh)
 
 
-def hsa_gather(q, K, V, idx, w, cfg):
+def hsa_gather(q, K, V, idx, w, cfg, valid=None):
     """Same result as hsa_dense, reading only the selected chunks."""
     B, T, H, dh = q.shape
     S = cfg.chunk
@@ -204,7 +226,12 @@ def hsa_gather(q, K, V, idx, w, cfg):
     Ks, Vs = Kc[bi, hi, idx], Vc[bi, hi, idx]  # [B,H,T,k,S,dh]
     qh = q.transpose(1, 2)  # [B,H,T,dh]
     s = torch.einsum("bhtd,bhtksd->bhtks", qh, Ks) / math.sqrt(dh)
-    p = torch.softmax(s.to(w.dtype), dim=-1) * w[..., None]
+    if cfg.fusion == "joint":
+        T_, k = s.shape[2], s.shape[3]
+        s = s.to(w.dtype).masked_fill(~valid[..., None], float("-inf")).reshape(B, H, T_, k * S)
+        p = torch.nan_to_num(torch.softmax(s, dim=-1), nan=0.0).view(B, H, T_, k, S)
+    else:
+        p = torch.softmax(s.to(w.dtype), dim=-1) * w[..., None]
     o = torch.einsum("bhtks,bhtksd->bhtd", p.to(Vs.dtype), Vs)
     return o.transpose(1, 2).reshape(B, T, H * dh)
 
@@ -261,7 +288,7 @@ class Block(nn.Module):
         idx, w, valid = select_chunks(r, L, pos, cfg)
         if trace is not None:
             trace.append(torch.where(valid, idx, torch.full_like(idx, -1)))
-        o = hsa_gather(q, K, V, idx, w, cfg) if sparse else hsa_dense(q, K, V, idx, w, cfg)
+        o = hsa_gather(q, K, V, idx, w, cfg, valid) if sparse else hsa_dense(q, K, V, idx, w, cfg, valid)
         return self.hsa_wo(o)
 
     def forward(self, x, mem=None, pos=None, a_prev=None, sparse=False, trace=None):

@@ -1,5 +1,6 @@
 """A position-by-position numpy reading of docs/model.md, independent of
-model.py, that checks the exported fixture (run: python3 train/naive_reference.py).
+model.py, that checks the exported fixture (run: python3 train/naive_reference.py;
+with `--fusion joint` the joint-fusion fixture, tiny_joint*).
 Slow on purpose: loops over positions, heads and chunks."""
 import json
 import os
@@ -35,9 +36,12 @@ def rope(x, p, theta):
 
 
 def main():
-    t, meta = load_tensors(os.path.join(DIR, "tiny.safetensors"))
+    joint = "--fusion" in sys.argv and sys.argv[sys.argv.index("--fusion") + 1] == "joint"
+    prefix = "tiny_joint" if joint else "tiny"
+    t, meta = load_tensors(os.path.join(DIR, prefix + ".safetensors"))
     t = {k: v.double().numpy() for k, v in t.items()}
     cfg = json.loads(meta["landmark.model"])
+    assert cfg.get("fusion", "hsa") == ("joint" if joint else "hsa"), cfg
     H, dh, W, S, k, eps = cfg["heads"], cfg["head_dim"], cfg["window"], cfg["chunk"], cfg["top_k"], cfg["norm_eps"]
     ids = np.frombuffer(open(os.path.join(DIR, "tiny_input.bin"), "rb").read(), dtype=np.uint8)
     N = len(ids)
@@ -88,6 +92,10 @@ def main():
                     sl = slice(hh * dh, (hh + 1) * dh)
                     sc = {c: r[sl] @ L[c, sl] / np.sqrt(dh) for c in cands}
                     sel = sorted(cands, key=lambda c: (-sc[c], c))[:k]
+                    if joint:  # one softmax over the tokens of every selected chunk
+                        toks = [j for c in sel for j in range(c * S, (c + 1) * S)]
+                        o.append(softmax(K[toks, sl] @ q[sl] / np.sqrt(dh)) @ V[toks, sl])
+                        continue
                     w = softmax(np.array([sc[c] for c in sel]))
                     oh = np.zeros(dh)
                     for wi, c in zip(w, sel):
@@ -106,7 +114,7 @@ def main():
     logits = np.stack([t["lm_head"] @ rms(x, t["final_norm"], eps) for x in X])
 
     checks = {"tiny_lower_out": h, "tiny_memory_k": K.reshape(N, H, dh), "tiny_memory_v": V.reshape(N, H, dh),
-              "tiny_landmarks": L.reshape(C, H, dh), "tiny_hsa_out": first_hsa, "tiny_logits": logits}
+              "tiny_landmarks": L.reshape(C, H, dh), prefix + "_hsa_out": first_hsa, prefix + "_logits": logits}
     worst = 0.0
     for name, ref in checks.items():
         got = np.load(os.path.join(DIR, name + ".npy"))

@@ -48,6 +48,9 @@ def parse():
                     help="gmu variant: start from a pure-HSA model's weights (its upper hsa blocks become "
                          "upper.0 and upper.2; the gmu blocks start as identities)")
     ap.add_argument("--top-k", type=int, default=0, help="train with this top_k (0: the config's; exported with it)")
+    ap.add_argument("--fusion", choices=["hsa", "joint"], default=None,
+                    help="train with this fusion (default: the config's; exported with it). joint gives the "
+                         "selection no gradient: start from weights whose selection hsa trained")
     ap.add_argument("--batch", type=int, default=16)
     ap.add_argument("--seq", type=int, default=4096)
     ap.add_argument("--seed", type=int, default=0)
@@ -145,6 +148,8 @@ def main():
         model = model.to(args.device)
     if args.top_k:
         model.cfg.top_k = args.top_k  # one Config object, shared by every block
+    if args.fusion:
+        model.cfg.fusion = args.fusion
     opt = make_optimizer(model, args)
     step, total = 0, args.steps
     if os.path.exists(ckpt_path):

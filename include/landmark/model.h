@@ -19,6 +19,7 @@
 
 #include "landmark/dtype.h"
 #include "landmark/layer_kind.h"
+#include "landmark/retriever.h"
 #include "landmark/store.h"
 
 namespace landmark {
@@ -33,6 +34,10 @@ struct ModelConfig {
   std::vector<LayerKind> upper = {LayerKind::kHsa, LayerKind::kGmu, LayerKind::kHsa, LayerKind::kGmu};
   double rope_theta = 10000.0;
   double norm_eps = 1e-6;
+  // How an hsa block combines its k chunks: hsa (each chunk's own softmax,
+  // mixed by the landmark weights) or joint (one softmax over all their
+  // tokens). Metadata format 1 is hsa; format 2 names it ("fusion").
+  Fusion fusion = Fusion::kHsa;
 
   // Parses the metadata JSON; throws landmark::Error naming `what` and the
   // field (missing, wrong type, out of range, inconsistent).

@@ -57,7 +57,7 @@ struct RetrieverConfig {
   size_t window = 0;            // W, tokens
   size_t sink_chunks = 0;       // joint only: the first chunks, always attended
   bool prefetch = true;         // madvise(WILLNEED) selected chunks once chosen
-  bool local_term = true;       // hsa: false skips the local term (a model's own SWA covers it)
+  bool local_term = true;       // false: no local term (a model's own SWA covers it); joint: one softmax over the chunks
   // Queries at least this many go through one oneDNN matmul per landmark
   // tile (fewer: a Highway batched dot each). Mean and learned landmarks only.
   size_t batch_gemm_min = 8;

@@ -51,8 +51,8 @@ struct RetrievalContext {
   ChunkKV ChunkOf(size_t c, size_t kv_head) const { return store.chunk(c - First(), kv_head); }
   // The selection head that serves kv head h.
   size_t SelectionHead(size_t h) const { return LH == H ? h : 0; }
-  // hsa fusion may leave the local term out (a model's own SWA covers it).
-  bool Local() const { return config.local_term || config.fusion == Fusion::kJoint; }
+  // The local term may be left out (a model's own SWA covers it).
+  bool Local() const { return config.local_term; }
 };
 
 struct QueryPlan {

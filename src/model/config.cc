@@ -36,10 +36,22 @@ ModelConfig ModelConfig::FromJson(const std::string& text, const std::string& wh
     LANDMARK_THROW(what + ": the model config is not valid JSON (" + std::string(e.what()) + ")");
   }
   LANDMARK_CHECK_ARG(j.is_object(), what + ": the model config is not a JSON object");
-  LANDMARK_CHECK_ARG(j.contains("format") && j["format"] == 1,
+  LANDMARK_CHECK_ARG(j.contains("format") && (j["format"] == 1 || j["format"] == 2),
                      what + ": model config format " + (j.contains("format") ? j["format"].dump() : "missing") +
-                         " (this build reads format 1)");
+                         " (this build reads formats 1 and 2)");
   ModelConfig c;
+  // Format 2 adds "fusion"; a format-1 file is hsa (a reader of format 1
+  // alone refuses format 2 instead of reading a joint model as hsa).
+  const bool format2 = j["format"] == 2;
+  LANDMARK_CHECK_ARG(format2 == j.contains("fusion"),
+                     what + (format2 ? ": model config format 2 lacks 'fusion'"
+                                     : ": model config 'fusion' needs format 2"));
+  if (format2) {
+    const nlohmann::json& f = j["fusion"];
+    LANDMARK_CHECK_ARG(f.is_string() && (f == "hsa" || f == "joint"),
+                       what + ": model config 'fusion' is " + f.dump() + " (expected \"hsa\" or \"joint\")");
+    c.fusion = ParseFusion(f.get<std::string>());
+  }
   c.vocab = SizeField(j, "vocab", what);
   c.d_model = SizeField(j, "d_model", what);
   c.heads = SizeField(j, "heads", what);
@@ -92,7 +104,8 @@ void ModelConfig::Validate(const std::string& what) const {
 
 std::string ModelConfig::ToJson() const {
   nlohmann::ordered_json j;
-  j["format"] = 1;
+  // hsa stays format 1: the shipped weights' metadata reads as before.
+  j["format"] = fusion == Fusion::kHsa ? 1 : 2;
   j["vocab"] = vocab;
   j["d_model"] = d_model;
   j["heads"] = heads;
@@ -106,6 +119,7 @@ std::string ModelConfig::ToJson() const {
   for (LayerKind k : upper) j["upper"].push_back(Name(k));
   j["rope_theta"] = rope_theta;
   j["norm_eps"] = norm_eps;
+  if (fusion != Fusion::kHsa) j["fusion"] = Name(fusion);
   return j.dump();
 }
 

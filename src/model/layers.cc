@@ -12,7 +12,7 @@ RetrieverConfig HsaRetrieverConfig(const ModelConfig& c) {
   RetrieverConfig r;
   r.q_heads = c.heads;
   r.top_k = c.top_k;
-  r.fusion = Fusion::kHsa;
+  r.fusion = c.fusion;  // joint: one softmax over the k chunks' tokens (no local term: the SWA reads those)
   r.weights = RetrievalWeights::kSoftmax;
   r.window = c.window;
   r.local_term = false;

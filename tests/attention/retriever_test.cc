@@ -81,7 +81,7 @@ struct QueryCase {
   size_t position = kLastPosition;
   Fusion fusion = Fusion::kJoint;
   RetrievalWeights weights = RetrievalWeights::kSoftmax;
-  bool softmax1 = false, give_r = false;
+  bool softmax1 = false, give_r = false, local = true;
   float q_scale = 1.0f;
   uint64_t seed = 10;
 };
@@ -104,6 +104,7 @@ void Check(const Fixture& f, const QueryCase& qc) {
   config.window = qc.window;
   config.sink_chunks = qc.sinks;
   config.softmax_off_by_one = qc.softmax1;
+  config.local_term = qc.local;
   const StoreReader reader = StoreReader::Open(f.dir.str());
   const Retriever retriever(reader, config);
   RetrievalQuery query{q.data(), qc.give_r ? r_given.data() : nullptr, qc.position};
@@ -129,6 +130,7 @@ void Check(const Fixture& f, const QueryCase& qc) {
   spec.joint = qc.fusion == Fusion::kJoint;
   spec.stickbreaking = qc.weights == RetrievalWeights::kStickBreaking;
   spec.softmax1 = qc.softmax1;
+  spec.local = qc.local;
   spec.minmax = f.c.kind == LandmarkKind::kMinMax;
   const auto expected = reference::Retrieve(f.K, f.V, f.c.n, f.c.H, d, f.landmarks, f.LH, f.R,
                                             test::ToDouble(q), Hq, r, p, spec);
@@ -220,6 +222,21 @@ TEST_CASE("retriever: k ∈ {1, 3, > C}, GQA groups, positions and windows") {
           Check(f, qc);
         }
       }
+    }
+  }
+}
+
+TEST_CASE("retriever: joint fusion without the local term is one softmax over the selected chunks (the byte model's)") {
+  const Fixture f(StoreCase{});
+  for (size_t k : {1, 3, 100}) {
+    for (size_t window : {0, 16, 40}) {
+      QueryCase qc;
+      qc.G = 4;
+      qc.k = k;
+      qc.window = window;
+      qc.local = false;
+      qc.seed = 31 + k + window;
+      Check(f, qc);
     }
   }
 }

@@ -35,14 +35,18 @@ std::vector<float> Rows(const std::vector<float>& all, size_t first, size_t coun
   return std::vector<float>(all.begin() + first * width, all.begin() + (first + count) * width);
 }
 
-TEST_CASE("model: logits, chunk memory and landmarks match the double reference") {
-  for (const auto& upper : {std::vector<LayerKind>{LayerKind::kHsa, LayerKind::kGmu, LayerKind::kHsa, LayerKind::kGmu},
-                            std::vector<LayerKind>{LayerKind::kHsa, LayerKind::kHsa}}) {
+TEST_CASE("model: logits, chunk memory and landmarks match the double reference (hsa and joint fusion)") {
+  const std::vector<LayerKind> sambay = {LayerKind::kHsa, LayerKind::kGmu, LayerKind::kHsa, LayerKind::kGmu};
+  const std::vector<LayerKind> pure = {LayerKind::kHsa, LayerKind::kHsa};
+  for (const auto& [upper, fusion] : {std::pair{sambay, Fusion::kHsa}, std::pair{pure, Fusion::kHsa},
+                                      std::pair{sambay, Fusion::kJoint}, std::pair{pure, Fusion::kJoint}}) {
     ModelConfig c = TinyConfig();
     c.upper = upper;
+    c.fusion = fusion;
     CAPTURE(c.ToJson());
     const TinyModel tiny(c);
     const Model model = Model::Load(tiny.path);
+    CHECK(model.config().fusion == c.fusion);  // read back from the metadata (format 2 for joint)
     const std::string text = Text(300, 1) + "\xc3\xa9\n";  // bytes past the vocab read as '?'
     const test::ModelReference ref = test::RunModelReference(tiny.path, text);
     test::TempStoreDir store("model-store");
@@ -187,8 +191,14 @@ TEST_CASE("model: bad weights, configs, stores and questions are refused by name
   refused("'upper' holds \"mlp\"");
   with("\"window\":16", "\"window\":-1");
   refused("'window' must be a positive integer");
+  with("\"format\":1", "\"format\":3");
+  refused("format 3");
   with("\"format\":1", "\"format\":2");
-  refused("format 2");
+  refused("format 2 lacks 'fusion'");
+  with("\"norm_eps\":", "\"fusion\":\"joint\",\"norm_eps\":");
+  refused("'fusion' needs format 2");
+  with("\"format\":1,", "\"format\":2,\"fusion\":\"mixed\",");
+  refused("'fusion' is \"mixed\" (expected \"hsa\" or \"joint\")");
   with("\"chunk\":8,", "");
   refused("lacks 'chunk'");
   CHECK_THROWS_WITH_AS(Model::Load(tiny.dir / "missing.safetensors"), doctest::Contains("missing.safetensors"), Error);

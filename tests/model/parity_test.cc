@@ -99,5 +99,24 @@ TEST_CASE("model parity: C++ logits and intermediates match the PyTorch fixture"
   CHECK(MaxError(std::vector<float>(ref.logits.begin(), ref.logits.end()), want) < 1e-6);
 }
 
+TEST_CASE("model parity: joint fusion (metadata format 2) matches the PyTorch fixture") {
+  // The same weights and bytes, read with one softmax over the selected
+  // chunks' tokens (train/fixture.py --fusion joint; checked against the
+  // numpy reading of docs/model.md by train/naive_reference.py --fusion joint).
+  std::ifstream in(kFixture + "tiny_input.bin", std::ios::binary);
+  const std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  const Model model = Model::Load(kFixture + "tiny_joint.safetensors");
+  const ModelConfig& c = model.config();
+  REQUIRE(c.fusion == Fusion::kJoint);
+  test::TempStoreDir store("parity-joint");
+  const std::vector<float> logits = SequenceLogits(model, bytes, store.str(), 64);
+  const std::vector<float> want = Load("tiny_joint_logits.npy", bytes.size() * c.vocab);
+  CHECK(MaxError(logits, want) < 2e-5);
+  // The fixture tells the fusions apart: hsa's logits are far from these.
+  CHECK(MaxError(Load("tiny_logits.npy", bytes.size() * c.vocab), want) > 0.1);
+  const test::ModelReference ref = test::RunModelReference(kFixture + "tiny_joint.safetensors", bytes);
+  CHECK(MaxError(std::vector<float>(ref.logits.begin(), ref.logits.end()), want) < 1e-6);
+}
+
 }  // namespace
 }  // namespace landmark

@@ -159,6 +159,14 @@ ModelReference RunModelReference(const std::string& weights_path, std::string_vi
           std::stable_sort(scored.begin(), scored.end(), [](auto& a, auto& b) { return a.first > b.first; });
           scored.resize(std::min(scored.size(), c.top_k));
           if (scored.empty()) continue;
+          if (c.fusion == Fusion::kJoint) {  // one softmax over every selected chunk's tokens
+            std::vector<size_t> keys;
+            for (auto& [score, ch] : scored) {
+              for (size_t i = 0; i < S; ++i) keys.push_back(ch * S + i);
+            }
+            Attend(&q[t * D + h * d], ref.memory_k, ref.memory_v, keys, D, h * d, d, &o[t * D + h * d]);
+            continue;
+          }
           double mx = scored[0].first, total = 0;
           for (auto& s : scored) total += std::exp(s.first - mx);
           std::vector<double> part(d);

@@ -81,7 +81,7 @@ RetrievalOutput Retrieve(const std::vector<double>& K, const std::vector<double>
       for (size_t c = 0; c < sinks; ++c) part(c * S, (c + 1) * S, spec.softmax1);
       double* out = &result.out[row * d];
       if (spec.joint) {
-        if (candidates_end * S < visible) part(candidates_end * S, visible, false);
+        if (spec.local && candidates_end * S < visible) part(candidates_end * S, visible, false);
         MergeByLse(std::vector<double>([&] {
                      std::vector<double> flat;
                      for (const auto& o : outs) flat.insert(flat.end(), o.begin(), o.end());
@@ -111,7 +111,7 @@ RetrievalOutput Retrieve(const std::vector<double>& K, const std::vector<double>
       for (size_t i = 0; i < chosen.size(); ++i) {
         for (size_t k = 0; k < d; ++k) out[k] += w[i] * outs[i][k];
       }
-      if (candidates_end * S < visible) {
+      if (spec.local && candidates_end * S < visible) {
         AttendTokens(K, V, H, d, h, candidates_end * S, visible, qr, false, &result.local_out[row * d],
                      &result.local_lse[row]);
       }

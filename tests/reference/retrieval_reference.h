@@ -10,6 +10,7 @@ namespace landmark::reference {
 struct RetrievalSpec {
   size_t S = 64, k = 64, window = 0, sinks = 0;
   bool joint = true, stickbreaking = false, softmax1 = false, minmax = false;
+  bool local = true;  // joint: the local term in the softmax; hsa: returned separately
 };
 
 struct RetrievalOutput {
