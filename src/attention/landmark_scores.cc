@@ -7,9 +7,6 @@
 #include <cmath>
 #include <dnnl.hpp>
 #include <mutex>
-#include <sys/mman.h>
-#include <cstring>
-#include <cstdlib>
 #include <vector>
 
 #include "landmark/error.h"
@@ -54,15 +51,7 @@ void LandmarkScorer::ScoreHeads(const float* r, size_t first, size_t count, floa
     return;
   }
   const size_t stride = LH * values;
-  static const char* copy = [&]() -> const char* {
-    if (!getenv("EXP_COPY")) return nullptr;
-    size_t bytes = (store_.chunks() * stride * SizeOf(s.dtype) + (2 << 20) - 1) / (2 << 20) * (2 << 20);
-    char* p = static_cast<char*>(aligned_alloc(2 << 20, bytes));
-    if (getenv("EXP_HUGE")) madvise(p, bytes, MADV_HUGEPAGE);
-    memcpy(p, store_.landmarks(), store_.chunks() * stride * SizeOf(s.dtype));
-    return p;
-  }();
-  const void* rows = (copy ? copy : static_cast<const char*>(store_.landmarks())) + first * stride * SizeOf(s.dtype);
+  const void* rows = static_cast<const char*>(store_.landmarks()) + first * stride * SizeOf(s.dtype);
   BatchedDotHeads(r, rows, s.dtype, count, LH, R, values, stride, scores, scores_stride);
   for (size_t h = 0; h < LH; ++h) Scale(scores + h * scores_stride, count);
 }
