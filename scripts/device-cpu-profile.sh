@@ -2,8 +2,8 @@
 # scripts/device-cpu-profile.sh OUT [DEBS]: issue 17 item 1 on the GPU
 # machine's 16-core host, CPU only: builds landmark-bench (no CUDA) with the
 # machine's g++, then `bench decode` at 1M tokens with a thread sweep and
-# LANDMARK_CPU_PROFILE=1, and the per-step medians (plan, select,
-# attend+fuse, explain) per store and thread count. Logs go to OUT as they
+# LANDMARK_CPU_PROFILE=1, and the per-step medians (plan, select = score +
+# choose, attend+fuse, explain) per store and thread count. Logs go to OUT as they
 # are written (a cut-off run still leaves them). THREADS changes the sweep.
 set -uo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)

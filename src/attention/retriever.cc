@@ -68,7 +68,8 @@ RetrievalResult Retriever::Query(const RetrievalQuery& query) const {
   const QueryPlan plan = MakePlan(m.ctx, query.position, query.past_store);
   const auto planned = Clock::now();
   Selection selected(m.ctx.LH);
-  if (!plan.empty) selected = SelectTopK(m.ctx, m.scorer, plan, m.RetrievalVector(query).data());
+  SelectTimes steps;
+  if (!plan.empty) selected = SelectTopK(m.ctx, m.scorer, plan, m.RetrievalVector(query).data(), &steps);
   if (!profile) return m.cpu.Query(plan, query, selected);
   // LANDMARK_CPU_PROFILE: each step's wall time, a line a query on stderr
   // (where the per-query floor at many threads goes; docs/scale.md).
@@ -82,10 +83,10 @@ RetrievalResult Retriever::Query(const RetrievalQuery& query) const {
     return std::chrono::duration<double, std::milli>(b - a).count();
   };
   std::fprintf(stderr,
-               "cpu-profile kv heads %zu, threads %d: plan %.4f ms, select %.4f, attend+fuse %.4f, explain %.4f, "
-               "whole %.4f\n",
+               "cpu-profile kv heads %zu, threads %d: plan %.4f ms, select %.4f (score %.4f, choose %.4f), "
+               "attend+fuse %.4f, explain %.4f, whole %.4f\n",
                m.ctx.H, tbb::this_task_arena::max_concurrency(), ms(start, planned), ms(planned, chosen),
-               ms(chosen, attended), ms(attended, explained), ms(start, explained));
+               steps.score_ms, steps.choose_ms, ms(chosen, attended), ms(attended, explained), ms(start, explained));
   return result;
 }
 

@@ -4,6 +4,7 @@
 #include <tbb/task_arena.h>
 
 #include <algorithm>
+#include <chrono>
 #include <limits>
 #include <memory>
 
@@ -23,7 +24,9 @@ constexpr size_t kMinRangeChunks = 128;
 }  // namespace
 
 Selection SelectTopK(const RetrievalContext& ctx, const LandmarkScorer& scorer, const QueryPlan& plan,
-                     const float* r) {
+                     const float* r, SelectTimes* times) {
+  using Clock = std::chrono::steady_clock;
+  const auto start = Clock::now();
   const size_t LH = ctx.LH, k = ctx.config.top_k;
   Selection selected(LH);
   const std::pair<size_t, size_t> held = HeldCandidates(ctx, plan);
@@ -61,6 +64,7 @@ Selection SelectTopK(const RetrievalContext& ctx, const LandmarkScorer& scorer, 
   // thread): the thresholds from the samples are a few hundred values a
   // head, found here; each head then keeps what reaches its threshold and
   // the k best of those. Too few scores to sample: one heap over them all.
+  const auto scored = Clock::now();
   std::vector<float> threshold(LH, kNegInf), sample;
   for (size_t h = 0; h < LH && samples > 0; ++h) {
     sample.assign(sampled.get() + h * samples, sampled.get() + (h + 1) * samples);
@@ -73,6 +77,10 @@ Selection SelectTopK(const RetrievalContext& ctx, const LandmarkScorer& scorer, 
     selected[h] = BestOfCandidates(std::move(candidates), head_scores, count, uint32_t(begin), k);
     PrefetchSelected(ctx, selected[h], h);
   });
+  if (times) {
+    times->score_ms = std::chrono::duration<double, std::milli>(scored - start).count();
+    times->choose_ms = std::chrono::duration<double, std::milli>(Clock::now() - scored).count();
+  }
   return selected;
 }
 

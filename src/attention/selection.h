@@ -17,8 +17,13 @@ namespace landmark {
 // head in one pass); a threshold per head from a sample of all the scores
 // keeps the few that can be among the k best, and the k best of those are
 // chosen, a head per task (src/attention/top_k.h).
+// Wall times of SelectTopK's two steps (LANDMARK_CPU_PROFILE).
+struct SelectTimes {
+  double score_ms = 0;   // the scoring fork-join (every thread)
+  double choose_ms = 0;  // thresholds, then a task per head keeps and picks
+};
 Selection SelectTopK(const RetrievalContext& ctx, const LandmarkScorer& scorer, const QueryPlan& plan,
-                     const float* r);
+                     const float* r, SelectTimes* times = nullptr);
 
 // M queries, r [M][LH][R]: one GEMM per landmark tile scores all of them
 // (config.batch_gemm_min or more, landmarks that support it), else one by
