@@ -69,7 +69,9 @@ RetrievalResult Retriever::Query(const RetrievalQuery& query) const {
   const auto planned = Clock::now();
   Selection selected(m.ctx.LH);
   SelectTimes steps;
-  if (!plan.empty) selected = SelectTopK(m.ctx, m.scorer, plan, m.RetrievalVector(query).data(), &steps);
+  if (!plan.empty) {
+    selected = SelectTopK(m.ctx, m.scorer, plan, m.RetrievalVector(query).data(), profile ? &steps : nullptr);
+  }
   if (!profile) return m.cpu.Query(plan, query, selected);
   // LANDMARK_CPU_PROFILE: each step's wall time, a line a query on stderr
   // (where the per-query floor at many threads goes; docs/scale.md).

@@ -26,7 +26,8 @@ constexpr size_t kMinRangeChunks = 128;
 Selection SelectTopK(const RetrievalContext& ctx, const LandmarkScorer& scorer, const QueryPlan& plan,
                      const float* r, SelectTimes* times) {
   using Clock = std::chrono::steady_clock;
-  const auto start = Clock::now();
+  const auto now = [times] { return times ? Clock::now() : Clock::time_point(); };
+  const auto start = now();
   const size_t LH = ctx.LH, k = ctx.config.top_k;
   Selection selected(LH);
   const std::pair<size_t, size_t> held = HeldCandidates(ctx, plan);
@@ -64,7 +65,7 @@ Selection SelectTopK(const RetrievalContext& ctx, const LandmarkScorer& scorer, 
   // thread): the thresholds from the samples are a few hundred values a
   // head, found here; each head then keeps what reaches its threshold and
   // the k best of those. Too few scores to sample: one heap over them all.
-  const auto scored = Clock::now();
+  const auto scored = now();
   std::vector<float> threshold(LH, kNegInf), sample;
   for (size_t h = 0; h < LH && samples > 0; ++h) {
     sample.assign(sampled.get() + h * samples, sampled.get() + (h + 1) * samples);
@@ -79,7 +80,7 @@ Selection SelectTopK(const RetrievalContext& ctx, const LandmarkScorer& scorer, 
   });
   if (times) {
     times->score_ms = std::chrono::duration<double, std::milli>(scored - start).count();
-    times->choose_ms = std::chrono::duration<double, std::milli>(Clock::now() - scored).count();
+    times->choose_ms = std::chrono::duration<double, std::milli>(now() - scored).count();
   }
   return selected;
 }

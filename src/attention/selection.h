@@ -13,15 +13,17 @@
 
 namespace landmark {
 
-// One query, r [LH][R]: every core scores a range of the candidates (every
-// head in one pass); a threshold per head from a sample of all the scores
-// keeps the few that can be among the k best, and the k best of those are
-// chosen, a head per task (src/attention/top_k.h).
 // Wall times of SelectTopK's two steps (LANDMARK_CPU_PROFILE).
 struct SelectTimes {
   double score_ms = 0;   // the scoring fork-join (every thread)
   double choose_ms = 0;  // thresholds, then a task per head keeps and picks
 };
+
+// One query, r [LH][R]: every core scores a range of the candidates (every
+// head in one pass); a threshold per head from a sample of all the scores
+// keeps the few that can be among the k best, and the k best of those are
+// chosen, a head per task (src/attention/top_k.h). `times`: where to put
+// the steps' wall times (nullptr: the clock is not read).
 Selection SelectTopK(const RetrievalContext& ctx, const LandmarkScorer& scorer, const QueryPlan& plan,
                      const float* r, SelectTimes* times = nullptr);
 
