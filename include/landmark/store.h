@@ -232,7 +232,9 @@ class StoreReader {
   // Starts reading these chunks' records of kv head `head` (kAllHeads: every
   // head) from disk: madvise(WILLNEED) for each record not already in memory
   // (checked with mincore, far cheaper than a redundant madvise; after 8
-  // resident records in a row the rest are assumed resident too).
+  // resident records in a row the rest are assumed resident too, and after
+  // 16 calls that found only resident records, one record a call is
+  // checked until one is not).
   static constexpr size_t kAllHeads = ~size_t(0);
   void Prefetch(const size_t* chunk_ids, size_t count, size_t head = kAllHeads) const;
 

@@ -8,9 +8,12 @@
 #include <cmath>
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
 #include <functional>
 #include <limits>
 #include <vector>
+
+#include "src/kernels/kernels.h"
 
 namespace landmark {
 
@@ -19,13 +22,22 @@ struct ScoredChunk {
   uint32_t chunk;
 };
 
-// a ranks above b.
-inline bool Better(const ScoredChunk& a, const ScoredChunk& b) {
-  const bool a_nan = std::isnan(a.score), b_nan = std::isnan(b.score);
-  if (a_nan != b_nan) return b_nan;
-  if (!a_nan && a.score != b.score) return a.score > b.score;
-  return a.chunk < b.chunk;
+// The rank of an item as one integer, higher = better: the score's bits
+// mapped to an unsigned order (-0 taken as +0, every NaN to 0, below
+// -inf), then the chunk id inverted so that ties go to the lower chunk.
+// Comparing two keys costs no branch (the top-k sorts are compare-bound).
+inline uint64_t RankKey(const ScoredChunk& c) {
+  uint32_t u;
+  const float s = c.score + 0.0f;  // -0 + 0 = +0
+  std::memcpy(&u, &s, sizeof u);
+  const bool nan = (u & 0x7fffffffu) > 0x7f800000u;
+  const uint32_t order = (u & 0x80000000u) ? ~u : (u | 0x80000000u);  // -inf maps to 0x007fffff
+  return (uint64_t(nan ? 0u : order) << 32) | uint32_t(~c.chunk);
 }
+
+// a ranks above b: the higher score, NaN below every number, ties to the
+// lower chunk id.
+inline bool Better(const ScoredChunk& a, const ScoredChunk& b) { return RankKey(a) > RankKey(b); }
 
 class TopK {
  public:
@@ -79,13 +91,23 @@ class TopK {
   std::vector<ScoredChunk> heap_;
 };
 
-// Keeps the best k of `items` (in any order), best first.
+// Keeps the best k of `items` (in any order), best first. The items are
+// compared through their rank keys, computed once: one integer compare each.
 inline void KeepBest(std::vector<ScoredChunk>& items, size_t k) {
-  if (items.size() > k) {
-    std::nth_element(items.begin(), items.begin() + std::ptrdiff_t(k), items.end(), Better);
-    items.resize(k);
+  struct Keyed {
+    uint64_t key;
+    float score;  // as given (the key folds -0 and NaN payloads)
+  };
+  std::vector<Keyed> keyed(items.size());
+  for (size_t i = 0; i < items.size(); ++i) keyed[i] = {RankKey(items[i]), items[i].score};
+  const auto higher = [](const Keyed& a, const Keyed& b) { return a.key > b.key; };
+  if (keyed.size() > k) {
+    std::nth_element(keyed.begin(), keyed.begin() + std::ptrdiff_t(k), keyed.end(), higher);
+    keyed.resize(k);
   }
-  std::sort(items.begin(), items.end(), Better);
+  std::sort(keyed.begin(), keyed.end(), higher);
+  items.resize(keyed.size());
+  for (size_t i = 0; i < keyed.size(); ++i) items[i] = {keyed[i].score, ~uint32_t(keyed[i].key)};
 }
 
 // Selection from all the scores in three steps, so that no step grows with
@@ -120,25 +142,20 @@ inline float SampleThreshold(std::vector<float>& sample, size_t rank) {
 }
 
 // Appends {scores[i], first + i} for every scores[i] >= threshold (every
-// score, NaN included, when the threshold is -inf).
-// Blocks of 16 that none reaches (nearly all) cost a few vector compares
-// and one branch.
+// score, NaN included, when the threshold is -inf), in order of i. The
+// filter is a vector compare per few scores (IndicesAtLeast); nearly all
+// are below it.
 inline void AppendAtLeast(const float* scores, size_t n, uint32_t first, float threshold,
                           std::vector<ScoredChunk>& out) {
-  const bool all = threshold == -std::numeric_limits<float>::infinity();
-  constexpr size_t kBlock = 16;
-  size_t i = 0;
-  for (; !all && i + kBlock <= n; i += kBlock) {
-    bool any = false;
-    for (size_t j = 0; j < kBlock; ++j) any |= scores[i + j] >= threshold;
-    if (!any) continue;
-    for (size_t j = i; j < i + kBlock; ++j) {
-      if (scores[j] >= threshold) out.push_back({scores[j], first + uint32_t(j)});
-    }
+  if (threshold == -std::numeric_limits<float>::infinity()) {
+    for (size_t i = 0; i < n; ++i) out.push_back({scores[i], first + uint32_t(i)});
+    return;
   }
-  for (; i < n; ++i) {
-    if (all || scores[i] >= threshold) out.push_back({scores[i], first + uint32_t(i)});
-  }
+  thread_local std::vector<uint32_t> reached;
+  if (reached.size() < n) reached.resize(n);
+  const size_t count = IndicesAtLeast(scores, n, threshold, reached.data());
+  out.reserve(out.size() + count);
+  for (size_t j = 0; j < count; ++j) out.push_back({scores[reached[j]], first + reached[j]});
 }
 
 // The k best of scores[0, n) (chunk first + i), best first, from the

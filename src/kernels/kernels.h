@@ -57,6 +57,12 @@ float MeanRowNorm(const void* rows, DType dtype, size_t n, size_t d, size_t row_
 void BatchedQuestBound(const float* r, const void* rows, DType rows_type, size_t n, size_t R,
                        size_t row_stride, float* out);
 
+// ------------------------------------------------------------------ selection
+
+// Writes the ascending indices i < n with x[i] >= threshold (never a NaN) to
+// out, which has room for n, and returns how many.
+size_t IndicesAtLeast(const float* x, size_t n, float threshold, uint32_t* out);
+
 // ------------------------------------------------------------------ conversion
 
 void ConvertToF32(const void* src, DType src_type, size_t n, float* dst);

@@ -2,6 +2,7 @@
 // read-only. Nothing is read until a chunk is touched or prefetched.
 
 #include <algorithm>
+#include <atomic>
 #include <cstdint>
 #include <cstring>
 #include <map>
@@ -33,6 +34,8 @@ struct StoreReader::Impl {
     std::once_flag checked;
   };
   std::map<std::string, std::unique_ptr<MappedAttachment>, std::less<>> attachments;
+  // Prefetch calls in a row that found only resident records (see Prefetch).
+  mutable std::atomic<uint32_t> warm_calls{0};
 
   // Maps `name`, checking it holds at least the committed bytes.
   std::unique_ptr<MappedFile> Map(const std::string& name) {
@@ -155,20 +158,34 @@ void StoreReader::Prefetch(const size_t* chunk_ids, size_t count, size_t head) c
   const size_t record = m.shape.record_bytes();
   const bool all = head == kAllHeads;
   // A warm store needs no prefetch at all: stop checking once a run of
-  // records is found resident (mincore is cheap, but not free).
+  // records is found resident (mincore is cheap, but not free: a few µs a
+  // call on a VM). Once many calls in a row found their first run resident,
+  // the store is taken as warm and only the first record is checked; one
+  // that is not resident brings the full check back.
   constexpr size_t kResidentRun = 8;
-  size_t resident_run = 0;
-  for (size_t i = 0; i < count && resident_run < kResidentRun; ++i) {
+  constexpr uint32_t kWarmCalls = 16;
+  const bool warm = impl_->warm_calls.load(std::memory_order_relaxed) >= kWarmCalls;
+  const size_t run = warm ? 1 : kResidentRun;
+  size_t resident_run = 0, checked = 0;
+  bool missed = false;
+  for (size_t i = 0; i < count && resident_run < run; ++i) {
     const size_t c = chunk_ids[i];
     if (c >= m.chunks) continue;  // the tail is small and hot
     const MappedFile& segment = *impl_->segments[c / m.chunks_per_segment];
     const uint64_t offset = store::RecordOffset(m, c, all ? 0 : head);
+    ++checked;
     if (segment.Resident(offset)) {
       ++resident_run;
       continue;
     }
     resident_run = 0;
+    missed = true;
     segment.Prefetch(offset, (all ? m.shape.kv_heads : 1) * record);
+  }
+  if (missed) {
+    impl_->warm_calls.store(0, std::memory_order_relaxed);
+  } else if (checked > 0 && !warm) {
+    impl_->warm_calls.fetch_add(1, std::memory_order_relaxed);
   }
 }
 

@@ -32,6 +32,32 @@ TEST_CASE("top-k: ties go to the lower chunk id; NaN ranks last") {
   CHECK(none.Sorted().empty());
 }
 
+TEST_CASE("top-k: Better's rank key orders every pair as the definition does") {
+  // The definition, written out: NaN below every number, then the higher
+  // score (-0 == +0), then the lower chunk.
+  const auto reference = [](const ScoredChunk& a, const ScoredChunk& b) {
+    const bool a_nan = std::isnan(a.score), b_nan = std::isnan(b.score);
+    if (a_nan != b_nan) return b_nan;
+    if (!a_nan && a.score != b.score) return a.score > b.score;
+    return a.chunk < b.chunk;
+  };
+  const float inf = std::numeric_limits<float>::infinity(), big = std::numeric_limits<float>::max();
+  const float tiny = std::numeric_limits<float>::denorm_min();
+  std::vector<ScoredChunk> items;
+  for (float s : {std::nanf(""), -std::nanf(""), -inf, -big, -1.5f, -tiny, -0.0f, 0.0f, tiny, 1.0f, 1.5f, big, inf}) {
+    for (uint32_t chunk : {0u, 1u, 7u, 0x7fffffffu, 0xfffffffeu, 0xffffffffu}) items.push_back({s, chunk});
+  }
+  for (const ScoredChunk& a : items) {
+    for (const ScoredChunk& b : items) {
+      CAPTURE(a.score);
+      CAPTURE(a.chunk);
+      CAPTURE(b.score);
+      CAPTURE(b.chunk);
+      CHECK(Better(a, b) == reference(a, b));
+    }
+  }
+}
+
 TEST_CASE("top-k: merged partial heaps equal one heap; k > n keeps everything") {
   std::mt19937 rng(5);
   std::uniform_int_distribution<int> small(0, 20);  // many ties
