@@ -287,7 +287,7 @@ void RunModelBench(const ModelArgs& args) {
               options.task.c_str());
   perf::PrintModelTable(stdout, rows);
   std::printf("\naccuracy: exact 5-digit pass keys, one fresh question per needle; retrieved: the needle's chunk "
-              "chosen by the first HSA block's head 0. ingest: whole wall time (store writes included); lower GF/s: "
+              "among those any HSA block or head chose at the question's last byte. ingest: whole wall time (store writes included); lower GF/s: "
               "the lower blocks' and chunk memory's FLOPs ÷ their time; ratio = ÷ %.0f GFLOP/s (f32 FMA, probed, all "
               "threads). GF/cpu-s: those FLOPs ÷ the ingest's CPU time (every thread; robust to other load on the "
               "machine); ratio = ÷ %.0f GFLOP/s (one thread's peak). warm: second pass over the questions; first: the "

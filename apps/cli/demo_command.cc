@@ -72,7 +72,7 @@ void RunModel(const DemoArgs& a) {
   }
   if (shown < r.answers.size()) std::printf("  ... %zu more (--all shows every question)\n", r.answers.size() - shown);
   const double n = double(std::max<size_t>(1, r.answers.size()));
-  std::printf("\naccuracy: %zu/%zu exact pass keys (%.1f%%); the needle's chunk among the first HSA head's top-%zu: %zu/%zu\n"
+  std::printf("\naccuracy: %zu/%zu exact pass keys (%.1f%%); the needle's chunk among the chunks chosen (top-%zu per HSA head): %zu/%zu\n"
               "(filler: train/data/heldout.txt.gz, Debian files that training never saw)\n",
               r.correct, r.answers.size(), 100.0 * double(r.correct) / n, c.top_k, r.retrieved, r.answers.size());
   std::printf("answer latency (question + greedy bytes until the newline): median %.1f ms, p95 %.1f ms warm "

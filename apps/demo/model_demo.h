@@ -69,7 +69,7 @@ struct ModelAnswerResult {
   ModelNeedle needle;      // the question's first needle
   std::string expected, answer;
   bool correct = false;
-  bool retrieved = false;  // the first HSA block's head 0 chose a chunk of each of the question's needles
+  bool retrieved = false;  // some HSA block or head chose a chunk of each of the question's needles
   double seconds = 0, warm_seconds = 0;
   uint64_t bytes = 0;
 };

@@ -149,7 +149,7 @@ struct ModelAnswer {
   size_t steps = 0;            // forward passes (1 for the question + 1 per byte after the first)
   double seconds = 0;
   uint64_t bytes_touched = 0;  // store bytes (landmarks scored + K/V attended)
-  std::vector<uint32_t> chunks;  // first HSA block, first head: chunks chosen at the question's last byte
+  std::vector<uint32_t> chunks;  // chunks any HSA block or head chose at the question's last byte (ascending)
 };
 
 // The one kind of question the shipped weights were trained to answer, in

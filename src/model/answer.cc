@@ -87,7 +87,12 @@ ModelAnswer ModelAnswerer::Ask(std::string_view question, size_t max_bytes) cons
   while (true) {
     a.Run(bytes, first, lower, upper, ws, logits, false, &stats);
     ++answer.steps;
-    if (answer.steps == 1) answer.chunks = stats.last_chunks;
+    if (answer.steps == 1) {
+      answer.chunks = std::move(stats.last_chunks);
+      std::sort(answer.chunks.begin(), answer.chunks.end());
+      answer.chunks.erase(std::unique(answer.chunks.begin(), answer.chunks.end()), answer.chunks.end());
+      stats.record_chunks = false;
+    }
     const size_t next = size_t(std::max_element(logits.begin(), logits.end()) - logits.begin());
     if (next == '\n') {
       answer.stopped = true;

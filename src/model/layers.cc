@@ -69,7 +69,9 @@ void UpperBlockForward(const Model::Impl& m, size_t j, const Retriever& retrieve
         stats->bytes_touched += r.bytes_touched - r.candidates * stats->landmark_chunk_bytes;
       }
       stats->bytes_touched += candidates * stats->landmark_chunk_bytes;
-      if (stats->last_chunks.empty() && !results.empty()) stats->last_chunks = results.back().selections[0].chunks;
+      if (stats->record_chunks && !results.empty())
+        for (const SelectionExplanation& s : results.back().selections)
+          stats->last_chunks.insert(stats->last_chunks.end(), s.chunks.begin(), s.chunks.end());
     }
   } else {
     u.gmu.Forward(x, mem, M, x, /*accumulate=*/true);

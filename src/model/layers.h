@@ -99,7 +99,10 @@ struct UpperStats {
   // Landmarks scanned once per HSA block and forward pass (a batch of
   // positions scores them in one pass) + the K/V each position attended.
   uint64_t bytes_touched = 0;
-  std::vector<uint32_t> last_chunks;  // first HSA block, head 0, at the last position
+  // Chunks chosen at the last position by every HSA block and selection
+  // head, appended while record_chunks is set (sorted by the caller).
+  bool record_chunks = true;
+  std::vector<uint32_t> last_chunks;
 };
 
 // Every upper block over M positions at absolute positions first.. (HSA

@@ -115,6 +115,11 @@ TEST_CASE("model: segments, appends and questions give the one-shot logits") {
   // each next one continues the same computation.
   const ModelAnswer answer = answerer.Ask(question, 5);
   CHECK(answer.steps >= 1);
+  // The chunks reported: every HSA block's and head's choice at the
+  // question's last byte, as the double reference picks them.
+  const test::ModelReference ref = test::RunModelReference(tiny.path, doc + question);
+  REQUIRE(!ref.last_chunks.empty());
+  CHECK(std::vector<size_t>(answer.chunks.begin(), answer.chunks.end()) == ref.last_chunks);
   CHECK(answer.text.size() <= 5);
   const auto last = continued.end() - ptrdiff_t(c.vocab);
   const size_t first_byte = size_t(std::max_element(last, continued.end()) - last);

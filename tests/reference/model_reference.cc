@@ -158,6 +158,8 @@ ModelReference RunModelReference(const std::string& weights_path, std::string_vi
           }
           std::stable_sort(scored.begin(), scored.end(), [](auto& a, auto& b) { return a.first > b.first; });
           scored.resize(std::min(scored.size(), c.top_k));
+          if (t + 1 == n)
+            for (auto& [score, ch] : scored) ref.last_chunks.push_back(ch);
           if (scored.empty()) continue;
           if (c.fusion == Fusion::kJoint) {  // one softmax over every selected chunk's tokens
             std::vector<size_t> keys;
@@ -188,6 +190,8 @@ ModelReference RunModelReference(const std::string& weights_path, std::string_vi
     Mlp(x, w, p, c);
   }
   ref.logits = Linear(Norm(x, w("final_norm"), D, D, c.norm_eps), w("lm_head"), D);
+  std::sort(ref.last_chunks.begin(), ref.last_chunks.end());
+  ref.last_chunks.erase(std::unique(ref.last_chunks.begin(), ref.last_chunks.end()), ref.last_chunks.end());
   return ref;
 }
 

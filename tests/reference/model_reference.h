@@ -14,6 +14,7 @@ struct ModelReference {
   std::vector<double> memory_k;   // [n][D]
   std::vector<double> memory_v;   // [n][D]
   std::vector<double> landmarks;  // [n / S][D]
+  std::vector<size_t> last_chunks;  // chosen at the last position by any HSA block and head, ascending
 };
 
 // Reads the weights and config from `weights_path` (.safetensors).
