@@ -170,7 +170,7 @@ void RunAsk(const CLI::App& app, AskArgs& a) {
     if (a.explain) {
       std::string chunks;
       for (uint32_t c : r.chunks) chunks += (chunks.empty() ? "" : ", ") + std::to_string(c);
-      std::fprintf(stderr, "  %s%s: %.1f ms, %zu steps, %s of the store read; first HSA head chose chunks [%s]\n",
+      std::fprintf(stderr, "  %s%s: %.1f ms, %zu steps, %s of the store read; the HSA blocks and heads chose chunks [%s]\n",
                    framed[i].c_str(), r.stopped ? "" : " (no stop byte)", r.seconds * 1e3, r.steps,
                    Bytes(double(r.bytes_touched)).c_str(), chunks.c_str());
     }
