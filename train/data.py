@@ -15,11 +15,16 @@ variants):
               the others); same question as single (phase 6 on)
 - densemv:    multivalue among 20-40 other needles; same question as
               multivalue (phase 7)
+With train.py --hard-keys P, a fraction P of the samples have up to half of
+their other vaults confusable with the asked one (its digits permuted or
+one digit changed: 396 beside 369 or 398), the C++ protocol's remaining
+misreads (phase 13 on).
 Training filler is data/filler.txt.gz, evaluation filler data/heldout.txt.gz
 (whole source files that training never sees; make_filler.py).
 Everything is seeded: sample i of a stream depends only on (seed, i).
 """
 import gzip
+import itertools
 import os
 
 import numpy as np
@@ -32,6 +37,7 @@ STOP = ord("\n")
 TASKS = ("single", "multikey", "multivalue", "dense", "densemv")
 TRAIN_MIX = (0.5, 0.25, 0.25, 0.0, 0.0)  # of TASKS
 MULTIVALUE = 2  # values of the asked vault in a multivalue sample (phase 4 drew 2 or 3)
+HARD = 0.0  # fraction of samples with confusable vaults (train.py --hard-keys); 0 keeps the streams of phases 1-12
 
 
 def needle(vault, key):
@@ -67,8 +73,34 @@ class Corpus:
         return out
 
 
+def confusable(vault):
+    """The vaults a reader may take for `vault` (three digits): its digits
+    permuted, or one digit changed; never `vault` itself, never below 100."""
+    s = f"{vault:03d}"
+    near = {"".join(p) for p in itertools.permutations(s)}
+    near |= {s[:i] + d + s[i + 1:] for i in range(3) for d in "0123456789"}
+    return sorted(int(t) for t in near if t != s and int(t) >= 100)
+
+
+def _harden(rng, pairs, asked):
+    """Up to half of the other vaults (each distinct) replaced by vaults confusable with `asked`."""
+    others = sorted({v for v, _ in pairs if v != asked})
+    near = [v for v in confusable(asked) if v not in others]
+    n = min(len(near), max(1, len(others) // 2))
+    chosen = [int(v) for v in rng.choice(near, size=n, replace=False)]
+    swap = {int(v): c for v, c in zip(rng.choice(others, size=n, replace=False), chosen)}
+    return [(swap.get(v, v), k) for v, k in pairs]
+
+
 def _needles(rng, task, n_needles):
     """[(vault, key)] in random order, the asked vault, its answer string."""
+    pairs, asked, answer = _plain_needles(rng, task, n_needles)
+    if HARD > 0 and rng.random() < HARD:
+        pairs = _harden(rng, pairs, asked)
+    return pairs, asked, answer
+
+
+def _plain_needles(rng, task, n_needles):
     if task == "dense":
         n_needles = int(rng.integers(24, 49))
     if task in ("single", "dense"):

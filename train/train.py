@@ -22,6 +22,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+import data
 from data import TASKS, Corpus, train_batch
 from evaluate import evaluate
 from model import UPPER_KINDS, ByteModel, Config
@@ -42,6 +43,8 @@ def parse():
     ap.add_argument("--min-lr-frac", type=float, default=0.1)
     ap.add_argument("--answer-stop", action="store_true",
                     help="the answer loss covers the stop byte too (phase 3: fixes '44100' -> '441000')")
+    ap.add_argument("--hard-keys", type=float, default=0.0,
+                    help="fraction of samples whose other vaults include ones confusable with the asked one (data.HARD)")
     ap.add_argument("--mix", default="1,0,0",
                     help="fractions of the tasks single,multikey,multivalue,dense,densemv in training (data.TASKS)")
     ap.add_argument("--graft", default=None,
@@ -161,6 +164,7 @@ def main():
     n_params = sum(p.numel() for p in model.parameters())
     log(f"variant {args.variant} upper {model.cfg.upper} params {n_params} args {vars(args)}")
     corpus = Corpus()
+    data.HARD = args.hard_keys
     mix = [float(v) for v in args.mix.split(",")]
     mix += [0.0] * (len(TASKS) - len(mix))
     mix = [v / sum(mix) for v in mix]
