@@ -42,6 +42,8 @@ std::vector<ModelBenchRow> BenchModel(const ModelBenchOptions& options,
     row.questions = r.answers.size();
     row.correct = r.correct;
     row.retrieved = r.retrieved;
+    row.values = r.values;
+    row.values_found = r.values_found;
     row.ingest_s = r.ingest_seconds;
     row.lower_s = r.lower_seconds;
     row.flops_per_token = r.config.ingest_flops_per_token();
@@ -59,12 +61,12 @@ std::vector<ModelBenchRow> BenchModel(const ModelBenchOptions& options,
 }
 
 void PrintModelTable(std::FILE* out, const std::vector<ModelBenchRow>& rows) {
-  std::fprintf(out, "%10s %9s %9s %9s %10s %11s %7s %10s %7s %10s %10s %10s %10s %9s %7s\n", "tokens", "accuracy",
-               "retrieved", "ingest", "tokens/s", "lower GF/s", "ratio", "GF/cpu-s", "ratio", "warm p50", "warm p95",
+  std::fprintf(out, "%10s %9s %9s %9s %9s %10s %11s %7s %10s %7s %10s %10s %10s %10s %9s %7s\n", "tokens", "accuracy",
+               "values", "retrieved", "ingest", "tokens/s", "lower GF/s", "ratio", "GF/cpu-s", "ratio", "warm p50", "warm p95",
                "first p50", "read", "limit", "ratio");
   for (const ModelBenchRow& r : rows) {
-    std::fprintf(out, "%10zu %4zu/%-4zu %4zu/%-4zu %8.1fs %10.0f %11.1f %7.2f %10.1f %7.2f %7.1f ms %7.1f ms %7.1f ms %7.1f MiB %6.2f ms %7.2f\n",
-                 r.tokens, r.correct, r.questions, r.retrieved, r.questions, r.ingest_s,
+    std::fprintf(out, "%10zu %4zu/%-4zu %4zu/%-4zu %4zu/%-4zu %8.1fs %10.0f %11.1f %7.2f %10.1f %7.2f %7.1f ms %7.1f ms %7.1f ms %7.1f MiB %6.2f ms %7.2f\n",
+                 r.tokens, r.correct, r.questions, r.values_found, r.values, r.retrieved, r.questions, r.ingest_s,
                  double(r.tokens) / std::max(r.ingest_s, 1e-9), r.lower_gflops, r.lower_ratio, r.cpu_gflops, r.cpu_ratio,
                  r.warm_median_ms,
                  r.warm_p95_ms, r.first_median_ms, r.bytes / double(1 << 20), r.limit_ms,
@@ -78,7 +80,7 @@ void WriteModelCsv(const std::string& path, const MachineLimits& limits, const s
   f << "cpu,target,threads,fma_gflops_all,read_gbps_all,model,task,tokens,questions,correct,accuracy,retrieved,"
        "ingest_s,ingest_tokens_per_s,flops_per_token,lower_s,lower_gflops,lower_ratio,fma_gflops_one,cpu_s,cpu_gflops,"
        "cpu_ratio,warm_median_ms,warm_p95_ms,"
-       "first_median_ms,bytes_per_answer,limit_ms,store_bytes\n";
+       "first_median_ms,bytes_per_answer,limit_ms,store_bytes,values,values_found\n";
   for (const ModelBenchRow& r : rows) {
     f << Quoted(limits.cpu) << ',' << limits.target << ',' << limits.threads << ',' << limits.fma_gflops_all << ','
       << limits.read_gbps_all << ',' << Quoted(model) << ',' << Quoted(task) << ',' << r.tokens << ',' << r.questions << ',' << r.correct
@@ -87,7 +89,7 @@ void WriteModelCsv(const std::string& path, const MachineLimits& limits, const s
       << r.lower_s << ',' << r.lower_gflops << ',' << r.lower_ratio << ',' << limits.fma_gflops_one << ',' << r.cpu_s
       << ',' << r.cpu_gflops << ',' << r.cpu_ratio << ',' << r.warm_median_ms << ','
       << r.warm_p95_ms << ',' << r.first_median_ms << ',' << r.bytes << ',' << r.limit_ms << ',' << r.store_bytes
-      << '\n';
+      << ',' << r.values << ',' << r.values_found << '\n';
   }
 }
 

@@ -28,6 +28,7 @@ struct ModelBenchOptions {
 
 struct ModelBenchRow {
   size_t tokens = 0, questions = 0, correct = 0, retrieved = 0;
+  size_t values = 0, values_found = 0;  // pass keys asked for, and found in the answers (RULER's string_match_all)
   double ingest_s = 0, lower_s = 0, flops_per_token = 0;
   double lower_gflops = 0, lower_ratio = 0;  // of the FMA peak (all threads)
   // Contention-proof: the ingest's FLOPs ÷ its CPU time (all threads, the

@@ -286,7 +286,9 @@ void RunModelBench(const ModelArgs& args) {
   std::printf("task: %s, haystacks of held-out text (train/data/heldout.txt.gz: Debian files training never saw)\n",
               options.task.c_str());
   perf::PrintModelTable(stdout, rows);
-  std::printf("\naccuracy: exact 5-digit pass keys, one fresh question per needle; retrieved: the needle's chunk "
+  std::printf("\naccuracy: exact answers (5-digit pass keys; multivalue: both, ascending), one fresh question per "
+              "needle (multivalue: per vault); values: pass keys found among the answers' words, in any order (RULER's "
+              "string_match_all); retrieved: the needle's chunk "
               "among those any HSA block or head chose at the question's last byte. ingest: whole wall time (store writes included); lower GF/s: "
               "the lower blocks' and chunk memory's FLOPs ÷ their time; ratio = ÷ %.0f GFLOP/s (f32 FMA, probed, all "
               "threads). GF/cpu-s: those FLOPs ÷ the ingest's CPU time (every thread; robust to other load on the "

@@ -75,6 +75,11 @@ void RunModel(const DemoArgs& a) {
   std::printf("\naccuracy: %zu/%zu exact pass keys (%.1f%%); the needle's chunk among the chunks chosen (top-%zu per HSA head): %zu/%zu\n"
               "(filler: train/data/heldout.txt.gz, Debian files that training never saw)\n",
               r.correct, r.answers.size(), 100.0 * double(r.correct) / n, c.top_k, r.retrieved, r.answers.size());
+  if (multivalue) {
+    std::printf("values: %zu/%zu of the expected pass keys in the answers, in any order (%.1f%%: RULER's "
+                "string_match_all)\n",
+                r.values_found, r.values, 100.0 * double(r.values_found) / double(std::max<size_t>(1, r.values)));
+  }
   std::printf("answer latency (question + greedy bytes until the newline): median %.1f ms, p95 %.1f ms warm "
               "(first pass: median %.1f, p95 %.1f)\n",
               r.median_ms, r.p95_ms, r.cold_median_ms, r.cold_p95_ms);

@@ -12,6 +12,7 @@
 #include <nlohmann/json.hpp>
 #include <random>
 #include <set>
+#include <sstream>
 
 #include "landmark/error.h"
 #include "apps/demo/passkey_demo.h"
@@ -49,6 +50,24 @@ std::string NeedleQuestion(uint32_t vault, bool multi) {
   char s[64];
   std::snprintf(s, sizeof s, " Q: pass key%s for vault %03u? A: ", multi ? "s" : "", vault);
   return s;
+}
+
+namespace {
+std::vector<std::string> Words(const std::string& text) {
+  std::vector<std::string> words;
+  std::istringstream in(text);
+  for (std::string w; in >> w;) words.push_back(w);
+  return words;
+}
+}  // namespace
+
+size_t ValueCount(const std::string& expected) { return Words(expected).size(); }
+
+size_t ValuesFound(const std::string& expected, const std::string& answer) {
+  const std::vector<std::string> said = Words(answer);
+  size_t found = 0;
+  for (const std::string& value : Words(expected)) found += std::find(said.begin(), said.end(), value) != said.end();
+  return found;
 }
 
 constexpr EnumName<ModelTask> kModelTaskNames[] = {
@@ -234,6 +253,8 @@ ModelDemoReport RunModelDemo(const ModelDemoOptions& o, const std::function<void
       r.expected = q.expected;
       r.answer = a.text;
       r.correct = a.text == q.expected;
+      r.values = ValueCount(q.expected);
+      r.values_found = ValuesFound(q.expected, a.text);
       r.retrieved = true;
       for (size_t j : q.needles) {
         const ModelNeedle& n = haystack.needles[j];
@@ -246,6 +267,8 @@ ModelDemoReport RunModelDemo(const ModelDemoOptions& o, const std::function<void
       r.bytes = a.bytes_touched;
       bytes += a.bytes_touched;
       report.correct += r.correct;
+      report.values += r.values;
+      report.values_found += r.values_found;
       report.retrieved += r.retrieved;
       cold.push_back(a.seconds * 1e3);
       report.answers.push_back(r);

@@ -52,6 +52,12 @@ std::string LoadFillerText(const std::string& path = "");  // "": the shipped tr
 ModelHaystack MakeModelHaystack(const std::string& filler, size_t bytes, size_t needles, uint64_t seed,
                                 size_t window = 128, ModelTask task = ModelTask::kSingle);
 std::string NeedleQuestion(uint32_t vault, bool multi = false);  // " Q: pass key[s] for vault NNN? A: "
+// How many of the expected values (space-separated) stand among the
+// answer's space-separated words: RULER's string_match_all for the
+// multi-value task (its score is the share of values found, in any order),
+// with whole words instead of substrings ("12345" is not found in "123456").
+size_t ValuesFound(const std::string& expected, const std::string& answer);
+size_t ValueCount(const std::string& expected);
 
 struct ModelDemoOptions {
   std::string model = "default";
@@ -68,7 +74,8 @@ struct ModelDemoOptions {
 struct ModelAnswerResult {
   ModelNeedle needle;      // the question's first needle
   std::string expected, answer;
-  bool correct = false;
+  bool correct = false;     // the answer is the expected string (every value, in ascending order)
+  size_t values = 0, values_found = 0;  // ValueCount(expected), ValuesFound(expected, answer)
   bool retrieved = false;  // some HSA block or head chose a chunk of each of the question's needles
   double seconds = 0, warm_seconds = 0;
   uint64_t bytes = 0;
@@ -84,6 +91,7 @@ struct ModelDemoReport {
   uint64_t store_bytes = 0;
   std::vector<ModelAnswerResult> answers;
   size_t correct = 0, retrieved = 0;
+  size_t values = 0, values_found = 0;  // over every question (RULER's string_match_all = found ÷ values)
   double median_ms = 0, p95_ms = 0;            // warm (second pass)
   double cold_median_ms = 0, cold_p95_ms = 0;  // first pass
   uint64_t mean_bytes = 0;

@@ -55,6 +55,22 @@ TEST_CASE("model haystack: needles in place, task format, deterministic") {
   }
 }
 
+// RULER's string_match_all for the answers: each expected value found
+// among the answer's words, in any order, whole words only.
+TEST_CASE("model answers: values found in any order, whole words") {
+  CHECK(ValueCount("12345") == 1);
+  CHECK(ValueCount("12345 67890") == 2);
+  CHECK(ValueCount("") == 0);
+  CHECK(ValuesFound("12345 67890", "12345 67890") == 2);
+  CHECK(ValuesFound("12345 67890", "67890 12345") == 2);   // order: not exact, both found
+  CHECK(ValuesFound("12345 67890", "12345 12345") == 1);   // the first value twice
+  CHECK(ValuesFound("12345 67890", "12346 67891") == 0);
+  CHECK(ValuesFound("12345", "123456") == 0);              // a word, not a substring
+  CHECK(ValuesFound("12345", "  12345  ") == 1);
+  CHECK(ValuesFound("12345", "") == 0);
+  CHECK(ValuesFound("12345 67890", "x 67890 y") == 1);
+}
+
 TEST_CASE("model haystack: multikey decades and multivalue pairs") {
   const std::string filler = LoadFillerText();
   const ModelHaystack k = MakeModelHaystack(filler, 60000, 25, 5, 128, ModelTask::kMultiKey);
